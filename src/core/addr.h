@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_CORE_ADDR_H
+#define VW_CORE_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* A UDP endpoint, IPv4 or IPv6; family AF_UNSPEC (0) when unset. */
+struct vw_endpoint {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+};
+
+/* An IP address without a port, for inner packets and allowed IPs. */
+struct vw_ipaddr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+};
+
+bool vw_endpoint_equal(const struct vw_endpoint *a, const struct vw_endpoint *b);
+socklen_t vw_endpoint_len(const struct vw_endpoint *e);
+/* "1.2.3.4:51820" or "[::1]:51820", as wg prints endpoints. */
+void vw_endpoint_format(const struct vw_endpoint *e, char *out, size_t outlen);
+/*
+ * Parses "host:port" with a numeric IPv4 or bracketed IPv6 host, as wg accepts
+ * them (no name resolution: that is the caller's business). False on error.
+ */
+bool vw_endpoint_parse(struct vw_endpoint *e, const char *s);
+
+#endif
