@@ -4,11 +4,16 @@
  * (later) the client of vwired's control socket.
  */
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -19,12 +24,146 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: %s <cmd> [<args>]\n\n"
-		     "Available subcommands:\n"
-		     "  genkey    Generates a new private key and writes it to stdout\n"
-		     "  genpsk    Generates a new preshared key and writes it to stdout\n"
-		     "  pubkey    Reads a private key from stdin and writes a public key to stdout\n",
+	fprintf(out,
+		"Usage: %s <cmd> [<args>]\n\n"
+		"Available subcommands:\n"
+		"  genkey    Generates a new private key and writes it to stdout\n"
+		"  genpsk    Generates a new preshared key and writes it to stdout\n"
+		"  pubkey    Reads a private key from stdin and writes a public key to stdout\n"
+		"  show [NAME] [--json]   Shows vwired instances: peers, wires, counters\n"
+		"  showstp BRIDGE [--json]   Spanning tree state, as brctl showstp\n"
+		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
+		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n\n"
+		"Options before the subcommand:\n"
+		"  --run-dir DIR   where vwired's sockets are (default /run)\n",
 		PROG_NAME);
+}
+
+static const char *run_dir = "/run";
+
+/*
+ * The control protocol: one request line ("show --json\n"), then vwired writes
+ * the answer and closes. An answer that starts with "error: " is a failure.
+ */
+static int ctl_request(const char *name, const char *suffix, const char *request,
+		       bool quiet_missing)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[4096];
+	bool first = true, error = false;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vwire/%s%s", run_dir, name,
+			     suffix) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s: run directory path too long: %s\n", PROG_NAME, run_dir);
+		return 1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (!quiet_missing)
+			fprintf(stderr, "%s: cannot reach vwired '%s' at %s: %s\n", PROG_NAME, name,
+				sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request) ||
+	    write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "%s: %s: %s\n", PROG_NAME, sa.sun_path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first && n >= 7 && !memcmp(buf, "error: ", 7))
+			error = true;
+		first = false;
+		fwrite(buf, 1, (size_t)n, error ? stderr : stdout);
+	}
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "%s: reading from vwired '%s': %s\n", PROG_NAME, name,
+			strerror(errno));
+		return 1;
+	}
+	return error ? 1 : 0;
+}
+
+/* Every instance with a control socket under the run dir, in name order. */
+static int ctl_show_all(bool json)
+{
+	char dir[PATH_MAX];
+	struct dirent **names;
+	int n, rc = 0, shown = 0;
+
+	snprintf(dir, sizeof(dir), "%s/vwire", run_dir);
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0) {
+		if (errno == ENOENT) {
+			if (json)
+				puts("[]");
+			return 0;
+		}
+		fprintf(stderr, "%s: %s: %s\n", PROG_NAME, dir, strerror(errno));
+		return 1;
+	}
+	if (json)
+		fputs("[", stdout);
+	for (int i = 0; i < n; i++) {
+		char *dot = strrchr(names[i]->d_name, '.');
+
+		if (dot && !strcmp(dot, ".ctl")) {
+			*dot = '\0';
+			if (json && shown)
+				fputs(",", stdout);
+			else if (!json && shown)
+				putchar('\n');
+			fflush(stdout);
+			rc |= ctl_request(names[i]->d_name, ".ctl", json ? "show --json" : "show",
+					  false);
+			shown++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (json)
+		puts("]");
+	return rc;
+}
+
+/* show/showstp/showmacs/dot: "CMD [NAME] [--json]" forwarded as one request line. */
+static int cmd_ctl(int argc, char **argv, bool name_required)
+{
+	const char *name = NULL;
+	bool json = false;
+	char request[256];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			fprintf(stderr, "Usage: %s %s %s[--json]\n", PROG_NAME, argv[0],
+				name_required ? "BRIDGE " : "[NAME] ");
+			return 1;
+		}
+	}
+	if (!name) {
+		if (name_required) {
+			fprintf(stderr, "Usage: %s %s BRIDGE [--json]\n", PROG_NAME, argv[0]);
+			return 1;
+		}
+		return ctl_show_all(json);
+	}
+	if (strlen(name) > 64 || strchr(name, '/')) {
+		fprintf(stderr, "%s: invalid name '%s'\n", PROG_NAME, name);
+		return 1;
+	}
+	snprintf(request, sizeof(request), "%s %s%s", argv[0], name, json ? " --json" : "");
+	/* A bridge answers on its own socket, BRIDGE.bridge, beside its instance's NAME.ctl. */
+	return ctl_request(name, name_required ? ".bridge" : ".ctl", request, false);
 }
 
 /* genkey and genpsk: 32 random bytes, clamped for a private key. */
@@ -96,6 +235,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot initialise libsodium\n", PROG_NAME);
 		return 1;
 	}
+	while (argc > 2 && !strcmp(argv[1], "--run-dir")) {
+		run_dir = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
@@ -107,6 +251,10 @@ int main(int argc, char **argv)
 		return cmd_genkey(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "pubkey"))
 		return cmd_pubkey(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return cmd_ctl(argc - 1, argv + 1, false);
+	if (!strcmp(cmd, "showstp") || !strcmp(cmd, "showmacs") || !strcmp(cmd, "dot"))
+		return cmd_ctl(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
