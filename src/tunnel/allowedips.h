@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_TUNNEL_ALLOWEDIPS_H
+#define VW_TUNNEL_ALLOWEDIPS_H
+
+/*
+ * Cryptokey routing table (whitepaper section 2): maps IPv4 and IPv6 prefixes
+ * to peers with longest-prefix match. One path-compressed binary trie per
+ * family; every node without a peer has exactly two children, so a table of n
+ * prefixes holds at most 2n - 1 nodes, and no path is longer than 129 nodes.
+ * Lookups do not allocate; inserts allocate one or two nodes (config time).
+ * Peers are opaque pointers owned by the caller.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+struct wg_aip_node;
+
+struct wg_allowedips {
+	struct wg_aip_node *root4;
+	struct wg_aip_node *root6;
+	size_t nodes; /* trie nodes allocated, prefixes and branch points */
+};
+
+void wg_allowedips_init(struct wg_allowedips *t);
+/* Frees all nodes; the table is empty and reusable afterwards. */
+void wg_allowedips_free(struct wg_allowedips *t);
+
+/*
+ * family AF_INET (addr 4 bytes) or AF_INET6 (16 bytes), network byte order.
+ * Host bits beyond cidr are ignored, as wg does. Inserting a prefix that is
+ * already present moves it to peer. 0, -EINVAL (bad family, cidr or NULL
+ * peer) or -ENOMEM (table unchanged).
+ */
+int wg_allowedips_insert(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
+			 void *peer);
+/* Removes exactly that prefix if peer owns it: 0, or -ENOENT (-EINVAL on bad family or cidr). */
+int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
+			 void *peer);
+void wg_allowedips_remove_by_peer(struct wg_allowedips *t, void *peer);
+
+/* The peer owning the longest prefix that contains addr, or NULL. */
+void *wg_allowedips_lookup(const struct wg_allowedips *t, uint8_t family, const uint8_t *addr);
+
+/*
+ * Calls cb for every prefix peer owns (addr masked, network byte order),
+ * IPv4 first, then IPv6, each in address order. cb must not modify t.
+ */
+void wg_allowedips_foreach(const struct wg_allowedips *t, void *peer,
+			   void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
+			   void *ctx);
+
+/* Number of prefixes peer owns (peer NULL: all prefixes). */
+size_t wg_allowedips_count(const struct wg_allowedips *t, void *peer);
+
+#endif
