@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "core/byteorder.h"
@@ -12,22 +13,28 @@
  * Keys are 128-bit integers in two host-order words, most significant bit
  * first; an IPv4 address sits in the top 32 bits so both families share one
  * code path. Path compression: a node stores its whole prefix, and a lookup
- * compares it under the node's mask before following the bit at position cidr.
+ * checks it before following the bit at position cidr. Large tables are
+ * bound by memory latency (one dependent load per level), so a node is half
+ * a cache line and the peer pointer, needed once per lookup, lives apart.
  */
 struct wg_aip_node {
-	struct wg_aip_node *bit[2];
-	void *peer; /* NULL: branch point only, which then has two children */
 	uint64_t key[2];
-	uint64_t mask[2];
+	uint32_t child[2];
 	uint8_t cidr;
+	uint8_t has_peer; /* mirrors peer[i] != NULL, so lookups read only the node */
 };
 
+_Static_assert(sizeof(struct wg_aip_node) == 32, "two nodes per cache line");
+
+#define NONE 0u
 /* Nodes on one root-to-leaf path have strictly growing cidr 0..128. */
 #define AIP_MAX_DEPTH 129
 #define AIP_STACK     (AIP_MAX_DEPTH + 2)
+#define AIP_FIRST_CAP 64u
+#define AIP_ALIGN     64
 
 struct aip_family {
-	struct wg_aip_node **root;
+	uint32_t *root;
 	uint8_t maxbits;
 };
 
@@ -97,23 +104,75 @@ static uint8_t common_bits(const uint64_t a[2], const uint64_t b[2], uint8_t lim
 
 static inline bool node_covers(const struct wg_aip_node *n, const uint64_t k[2])
 {
-	return (((k[0] ^ n->key[0]) & n->mask[0]) | ((k[1] ^ n->key[1]) & n->mask[1])) == 0;
+	return common_bits(k, n->key, 128) >= n->cidr;
 }
 
-static struct wg_aip_node *node_new(struct wg_allowedips *t, const uint64_t k[2], uint8_t cidr,
-				    void *peer)
+static void set_peer(struct wg_allowedips *t, uint32_t i, void *peer)
 {
-	struct wg_aip_node *n = calloc(1, sizeof(*n));
+	t->peer[i] = peer;
+	t->node[i].has_peer = peer != NULL;
+}
 
-	if (!n)
-		return NULL;
-	prefix_mask(cidr, n->mask);
-	n->key[0] = k[0] & n->mask[0];
-	n->key[1] = k[1] & n->mask[1];
+/* Makes room for n more nodes, so that an insert cannot fail half done. */
+static int reserve(struct wg_allowedips *t, uint32_t n)
+{
+	uint32_t cap, used = (uint32_t)t->nodes + 1; /* slot 0 is never used */
+	struct wg_aip_node *node;
+	void **peer;
+
+	if (t->cap >= used && t->cap - used >= n)
+		return 0;
+	cap = t->cap ? t->cap : AIP_FIRST_CAP;
+	while (cap - used < n) {
+		if (cap > UINT32_MAX / 2 || (size_t)cap * 2 > SIZE_MAX / sizeof(*node))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	if (posix_memalign((void **)&node, AIP_ALIGN, (size_t)cap * sizeof(*node)))
+		return -ENOMEM;
+	peer = realloc(t->peer, (size_t)cap * sizeof(*peer));
+	if (!peer) {
+		free(node);
+		return -ENOMEM;
+	}
+	if (t->cap)
+		memcpy(node, t->node, (size_t)t->cap * sizeof(*node));
+	free(t->node);
+	t->node = node;
+	t->peer = peer;
+	/* Lowest new index first out of the free list. */
+	for (uint32_t i = cap - 1; i >= (t->cap ? t->cap : 1); i--) {
+		node[i].child[0] = t->free_head;
+		t->free_head = i;
+	}
+	t->cap = cap;
+	return 0;
+}
+
+static uint32_t node_new(struct wg_allowedips *t, const uint64_t k[2], uint8_t cidr, void *peer)
+{
+	uint32_t i = t->free_head;
+	struct wg_aip_node *n = &t->node[i];
+	uint64_t m[2];
+
+	t->free_head = n->child[0];
+	prefix_mask(cidr, m);
+	n->key[0] = k[0] & m[0];
+	n->key[1] = k[1] & m[1];
+	n->child[0] = NONE;
+	n->child[1] = NONE;
 	n->cidr = cidr;
-	n->peer = peer;
+	set_peer(t, i, peer);
 	t->nodes++;
-	return n;
+	return i;
+}
+
+static void node_release(struct wg_allowedips *t, uint32_t i)
+{
+	set_peer(t, i, NULL);
+	t->node[i].child[0] = t->free_head;
+	t->free_head = i;
+	t->nodes--;
 }
 
 /*
@@ -121,102 +180,86 @@ static struct wg_aip_node *node_new(struct wg_allowedips *t, const uint64_t k[2]
  * two children carries no information, so it is replaced by its only child
  * (or by nothing). Its child's prefix already extends the node's own.
  */
-static void prune(struct wg_allowedips *t, struct wg_aip_node **slot)
+static void prune(struct wg_allowedips *t, uint32_t *slot)
 {
-	struct wg_aip_node *n = *slot;
+	uint32_t i = *slot;
+	const struct wg_aip_node *n = &t->node[i];
 
-	if (!n || n->peer || (n->bit[0] && n->bit[1]))
+	if (i == NONE || n->has_peer || (n->child[0] && n->child[1]))
 		return;
-	*slot = n->bit[0] ? n->bit[0] : n->bit[1];
-	free(n);
-	t->nodes--;
+	*slot = n->child[0] ? n->child[0] : n->child[1];
+	node_release(t, i);
 }
 
 void wg_allowedips_init(struct wg_allowedips *t)
 {
-	t->root4 = NULL;
-	t->root6 = NULL;
-	t->nodes = 0;
-}
-
-static void free_tree(struct wg_allowedips *t, struct wg_aip_node **root)
-{
-	struct wg_aip_node *stack[AIP_STACK];
-	unsigned int sp = 0;
-
-	if (*root)
-		stack[sp++] = *root;
-	*root = NULL;
-	while (sp) {
-		struct wg_aip_node *n = stack[--sp];
-
-		if (n->bit[0])
-			stack[sp++] = n->bit[0];
-		if (n->bit[1])
-			stack[sp++] = n->bit[1];
-		free(n);
-		t->nodes--;
-	}
+	memset(t, 0, sizeof(*t));
 }
 
 void wg_allowedips_free(struct wg_allowedips *t)
 {
-	free_tree(t, &t->root4);
-	free_tree(t, &t->root6);
+	free(t->node);
+	free(t->peer);
+	memset(t, 0, sizeof(*t));
+}
+
+/* An empty table gives its arena back, so a flushed table costs nothing. */
+static void release_if_empty(struct wg_allowedips *t)
+{
+	if (t->nodes == 0)
+		wg_allowedips_free(t);
 }
 
 int wg_allowedips_insert(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
 			 void *peer)
 {
 	struct aip_family f;
-	struct wg_aip_node **slot, *n, *leaf, *branch;
+	uint32_t *slot, i, leaf, branch;
 	uint64_t k[2];
 
 	if (!family_of(t, family, &f) || cidr > f.maxbits || !peer)
 		return -EINVAL;
+	/* Before any pointer into the arena is taken: growing moves it. */
+	if (reserve(t, 2))
+		return -ENOMEM;
 	key_from_addr(family, addr, k);
 	slot = f.root;
-	while ((n = *slot)) {
+	while ((i = *slot) != NONE) {
+		struct wg_aip_node *n = &t->node[i];
 		uint8_t cpl = common_bits(k, n->key, cidr < n->cidr ? cidr : n->cidr);
 
 		if (cpl == n->cidr) {
 			if (n->cidr == cidr) {
-				n->peer = peer;
+				set_peer(t, i, peer);
 				return 0;
 			}
-			slot = &n->bit[key_bit(k, n->cidr)];
+			slot = &n->child[key_bit(k, n->cidr)];
 			continue;
 		}
-		/* The new prefix leaves n's path above n: it goes between. */
+		/* The new prefix leaves n's path above n: it goes in between. */
 		leaf = node_new(t, k, cidr, peer);
-		if (!leaf)
-			return -ENOMEM;
 		if (cpl == cidr) {
-			leaf->bit[key_bit(n->key, cidr)] = n;
+			t->node[leaf].child[key_bit(n->key, cidr)] = i;
 			*slot = leaf;
 			return 0;
 		}
 		branch = node_new(t, k, cpl, NULL);
-		if (!branch) {
-			free(leaf);
-			t->nodes--;
-			return -ENOMEM;
-		}
-		branch->bit[key_bit(k, cpl)] = leaf;
-		branch->bit[key_bit(n->key, cpl)] = n;
+		t->node[branch].child[key_bit(k, cpl)] = leaf;
+		t->node[branch].child[key_bit(n->key, cpl)] = i;
 		*slot = branch;
 		return 0;
 	}
 	*slot = node_new(t, k, cidr, peer);
-	return *slot ? 0 : -ENOMEM;
+	return 0;
 }
 
 int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
 			 void *peer)
 {
 	struct aip_family f;
-	struct wg_aip_node **slot, **parent = NULL, *n;
+	uint32_t *slot, *parent = NULL, i;
 	uint64_t k[2], m[2];
+	const struct wg_aip_node *n = NULL;
 
 	if (!family_of(t, family, &f) || cidr > f.maxbits)
 		return -EINVAL;
@@ -225,49 +268,53 @@ int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t 
 	k[0] &= m[0];
 	k[1] &= m[1];
 	slot = f.root;
-	while ((n = *slot) && n->cidr < cidr && node_covers(n, k)) {
+	while ((i = *slot) != NONE) {
+		n = &t->node[i];
+		if (n->cidr >= cidr || !node_covers(n, k))
+			break;
 		parent = slot;
-		slot = &n->bit[key_bit(k, n->cidr)];
+		slot = &t->node[i].child[key_bit(k, n->cidr)];
 	}
-	if (!n || n->cidr != cidr || n->key[0] != k[0] || n->key[1] != k[1] || !peer ||
-	    n->peer != peer)
+	if (i == NONE || n->cidr != cidr || n->key[0] != k[0] || n->key[1] != k[1] || !peer ||
+	    t->peer[i] != peer)
 		return -ENOENT;
-	n->peer = NULL;
+	set_peer(t, i, NULL);
 	prune(t, slot);
-	/* Only when n went away entirely can its parent have lost a child. */
+	/* Only when the node went away entirely can its parent have lost a child. */
 	if (parent)
 		prune(t, parent);
+	release_if_empty(t);
 	return 0;
 }
 
 /* Post-order walk, so that every subtree is final before its root is pruned. */
-static void remove_tree_peer(struct wg_allowedips *t, struct wg_aip_node **root, void *peer)
+static void remove_tree_peer(struct wg_allowedips *t, uint32_t *root, void *peer)
 {
 	struct {
-		struct wg_aip_node **slot;
+		uint32_t *slot;
 		unsigned int next;
 	} stack[AIP_STACK];
 	int sp = 0;
 
-	if (!*root)
+	if (*root == NONE)
 		return;
 	stack[0].slot = root;
 	stack[0].next = 0;
 	while (sp >= 0) {
-		struct wg_aip_node *n = *stack[sp].slot;
+		uint32_t i = *stack[sp].slot;
 
 		if (stack[sp].next < 2) {
-			struct wg_aip_node **child = &n->bit[stack[sp].next++];
+			uint32_t *child = &t->node[i].child[stack[sp].next++];
 
-			if (*child) {
+			if (*child != NONE) {
 				sp++;
 				stack[sp].slot = child;
 				stack[sp].next = 0;
 			}
 			continue;
 		}
-		if (n->peer == peer)
-			n->peer = NULL;
+		if (t->peer[i] == peer)
+			set_peer(t, i, NULL);
 		prune(t, stack[sp].slot);
 		sp--;
 	}
@@ -279,61 +326,67 @@ void wg_allowedips_remove_by_peer(struct wg_allowedips *t, void *peer)
 		return;
 	remove_tree_peer(t, &t->root4, peer);
 	remove_tree_peer(t, &t->root6, peer);
+	release_if_empty(t);
 }
 
 void *wg_allowedips_lookup(const struct wg_allowedips *t, uint8_t family, const uint8_t *addr)
 {
-	const struct wg_aip_node *n;
+	const struct wg_aip_node *node = t->node;
+	uint32_t i, best = NONE;
 	uint8_t maxbits;
 	uint64_t k[2];
-	void *best = NULL;
 
 	if (family == AF_INET) {
-		n = t->root4;
+		i = t->root4;
 		maxbits = 32;
 	} else if (family == AF_INET6) {
-		n = t->root6;
+		i = t->root6;
 		maxbits = 128;
 	} else {
 		return NULL;
 	}
 	key_from_addr(family, addr, k);
-	while (n && node_covers(n, k)) {
-		if (n->peer)
-			best = n->peer;
+	while (i != NONE) {
+		const struct wg_aip_node *n = &node[i];
+
+		if (!node_covers(n, k))
+			break;
+		if (n->has_peer)
+			best = i;
 		if (n->cidr >= maxbits)
 			break;
-		n = n->bit[key_bit(k, n->cidr)];
+		i = n->child[key_bit(k, n->cidr)];
 	}
-	return best;
+	return best != NONE ? t->peer[best] : NULL;
 }
 
 /* Pre-order, 0 before 1: prefixes come out in address order, shorter first. */
-static size_t walk_tree(const struct wg_aip_node *root, uint8_t family, void *peer,
+static size_t walk_tree(const struct wg_allowedips *t, uint32_t root, uint8_t family, void *peer,
 			void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
 			void *ctx)
 {
-	const struct wg_aip_node *stack[AIP_STACK];
+	uint32_t stack[AIP_STACK];
 	unsigned int sp = 0;
 	size_t count = 0;
 	uint8_t addr[16];
 
-	if (root)
+	if (root != NONE)
 		stack[sp++] = root;
 	while (sp) {
-		const struct wg_aip_node *n = stack[--sp];
+		uint32_t i = stack[--sp];
+		const struct wg_aip_node *n = &t->node[i];
 
-		if (n->peer && (!peer || n->peer == peer)) {
+		if (n->has_peer && (!peer || t->peer[i] == peer)) {
 			count++;
 			if (cb) {
 				key_to_addr(family, n->key, addr);
 				cb(ctx, family, addr, n->cidr);
 			}
 		}
-		if (n->bit[1])
-			stack[sp++] = n->bit[1];
-		if (n->bit[0])
-			stack[sp++] = n->bit[0];
+		if (n->child[1] != NONE)
+			stack[sp++] = n->child[1];
+		if (n->child[0] != NONE)
+			stack[sp++] = n->child[0];
 	}
 	return count;
 }
@@ -344,12 +397,12 @@ void wg_allowedips_foreach(const struct wg_allowedips *t, void *peer,
 {
 	if (!peer || !cb)
 		return;
-	walk_tree(t->root4, AF_INET, peer, cb, ctx);
-	walk_tree(t->root6, AF_INET6, peer, cb, ctx);
+	walk_tree(t, t->root4, AF_INET, peer, cb, ctx);
+	walk_tree(t, t->root6, AF_INET6, peer, cb, ctx);
 }
 
 size_t wg_allowedips_count(const struct wg_allowedips *t, void *peer)
 {
-	return walk_tree(t->root4, AF_INET, peer, NULL, NULL) +
-	       walk_tree(t->root6, AF_INET6, peer, NULL, NULL);
+	return walk_tree(t, t->root4, AF_INET, peer, NULL, NULL) +
+	       walk_tree(t, t->root6, AF_INET6, peer, NULL, NULL);
 }

@@ -15,14 +15,23 @@
 
 struct wg_aip_node;
 
+/*
+ * Nodes live in one arena and link by uint32 index (0 = none): 32-byte
+ * nodes aligned to cache lines keep large tables in cache, and freed nodes
+ * are reused, so memory follows the peak number of prefixes.
+ */
 struct wg_allowedips {
-	struct wg_aip_node *root4;
-	struct wg_aip_node *root6;
-	size_t nodes; /* trie nodes allocated, prefixes and branch points */
+	struct wg_aip_node *node; /* arena; node[0] is unused so that index 0 means none */
+	void **peer;		  /* peer[i]: owner of node i's prefix, NULL for a branch point */
+	uint32_t cap;		  /* arena slots */
+	uint32_t free_head;	  /* free slots, linked through their first child */
+	uint32_t root4;
+	uint32_t root6;
+	size_t nodes; /* trie nodes in use, prefixes and branch points */
 };
 
 void wg_allowedips_init(struct wg_allowedips *t);
-/* Frees all nodes; the table is empty and reusable afterwards. */
+/* Frees all memory; the table is empty and reusable afterwards. */
 void wg_allowedips_free(struct wg_allowedips *t);
 
 /*

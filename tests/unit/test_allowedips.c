@@ -271,8 +271,9 @@ static void random_against_reference(uint8_t family, uint64_t seed, unsigned int
 	}
 	assert_int_equal(ref_n, 0);
 	assert_int_equal(t.nodes, 0);
-	assert_null(t.root4);
-	assert_null(t.root6);
+	assert_int_equal(t.root4, 0);
+	assert_int_equal(t.root6, 0);
+	assert_int_equal(t.cap, 0); /* an empty table gives its arena back */
 	wg_allowedips_free(&t);
 }
 
@@ -601,15 +602,60 @@ static void test_deep_chain(void **state)
 	assert_int_equal(t.nodes, 0);
 }
 
+/* Churn with a bounded live set: freed nodes are reused, memory follows the peak. */
+static void test_memory_bounded_under_churn(void **state)
+{
+	enum { LIVE = 300 };
+	struct wg_allowedips t;
+	uint8_t live[LIVE][16];
+	uint8_t cidr[LIVE];
+
+	(void)state;
+	rng_seed(77);
+	wg_allowedips_init(&t);
+	for (unsigned int i = 0; i < LIVE; i++) {
+		random_prefix(AF_INET6, live[i], &cidr[i]);
+		/* Distinct prefixes: the index in the last bytes, cidr 128. */
+		cidr[i] = 128;
+		live[i][14] = (uint8_t)(i >> 8);
+		live[i][15] = (uint8_t)i;
+		assert_int_equal(wg_allowedips_insert(&t, AF_INET6, live[i], 128, PEER(1)), 0);
+	}
+	for (unsigned int op = 0; op < 20000; op++) {
+		unsigned int j = rng_below(LIVE);
+
+		assert_int_equal(wg_allowedips_remove(&t, AF_INET6, live[j], cidr[j], PEER(1)), 0);
+		random_prefix(AF_INET6, live[j], &cidr[j]);
+		cidr[j] = 128;
+		live[j][14] = (uint8_t)(j >> 8);
+		live[j][15] = (uint8_t)j;
+		assert_int_equal(wg_allowedips_insert(&t, AF_INET6, live[j], 128, PEER(1)), 0);
+		assert_ptr_equal(wg_allowedips_lookup(&t, AF_INET6, live[j]), PEER(1));
+		assert_true(t.nodes <= 2 * LIVE - 1);
+	}
+	assert_int_equal(wg_allowedips_count(&t, NULL), LIVE);
+	/* Peak 2 * LIVE - 1 nodes plus slot 0 and the two reserved by an insert. */
+	assert_true(t.cap <= 1024);
+	wg_allowedips_free(&t);
+}
+
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_invalid),	       cmocka_unit_test(test_edge_cidrs),
-		cmocka_unit_test(test_mask_host_bits), cmocka_unit_test(test_replace_and_remove),
-		cmocka_unit_test(test_remove_by_peer), cmocka_unit_test(test_foreach),
-		cmocka_unit_test(test_deep_chain),     cmocka_unit_test(test_random_v4),
-		cmocka_unit_test(test_random_v6),      cmocka_unit_test(test_random_mixed_ops),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_edge_cidrs),
+		cmocka_unit_test(test_mask_host_bits),
+		cmocka_unit_test(test_replace_and_remove),
+		cmocka_unit_test(test_remove_by_peer),
+		cmocka_unit_test(test_foreach),
+		cmocka_unit_test(test_deep_chain),
+		cmocka_unit_test(test_random_v4),
+		cmocka_unit_test(test_random_v6),
+		cmocka_unit_test(test_random_mixed_ops),
+		cmocka_unit_test(test_memory_bounded_under_churn),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -340,6 +340,7 @@ static void test_hash_is_keyed(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_bounds),
 		cmocka_unit_test(test_burst_refusal_refill),
@@ -353,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_random_reference),
 		cmocka_unit_test(test_hash_is_keyed),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,6 +216,7 @@ static void test_random_reference(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_size),
 		cmocka_unit_test(test_in_order_and_duplicates),
@@ -227,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_random_reference),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
