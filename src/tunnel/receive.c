@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The receiving side: handshake messages (mac checks, cookies, rate limit,
+ * Noise), cookie replies, and transport data decrypted in place, replay
+ * checked and source checked against the sending peer's allowed IPs.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "crypto/aead.h"
+#include "crypto/crypto.h"
+#include "device.h"
+#include "messages.h"
+#include "send.h"
+#include "timers.h"
+
+#define keypair_of(e) ((struct wg_keypair *)((char *)(e) - offsetof(struct wg_keypair, entry)))
+
+static void drop(struct wg_device *dev, struct wg_peer *peer, struct pkt *p,
+		 enum wg_drop_reason reason)
+{
+	wg_device_count_drop(dev, peer, true, reason);
+	pkt_free(p);
+}
+
+static void rx_stats(struct wg_peer *peer, size_t len)
+{
+	peer->rx_bytes += len;
+	peer->rx_packets++;
+}
+
+static enum wg_drop_reason noise_drop_reason(enum wg_noise_result r)
+{
+	switch (r) {
+	case WG_NOISE_NO_IDENTITY:
+		return WG_DROP_RX_NO_IDENTITY;
+	case WG_NOISE_BAD_DH:
+		return WG_DROP_RX_HANDSHAKE_DH;
+	case WG_NOISE_REPLAY:
+		return WG_DROP_RX_INITIATION_REPLAY;
+	case WG_NOISE_FLOOD:
+		return WG_DROP_RX_INITIATION_FLOOD;
+	case WG_NOISE_BAD_STATE:
+		return WG_DROP_RX_HANDSHAKE_STATE;
+	case WG_NOISE_OK:
+	case WG_NOISE_DECRYPT_FAILED:
+	default:
+		return WG_DROP_RX_HANDSHAKE_DECRYPT;
+	}
+}
+
+/* Answers a handshake message with a cookie reply in the same buffer. */
+static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+			      struct pkt_vec *out_udp)
+{
+	/* Both handshake messages carry the sender index at the same offset. */
+	uint32_t sender = get_le32(p->data + WG_INIT_OFF_SENDER);
+	uint8_t reply[WG_COOKIE_REPLY_SIZE];
+
+	wg_cookie_create_reply(&dev->cookie_checker, reply, p->data, p->len, sender, &p->src,
+			       now_ns, dev->random, dev->random_ctx);
+	pkt_reset(p, p->size >= PKT_HEADROOM + WG_COOKIE_REPLY_SIZE ? PKT_HEADROOM : 0);
+	memcpy(pkt_put(p, WG_COOKIE_REPLY_SIZE), reply, WG_COOKIE_REPLY_SIZE);
+	p->dst = p->src;
+	p->port = 0;
+	dev->cookie_replies_sent++;
+	wg_device_count_drop(dev, NULL, true, WG_DROP_RX_COOKIE_SENT);
+	pkt_vec_add(out_udp, p);
+}
+
+static struct wg_peer *rx_initiation(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+				     struct pkt_vec *out_udp)
+{
+	struct wg_noise_initiation st;
+	enum wg_noise_result r;
+	struct wg_peer *peer;
+
+	r = wg_noise_consume_initiation_begin(p->data, &dev->static_identity, &st);
+	if (r != WG_NOISE_OK) {
+		drop(dev, NULL, p, noise_drop_reason(r));
+		return NULL;
+	}
+	peer = wg_device_find_peer(dev, st.remote_static);
+	if (!peer) {
+		crypto_wipe(&st, sizeof(st));
+		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_PEER);
+		return NULL;
+	}
+	r = wg_noise_consume_initiation_finish(p->data, &st, &peer->handshake, now_ns);
+	if (r != WG_NOISE_OK) {
+		drop(dev, peer, p, noise_drop_reason(r));
+		return NULL;
+	}
+	wg_peer_set_endpoint_from(peer, &p->src);
+	rx_stats(peer, WG_INIT_SIZE);
+	if (!wg_packet_create_response(peer, p, now_ns)) {
+		pkt_free(p);
+		return peer;
+	}
+	p->dst = peer->endpoint;
+	p->port = peer->id;
+	peer->tx_bytes += p->len;
+	peer->tx_packets++;
+	pkt_vec_add(out_udp, p);
+	return peer;
+}
+
+static struct wg_peer *rx_response(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
+{
+	struct wg_index_entry *e;
+	enum wg_noise_result r;
+	struct wg_peer *peer;
+
+	e = wg_index_lookup(&dev->index_table, get_le32(p->data + WG_RESP_OFF_RECEIVER),
+			    WG_INDEX_HANDSHAKE);
+	if (!e) {
+		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_INDEX);
+		return NULL;
+	}
+	peer = e->peer;
+	r = wg_noise_consume_response(p->data, &peer->handshake, &dev->static_identity);
+	if (r != WG_NOISE_OK) {
+		drop(dev, peer, p, noise_drop_reason(r));
+		return NULL;
+	}
+	wg_peer_set_endpoint_from(peer, &p->src);
+	rx_stats(peer, WG_RESP_SIZE);
+	pkt_free(p);
+	if (wg_peer_begin_session(peer, now_ns)) {
+		wg_timers_session_derived(peer, now_ns);
+		wg_timers_handshake_complete(peer, now_ns);
+		/* Staged packets confirm the session to the responder; else a keepalive does. */
+		wg_packet_send_keepalive(peer, now_ns);
+	}
+	return peer;
+}
+
+static void rx_handshake(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
+			 uint64_t now_ns, bool under_load, struct pkt_vec *out_udp)
+{
+	enum wg_cookie_mac_state mac;
+	struct wg_peer *peer;
+
+	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load,
+				 now_ns, dev->random, dev->random_ctx);
+	if (mac == WG_COOKIE_INVALID_MAC) {
+		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
+		return;
+	}
+	if (under_load) {
+		if (mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
+			send_cookie_reply(dev, p, now_ns, out_udp);
+			return;
+		}
+		if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
+			dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
+		if (!wg_ratelimiter_allow(&dev->ratelimiter, &p->src, now_ns)) {
+			drop(dev, NULL, p, WG_DROP_RX_RATELIMITED);
+			return;
+		}
+	}
+	if (type == WG_MSG_HANDSHAKE_INITIATION)
+		peer = rx_initiation(dev, p, now_ns, out_udp);
+	else
+		peer = rx_response(dev, p, now_ns);
+	if (!peer)
+		return;
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer, now_ns);
+}
+
+static void rx_cookie(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
+{
+	struct wg_index_entry *e;
+
+	e = wg_index_lookup(&dev->index_table, get_le32(p->data + WG_COOKIE_OFF_RECEIVER),
+			    WG_INDEX_HANDSHAKE | WG_INDEX_KEYPAIR);
+	if (!e) {
+		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_INDEX);
+		return;
+	}
+	if (!wg_cookie_consume_reply(&e->peer->latest_cookie, p->data, now_ns)) {
+		drop(dev, e->peer, p, WG_DROP_RX_BAD_COOKIE);
+		return;
+	}
+	pkt_free(p);
+}
+
+/* The initiator rekeys before its session dies if it only receives. */
+static void keep_key_fresh(struct wg_peer *peer, uint64_t now_ns)
+{
+	struct wg_keypair *kp = peer->keypairs.current;
+
+	if (peer->sent_lastminute_handshake)
+		return;
+	if (kp && kp->sending_valid && kp->i_am_the_initiator &&
+	    now_ns >= kp->birthdate + WG_REJECT_AFTER_TIME - WG_KEEPALIVE_TIMEOUT -
+				   WG_REKEY_TIMEOUT) {
+		peer->sent_lastminute_handshake = true;
+		wg_packet_send_queued_handshake_initiation(peer, now_ns, false);
+	}
+}
+
+/* Length and source address of the inner packet, 0 when it is neither sane IPv4 nor IPv6. */
+static uint32_t inner_ip(const struct pkt *p, uint8_t *family, const uint8_t **src)
+{
+	uint32_t len;
+
+	if (p->len >= 20 && (p->data[0] >> 4) == 4) {
+		len = get_be16(p->data + 2);
+		if (len < 20)
+			return 0;
+		*family = AF_INET;
+		*src = p->data + 12;
+	} else if (p->len >= 40 && (p->data[0] >> 4) == 6) {
+		len = 40u + get_be16(p->data + 4);
+		*family = AF_INET6;
+		*src = p->data + 8;
+	} else {
+		return 0;
+	}
+	return len <= p->len ? len : 0;
+}
+
+static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+		    struct pkt_vec *out_ip)
+{
+	struct wg_index_entry *e;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t counter;
+	uint32_t msg_len, len;
+	const uint8_t *src;
+	uint8_t family;
+
+	e = wg_index_lookup(&dev->index_table, get_le32(p->data + WG_DATA_OFF_RECEIVER),
+			    WG_INDEX_KEYPAIR);
+	if (!e) {
+		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_INDEX);
+		return;
+	}
+	kp = keypair_of(e);
+	peer = e->peer;
+	if (!wg_keypair_can_receive(kp, now_ns)) {
+		kp->receiving_valid = false;
+		drop(dev, peer, p, WG_DROP_RX_KEY_EXPIRED);
+		return;
+	}
+	counter = get_le64(p->data + WG_DATA_OFF_COUNTER);
+	msg_len = p->len;
+	if (!aead_decrypt(p->data + WG_DATA_HEADER_SIZE, p->data + WG_DATA_HEADER_SIZE,
+			  p->len - WG_DATA_HEADER_SIZE, NULL, 0, counter, kp->receiving_key)) {
+		drop(dev, peer, p, WG_DROP_RX_BAD_TAG);
+		return;
+	}
+	/* Only now that it authenticated may the counter move the window. */
+	if (!wg_replay_check(&kp->receiving_counter, counter, WG_REJECT_AFTER_MESSAGES)) {
+		drop(dev, peer, p, WG_DROP_RX_REPLAY);
+		return;
+	}
+	wg_peer_set_endpoint_from(peer, &p->src);
+	if (wg_keypairs_received_with(&peer->keypairs, &dev->index_table, kp)) {
+		wg_timers_handshake_complete(peer, now_ns);
+		wg_peer_session_update(peer, now_ns);
+		wg_packet_queue_flush(peer);
+	}
+	keep_key_fresh(peer, now_ns);
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer, now_ns);
+
+	pkt_pull(p, WG_DATA_HEADER_SIZE);
+	pkt_trim(p, p->len - WG_AEAD_TAG_SIZE);
+	if (!p->len) {
+		rx_stats(peer, msg_len); /* a keepalive */
+		pkt_free(p);
+		return;
+	}
+	wg_timers_data_received(peer, now_ns);
+	len = inner_ip(p, &family, &src);
+	if (!len) {
+		drop(dev, peer, p, WG_DROP_RX_INVALID_IP);
+		return;
+	}
+	if (wg_allowedips_lookup(&dev->peer_allowedips, family, src) != peer) {
+		drop(dev, peer, p, WG_DROP_RX_WRONG_SOURCE);
+		return;
+	}
+	pkt_trim(p, len); /* the padding goes */
+	rx_stats(peer, msg_len);
+	p->port = peer->id;
+	pkt_vec_add(out_ip, p);
+}
+
+static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, bool under_load,
+			struct pkt_vec *out_udp, struct pkt_vec *out_ip)
+{
+	enum wg_message_type type = wg_message_classify(p->data, p->len);
+
+	switch (type) {
+	case WG_MSG_HANDSHAKE_INITIATION:
+	case WG_MSG_HANDSHAKE_RESPONSE:
+		rx_handshake(dev, p, type, now_ns, under_load, out_udp);
+		break;
+	case WG_MSG_HANDSHAKE_COOKIE:
+		rx_cookie(dev, p, now_ns);
+		break;
+	case WG_MSG_DATA:
+		rx_data(dev, p, now_ns, out_ip);
+		break;
+	case WG_MSG_BAD_SIZE:
+		drop(dev, NULL, p, WG_DROP_RX_BAD_SIZE);
+		break;
+	case WG_MSG_BAD_TYPE:
+	default:
+		drop(dev, NULL, p, WG_DROP_RX_BAD_TYPE);
+		break;
+	}
+}
+
+uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t now_ns,
+			   bool under_load, struct pkt_vec *out_udp, struct pkt_vec *out_ip)
+{
+	uint32_t i;
+
+	/* As the kernel: once under load, stay so for a second after the last report. */
+	if (under_load) {
+		dev->last_under_load = now_ns;
+		dev->have_under_load = true;
+	} else if (dev->have_under_load) {
+		under_load = now_ns < dev->last_under_load + WG_UNDER_LOAD_AFTER_TIME;
+		if (!under_load)
+			dev->have_under_load = false;
+	}
+	for (i = 0; i < in->n && !pkt_vec_full(out_udp) && !pkt_vec_full(out_ip); i++)
+		receive_one(dev, in->p[i], now_ns, under_load, out_udp, out_ip);
+	memmove(in->p, in->p + i, (in->n - i) * sizeof(in->p[0]));
+	in->n -= i;
+	wg_device_run_pending(dev, now_ns, out_udp);
+	return i;
+}

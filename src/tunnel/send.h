@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_TUNNEL_SEND_H
+#define VW_TUNNEL_SEND_H
+
+/* The sending side shared by send.c, receive.c, timers.c and device.c (internal). */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pkt.h"
+
+struct wg_device;
+struct wg_keypair;
+struct wg_peer;
+
+/*
+ * Pads p to 16 (capped by mtu, 0 none), encrypts it with kp's sending key and
+ * counter and prepends the data header, all in place. False without room.
+ */
+bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t counter, uint32_t mtu);
+
+/*
+ * Asks for a handshake initiation, rate limited to one per REKEY_TIMEOUT. It
+ * is created when the peer's queued work runs. is_retry keeps the attempt count.
+ */
+void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer, uint64_t now_ns,
+						bool is_retry);
+/* Stages an empty packet unless something is staged already, and asks for a flush. */
+void wg_packet_send_keepalive(struct wg_peer *peer, uint64_t now_ns);
+/* Asks for the staged packets to be sent (at the end of the current call). */
+void wg_packet_queue_flush(struct wg_peer *peer);
+/*
+ * Encrypts staged packets into out while there is room: true when the queue
+ * was handled (sent, or kept for lack of a usable key with a handshake asked
+ * for), false when out filled first.
+ */
+bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns, struct pkt_vec *out);
+/* Does the peers' queued work while out has room; false when some is left. */
+bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out);
+/* Turns p (an initiation just consumed) into our response and starts the session. */
+bool wg_packet_create_response(struct wg_peer *peer, struct pkt *p, uint64_t now_ns);
+/* Up to a third of a second, for handshake timers. */
+uint64_t wg_device_jitter(struct wg_device *dev);
+
+#endif
