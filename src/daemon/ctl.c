@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vwirectl control socket: one request line in, the answer out, close.
+ * Requests: "show NAME [--json]". Answers that start with "error: " are failures.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "crypto/keys.h"
+#include "daemon/vwired.h"
+#include "io/unix.h"
+
+#define CTL_MAX_REQUEST 512
+
+struct ctl_server {
+	struct vwired *d;
+	int listen_fd;
+	char path[600];
+};
+
+/* A growable text buffer for answers. */
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = o->cap - o->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf ? o->buf + o->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = (o->cap ? o->cap * 2 : 4096) + (size_t)n;
+		char *b = realloc(o->buf, cap);
+
+		if (!b) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+}
+
+static void format_ago(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s = (uint64_t)(ns / NSEC_PER_SEC);
+
+	if (s >= 3600)
+		snprintf(buf, len, "%" PRIu64 " h %" PRIu64 " min ago", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%" PRIu64 " min %" PRIu64 " s ago", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 " s ago", s);
+}
+
+struct ip_text {
+	struct out *o;
+	bool json;
+	int n;
+};
+
+static void ip_to_text(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr)
+{
+	struct ip_text *t = ctx;
+	char s[64];
+
+	inet_ntop(family, addr, s, sizeof(s));
+	if (t->json)
+		outf(t->o, "%s\"%s/%u\"", t->n ? ", " : "", s, cidr);
+	else
+		outf(t->o, "%s%s/%u", t->n ? ", " : "", s, cidr);
+	t->n++;
+}
+
+static void show_text(struct vwired *d, struct out *o, uint64_t now)
+{
+	uint8_t pub[WG_KEY_LEN];
+	char key[WG_KEY_LEN_BASE64 + 1], ep[80], ago[64];
+
+	outf(o, "interface: %s\n", d->name);
+	if (wg_device_public_key(&d->wg, pub)) {
+		key_to_base64(key, pub);
+		outf(o, "  public key: %s\n", key);
+	}
+	outf(o, "  listening port: %u\n", d->udp ? io_udp_port(d->udp) : 0);
+	outf(o, "  tun: %s\n", d->tun ? io_tun_name(d->tun) : "off");
+	outf(o, "  io: %s\n", io_loop_backend_name(d->loop));
+	outf(o, "  peers: %u\n", d->wg.npeers);
+	for (uint32_t i = 0; i < WG_DROP_MAX; i++)
+		if (d->wg.drops[i])
+			outf(o, "  drop %s: %" PRIu64 "\n", wg_drop_name(i), d->wg.drops[i]);
+	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
+		if (d->drops[i])
+			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
+	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
+		struct wg_peer_info info;
+		struct ip_text t = {o, false, 0};
+
+		wg_peer_get_info(p, &info);
+		key_to_base64(key, info.public_key);
+		outf(o, "\npeer: %s\n", key);
+		if (info.endpoint.sa.sa_family != AF_UNSPEC) {
+			vw_endpoint_format(&info.endpoint, ep, sizeof(ep));
+			outf(o, "  endpoint: %s\n", ep);
+		}
+		outf(o, "  allowed ips: ");
+		wg_peer_foreach_allowed_ip(p, ip_to_text, &t);
+		outf(o, "%s\n", t.n ? "" : "(none)");
+		if (info.has_handshake) {
+			format_ago(ago, sizeof(ago), now - info.last_handshake_ns);
+			outf(o, "  latest handshake: %s\n", ago);
+		}
+		outf(o, "  session: %s\n", info.session_up ? "up" : "down");
+		outf(o, "  transfer: %" PRIu64 " B received, %" PRIu64 " B sent\n", info.rx_bytes,
+		     info.tx_bytes);
+		outf(o, "  dropped: %" PRIu64 " received, %" PRIu64 " sent\n", p->rx_dropped,
+		     p->tx_dropped);
+		if (info.persistent_keepalive_interval)
+			outf(o, "  persistent keepalive: every %u s\n",
+			     info.persistent_keepalive_interval);
+		crypto_wipe(&info, sizeof(info));
+	}
+}
+
+static void show_json(struct vwired *d, struct out *o, uint64_t now)
+{
+	uint8_t pub[WG_KEY_LEN];
+	char key[WG_KEY_LEN_BASE64 + 1], ep[80];
+	bool first = true;
+
+	outf(o, "{\"name\": \"%s\", ", d->name);
+	if (wg_device_public_key(&d->wg, pub)) {
+		key_to_base64(key, pub);
+		outf(o, "\"public_key\": \"%s\", ", key);
+	}
+	outf(o, "\"listen_port\": %u, \"tun\": ", d->udp ? io_udp_port(d->udp) : 0);
+	if (d->tun)
+		outf(o, "\"%s\", ", io_tun_name(d->tun));
+	else
+		outf(o, "null, ");
+	outf(o, "\"io\": \"%s\", \"drops\": {", io_loop_backend_name(d->loop));
+	for (uint32_t i = 0; i < WG_DROP_MAX; i++, first = false)
+		outf(o, "%s\"%s\": %" PRIu64, first ? "" : ", ", wg_drop_name(i), d->wg.drops[i]);
+	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
+		outf(o, ", \"%s\": %" PRIu64, vwired_drop_name(i), d->drops[i]);
+	outf(o, "}, \"peers\": [");
+	first = true;
+	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
+		struct wg_peer_info info;
+		struct ip_text t = {o, true, 0};
+
+		wg_peer_get_info(p, &info);
+		key_to_base64(key, info.public_key);
+		outf(o, "%s{\"public_key\": \"%s\", \"endpoint\": ", first ? "" : ", ", key);
+		first = false;
+		if (info.endpoint.sa.sa_family != AF_UNSPEC) {
+			vw_endpoint_format(&info.endpoint, ep, sizeof(ep));
+			outf(o, "\"%s\"", ep);
+		} else {
+			outf(o, "null");
+		}
+		outf(o, ", \"allowed_ips\": [");
+		wg_peer_foreach_allowed_ip(p, ip_to_text, &t);
+		outf(o, "], \"latest_handshake_seconds_ago\": ");
+		if (info.has_handshake)
+			outf(o, "%" PRIu64,
+			     (uint64_t)((now - info.last_handshake_ns) / NSEC_PER_SEC));
+		else
+			outf(o, "null");
+		outf(o,
+		     ", \"session_up\": %s, \"rx_bytes\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
+		     ", \"rx_dropped\": %" PRIu64 ", \"tx_dropped\": %" PRIu64
+		     ", \"persistent_keepalive\": %u}",
+		     info.session_up ? "true" : "false", info.rx_bytes, info.tx_bytes,
+		     p->rx_dropped, p->tx_dropped, info.persistent_keepalive_interval);
+		crypto_wipe(&info, sizeof(info));
+	}
+	outf(o, "]}\n");
+}
+
+static void handle_request(struct vwired *d, char *req, struct out *o)
+{
+	char *argv[4] = {0};
+	int argc = 0;
+	bool json = false;
+
+	for (char *tok = strtok(req, " \t\r\n"); tok && argc < 4; tok = strtok(NULL, " \t\r\n"))
+		argv[argc++] = tok;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+	if (argc >= 1 && !strcmp(argv[0], "show")) {
+		if (json)
+			show_json(d, o, vw_clock_mono_ns());
+		else
+			show_text(d, o, vw_clock_mono_ns());
+		return;
+	}
+	if (argc >= 1 && (!strcmp(argv[0], "showstp") || !strcmp(argv[0], "showmacs") ||
+			  !strcmp(argv[0], "dot"))) {
+		outf(o, "error: %s has no bridge\n", d->name);
+		return;
+	}
+	outf(o, "error: unknown request '%s'\n", argc ? argv[0] : "");
+}
+
+/*
+ * Requests are one short line; the client has already written it (and shut
+ * down its side) when we accept, so a short blocking read with a timeout is
+ * enough and keeps this off the packet path's mind.
+ */
+static void serve(struct ctl_server *s, int fd)
+{
+	char req[CTL_MAX_REQUEST + 1];
+	struct out o = {0};
+	size_t len = 0;
+
+	while (len < CTL_MAX_REQUEST) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			break;
+		n = read(fd, req + len, CTL_MAX_REQUEST - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(req, '\n', len))
+			break;
+	}
+	req[len] = '\0';
+	handle_request(s->d, req, &o);
+	if (o.oom) {
+		static const char msg[] = "error: out of memory\n";
+
+		(void)!write(fd, msg, sizeof(msg) - 1);
+	} else {
+		for (size_t off = 0; off < o.len;) {
+			ssize_t n = write(fd, o.buf + off, o.len - off);
+
+			if (n < 0 && errno == EAGAIN) {
+				struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+				if (poll(&pfd, 1, 2000) <= 0)
+					break;
+				continue;
+			}
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	free(o.buf);
+}
+
+static void on_listen_readable(void *ctx, int fd, uint32_t events)
+{
+	struct ctl_server *s = ctx;
+	int cfd;
+
+	(void)events;
+	while ((cfd = io_unix_accept(fd)) >= 0) {
+		serve(s, cfd);
+		close(cfd);
+	}
+}
+
+struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
+{
+	struct ctl_server *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->listen_fd = io_unix_listen(path, 0600);
+	if (s->listen_fd < 0) {
+		vw_err("cannot listen on %s: %s", path, strerror(-s->listen_fd));
+		free(s);
+		return NULL;
+	}
+	if ((rc = io_watch_fd(d->loop, s->listen_fd, on_listen_readable, s)) < 0) {
+		vw_err("cannot watch %s: %s", path, strerror(-rc));
+		close(s->listen_fd);
+		unlink(path);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void ctl_server_free(struct ctl_server *s)
+{
+	io_unwatch_fd(s->d->loop, s->listen_fd);
+	close(s->listen_fd);
+	unlink(s->path);
+	free(s);
+}

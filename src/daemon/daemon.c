@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vwired's lifecycle: turn options and config into a running set of sockets,
+ * devices and the WireGuard device; tear it all down on SIGTERM.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "crypto/keys.h"
+#include "daemon/vwired.h"
+
+/* 4096 buffers of ~2.2 KiB: rx rings, TUN reads, staged packets and handshakes. */
+#define VWIRED_POOL_PACKETS 4096
+
+const char *vwired_drop_name(enum vwired_drop reason)
+{
+#define VWIRED_DROP_NAME_(id, name) [VWIRED_DROP_##id] = name,
+	static const char *const names[] = {VWIRED_DROP_REASONS(VWIRED_DROP_NAME_)};
+#undef VWIRED_DROP_NAME_
+	return (unsigned)reason < VWIRED_DROP_MAX ? names[reason] : NULL;
+}
+
+/* mkdir -p for the run dir's subfolders, mode 0755 like wireguard-go's. */
+static int ensure_dir(const char *path)
+{
+	char tmp[512];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Endpoint = host:port where host is a name: resolved once at start, as wg does. */
+static int resolve_endpoint(const char *s, struct vw_endpoint *out)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res;
+	char host[CONFIG_ENDPOINT_MAX + 1];
+	const char *colon = strrchr(s, ':');
+	int rc;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc)
+		return -EHOSTUNREACH;
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->sa, res->ai_addr,
+	       res->ai_addrlen < sizeof(*out) ? res->ai_addrlen : sizeof(*out));
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t now)
+{
+	struct wg_peer *peer;
+	char key[WG_KEY_LEN_BASE64 + 1];
+	int rc;
+
+	key_to_base64(key, cp->public_key);
+	rc = wg_device_add_peer(&d->wg, cp->public_key, &peer);
+	if (rc == -EINVAL) {
+		vw_warn("peer %s (line %u) is this interface's own key: ignored", key, cp->line);
+		return 0;
+	}
+	if (rc && rc != -EEXIST) {
+		vw_err("peer %s (line %u): %s", key, cp->line, strerror(-rc));
+		return -1;
+	}
+	if (cp->has_preshared_key)
+		wg_peer_set_preshared_key(peer, cp->preshared_key);
+	if (cp->endpoint_str[0]) {
+		struct vw_endpoint ep = cp->endpoint;
+
+		if (ep.sa.sa_family == AF_UNSPEC && resolve_endpoint(cp->endpoint_str, &ep)) {
+			vw_err("%s:%u: [Peer] Endpoint: cannot resolve '%s'", d->opt.config_path,
+			       cp->line, cp->endpoint_str);
+			return -1;
+		}
+		wg_peer_set_endpoint(peer, &ep);
+	}
+	for (uint32_t i = 0; i < cp->n_allowed_ips; i++) {
+		const struct config_prefix *a = &cp->allowed_ips[i];
+
+		rc = wg_peer_add_allowed_ip(peer, a->addr.family, a->addr.bytes, a->cidr);
+		if (rc) {
+			vw_err("peer %s: allowed IP: %s", key, strerror(-rc));
+			return -1;
+		}
+	}
+	if (cp->persistent_keepalive)
+		wg_peer_set_persistent_keepalive(peer, cp->persistent_keepalive, now);
+	return 0;
+}
+
+static int apply_config(struct vwired *d)
+{
+	uint64_t now = vw_clock_mono_ns();
+
+	wg_device_set_private_key(&d->wg, d->cfg.iface.private_key, now);
+	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
+		if (apply_peer(d, &d->cfg.peers[i], now))
+			return -1;
+	return 0;
+}
+
+static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
+		    const struct config_prefix *addrs, uint32_t naddrs)
+{
+	int rc;
+
+	d->tun = io_tun_open(d->loop, name, IO_DEV_TUN, vwired_on_tun_rx, d);
+	if (!d->tun) {
+		vw_err("cannot create or attach TUN device '%s': %s%s", name, strerror(errno),
+		       errno == EPERM ? " (needs CAP_NET_ADMIN, or a persistent device: "
+					"ip tuntap add NAME mode tun user USER)"
+				      : "");
+		return -1;
+	}
+	if ((rc = io_tun_set_mtu(d->tun, mtu)) < 0) {
+		vw_err("%s: cannot set MTU %u: %s", name, mtu, strerror(-rc));
+		return -1;
+	}
+	for (uint32_t i = 0; i < naddrs; i++) {
+		rc = io_tun_add_addr(d->tun, &addrs[i].addr, addrs[i].cidr);
+		if (rc < 0) {
+			vw_err("%s: cannot add address: %s", name, strerror(-rc));
+			return -1;
+		}
+	}
+	if ((rc = io_tun_set_up(d->tun)) < 0) {
+		vw_err("%s: cannot bring the link up: %s", name, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+int vwired_set_listen_port(struct vwired *d, uint16_t port)
+{
+	int rc;
+
+	if (!d->udp) {
+		d->udp = io_udp_open(d->loop, port, vwired_on_udp_rx, d);
+		if (!d->udp)
+			return -errno;
+	} else if ((rc = io_udp_set_port(d->udp, port)) < 0) {
+		return rc;
+	}
+	d->listen_port = port;
+	if (d->fwmark)
+		io_udp_set_fwmark(d->udp, d->fwmark);
+	return 0;
+}
+
+int vwired_set_fwmark(struct vwired *d, uint32_t mark)
+{
+	int rc = d->udp ? io_udp_set_fwmark(d->udp, mark) : 0;
+
+	if (!rc)
+		d->fwmark = mark;
+	return rc;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		vw_err("--user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		vw_err("--user %s: cannot switch user: %s", user, strerror(errno));
+		return -1;
+	}
+	vw_info("running as %s (uid %u)", user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static int open_control_sockets(struct vwired *d)
+{
+	char dir[512], path[600];
+
+	snprintf(dir, sizeof(dir), "%s/wireguard", d->opt.run_dir);
+	if (ensure_dir(dir)) {
+		vw_err("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.sock", dir, d->name);
+	d->uapi = uapi_server_new(d, path);
+	if (!d->uapi)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/vwire", d->opt.run_dir);
+	if (ensure_dir(dir)) {
+		vw_err("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ctl", dir, d->name);
+	d->ctl = ctl_server_new(d, path);
+	return d->ctl ? 0 : -1;
+}
+
+int vwired_init(struct vwired *d, const struct vwired_options *opt)
+{
+	struct wg_device_config wcfg = {0};
+	char err[1024];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->opt = *opt;
+	if (!d->opt.run_dir)
+		d->opt.run_dir = "/run";
+	d->started_ns = vw_clock_mono_ns();
+	if (!crypto_init()) {
+		vw_err("cannot initialise libsodium");
+		return -1;
+	}
+	if (opt->config_path) {
+		if (config_load(opt->config_path, &d->cfg, err, sizeof(err))) {
+			vw_err("%s", err);
+			return -1;
+		}
+		snprintf(d->name, sizeof(d->name), "%s", d->cfg.iface.name);
+		if (d->cfg.has_bridge || d->cfg.n_wires) {
+			vw_err("%s: [Bridge] and [Wire] sections are not supported yet",
+			       opt->config_path);
+			return -1;
+		}
+	} else {
+		snprintf(d->name, sizeof(d->name), "%s", opt->ifname);
+		d->cfg.iface.tun = true;
+		d->cfg.iface.mtu = CONFIG_DEFAULT_MTU;
+	}
+
+	if (!pkt_pool_init(&d->pool, VWIRED_POOL_PACKETS, PKT_DEFAULT_SIZE)) {
+		vw_err("cannot allocate %u packet buffers", VWIRED_POOL_PACKETS);
+		return -1;
+	}
+	d->loop = io_loop_new(opt->io, &d->pool, NULL);
+	if (!d->loop) {
+		vw_err("cannot start the %s event loop: %s",
+		       opt->io == IO_EPOLL ? "epoll" : "io_uring", strerror(errno));
+		return -1;
+	}
+	io_loop_on_deadline(d->loop, vwired_on_deadline, d);
+	if ((rc = io_loop_catch_signals(d->loop, NULL, NULL)) < 0) {
+		vw_err("cannot catch signals: %s", strerror(-rc));
+		return -1;
+	}
+
+	wcfg.pool = &d->pool;
+	wcfg.mtu = d->cfg.iface.mtu;
+	if ((rc = wg_device_init(&d->wg, &wcfg)) < 0) {
+		vw_err("cannot create the WireGuard device: %s", strerror(-rc));
+		return -1;
+	}
+	d->wg_ready = true;
+	vwired_sync_wall_clock(d);
+
+	if (d->cfg.iface.tun && open_tun(d, d->name, d->cfg.iface.mtu, d->cfg.iface.addresses,
+					 d->cfg.iface.n_addresses))
+		return -1;
+	if ((rc = vwired_set_listen_port(d, d->cfg.iface.listen_port)) < 0) {
+		vw_err("cannot listen on UDP port %u: %s", d->cfg.iface.listen_port, strerror(-rc));
+		return -1;
+	}
+	if (d->cfg.iface.fwmark && (rc = vwired_set_fwmark(d, d->cfg.iface.fwmark)) < 0) {
+		vw_err("cannot set fwmark 0x%x: %s", d->cfg.iface.fwmark, strerror(-rc));
+		return -1;
+	}
+	if (opt->config_path && apply_config(d))
+		return -1;
+	if (open_control_sockets(d))
+		return -1;
+	if (opt->user && drop_privileges(opt->user))
+		return -1;
+	vwired_kick_timers(d);
+	vw_info("%s: listening on UDP %u, %s%s, %s event loop", d->name, io_udp_port(d->udp),
+		d->tun ? "TUN " : "no TUN", d->tun ? io_tun_name(d->tun) : "",
+		io_loop_backend_name(d->loop));
+	return 0;
+}
+
+int vwired_run(struct vwired *d)
+{
+	int rc = io_loop_run(d->loop);
+
+	if (rc < 0)
+		vw_err("event loop failed: %s", strerror(-rc));
+	else
+		vw_info("%s: shutting down", d->name);
+	return rc < 0 ? -1 : 0;
+}
+
+void vwired_free(struct vwired *d)
+{
+	if (d->uapi)
+		uapi_server_free(d->uapi);
+	if (d->ctl)
+		ctl_server_free(d->ctl);
+	if (d->udp)
+		io_udp_close(d->udp);
+	if (d->tun)
+		io_tun_close(d->tun);
+	/* The device frees staged packets into the pool: before the pool goes. */
+	if (d->wg_ready)
+		wg_device_free(&d->wg);
+	if (d->loop)
+		io_loop_free(d->loop);
+	if (d->pool.pkts)
+		pkt_pool_destroy(&d->pool);
+	config_free(&d->cfg);
+	crypto_wipe(d, sizeof(*d));
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The routed packet paths of DESIGN.md, as vector moves between io and tunnel:
+ *   TUN read -> wg_device_send -> UDP send
+ *   UDP receive -> wg_device_receive -> UDP send (handshakes) + TUN write
+ *   deadline -> wg_device_expire_timers -> UDP send
+ * The device consumes its input only while the outputs have room, so each call
+ * is a loop: run, flush the outputs, run again on what is left.
+ */
+#include "core/clock.h"
+#include "daemon/vwired.h"
+
+static void flush_udp(struct vwired *d, struct pkt_vec *out)
+{
+	if (!out->n)
+		return;
+	if (!d->udp) {
+		d->drops[VWIRED_DROP_UDP_NO_SOCKET] += out->n;
+		pkt_vec_free(out);
+		return;
+	}
+	io_udp_send(d->loop, d->udp, out);
+}
+
+static void flush_tun(struct vwired *d, struct pkt_vec *out)
+{
+	if (!out->n)
+		return;
+	if (!d->tun) {
+		d->drops[VWIRED_DROP_NO_TUN] += out->n;
+		pkt_vec_free(out);
+		return;
+	}
+	io_tun_write(d->loop, d->tun, out);
+}
+
+void vwired_sync_wall_clock(struct vwired *d)
+{
+	d->wg.wall_offset_ns = (int64_t)(vw_clock_wall_ns() - vw_clock_mono_ns());
+}
+
+void vwired_kick_timers(struct vwired *d)
+{
+	uint64_t next = wg_device_next_timer(&d->wg);
+
+	io_loop_set_deadline(d->loop, next == UINT64_MAX ? IO_NO_DEADLINE : next);
+}
+
+/* Handshake messages are the first byte 1..3; count them to tell a flood from data. */
+static bool batch_under_load(const struct pkt_vec *v)
+{
+	uint32_t handshakes = 0;
+
+	for (uint32_t i = 0; i < v->n; i++)
+		if (v->p[i]->len && v->p[i]->data[0] >= 1 && v->p[i]->data[0] <= 3)
+			handshakes++;
+	/* The kernel calls it load at 1/8 of its 4096-deep handshake queue; a batch is 64. */
+	return handshakes >= PKT_VEC_MAX / 8;
+}
+
+void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
+{
+	struct vwired *d = ctx;
+	uint64_t now = vw_clock_mono_ns();
+	bool under_load = batch_under_load(v);
+	struct pkt_vec out_udp, out_ip;
+
+	(void)sock;
+	d->udp_batches++;
+	pkt_vec_init(&out_udp);
+	pkt_vec_init(&out_ip);
+	do {
+		wg_device_receive(&d->wg, v, now, under_load, &out_udp, &out_ip);
+		flush_udp(d, &out_udp);
+		flush_tun(d, &out_ip);
+	} while (v->n);
+	vwired_kick_timers(d);
+}
+
+void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
+{
+	struct vwired *d = ctx;
+	uint64_t now = vw_clock_mono_ns();
+	struct pkt_vec out;
+
+	(void)tun;
+	d->tun_batches++;
+	pkt_vec_init(&out);
+	do {
+		wg_device_send(&d->wg, v, now, &out);
+		flush_udp(d, &out);
+	} while (v->n);
+	vwired_kick_timers(d);
+}
+
+void vwired_on_deadline(void *ctx, uint64_t now_ns)
+{
+	struct vwired *d = ctx;
+	struct pkt_vec out;
+	bool done;
+
+	vwired_sync_wall_clock(d);
+	pkt_vec_init(&out);
+	do {
+		done = wg_device_expire_timers(&d->wg, now_ns, &out);
+		flush_udp(d, &out);
+	} while (!done);
+	vwired_kick_timers(d);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_DAEMON_VWIRED_H
+#define VW_DAEMON_VWIRED_H
+
+/*
+ * vwired: the one place that knows every module (DESIGN.md principle 2). It owns
+ * the packet pool, the event loop, the UDP socket, the TUN, the WireGuard device
+ * and the control sockets, and moves packet vectors between them (datapath.c).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pkt.h"
+#include "daemon/config.h"
+#include "io/loop.h"
+#include "io/tun.h"
+#include "tunnel/device.h"
+
+/* Counters of the daemon's own decisions, shown by vwirectl show. */
+#define VWIRED_DROP_REASONS(X)                                                           \
+	X(NO_TUN, "no_tun")		  /* inner packet for the TUN while Tun = off */ \
+	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */
+
+#define VWIRED_DROP_ENUM_(id, name) VWIRED_DROP_##id,
+enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
+#undef VWIRED_DROP_ENUM_
+
+struct uapi_server;
+struct ctl_server;
+
+struct vwired_options {
+	const char *config_path; /* NULL: wireguard-go mode, configured over the UAPI only */
+	const char *ifname;	 /* wireguard-go mode: the TUN and the UAPI socket name */
+	const char *run_dir;	 /* default "/run" */
+	enum io_backend io;
+	const char *user; /* drop to this user after setup; NULL: stay */
+	bool verbose;
+};
+
+struct vwired {
+	struct vwired_options opt;
+	struct vw_config cfg;
+	char name[CONFIG_NAME_MAX + 1];
+
+	struct pkt_pool pool;
+	struct io_loop *loop;
+	struct io_udp *udp;
+	struct io_tun *tun;
+	struct wg_device wg;
+	bool wg_ready;
+	uint16_t listen_port; /* configured; the bound one is io_udp_port() */
+	uint32_t fwmark;
+
+	struct uapi_server *uapi;
+	struct ctl_server *ctl;
+
+	uint64_t started_ns;
+	uint64_t drops[VWIRED_DROP_MAX];
+	uint64_t udp_batches, tun_batches;
+};
+
+const char *vwired_drop_name(enum vwired_drop reason);
+
+/* Sets up everything the options and config describe. 0, or -1 after logging why. */
+int vwired_init(struct vwired *d, const struct vwired_options *opt);
+/* Runs until SIGTERM/SIGINT. */
+int vwired_run(struct vwired *d);
+/* Closes every socket and device, removes the socket files, wipes the keys. */
+void vwired_free(struct vwired *d);
+
+/* datapath.c */
+void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v);
+void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
+void vwired_on_deadline(void *ctx, uint64_t now_ns);
+/* After anything that may have changed the device's timers (config, UAPI set). */
+void vwired_kick_timers(struct vwired *d);
+/* Keeps the device's wall-clock offset right for TAI64N and `wg show`. */
+void vwired_sync_wall_clock(struct vwired *d);
+
+/* Changing the listen port or fwmark (UAPI); 0 or -errno. */
+int vwired_set_listen_port(struct vwired *d, uint16_t port);
+int vwired_set_fwmark(struct vwired *d, uint32_t mark);
+
+/* uapi_server.c: RUNDIR/wireguard/NAME.sock */
+struct uapi_server *uapi_server_new(struct vwired *d, const char *path);
+void uapi_server_free(struct uapi_server *s);
+
+/* ctl.c: RUNDIR/vwire/NAME.ctl */
+struct ctl_server *ctl_server_new(struct vwired *d, const char *path);
+void ctl_server_free(struct ctl_server *s);
+
+#endif
