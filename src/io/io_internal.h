@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_IO_INTERNAL_H
+#define VW_IO_INTERNAL_H
+
+/* Shared by the loop, its sources and the two backends; not for other modules. */
+
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/loop.h"
+#include "io/tun.h"
+
+enum io_src_kind { IO_SRC_UDP, IO_SRC_TUN };
+
+/*
+ * A packet source: a UDP socket or a TUN/TAP fd. Received packets collect in
+ * rx and go to the owner once per iteration (or when rx is full).
+ */
+struct io_src {
+	struct io_loop *loop;
+	struct io_src *next;	     /* loop->srcs */
+	struct io_src *next_pending; /* loop->pending, while rx holds packets */
+	enum io_src_kind kind;
+	int fd;
+	int family;	/* UDP: AF_INET6 (dual-stack) or AF_INET */
+	uint32_t cap;	/* bytes one receive may take */
+	uint32_t depth; /* receives kept in flight (uring), read per readiness (epoll) */
+	bool dead;	/* closed by the owner; freed once nothing refers to it */
+	bool pending;	/* on loop->pending */
+	bool starved;	/* epoll: EPOLLIN off because the pool ran empty */
+	struct pkt_vec rx;
+	struct io_stats stats;
+	/* io_uring: op index of each receive slot (IO_SLOT_EMPTY when not armed). */
+	uint32_t *slots;
+	uint32_t armed;
+	uint32_t inflight; /* operations whose completion still refers to this source */
+};
+
+#define IO_SLOT_EMPTY UINT32_MAX
+
+struct io_udp {
+	struct io_src src; /* first: the backends see sources only */
+	io_udp_rx_cb cb;
+	void *ctx;
+	uint16_t port;
+	uint32_t fwmark;
+};
+
+struct io_tun {
+	struct io_src src;
+	io_tun_rx_cb cb;
+	void *ctx;
+	enum io_tun_kind kind;
+	bool attached;
+	int ifindex;
+	char name[IFNAMSIZ];
+};
+
+struct io_watch {
+	struct io_watch *next;
+	int fd;
+	io_fd_cb cb;
+	void *ctx;
+	bool dead;
+	bool armed;  /* io_uring: a POLL_ADD is in flight */
+	bool failed; /* io_uring: the poll itself failed (bad fd); not re-armed */
+};
+
+/*
+ * What a backend provides. Sources and watches are created and freed by the
+ * common code; a backend starts and stops I/O on them and tells, through
+ * src->inflight and w->armed, when nothing in the kernel refers to them any more.
+ */
+struct io_backend_ops {
+	const char *name;
+	enum io_backend type;
+	/* -errno, and in *why a few words for the log, when the backend cannot run. */
+	int (*init)(struct io_loop *loop, const char **why);
+	/* Cancel everything in flight, wait for it, release all. */
+	void (*fini)(struct io_loop *loop);
+	int (*src_add)(struct io_loop *loop, struct io_src *src);
+	/* Stop receiving and close src->fd. */
+	void (*src_del)(struct io_loop *loop, struct io_src *src);
+	/* Receive from fd from now on; the old fd is closed. */
+	int (*src_set_fd)(struct io_loop *loop, struct io_src *src, int fd);
+	/* Takes every packet of v (each already checked to belong to the pool). */
+	void (*send)(struct io_loop *loop, struct io_src *src, struct pkt_vec *v);
+	int (*watch_add)(struct io_loop *loop, struct io_watch *w);
+	void (*watch_del)(struct io_loop *loop, struct io_watch *w);
+	/* One iteration: arm, submit, wait for at least one event, dispatch. */
+	int (*wait)(struct io_loop *loop);
+};
+
+struct io_loop {
+	const struct io_backend_ops *ops;
+	struct pkt_pool *pool;
+	uint32_t rx_depth;
+	uint32_t sq_entries;
+	bool stop;
+	uint64_t deadline;
+	io_deadline_cb deadline_cb;
+	void *deadline_ctx;
+	struct io_src *srcs;
+	struct io_src *pending;
+	struct io_watch *watches;
+	int sigfd;
+	sigset_t sigmask_old;
+	io_signal_cb sig_cb;
+	void *sig_ctx;
+	void *be; /* backend state */
+};
+
+extern const struct io_backend_ops io_uring_ops;
+extern const struct io_backend_ops io_epoll_ops;
+
+/* Common helpers for the backends. */
+void io_src_received(struct io_src *src, struct pkt *p);
+/* Starts receiving on src (fd, kind and family set); 0 or -errno. */
+int io_src_open_common(struct io_loop *loop, struct io_src *src);
+/* Checks each packet and hands the vector to the backend; v ends empty. */
+void io_src_send_common(struct io_loop *loop, struct io_src *src, struct pkt_vec *v);
+void io_src_close_common(struct io_src *src);
+void io_deliver_pending(struct io_loop *loop);
+/* Converts a received address: v4-mapped IPv6 becomes AF_INET. */
+void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
+/* Destination for a socket of `family`; false when it cannot be reached from it. */
+bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,
+			     unsigned int *len);
+/* Milliseconds until the deadline for a wait, -1 when there is none. */
+int io_deadline_timeout_ms(const struct io_loop *loop);
+bool io_pkt_in_pool(const struct io_loop *loop, const struct pkt *p);
+
+static inline uint32_t io_pkt_index(const struct io_loop *loop, const struct pkt *p)
+{
+	return (uint32_t)(p - loop->pool->pkts);
+}
+
+#endif

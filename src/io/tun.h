@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_IO_TUN_H
+#define VW_IO_TUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "io/loop.h"
+
+/*
+ * TUN (IP packets) and TAP (Ethernet frames) devices, always IFF_NO_PI: a
+ * packet's data is exactly the IP packet or the frame.
+ *
+ * io_tun_open creates the device, which needs CAP_NET_ADMIN, or attaches to an
+ * existing persistent one (`ip tuntap add NAME mode tun user U`), which needs
+ * nothing but being U. On an attached device an unprivileged process cannot
+ * change MTU, flags or addresses: the setters below then log one warning and
+ * return 0 (the device's owner is expected to have configured it). Values that
+ * are already right are not set again, so a well-prepared device gives no
+ * warning at all.
+ *
+ * Reads are batched like UDP receives (rx_depth in flight, each into a pool
+ * packet, delivered as vectors); writes take a vector and free each packet
+ * when its write is over.
+ */
+
+enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP };
+
+typedef void (*io_tun_rx_cb)(void *ctx, struct io_tun *tun, struct pkt_vec *v);
+
+/* name may be a template ("vw%d"). NULL with errno set. */
+struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_kind kind,
+			   io_tun_rx_cb cb, void *ctx);
+const char *io_tun_name(const struct io_tun *tun);
+int io_tun_ifindex(const struct io_tun *tun);
+/* True when the device existed before io_tun_open (persistent, made by someone else). */
+bool io_tun_attached(const struct io_tun *tun);
+/* 0 on success or when not permitted on an attached device (warned); -errno otherwise. */
+int io_tun_set_mtu(struct io_tun *tun, uint32_t mtu);
+int io_tun_set_up(struct io_tun *tun);
+/* An address already present counts as success. */
+int io_tun_add_addr(struct io_tun *tun, const struct vw_ipaddr *addr, uint8_t prefixlen);
+/* TAP only; 0 or -errno. */
+int io_tun_get_mac(const struct io_tun *tun, uint8_t mac[6]);
+/* Writes each packet (p->data, p->len). Takes every packet. */
+void io_tun_write(struct io_loop *loop, struct io_tun *tun, struct pkt_vec *v);
+const struct io_stats *io_tun_stats(const struct io_tun *tun);
+/* A created (non-persistent) device disappears; an attached one stays. */
+void io_tun_close(struct io_tun *tun);
+
+/* By interface name, for any device; 0 or -errno. */
+int io_netdev_get_mtu(const char *ifname, uint32_t *mtu);
+int io_netdev_set_mtu(const char *ifname, uint32_t mtu);
+int io_netdev_get_flags(const char *ifname, uint32_t *flags);
+int io_netdev_set_up(const char *ifname);
+int io_netdev_get_mac(const char *ifname, uint8_t mac[6]);
+
+/* Netlink RTM_NEWADDR; -EEXIST when the address is already there. 0 or -errno. */
+int io_netlink_add_addr(int ifindex, const struct vw_ipaddr *addr, uint8_t prefixlen);
+
+#endif

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+#include "io/io_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Room for bursts between two iterations; the kernel caps it at rmem_max/wmem_max. */
+#define UDP_SOCKBUF (4 << 20)
+
+static void udp_set_buffers(int fd)
+{
+	int size = UDP_SOCKBUF;
+
+	/* The FORCE variants pass the sysctl cap with CAP_NET_ADMIN; else take what is allowed. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+static int udp_socket6(uint16_t port)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	int off = 0, fd, err;
+
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int udp_socket4(uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* A bound socket for both families where the host has IPv6, else IPv4 only. */
+static int udp_bind(uint16_t port, uint32_t fwmark, int *family, uint16_t *bound)
+{
+	struct sockaddr_in6 sa;
+	socklen_t len = sizeof(sa);
+	int fd;
+
+	fd = udp_socket6(port);
+	*family = AF_INET6;
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) {
+		fd = udp_socket4(port);
+		*family = AF_INET;
+	}
+	if (fd < 0)
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	/* sin_port and sin6_port sit at the same offset. */
+	*bound = ntohs(sa.sin6_port);
+	udp_set_buffers(fd);
+	if (fwmark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+	return fd;
+}
+
+struct io_udp *io_udp_open(struct io_loop *loop, uint16_t port, io_udp_rx_cb cb, void *ctx)
+{
+	struct io_udp *u;
+	int fd, err;
+
+	if (!cb) {
+		errno = EINVAL;
+		return NULL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	fd = udp_bind(port, 0, &u->src.family, &u->port);
+	if (fd < 0) {
+		free(u);
+		errno = -fd;
+		return NULL;
+	}
+	u->src.kind = IO_SRC_UDP;
+	u->src.fd = fd;
+	u->cb = cb;
+	u->ctx = ctx;
+	err = io_src_open_common(loop, &u->src);
+	if (err) {
+		close(fd);
+		free(u->src.slots);
+		free(u);
+		errno = -err;
+		return NULL;
+	}
+	return u;
+}
+
+uint16_t io_udp_port(const struct io_udp *sock)
+{
+	return sock->port;
+}
+
+int io_udp_set_port(struct io_udp *sock, uint16_t port)
+{
+	struct io_loop *loop = sock->src.loop;
+	uint16_t bound;
+	int fd, family, err;
+
+	if (sock->src.dead)
+		return -EBADF;
+	if (port && port == sock->port)
+		return 0;
+	fd = udp_bind(port, sock->fwmark, &family, &bound);
+	if (fd < 0)
+		return fd;
+	err = loop->ops->src_set_fd(loop, &sock->src, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	sock->src.family = family;
+	sock->port = bound;
+	return 0;
+}
+
+int io_udp_set_fwmark(struct io_udp *sock, uint32_t mark)
+{
+	if (sock->src.dead)
+		return -EBADF;
+	if (setsockopt(sock->src.fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		return -errno;
+	sock->fwmark = mark;
+	return 0;
+}
+
+void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v)
+{
+	io_src_send_common(loop, &sock->src, v);
+}
+
+const struct io_stats *io_udp_stats(const struct io_udp *sock)
+{
+	return &sock->src.stats;
+}
+
+void io_udp_close(struct io_udp *sock)
+{
+	if (sock)
+		io_src_close_common(&sock->src);
+}

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io_uring backend. Each iteration: arm what is missing (receives up to
+ * rx_depth per source, fd polls, the deadline timeout), submit everything in
+ * one io_uring_enter that also waits, then reap the completions in batches.
+ *
+ * Per-packet operation state (msghdr, iovec, address) lives in ops[], one entry
+ * per pool packet: a packet is in at most one operation at a time, so the
+ * array never runs out and needs no allocation. user_data says what a
+ * completion belongs to (low 3 bits: the kind):
+ *   UD_PKT    generation << 35 | packet index << 3; the generation makes a
+ *             cancel hit only the operation it was meant for
+ *   UD_WATCH  the io_watch pointer (8-byte aligned)
+ *   UD_TIMER  timer generation << 3
+ *   UD_IGNORE cancels and removals, whose completions carry nothing
+ * Anything the kernel may still write to stays allocated until its completion
+ * is reaped (src->inflight, w->armed, u->inflight).
+ */
+#include "io/io_internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+enum { UD_PKT = 1, UD_WATCH = 2, UD_TIMER = 3, UD_IGNORE = 4 };
+#define UD_KIND(ud) ((unsigned)((ud)&7))
+
+enum { OP_IDLE, OP_RX, OP_TX };
+
+#define UR_CQE_BATCH 64
+/* Completions handled per iteration before the loop delivers and checks the deadline. */
+#define UR_REAP_MAX    4096
+#define UR_MAX_CQ      65536
+#define UR_SQE_RETRIES 16
+#define UR_DRAIN_NS    (2 * NSEC_PER_SEC)
+
+struct ur_op {
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_in6 addr;
+	struct io_src *src;
+	uint32_t gen;
+	uint32_t slot;
+	uint8_t kind;
+};
+
+struct ur_backend {
+	struct io_uring ring;
+	struct ur_op *ops;
+	uint32_t inflight; /* SQEs handed out whose completion is not reaped yet */
+	struct __kernel_timespec ts;
+	uint64_t timer_at;
+	uint32_t timer_gen;
+	bool timer_armed;
+	bool timer_abs; /* absolute CLOCK_BOOTTIME timeouts (5.15+); else relative */
+};
+
+static inline struct ur_backend *ur(struct io_loop *loop)
+{
+	return loop->be;
+}
+
+static inline uint64_t ud_pkt(uint32_t idx, uint32_t gen)
+{
+	return ((uint64_t)(gen & 0x1fffffff) << 35) | ((uint64_t)idx << 3) | UD_PKT;
+}
+
+static inline uint32_t ud_pkt_idx(uint64_t ud)
+{
+	return (uint32_t)(ud >> 3);
+}
+
+static inline uint32_t ud_pkt_gen(uint64_t ud)
+{
+	return (uint32_t)(ud >> 35);
+}
+
+static inline uint64_t ud_watch(const struct io_watch *w)
+{
+	return (uint64_t)(uintptr_t)w | UD_WATCH;
+}
+
+/*
+ * An SQE, submitting what is queued when the SQ is full. NULL only when the
+ * kernel keeps refusing (completion queue overflowing); callers then drop
+ * and count, or retry on the next iteration.
+ */
+static struct io_uring_sqe *ur_sqe(struct ur_backend *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	for (int i = 0; !sqe && i < UR_SQE_RETRIES; i++) {
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	if (sqe)
+		u->inflight++;
+	return sqe;
+}
+
+/* Cancel one receive; its completion (-ECANCELED or data) frees the slot. */
+static void ur_cancel_slots(struct ur_backend *u, struct io_src *src)
+{
+	for (uint32_t i = 0; i < src->depth; i++) {
+		struct io_uring_sqe *sqe;
+		uint32_t idx = src->slots[i];
+
+		if (idx == IO_SLOT_EMPTY)
+			continue;
+		sqe = ur_sqe(u);
+		if (!sqe) {
+			vw_err("io_uring: cannot queue a cancel; a receive stays armed");
+			continue;
+		}
+		io_uring_prep_cancel64(sqe, ud_pkt(idx, u->ops[idx].gen), 0);
+		io_uring_sqe_set_data64(sqe, UD_IGNORE);
+	}
+}
+
+static void ur_arm_rx(struct io_loop *loop, struct ur_backend *u, struct io_src *src)
+{
+	bool short_of_pkts = false;
+
+	for (uint32_t i = 0; i < src->depth && src->armed < src->depth; i++) {
+		struct io_uring_sqe *sqe;
+		struct ur_op *op;
+		struct pkt *p;
+		uint32_t idx;
+
+		if (src->slots[i] != IO_SLOT_EMPTY)
+			continue;
+		p = pkt_alloc(loop->pool);
+		if (!p) {
+			short_of_pkts = true;
+			break;
+		}
+		sqe = ur_sqe(u);
+		if (!sqe) {
+			pkt_free(p);
+			break;
+		}
+		idx = io_pkt_index(loop, p);
+		op = &u->ops[idx];
+		op->kind = OP_RX;
+		op->src = src;
+		op->slot = i;
+		op->gen++;
+		if (src->kind == IO_SRC_UDP) {
+			op->iov.iov_base = p->data;
+			op->iov.iov_len = src->cap;
+			memset(&op->msg, 0, sizeof(op->msg));
+			op->msg.msg_name = &op->addr;
+			op->msg.msg_namelen = sizeof(op->addr);
+			op->msg.msg_iov = &op->iov;
+			op->msg.msg_iovlen = 1;
+			/* MSG_TRUNC: the result is the datagram's full size, so truncation shows.
+			 */
+			io_uring_prep_recvmsg(sqe, src->fd, &op->msg, MSG_TRUNC);
+		} else {
+			io_uring_prep_read(sqe, src->fd, p->data, src->cap, 0);
+		}
+		io_uring_sqe_set_data64(sqe, ud_pkt(idx, op->gen));
+		src->slots[i] = idx;
+		src->armed++;
+		src->inflight++;
+	}
+	if (short_of_pkts)
+		src->stats.rx_nobuf++;
+}
+
+static void ur_arm_watch(struct ur_backend *u, struct io_watch *w)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return; /* next iteration */
+	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ud_watch(w));
+	w->armed = true;
+}
+
+/*
+ * One timeout in flight at most. A later deadline leaves it alone (it fires
+ * early, the loop sees the deadline is not reached and arms again); an earlier
+ * one replaces it. So moving the deadline costs nothing most of the time.
+ */
+static void ur_sync_timer(struct io_loop *loop, struct ur_backend *u)
+{
+	uint64_t dl = loop->deadline, now;
+	struct io_uring_sqe *sqe;
+	unsigned flags = 0;
+
+	if (dl == IO_NO_DEADLINE || (u->timer_armed && u->timer_at <= dl))
+		return;
+	if (u->timer_armed) {
+		sqe = ur_sqe(u);
+		if (!sqe)
+			return;
+		io_uring_prep_timeout_remove(sqe, ((uint64_t)u->timer_gen << 3) | UD_TIMER, 0);
+		io_uring_sqe_set_data64(sqe, UD_IGNORE);
+		u->timer_armed = false;
+	}
+	sqe = ur_sqe(u);
+	if (!sqe)
+		return;
+	if (u->timer_abs) {
+		u->ts.tv_sec = (int64_t)(dl / NSEC_PER_SEC);
+		u->ts.tv_nsec = (long long)(dl % NSEC_PER_SEC);
+		flags = IORING_TIMEOUT_ABS | IORING_TIMEOUT_BOOTTIME;
+	} else {
+		now = vw_clock_mono_ns();
+		dl = dl > now ? dl - now : 0;
+		u->ts.tv_sec = (int64_t)(dl / NSEC_PER_SEC);
+		u->ts.tv_nsec = (long long)(dl % NSEC_PER_SEC);
+	}
+	u->timer_gen++;
+	io_uring_prep_timeout(sqe, &u->ts, 0, flags);
+	io_uring_sqe_set_data64(sqe, ((uint64_t)u->timer_gen << 3) | UD_TIMER);
+	u->timer_armed = true;
+	u->timer_at = loop->deadline;
+}
+
+static void ur_rx_done(struct io_src *src, struct ur_op *op, struct pkt *p, int res)
+{
+	src->slots[op->slot] = IO_SLOT_EMPTY;
+	src->armed--;
+	if (res < 0) {
+		/* Cancelled by close or rebind: not an error. */
+		if (res != -ECANCELED && res != -EINTR && !src->dead)
+			src->stats.rx_errors++;
+		pkt_free(p);
+		return;
+	}
+	if ((uint32_t)res > src->cap) {
+		src->stats.rx_truncated++;
+		pkt_free(p);
+		return;
+	}
+	if (src->dead) {
+		pkt_free(p);
+		return;
+	}
+	p->len = (uint32_t)res;
+	if (src->kind == IO_SRC_UDP)
+		io_endpoint_from_sockaddr(&p->src, &op->addr);
+	io_src_received(src, p);
+}
+
+static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res)
+{
+	uint32_t idx = ud_pkt_idx(ud);
+	struct ur_op *op;
+	struct io_src *src;
+	struct pkt *p;
+
+	if (idx >= loop->pool->count)
+		return;
+	op = &u->ops[idx];
+	if (op->kind == OP_IDLE || (op->gen & 0x1fffffff) != ud_pkt_gen(ud)) {
+		vw_err("io_uring: completion for an operation not in flight");
+		return;
+	}
+	p = &loop->pool->pkts[idx];
+	src = op->src;
+	src->inflight--;
+	if (op->kind == OP_RX) {
+		op->kind = OP_IDLE;
+		ur_rx_done(src, op, p, res);
+		return;
+	}
+	op->kind = OP_IDLE;
+	if (res >= 0) {
+		src->stats.tx_packets++;
+		src->stats.tx_bytes += p->len;
+	} else {
+		src->stats.tx_errors++;
+	}
+	pkt_free(p);
+}
+
+static void ur_watch_done(struct io_watch *w, int res)
+{
+	w->armed = false;
+	if (w->dead)
+		return;
+	if (res < 0) {
+		/* A poll that fails (fd closed under us) would fail again: stop. */
+		w->failed = true;
+		w->cb(w->ctx, w->fd, POLLERR | POLLNVAL);
+		return;
+	}
+	w->cb(w->ctx, w->fd, (uint32_t)res);
+	/* Re-armed by the next ur_wait unless the callback unwatched it. */
+}
+
+static void ur_timer_done(struct ur_backend *u, uint64_t ud, int res)
+{
+	if ((uint32_t)(ud >> 3) != u->timer_gen)
+		return; /* a replaced timeout */
+	u->timer_armed = false;
+	if (res == -EINVAL && u->timer_abs) {
+		/* Kernel before 5.15: no CLOCK_BOOTTIME timeouts; use relative ones. */
+		u->timer_abs = false;
+	}
+}
+
+static void ur_complete(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res)
+{
+	switch (UD_KIND(ud)) {
+	case UD_PKT:
+		ur_pkt_done(loop, u, ud, res);
+		break;
+	case UD_WATCH:
+		ur_watch_done((struct io_watch *)(uintptr_t)(ud & ~(uint64_t)7), res);
+		break;
+	case UD_TIMER:
+		ur_timer_done(u, ud, res);
+		break;
+	case UD_IGNORE:
+		break;
+	default:
+		return; /* liburing's own (wait timeouts on old kernels): not counted */
+	}
+	u->inflight--;
+}
+
+static void ur_reap(struct io_loop *loop, struct ur_backend *u)
+{
+	struct io_uring_cqe *cqes[UR_CQE_BATCH];
+	uint64_t ud[UR_CQE_BATCH];
+	int res[UR_CQE_BATCH];
+	unsigned n, total = 0;
+
+	while (total < UR_REAP_MAX && (n = io_uring_peek_batch_cqe(&u->ring, cqes, UR_CQE_BATCH))) {
+		/* Copy out and give the slots back before callbacks run (they may submit). */
+		for (unsigned i = 0; i < n; i++) {
+			ud[i] = cqes[i]->user_data;
+			res[i] = cqes[i]->res;
+		}
+		io_uring_cq_advance(&u->ring, n);
+		for (unsigned i = 0; i < n; i++)
+			ur_complete(loop, u, ud[i], res[i]);
+		total += n;
+	}
+}
+
+static int ur_wait(struct io_loop *loop)
+{
+	struct ur_backend *u = ur(loop);
+	int ret;
+
+	for (struct io_src *s = loop->srcs; s; s = s->next)
+		if (!s->dead && s->armed < s->depth)
+			ur_arm_rx(loop, u, s);
+	for (struct io_watch *w = loop->watches; w; w = w->next)
+		if (!w->dead && !w->armed && !w->failed)
+			ur_arm_watch(u, w);
+	ur_sync_timer(loop, u);
+	ret = io_uring_submit_and_wait(&u->ring, 1);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME)
+		return ret;
+	ur_reap(loop, u);
+	return 0;
+}
+
+static int ur_src_add(struct io_loop *loop, struct io_src *src)
+{
+	(void)loop;
+	src->slots = malloc(src->depth * sizeof(*src->slots));
+	if (!src->slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < src->depth; i++)
+		src->slots[i] = IO_SLOT_EMPTY;
+	/* Receives are armed by the next ur_wait, all in its one submit. */
+	return 0;
+}
+
+static void ur_src_del(struct io_loop *loop, struct io_src *src)
+{
+	ur_cancel_slots(ur(loop), src);
+	/* Now: the receives hold the socket (and its port) until they are cancelled. */
+	io_uring_submit(&ur(loop)->ring);
+	/* In-flight operations hold their own file reference: closing is safe now. */
+	close(src->fd);
+}
+
+static int ur_src_set_fd(struct io_loop *loop, struct io_src *src, int fd)
+{
+	ur_cancel_slots(ur(loop), src);
+	io_uring_submit(&ur(loop)->ring);
+	close(src->fd);
+	src->fd = fd;
+	return 0;
+}
+
+static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
+{
+	struct ur_backend *u = ur(loop);
+
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct pkt *p = v->p[i];
+		uint32_t idx = io_pkt_index(loop, p);
+		struct ur_op *op = &u->ops[idx];
+		struct io_uring_sqe *sqe;
+		unsigned int namelen = 0;
+
+		if (src->kind == IO_SRC_UDP &&
+		    !io_endpoint_to_sockaddr(&p->dst, src->family, &op->addr, &namelen)) {
+			src->stats.tx_dropped++;
+			pkt_free(p);
+			continue;
+		}
+		sqe = ur_sqe(u);
+		if (!sqe) {
+			src->stats.tx_dropped++;
+			pkt_free(p);
+			continue;
+		}
+		op->kind = OP_TX;
+		op->src = src;
+		op->gen++;
+		if (src->kind == IO_SRC_UDP) {
+			op->iov.iov_base = p->data;
+			op->iov.iov_len = p->len;
+			memset(&op->msg, 0, sizeof(op->msg));
+			op->msg.msg_name = &op->addr;
+			op->msg.msg_namelen = namelen;
+			op->msg.msg_iov = &op->iov;
+			op->msg.msg_iovlen = 1;
+			io_uring_prep_sendmsg(sqe, src->fd, &op->msg, 0);
+		} else {
+			io_uring_prep_write(sqe, src->fd, p->data, p->len, 0);
+		}
+		io_uring_sqe_set_data64(sqe, ud_pkt(idx, op->gen));
+		src->inflight++;
+	}
+	/* Submitted with the next wait, together with everything else of this iteration. */
+}
+
+static int ur_watch_add(struct io_loop *loop, struct io_watch *w)
+{
+	(void)loop;
+	if ((uintptr_t)w & 7)
+		return -EINVAL;
+	return 0; /* armed by the next ur_wait */
+}
+
+static void ur_watch_del(struct io_loop *loop, struct io_watch *w)
+{
+	struct ur_backend *u = ur(loop);
+	struct io_uring_sqe *sqe;
+
+	if (!w->armed)
+		return;
+	sqe = ur_sqe(u);
+	if (!sqe)
+		return;
+	io_uring_prep_poll_remove(sqe, ud_watch(w));
+	io_uring_sqe_set_data64(sqe, UD_IGNORE);
+	/* Now rather than at the next wait: the poll holds a reference to the file. */
+	io_uring_submit(&u->ring);
+}
+
+static const uint8_t ur_needed_ops[] = {
+	IORING_OP_RECVMSG, IORING_OP_SENDMSG,	     IORING_OP_READ,
+	IORING_OP_WRITE,   IORING_OP_POLL_ADD,	     IORING_OP_POLL_REMOVE,
+	IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+};
+
+static int ur_check(struct ur_backend *u, const struct io_uring_params *p, const char **why)
+{
+	const unsigned feats =
+		IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_FAST_POLL;
+	struct io_uring_probe *probe;
+	int err = 0;
+
+	/* Without fast poll every waiting receive would park an io-wq thread. */
+	if ((p->features & feats) != feats) {
+		*why = "kernel io_uring lacks fast poll (before 5.7)";
+		return -EOPNOTSUPP;
+	}
+	probe = io_uring_get_probe_ring(&u->ring);
+	if (!probe) {
+		*why = "kernel io_uring has no probe (before 5.6)";
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < sizeof(ur_needed_ops); i++) {
+		if (!io_uring_opcode_supported(probe, ur_needed_ops[i])) {
+			*why = "kernel io_uring lacks an operation vwire uses";
+			err = -EOPNOTSUPP;
+			break;
+		}
+	}
+	io_uring_free_probe(probe);
+	return err;
+}
+
+static int ur_init(struct io_loop *loop, const char **why)
+{
+	struct io_uring_params p;
+	struct ur_backend *u;
+	uint32_t cq;
+	int ret;
+
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->ops = calloc(loop->pool->count, sizeof(*u->ops));
+	if (!u->ops) {
+		free(u);
+		return -ENOMEM;
+	}
+	/* Room for a completion of every packet, watch and timer at once: no overflow. */
+	cq = loop->pool->count + 1024;
+	if (cq < 2 * loop->sq_entries)
+		cq = 2 * loop->sq_entries;
+	if (cq > UR_MAX_CQ)
+		cq = UR_MAX_CQ;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+	p.cq_entries = cq;
+	ret = io_uring_queue_init_params(loop->sq_entries, &u->ring, &p);
+	if (ret == -EINVAL) {
+		/* Before 5.18/5.19: the optional flags are unknown. */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = cq;
+		ret = io_uring_queue_init_params(loop->sq_entries, &u->ring, &p);
+	}
+	if (ret < 0) {
+		free(u->ops);
+		free(u);
+		return ret;
+	}
+	ret = ur_check(u, &p, why);
+	if (ret) {
+		io_uring_queue_exit(&u->ring);
+		free(u->ops);
+		free(u);
+		return ret;
+	}
+	u->timer_abs = true;
+	loop->be = u;
+	return 0;
+}
+
+static void ur_fini(struct io_loop *loop)
+{
+	struct ur_backend *u = ur(loop);
+	uint64_t give_up = vw_clock_mono_ns() + UR_DRAIN_NS;
+	struct io_uring_sqe *sqe;
+
+	if (u->timer_armed && (sqe = ur_sqe(u))) {
+		io_uring_prep_timeout_remove(sqe, ((uint64_t)u->timer_gen << 3) | UD_TIMER, 0);
+		io_uring_sqe_set_data64(sqe, UD_IGNORE);
+	}
+	/* Sources and watches were closed (cancels queued): wait until the kernel let go. */
+	while (u->inflight) {
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+		struct io_uring_cqe *cqe;
+
+		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		ur_reap(loop, u);
+		if (vw_clock_mono_ns() > give_up) {
+			vw_err("io_uring: %u operations did not complete at exit", u->inflight);
+			break;
+		}
+	}
+	io_uring_queue_exit(&u->ring);
+	free(u->ops);
+	free(u);
+	loop->be = NULL;
+}
+
+const struct io_backend_ops io_uring_ops = {
+	.name = "io_uring",
+	.type = IO_URING,
+	.init = ur_init,
+	.fini = ur_fini,
+	.src_add = ur_src_add,
+	.src_del = ur_src_del,
+	.src_set_fd = ur_src_set_fd,
+	.send = ur_send,
+	.watch_add = ur_watch_add,
+	.watch_del = ur_watch_del,
+	.wait = ur_wait,
+};
