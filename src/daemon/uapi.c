@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+#include "uapi.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+
+/* ---- request splitting ---- */
+
+static const char get_request[] = "get=1\n\n";
+static const char set_header[] = "set=1\n";
+
+enum uapi_request_kind uapi_request_split(const char *buf, size_t len, size_t *reqlen)
+{
+	size_t n = len < 6 ? len : 6;
+
+	*reqlen = 0;
+	if (len == 0)
+		return UAPI_REQ_INCOMPLETE;
+	if (!memcmp(buf, get_request, n)) {
+		if (len < 7)
+			return UAPI_REQ_INCOMPLETE;
+		if (buf[6] != '\n')
+			return UAPI_REQ_INVALID;
+		*reqlen = 7;
+		return UAPI_REQ_GET;
+	}
+	if (memcmp(buf, set_header, n))
+		return UAPI_REQ_INVALID;
+	/* The header's own '\n' may open the blank line: "set=1\n\n" sets nothing. */
+	for (size_t i = 5; i + 1 < len; i++) {
+		const char *nl = memchr(buf + i, '\n', len - i - 1);
+
+		if (!nl)
+			break;
+		i = (size_t)(nl - buf);
+		if (buf[i + 1] == '\n') {
+			*reqlen = i + 2;
+			return UAPI_REQ_SET;
+		}
+	}
+	return len >= UAPI_MAX_REQUEST ? UAPI_REQ_TOO_LARGE : UAPI_REQ_INCOMPLETE;
+}
+
+/* ---- value syntax, as wireguard-go's strconv and netip read it ---- */
+
+static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (*s < '0' || *s > '9' || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_ip(const char *s, struct vw_ipaddr *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, ip->bytes) != 1)
+			return false;
+		ip->family = AF_INET6;
+	} else {
+		if (inet_pton(AF_INET, s, ip->bytes) != 1)
+			return false;
+		ip->family = AF_INET;
+	}
+	return true;
+}
+
+/* "[-]addr/cidr": the length is required here, unlike in a config file. */
+static bool parse_allowed_ip(char *s, struct uapi_allowed_ip *out)
+{
+	char *slash;
+	uint64_t cidr;
+
+	out->remove = s[0] == '-';
+	if (out->remove)
+		s++;
+	slash = strchr(s, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	if (!parse_ip(s, &out->addr))
+		return false;
+	if (!parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
+		return false;
+	out->cidr = (uint8_t)cidr;
+	return true;
+}
+
+static bool zone_name_ok(const char *z)
+{
+	size_t n = strlen(z);
+
+	if (n == 0 || n > 15)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (z[i] == '/' || z[i] == ':' || z[i] == '%' || (unsigned char)z[i] <= ' ' ||
+		    (unsigned char)z[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* "a.b.c.d:port" or "[v6]:port" or "[v6%zone]:port", numeric only. */
+static bool parse_endpoint(char *s, struct uapi_peer_op *op)
+{
+	struct vw_endpoint *e = &op->endpoint;
+	char *host, *port_str, *zone = NULL;
+	uint64_t port;
+
+	memset(e, 0, sizeof(*e));
+	op->endpoint_zone[0] = '\0';
+	if (s[0] == '[') {
+		char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return false;
+		*close = '\0';
+		host = s + 1;
+		port_str = close + 2;
+		zone = strchr(host, '%');
+		if (zone)
+			*zone++ = '\0';
+		if (inet_pton(AF_INET6, host, &e->in6.sin6_addr) != 1)
+			return false;
+		e->in6.sin6_family = AF_INET6;
+	} else {
+		char *colon = strrchr(s, ':');
+
+		if (!colon)
+			return false;
+		*colon = '\0';
+		host = s;
+		port_str = colon + 1;
+		if (inet_pton(AF_INET, host, &e->in4.sin_addr) != 1)
+			return false;
+		e->in4.sin_family = AF_INET;
+	}
+	if (!parse_uint(port_str, 65535, &port))
+		return false;
+	if (e->sa.sa_family == AF_INET) {
+		e->in4.sin_port = htons((uint16_t)port);
+		return true;
+	}
+	e->in6.sin6_port = htons((uint16_t)port);
+	if (zone) {
+		uint64_t id;
+
+		if (parse_uint(zone, UINT32_MAX, &id)) {
+			e->in6.sin6_scope_id = (uint32_t)id;
+		} else {
+			/* Naming an interface is a system call: the daemon resolves it. */
+			if (!zone_name_ok(zone))
+				return false;
+			strcpy(op->endpoint_zone, zone);
+			op->flags |= UAPI_PEER_ENDPOINT_ZONE_NAME;
+		}
+	}
+	return true;
+}
+
+/* ---- set ---- */
+
+struct set_parser {
+	struct uapi_set *out;
+	struct uapi_peer_op *peer; /* the block being read; NULL in the device part */
+	bool dummy;		   /* after remove=true: keys are checked, then ignored */
+};
+
+static int new_peer(struct set_parser *sp, const char *value)
+{
+	struct uapi_set *s = sp->out;
+	uint8_t key[WG_KEY_LEN];
+
+	if (!key_from_hex(key, value))
+		return -EINVAL;
+	if (s->n_peers == UAPI_MAX_SET_PEERS)
+		return -E2BIG;
+	if (s->n_peers == s->peers_cap) {
+		uint32_t cap = s->peers_cap ? s->peers_cap * 2 : 4;
+		struct uapi_peer_op *p = realloc(s->peers, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->peers = p;
+		s->peers_cap = cap;
+	}
+	sp->peer = &s->peers[s->n_peers++];
+	memset(sp->peer, 0, sizeof(*sp->peer));
+	memcpy(sp->peer->public_key, key, WG_KEY_LEN);
+	sp->peer->first_allowed_ip = s->n_allowed_ips;
+	sp->dummy = false;
+	return 0;
+}
+
+static int add_allowed_ip(struct set_parser *sp, char *value)
+{
+	struct uapi_set *s = sp->out;
+	struct uapi_allowed_ip a;
+
+	if (!parse_allowed_ip(value, &a))
+		return -EINVAL;
+	if (sp->dummy)
+		return 0;
+	if (s->n_allowed_ips == UAPI_MAX_SET_ALLOWED_IPS)
+		return -E2BIG;
+	if (s->n_allowed_ips == s->allowed_ips_cap) {
+		uint32_t cap = s->allowed_ips_cap ? s->allowed_ips_cap * 2 : 8;
+		struct uapi_allowed_ip *p = realloc(s->allowed_ips, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->allowed_ips = p;
+		s->allowed_ips_cap = cap;
+	}
+	s->allowed_ips[s->n_allowed_ips++] = a;
+	sp->peer->n_allowed_ips++;
+	return 0;
+}
+
+/* Forgets what the current block said about allowed IPs: they are its tail of the array. */
+static void drop_block_allowed_ips(struct set_parser *sp)
+{
+	sp->out->n_allowed_ips = sp->peer->first_allowed_ip;
+	sp->peer->n_allowed_ips = 0;
+}
+
+static int device_line(struct set_parser *sp, const char *key, const char *value)
+{
+	struct uapi_set *s = sp->out;
+	uint64_t v;
+
+	if (!strcmp(key, "private_key")) {
+		if (!key_from_hex(s->private_key, value))
+			return -EINVAL;
+		s->flags |= UAPI_SET_PRIVATE_KEY;
+	} else if (!strcmp(key, "listen_port")) {
+		if (!parse_uint(value, 65535, &v))
+			return -EINVAL;
+		s->listen_port = (uint16_t)v;
+		s->flags |= UAPI_SET_LISTEN_PORT;
+	} else if (!strcmp(key, "fwmark")) {
+		if (!parse_uint(value, UINT32_MAX, &v))
+			return -EINVAL;
+		s->fwmark = (uint32_t)v;
+		s->flags |= UAPI_SET_FWMARK;
+	} else if (!strcmp(key, "replace_peers")) {
+		if (strcmp(value, "true"))
+			return -EINVAL;
+		s->flags |= UAPI_SET_REPLACE_PEERS;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int peer_flag(struct set_parser *sp, const char *key, const char *value)
+{
+	struct uapi_peer_op *op = sp->peer;
+
+	if (strcmp(value, "true"))
+		return -EINVAL;
+	if (sp->dummy)
+		return 0;
+	if (!strcmp(key, "update_only")) {
+		op->flags |= UAPI_PEER_UPDATE_ONLY;
+	} else if (!strcmp(key, "replace_allowed_ips")) {
+		drop_block_allowed_ips(sp);
+		op->flags |= UAPI_PEER_REPLACE_ALLOWED_IPS;
+	} else {
+		/* remove=true: what the block said before no longer matters. */
+		drop_block_allowed_ips(sp);
+		crypto_wipe(op->preshared_key, WG_KEY_LEN);
+		op->flags = UAPI_PEER_REMOVE;
+		sp->dummy = true;
+	}
+	return 0;
+}
+
+static int peer_value(struct uapi_peer_op *op, const char *key, char *value)
+{
+	uint64_t v;
+
+	if (!strcmp(key, "preshared_key")) {
+		if (!key_from_hex(op->preshared_key, value))
+			return -EINVAL;
+		op->flags |= UAPI_PEER_HAS_PRESHARED_KEY;
+	} else if (!strcmp(key, "endpoint")) {
+		op->flags &= ~UAPI_PEER_ENDPOINT_ZONE_NAME;
+		if (!parse_endpoint(value, op))
+			return -EINVAL;
+		op->flags |= UAPI_PEER_HAS_ENDPOINT;
+	} else if (!strcmp(key, "persistent_keepalive_interval")) {
+		if (!parse_uint(value, 65535, &v))
+			return -EINVAL;
+		op->persistent_keepalive_interval = (uint16_t)v;
+		op->flags |= UAPI_PEER_HAS_KEEPALIVE;
+	} else if (!strcmp(key, "protocol_version")) {
+		if (strcmp(value, "1"))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int peer_line(struct set_parser *sp, const char *key, char *value)
+{
+	struct uapi_peer_op scratch;
+	int ret;
+
+	if (!strcmp(key, "remove") || !strcmp(key, "update_only") ||
+	    !strcmp(key, "replace_allowed_ips"))
+		return peer_flag(sp, key, value);
+	if (!strcmp(key, "allowed_ip"))
+		return add_allowed_ip(sp, value);
+	if (!sp->dummy)
+		return peer_value(sp->peer, key, value);
+	/* A removed peer's later keys must still be valid, but change nothing. */
+	memset(&scratch, 0, sizeof(scratch));
+	ret = peer_value(&scratch, key, value);
+	crypto_wipe(&scratch, sizeof(scratch));
+	return ret;
+}
+
+/* Calls fn for each "key=value" line after the header, up to the blank line. */
+static int for_each_line(const char *text, size_t len, size_t pos,
+			 int (*fn)(void *ctx, char *key, char *value), void *ctx)
+{
+	char line[UAPI_MAX_LINE + 1];
+	int ret = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char *eq;
+
+		if (n == 0)
+			break;
+		if (n > UAPI_MAX_LINE) {
+			ret = -EINVAL;
+			break;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		eq = strchr(line, '=');
+		if (strlen(line) != n || !eq) {
+			ret = -EPROTO;
+			break;
+		}
+		*eq = '\0';
+		ret = fn(ctx, line, eq + 1);
+		if (ret)
+			break;
+	}
+	crypto_wipe(line, sizeof(line));
+	return ret;
+}
+
+static int set_line(void *ctx, char *key, char *value)
+{
+	struct set_parser *sp = ctx;
+
+	if (!strcmp(key, "public_key"))
+		return new_peer(sp, value);
+	if (!sp->peer)
+		return device_line(sp, key, value);
+	return peer_line(sp, key, value);
+}
+
+int uapi_parse_set(const char *text, size_t len, struct uapi_set *out)
+{
+	struct set_parser sp = {.out = out};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len < sizeof(set_header) - 1 || memcmp(text, set_header, sizeof(set_header) - 1))
+		return -EINVAL;
+	ret = for_each_line(text, len, sizeof(set_header) - 1, set_line, &sp);
+	if (ret)
+		uapi_set_free(out);
+	return ret;
+}
+
+void uapi_set_free(struct uapi_set *set)
+{
+	crypto_wipe(set->private_key, WG_KEY_LEN);
+	if (set->peers)
+		crypto_wipe(set->peers, set->peers_cap * sizeof(*set->peers));
+	free(set->peers);
+	free(set->allowed_ips);
+	memset(set, 0, sizeof(*set));
+}
+
+/* ---- formatting ---- */
+
+struct writer {
+	char *buf;
+	size_t cap, len;
+};
+
+static void __attribute__((format(printf, 2, 3))) put(struct writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(w->len < w->cap ? w->buf + w->len : NULL,
+		      w->len < w->cap ? w->cap - w->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		w->len += (size_t)n;
+}
+
+static void put_key(struct writer *w, const char *name, const uint8_t key[WG_KEY_LEN])
+{
+	char hex[WG_KEY_LEN_HEX + 1];
+
+	key_to_hex(hex, key);
+	put(w, "%s=%s\n", name, hex);
+	crypto_wipe(hex, sizeof(hex));
+}
+
+static void put_endpoint(struct writer *w, const struct vw_endpoint *e, const char *zone_name)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (e->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &e->in4.sin_addr, host, sizeof(host));
+		put(w, "endpoint=%s:%u\n", host, ntohs(e->in4.sin_port));
+		return;
+	}
+	inet_ntop(AF_INET6, &e->in6.sin6_addr, host, sizeof(host));
+	if (zone_name && zone_name[0])
+		put(w, "endpoint=[%s%%%s]:%u\n", host, zone_name, ntohs(e->in6.sin6_port));
+	else if (e->in6.sin6_scope_id)
+		put(w, "endpoint=[%s%%%u]:%u\n", host, e->in6.sin6_scope_id,
+		    ntohs(e->in6.sin6_port));
+	else
+		put(w, "endpoint=[%s]:%u\n", host, ntohs(e->in6.sin6_port));
+}
+
+static void put_allowed_ip(struct writer *w, const struct uapi_allowed_ip *a)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->addr.family, a->addr.bytes, ip, sizeof(ip));
+	put(w, "allowed_ip=%s%s/%u\n", a->remove ? "-" : "", ip, a->cidr);
+}
+
+static void put_device(struct writer *w, const struct uapi_device *dev)
+{
+	if (!key_is_zero(dev->private_key))
+		put_key(w, "private_key", dev->private_key);
+	if (dev->listen_port)
+		put(w, "listen_port=%u\n", dev->listen_port);
+	if (dev->fwmark)
+		put(w, "fwmark=%u\n", dev->fwmark);
+}
+
+static void put_peer(struct writer *w, const struct uapi_peer_info *p)
+{
+	put_key(w, "public_key", p->public_key);
+	put_key(w, "preshared_key", p->preshared_key);
+	put(w, "protocol_version=1\n");
+	if (p->endpoint.sa.sa_family == AF_INET || p->endpoint.sa.sa_family == AF_INET6)
+		put_endpoint(w, &p->endpoint, NULL);
+	put(w, "last_handshake_time_sec=%llu\n", (unsigned long long)p->last_handshake_time_sec);
+	put(w, "last_handshake_time_nsec=%u\n", p->last_handshake_time_nsec);
+	put(w, "tx_bytes=%llu\n", (unsigned long long)p->tx_bytes);
+	put(w, "rx_bytes=%llu\n", (unsigned long long)p->rx_bytes);
+	put(w, "persistent_keepalive_interval=%u\n", p->persistent_keepalive_interval);
+	for (uint32_t i = 0; i < p->n_allowed_ips; i++)
+		put_allowed_ip(w, &p->allowed_ips[i]);
+}
+
+static size_t finish(struct writer *w)
+{
+	if (w->cap && w->len < w->cap)
+		w->buf[w->len] = '\0';
+	return w->len;
+}
+
+size_t uapi_format_device(const struct uapi_device *dev, char *buf, size_t buflen)
+{
+	struct writer w = {buf, buflen, 0};
+
+	put_device(&w, dev);
+	return finish(&w);
+}
+
+size_t uapi_format_peer(const struct uapi_peer_info *peer, char *buf, size_t buflen)
+{
+	struct writer w = {buf, buflen, 0};
+
+	put_peer(&w, peer);
+	return finish(&w);
+}
+
+size_t uapi_format_errno(int err, char *buf, size_t buflen)
+{
+	struct writer w = {buf, buflen, 0};
+
+	put(&w, "errno=%d\n\n", err);
+	return finish(&w);
+}
+
+size_t uapi_format_get(const struct uapi_device *dev, char *buf, size_t buflen)
+{
+	struct writer w = {buf, buflen, 0};
+
+	put_device(&w, dev);
+	for (uint32_t i = 0; i < dev->n_peers; i++)
+		put_peer(&w, &dev->peers[i]);
+	put(&w, "errno=0\n\n");
+	return finish(&w);
+}
+
+size_t uapi_format_set(const struct uapi_set *s, char *buf, size_t buflen)
+{
+	struct writer w = {buf, buflen, 0};
+
+	put(&w, "set=1\n");
+	if (s->flags & UAPI_SET_PRIVATE_KEY)
+		put_key(&w, "private_key", s->private_key);
+	if (s->flags & UAPI_SET_LISTEN_PORT)
+		put(&w, "listen_port=%u\n", s->listen_port);
+	if (s->flags & UAPI_SET_FWMARK)
+		put(&w, "fwmark=%u\n", s->fwmark);
+	if (s->flags & UAPI_SET_REPLACE_PEERS)
+		put(&w, "replace_peers=true\n");
+	for (uint32_t i = 0; i < s->n_peers; i++) {
+		const struct uapi_peer_op *p = &s->peers[i];
+
+		put_key(&w, "public_key", p->public_key);
+		if (p->flags & UAPI_PEER_REMOVE) {
+			put(&w, "remove=true\n");
+			continue;
+		}
+		if (p->flags & UAPI_PEER_UPDATE_ONLY)
+			put(&w, "update_only=true\n");
+		if (p->flags & UAPI_PEER_HAS_PRESHARED_KEY)
+			put_key(&w, "preshared_key", p->preshared_key);
+		if (p->flags & UAPI_PEER_HAS_ENDPOINT)
+			put_endpoint(&w, &p->endpoint,
+				     (p->flags & UAPI_PEER_ENDPOINT_ZONE_NAME) ? p->endpoint_zone
+									       : NULL);
+		if (p->flags & UAPI_PEER_HAS_KEEPALIVE)
+			put(&w, "persistent_keepalive_interval=%u\n",
+			    p->persistent_keepalive_interval);
+		if (p->flags & UAPI_PEER_REPLACE_ALLOWED_IPS)
+			put(&w, "replace_allowed_ips=true\n");
+		for (uint32_t j = 0; j < p->n_allowed_ips; j++)
+			put_allowed_ip(&w, &s->allowed_ips[p->first_allowed_ip + j]);
+	}
+	put(&w, "\n");
+	return finish(&w);
+}
+
+/* ---- get answers (tests and tools) ---- */
+
+struct get_parser {
+	struct uapi_device *dev;
+	struct uapi_peer_info *peers; /* dev->peers, writable */
+	uint32_t peers_cap, allowed_cap;
+	bool have_errno;
+	int err;
+};
+
+static int get_peer_line(struct get_parser *gp, const char *key, char *value)
+{
+	struct uapi_peer_info *p = &gp->peers[gp->dev->n_peers - 1];
+	struct uapi_peer_op op;
+	uint64_t v;
+
+	if (!strcmp(key, "preshared_key"))
+		return key_from_hex(p->preshared_key, value) ? 0 : -EPROTO;
+	if (!strcmp(key, "protocol_version"))
+		return strcmp(value, "1") ? -EPROTO : 0;
+	if (!strcmp(key, "endpoint")) {
+		memset(&op, 0, sizeof(op));
+		if (!parse_endpoint(value, &op) || (op.flags & UAPI_PEER_ENDPOINT_ZONE_NAME))
+			return -EPROTO;
+		p->endpoint = op.endpoint;
+		return 0;
+	}
+	if (!strcmp(key, "allowed_ip")) {
+		struct uapi_allowed_ip a, *arr = (struct uapi_allowed_ip *)p->allowed_ips;
+
+		if (!parse_allowed_ip(value, &a) || a.remove)
+			return -EPROTO;
+		/* Each peer's list doubles in place: n is the capacity whenever it is a power of 2.
+		 */
+		if ((p->n_allowed_ips & (p->n_allowed_ips - 1)) == 0) {
+			uint32_t cap = p->n_allowed_ips ? p->n_allowed_ips * 2 : 4;
+
+			if (p->n_allowed_ips >= UAPI_MAX_SET_ALLOWED_IPS)
+				return -E2BIG;
+			arr = realloc(arr, cap * sizeof(*arr));
+			if (!arr)
+				return -ENOMEM;
+			p->allowed_ips = arr;
+		}
+		arr[p->n_allowed_ips++] = a;
+		return 0;
+	}
+	if (!strcmp(key, "persistent_keepalive_interval")) {
+		if (!parse_uint(value, 65535, &v))
+			return -EPROTO;
+		p->persistent_keepalive_interval = (uint16_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "last_handshake_time_nsec")) {
+		if (!parse_uint(value, 999999999, &v))
+			return -EPROTO;
+		p->last_handshake_time_nsec = (uint32_t)v;
+		return 0;
+	}
+	if (!parse_uint(value, UINT64_MAX, &v))
+		return -EPROTO;
+	if (!strcmp(key, "last_handshake_time_sec"))
+		p->last_handshake_time_sec = v;
+	else if (!strcmp(key, "rx_bytes"))
+		p->rx_bytes = v;
+	else if (!strcmp(key, "tx_bytes"))
+		p->tx_bytes = v;
+	else
+		return -EPROTO;
+	return 0;
+}
+
+static int get_new_peer(struct get_parser *gp, const char *value)
+{
+	struct uapi_device *dev = gp->dev;
+
+	if (dev->n_peers == UAPI_MAX_SET_PEERS)
+		return -E2BIG;
+	if (dev->n_peers == gp->peers_cap) {
+		uint32_t cap = gp->peers_cap ? gp->peers_cap * 2 : 4;
+		struct uapi_peer_info *p = realloc(gp->peers, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		gp->peers = p;
+		dev->peers = p;
+		gp->peers_cap = cap;
+	}
+	memset(&gp->peers[dev->n_peers], 0, sizeof(gp->peers[0]));
+	dev->n_peers++;
+	return key_from_hex(gp->peers[dev->n_peers - 1].public_key, value) ? 0 : -EPROTO;
+}
+
+static int get_line(void *ctx, char *key, char *value)
+{
+	struct get_parser *gp = ctx;
+	struct uapi_device *dev = gp->dev;
+	uint64_t v;
+
+	if (gp->have_errno)
+		return -EPROTO; /* errno= is the last line */
+	if (!strcmp(key, "errno")) {
+		bool neg = value[0] == '-';
+
+		if (!parse_uint(value + neg, 4095, &v))
+			return -EPROTO;
+		gp->err = neg ? -(int)v : (int)v;
+		gp->have_errno = true;
+		return 0;
+	}
+	if (!strcmp(key, "public_key"))
+		return get_new_peer(gp, value);
+	if (dev->n_peers)
+		return get_peer_line(gp, key, value);
+	if (!strcmp(key, "private_key"))
+		return key_from_hex(dev->private_key, value) ? 0 : -EPROTO;
+	if (!strcmp(key, "listen_port")) {
+		if (!parse_uint(value, 65535, &v))
+			return -EPROTO;
+		dev->listen_port = (uint16_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "fwmark")) {
+		if (!parse_uint(value, UINT32_MAX, &v))
+			return -EPROTO;
+		dev->fwmark = (uint32_t)v;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int uapi_parse_get(const char *text, size_t len, struct uapi_device *dev, int *errno_out)
+{
+	struct get_parser gp = {.dev = dev};
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	*errno_out = 0;
+	ret = for_each_line(text, len, 0, get_line, &gp);
+	/* The answer ends with errno= and a blank line: "\n\n" at the very end. */
+	if (!ret && (!gp.have_errno || len < 2 || text[len - 1] != '\n' || text[len - 2] != '\n'))
+		ret = -EPROTO;
+	if (ret) {
+		uapi_device_free(dev);
+		return ret;
+	}
+	*errno_out = gp.err;
+	return 0;
+}
+
+void uapi_device_free(struct uapi_device *dev)
+{
+	struct uapi_peer_info *peers = (struct uapi_peer_info *)dev->peers;
+
+	for (uint32_t i = 0; i < dev->n_peers; i++) {
+		crypto_wipe(peers[i].preshared_key, WG_KEY_LEN);
+		free((void *)peers[i].allowed_ips);
+	}
+	free(peers);
+	crypto_wipe(dev->private_key, WG_KEY_LEN);
+	memset(dev, 0, sizeof(*dev));
+}
