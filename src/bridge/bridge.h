@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_BRIDGE_BRIDGE_H
+#define VW_BRIDGE_BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/pkt.h"
+#include "fdb.h"
+#include "stp.h"
+
+/*
+ * The learning bridge: one local interface (port 0: this host's TAP, like the
+ * kernel's bridge device, never an STP port and always forwarding) and up to
+ * BR_MAX_PORTS-1 STP ports (wires, extra TAPs) numbered from 1.
+ *
+ * Pure: no system calls, no clock, no globals. Frames come in as struct pkt
+ * (data = Ethernet header) with the port they arrived on; frames to send come
+ * out in a pkt_vec with pkt->port set to the egress port. A frame flooded to
+ * several ports is copied into buffers from the configured pool (a copy that
+ * cannot be made is a counted drop on that egress port). Time is `now` in ns.
+ */
+
+#define BR_MAX_PORTS  STP_MAX_PORTS /* including the local port 0 */
+#define BR_PORT_LOCAL 0
+#define BR_IFNAMSIZ   16
+
+enum br_drop_reason {
+	BR_DROP_RUNT,	      /* shorter than an Ethernet header */
+	BR_DROP_BAD_SRC,      /* multicast or all-zero source address */
+	BR_DROP_LINK_LOCAL,   /* 01:80:c2:00:00:0x: never forwarded */
+	BR_DROP_BPDU_INVALID, /* to the STP group address, but not a valid BPDU */
+	BR_DROP_PORT_STATE, /* ingress port not forwarding (disabled, blocking, listening, learning)
+			     */
+	BR_DROP_FILTERED,   /* destination is on the ingress port */
+	BR_DROP_EGRESS_STATE, /* destination's port is not forwarding */
+	BR_DROP_NO_EGRESS,    /* flood with no forwarding port to go to */
+	BR_DROP_NO_BUFFER,    /* egress: no buffer for a flood copy or a BPDU */
+	BR_DROP_TOO_BIG,      /* egress: frame does not fit a pool buffer */
+	BR_DROP_OUT_FULL,     /* egress: BPDU with no room in the output vector */
+	BR_DROP_MAX
+};
+
+struct br_port_counters {
+	uint64_t rx_frames, rx_bytes;
+	uint64_t tx_frames, tx_bytes;
+	uint64_t rx_bpdu;
+	uint64_t tx_bpdu;
+	uint64_t drop[BR_DROP_MAX];
+};
+
+struct br_port {
+	bool in_use;
+	bool enabled;
+	char name[BR_IFNAMSIZ];
+	uint8_t mac[6]; /* BPDU source address */
+	struct br_port_counters cnt;
+};
+
+struct br_config {
+	char name[BR_IFNAMSIZ]; /* [Bridge] Name: the local TAP */
+	bool stp;		/* STP = on */
+	uint16_t priority;	/* bridge priority 0..65535 (default 32768) */
+	uint64_t hello_time;	/* ns: 1..10 s (default 2 s) */
+	uint64_t max_age;	/* 6..40 s (20 s) */
+	uint64_t forward_delay; /* 4..30 s (15 s) */
+	uint64_t ageing_time;	/* 10..1000000 s (300 s) */
+	bool have_mac;		/* mac below is the bridge address; else derived from pubkey */
+	uint8_t mac[6];
+	uint8_t pubkey[32];    /* this host's WireGuard public key */
+	uint32_t fdb_max;      /* FDB capacity, 0 = FDB_DEFAULT_MAX */
+	uint64_t hash_key[2];  /* FDB hash key: random per process */
+	struct pkt_pool *pool; /* buffers for flood copies and BPDUs */
+};
+
+struct br_port_config {
+	char name[BR_IFNAMSIZ];
+	uint32_t path_cost; /* 1..65535 (default 100) */
+	uint8_t priority;   /* 0..63 (default 32; port id = priority << 10 | port no) */
+	bool have_mac;	    /* mac below is the BPDU source; else the bridge address */
+	uint8_t mac[6];
+};
+
+struct bridge {
+	char name[BR_IFNAMSIZ];
+	uint8_t mac[6]; /* the MAC of the bridge id */
+	bool stp_on;
+	uint64_t ageing_time;
+	struct pkt_pool *pool;
+	struct pkt_vec *out;			/* during a call: where BPDUs go */
+	uint16_t nports;			/* ports in use including the local one */
+	uint16_t port_end;			/* highest port number in use + 1 */
+	uint64_t bpdu_errors[STP_BPDU_ERR_MAX]; /* why BPDUs were rejected */
+	uint64_t rx_bad_port; /* frames handed in for a port that does not exist */
+	struct br_port ports[BR_MAX_PORTS];
+	struct fdb fdb;
+	struct stp_bridge stp;
+};
+
+void br_config_default(struct br_config *cfg);
+/* 0, or -EINVAL with *why naming the parameter and its range. */
+int br_config_check(const struct br_config *cfg, const char **why);
+
+/*
+ * The bridge address derived from a WireGuard public key, stable across
+ * restarts: the first 6 bytes of BLAKE2s-256("vwire bridge id" || pubkey), with
+ * the multicast bit cleared and the locally administered bit set.
+ */
+void br_mac_from_pubkey(const uint8_t pubkey[32], uint8_t mac[6]);
+
+/* Allocates the FDB (once); -EINVAL (bad config, see br_config_check) or -ENOMEM. */
+int br_init(struct bridge *br, const struct br_config *cfg, uint64_t now);
+void br_destroy(struct bridge *br);
+
+/* Adds an STP port, disabled. Returns its port number (1..63), or -EINVAL / -ENOSPC. */
+int br_add_port(struct bridge *br, const struct br_port_config *pc);
+void br_port_config_default(struct br_port_config *pc, const char *name);
+/* Wire up / down (session established / lost), TAP carrier. May emit BPDUs into out. */
+int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,
+		     struct pkt_vec *out);
+int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, uint64_t now,
+			 struct pkt_vec *out);
+int br_set_priority(struct bridge *br, uint32_t priority, uint64_t now, struct pkt_vec *out);
+
+/* A static entry delivering `mac` to the local port (the TAP's address). */
+int br_fdb_add_local(struct bridge *br, const uint8_t mac[6]);
+
+/*
+ * Frames received on `port`. Takes frames from the front of `in` while `out`
+ * is sure to have room for everything one frame may produce (a flood to every
+ * port, or the BPDUs an STP event sends); consumed frames leave `in` and the
+ * rest move to its front. Returns how many were consumed. Each consumed frame
+ * is forwarded (it sits in `out`), or freed (dropped and counted, or a BPDU
+ * handed to STP). Call again with an emptied `out` while in->n > 0.
+ */
+uint32_t br_input(struct bridge *br, uint32_t port, struct pkt_vec *in, uint64_t now,
+		  struct pkt_vec *out);
+
+/* Runs the STP timers and FDB ageing due at `now`; BPDUs go into out (give it room). */
+void br_tick(struct bridge *br, uint64_t now, struct pkt_vec *out);
+/* When br_tick next has work; UINT64_MAX when never. Changes after every call above. */
+uint64_t br_next_deadline(const struct bridge *br);
+/* The ageing time in force: AgeingTime, or the forward delay during a topology change. */
+uint64_t br_current_ageing_time(const struct bridge *br);
+
+const struct br_port *br_get_port(const struct bridge *br, uint32_t port);
+const struct stp_port *br_get_stp_port(const struct bridge *br, uint32_t port);
+const char *br_drop_reason_name(enum br_drop_reason r);
+
+#endif

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+#include "showstp.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sbuf {
+	char *buf;
+	size_t size;
+	size_t len; /* needed so far, may exceed size */
+};
+
+static void sb_init(struct sbuf *b, char *buf, size_t size)
+{
+	b->buf = buf;
+	b->size = size;
+	b->len = 0;
+	if (size)
+		buf[0] = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = b->len < b->size ? b->size - b->len : 0;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? b->buf + b->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+/* br_show_timer: whole seconds, then hundredths, as the kernel's clock_t values. */
+static void sb_timer(struct sbuf *b, uint64_t ns)
+{
+	uint64_t cs = ns / 10000000ULL;
+
+	sb_printf(b, "%4u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
+}
+
+static void sb_seconds(struct sbuf *b, uint64_t ns)
+{
+	uint64_t cs = ns / 10000000ULL;
+
+	sb_printf(b, "%u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
+}
+
+/* A JSON string; port names are interface names, but escape whatever they hold. */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	sb_printf(b, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			sb_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			sb_printf(b, "\\u%04x", ch);
+		else
+			sb_printf(b, "%c", ch);
+	}
+	sb_printf(b, "\"");
+}
+
+void br_format_bridge_id(uint64_t id, char buf[18])
+{
+	snprintf(buf, 18, "%04x.%04x%08x", (unsigned)(id >> 48), (unsigned)(id >> 32) & 0xffff,
+		 (unsigned)id);
+}
+
+static const char *bool_str(bool v)
+{
+	return v ? "true" : "false";
+}
+
+/* Until the next FDB entry expires (the kernel shows its garbage collector's delay). */
+static uint64_t gc_remaining(const struct bridge *br, uint64_t now)
+{
+	uint64_t next = fdb_next_expiry(&br->fdb, br_current_ageing_time(br));
+
+	return next != UINT64_MAX && next > now ? next - now : 0;
+}
+
+static void showstp_bridge(struct sbuf *b, const struct bridge *br, uint64_t now)
+{
+	const struct stp_bridge *s = &br->stp;
+	char id[18], root[18];
+
+	br_format_bridge_id(s->bridge_id, id);
+	br_format_bridge_id(s->designated_root, root);
+	sb_printf(b, "%s\n", br->name);
+	sb_printf(b, " bridge id\t\t%s\n", id);
+	sb_printf(b, " designated root\t%s\n", root);
+	sb_printf(b, " root port\t\t%4u\t\t\tpath cost\t\t%4u\n", s->root_port, s->root_path_cost);
+	sb_printf(b, " max age\t\t");
+	sb_timer(b, s->max_age);
+	sb_printf(b, "\t\t\tbridge max age\t\t");
+	sb_timer(b, s->bridge_max_age);
+	sb_printf(b, "\n hello time\t\t");
+	sb_timer(b, s->hello_time);
+	sb_printf(b, "\t\t\tbridge hello time\t");
+	sb_timer(b, s->bridge_hello_time);
+	sb_printf(b, "\n forward delay\t\t");
+	sb_timer(b, s->forward_delay);
+	sb_printf(b, "\t\t\tbridge forward delay\t");
+	sb_timer(b, s->bridge_forward_delay);
+	sb_printf(b, "\n ageing time\t\t");
+	sb_timer(b, br_current_ageing_time(br));
+	sb_printf(b, "\n hello timer\t\t");
+	sb_timer(b, stp_timer_remaining(&s->hello_timer, now));
+	sb_printf(b, "\t\t\ttcn timer\t\t");
+	sb_timer(b, stp_timer_remaining(&s->tcn_timer, now));
+	sb_printf(b, "\n topology change timer\t");
+	sb_timer(b, stp_timer_remaining(&s->topology_change_timer, now));
+	sb_printf(b, "\t\t\tgc timer\t\t");
+	sb_timer(b, gc_remaining(br, now));
+	sb_printf(b, "\n flags\t\t\t");
+	if (s->topology_change)
+		sb_printf(b, "TOPOLOGY_CHANGE ");
+	if (s->topology_change_detected)
+		sb_printf(b, "TOPOLOGY_CHANGE_DETECTED ");
+	sb_printf(b, "\n\n\n");
+}
+
+static void showstp_port(struct sbuf *b, const struct bridge *br, const struct stp_port *p,
+			 uint64_t now)
+{
+	char root[18], bridge[18];
+
+	br_format_bridge_id(p->designated_root, root);
+	br_format_bridge_id(p->designated_bridge, bridge);
+	sb_printf(b, "%s (%u)\n", br->ports[p->port_no].name, p->port_no);
+	sb_printf(b, " port id\t\t%.4x\t\t\tstate\t\t%15s\n", p->port_id, stp_state_name(p->state));
+	sb_printf(b, " designated root\t%s\tpath cost\t\t%4u\n", root, p->path_cost);
+	sb_printf(b, " designated bridge\t%s\tmessage age timer\t", bridge);
+	sb_timer(b, stp_timer_remaining(&p->message_age_timer, now));
+	sb_printf(b, "\n designated port\t%.4x\t\t\tforward delay timer\t", p->designated_port);
+	sb_timer(b, stp_timer_remaining(&p->forward_delay_timer, now));
+	sb_printf(b, "\n designated cost\t%4u\t\t\thold timer\t\t", p->designated_cost);
+	sb_timer(b, stp_timer_remaining(&p->hold_timer, now));
+	sb_printf(b, "\n flags\t\t\t");
+	if (p->config_pending)
+		sb_printf(b, "CONFIG_PENDING ");
+	if (p->topology_change_ack)
+		sb_printf(b, "TOPOLOGY_CHANGE_ACK ");
+	sb_printf(b, "\n\n");
+}
+
+size_t br_showstp(const struct bridge *br, uint64_t now, char *buf, size_t size)
+{
+	struct sbuf b;
+
+	sb_init(&b, buf, size);
+	showstp_bridge(&b, br, now);
+	for (uint16_t i = 1; i < br->port_end; i++) {
+		const struct stp_port *p = stp_get_port_const(&br->stp, i);
+
+		if (p)
+			showstp_port(&b, br, p, now);
+	}
+	return b.len;
+}
+
+static void json_timer(struct sbuf *b, const char *key, uint64_t ns)
+{
+	sb_printf(b, "\"%s\":", key);
+	sb_seconds(b, ns);
+	sb_printf(b, ",");
+}
+
+size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
+{
+	const struct stp_bridge *s = &br->stp;
+	char id[18], root[18];
+	struct sbuf b;
+	bool first = true;
+
+	sb_init(&b, buf, size);
+	br_format_bridge_id(s->bridge_id, id);
+	br_format_bridge_id(s->designated_root, root);
+	sb_printf(&b, "{\"bridge\":");
+	sb_json_str(&b, br->name);
+	sb_printf(&b, ",\"stp_enabled\":%s,\"bridge_id\":\"%s\",\"designated_root\":\"%s\",",
+		  bool_str(s->enabled), id, root);
+	sb_printf(&b, "\"root_port\":%u,\"path_cost\":%u,\"is_root\":%s,", s->root_port,
+		  s->root_path_cost, bool_str(stp_is_root_bridge(s)));
+	json_timer(&b, "max_age", s->max_age);
+	json_timer(&b, "bridge_max_age", s->bridge_max_age);
+	json_timer(&b, "hello_time", s->hello_time);
+	json_timer(&b, "bridge_hello_time", s->bridge_hello_time);
+	json_timer(&b, "forward_delay", s->forward_delay);
+	json_timer(&b, "bridge_forward_delay", s->bridge_forward_delay);
+	json_timer(&b, "ageing_time", br_current_ageing_time(br));
+	json_timer(&b, "hello_timer", stp_timer_remaining(&s->hello_timer, now));
+	json_timer(&b, "tcn_timer", stp_timer_remaining(&s->tcn_timer, now));
+	json_timer(&b, "topology_change_timer",
+		   stp_timer_remaining(&s->topology_change_timer, now));
+	json_timer(&b, "gc_timer", gc_remaining(br, now));
+	sb_printf(&b, "\"topology_change\":%s,\"topology_change_detected\":%s,",
+		  bool_str(s->topology_change), bool_str(s->topology_change_detected));
+	sb_printf(&b, "\"topology_change_count\":%llu,\"ports\":[",
+		  (unsigned long long)s->topology_change_count);
+	for (uint16_t i = 1; i < br->port_end; i++) {
+		const struct stp_port *p = stp_get_port_const(s, i);
+
+		if (!p)
+			continue;
+		br_format_bridge_id(p->designated_root, root);
+		br_format_bridge_id(p->designated_bridge, id);
+		sb_printf(&b, "%s{\"name\":", first ? "" : ",");
+		first = false;
+		sb_json_str(&b, br->ports[i].name);
+		sb_printf(&b,
+			  ",\"port_no\":%u,\"port_id\":\"%.4x\",\"state\":\"%s\",\"role\":\"%s\",",
+			  i, p->port_id, stp_state_name(p->state),
+			  stp_role_name(stp_port_role(s, p)));
+		sb_printf(&b, "\"designated_root\":\"%s\",\"path_cost\":%u,", root, p->path_cost);
+		sb_printf(&b, "\"designated_bridge\":\"%s\",", id);
+		json_timer(&b, "message_age_timer",
+			   stp_timer_remaining(&p->message_age_timer, now));
+		sb_printf(&b, "\"designated_port\":\"%.4x\",", p->designated_port);
+		json_timer(&b, "forward_delay_timer",
+			   stp_timer_remaining(&p->forward_delay_timer, now));
+		sb_printf(&b, "\"designated_cost\":%u,", p->designated_cost);
+		json_timer(&b, "hold_timer", stp_timer_remaining(&p->hold_timer, now));
+		sb_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s}",
+			  bool_str(p->config_pending), bool_str(p->topology_change_ack));
+	}
+	sb_printf(&b, "]}\n");
+	return b.len;
+}
+
+static int cmp_entry_mac(const void *a, const void *b)
+{
+	const struct fdb_entry *const *x = a, *const *y = b;
+
+	return memcmp((*x)->mac, (*y)->mac, 6);
+}
+
+/* The entries in MAC order, as brctl sorts them; unsorted if no memory. */
+static const struct fdb_entry **sorted_entries(const struct fdb *f, uint32_t *n)
+{
+	const struct fdb_entry **v = malloc(((size_t)f->count + 1) * sizeof(*v));
+	uint32_t k = 0;
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (uint32_t i = 0; i < f->cap && k < f->count; i++) {
+		const struct fdb_entry *e = fdb_entry_at(f, i);
+
+		if (e)
+			v[k++] = e;
+	}
+	qsort(v, k, sizeof(*v), cmp_entry_mac);
+	*n = k;
+	return v;
+}
+
+static uint64_t entry_age(const struct fdb_entry *e, uint64_t now)
+{
+	if ((e->flags & FDB_F_STATIC) || now < e->updated)
+		return 0;
+	return now - e->updated;
+}
+
+static void each_entry(const struct bridge *br, uint64_t now, struct sbuf *b,
+		       void (*fn)(struct sbuf *, const struct bridge *, const struct fdb_entry *,
+				  uint64_t, bool))
+{
+	uint32_t n;
+	const struct fdb_entry **v = sorted_entries(&br->fdb, &n);
+
+	if (v) {
+		for (uint32_t i = 0; i < n; i++)
+			fn(b, br, v[i], now, i == 0);
+		free(v);
+		return;
+	}
+	n = 0;
+	for (uint32_t i = 0; i < br->fdb.cap; i++) {
+		const struct fdb_entry *e = fdb_entry_at(&br->fdb, i);
+
+		if (e)
+			fn(b, br, e, now, n++ == 0);
+	}
+}
+
+static void showmacs_line(struct sbuf *b, const struct bridge *br, const struct fdb_entry *e,
+			  uint64_t now, bool first)
+{
+	(void)br;
+	(void)first;
+	sb_printf(b, "%3u\t%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\t%s\t\t", e->port, e->mac[0], e->mac[1],
+		  e->mac[2], e->mac[3], e->mac[4], e->mac[5],
+		  (e->flags & FDB_F_LOCAL) ? "yes" : "no");
+	sb_timer(b, entry_age(e, now));
+	sb_printf(b, "\n");
+}
+
+size_t br_showmacs(const struct bridge *br, uint64_t now, char *buf, size_t size)
+{
+	struct sbuf b;
+
+	sb_init(&b, buf, size);
+	sb_printf(&b, "port no\tmac addr\t\tis local?\tageing timer\n");
+	each_entry(br, now, &b, showmacs_line);
+	return b.len;
+}
+
+static void showmacs_json_entry(struct sbuf *b, const struct bridge *br, const struct fdb_entry *e,
+				uint64_t now, bool first)
+{
+	const char *port = e->port < BR_MAX_PORTS ? br->ports[e->port].name : "";
+
+	sb_printf(b, "%s{\"port_no\":%u,\"port\":", first ? "" : ",", e->port);
+	sb_json_str(b, port);
+	sb_printf(b, ",\"mac\":\"%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\",\"is_local\":%s,\"static\":%s,",
+		  e->mac[0], e->mac[1], e->mac[2], e->mac[3], e->mac[4], e->mac[5],
+		  bool_str(e->flags & FDB_F_LOCAL), bool_str(e->flags & FDB_F_STATIC));
+	sb_printf(b, "\"ageing_timer\":");
+	sb_seconds(b, entry_age(e, now));
+	sb_printf(b, "}");
+}
+
+size_t br_showmacs_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
+{
+	struct sbuf b;
+
+	sb_init(&b, buf, size);
+	sb_printf(&b, "{\"bridge\":");
+	sb_json_str(&b, br->name);
+	sb_printf(&b, ",\"entries\":%u,\"capacity\":%u,\"macs\":[", br->fdb.count, br->fdb.cap);
+	each_entry(br, now, &b, showmacs_json_entry);
+	sb_printf(&b, "]}\n");
+	return b.len;
+}
