@@ -21,6 +21,7 @@
 #include "tunnel/keypair.h"
 #include "tunnel/noise.h"
 #include "tunnel/send.h"
+#include "kat_devices.h"
 #include "vectors/noise_vectors.h"
 
 struct side {
@@ -306,6 +307,68 @@ static void test_response_out_of_state(void **state)
 	}
 }
 
+/* Moves out (UDP from `from`) into a fresh input vector, source set. */
+static void to_input(struct pkt_vec *out, struct pkt_vec *in, const struct vw_endpoint *from)
+{
+	pkt_vec_init(in);
+	for (uint32_t i = 0; i < out->n; i++) {
+		out->p[i]->src = *from;
+		pkt_vec_add(in, out->p[i]);
+	}
+	pkt_vec_init(out);
+}
+
+/*
+ * The whole device path against the vectors: the initiator's device emits the
+ * vectors' initiation, the responder's device the vectors' response, and the
+ * staged packet goes out as the vectors' first data message.
+ */
+static void test_kat_devices(void **state)
+{
+	struct pkt_pool pool;
+	struct kd_node a, b;
+	struct pkt_vec in, out, out_ip;
+
+	(void)state;
+	assert_true(pkt_pool_init(&pool, 16, PKT_DEFAULT_SIZE));
+	assert_int_equal(kd_node_init(&a, &pool, true), 0);
+	assert_int_equal(kd_node_init(&b, &pool, false), 0);
+	pkt_vec_init(&in);
+	pkt_vec_init(&out);
+	pkt_vec_init(&out_ip);
+
+	pkt_vec_add(&in, kd_packet(&pool, kat_plaintext, sizeof(kat_plaintext), NULL));
+	assert_int_equal(wg_device_send(&a.dev, &in, KD_NOW, &out), 1);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.p[0]->len, WG_INIT_SIZE);
+	assert_memory_equal(out.p[0]->data, kat_initiation_nopsk, WG_INIT_SIZE);
+
+	to_input(&out, &in, &a.ep);
+	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.p[0]->len, WG_RESP_SIZE);
+	assert_memory_equal(out.p[0]->data, kat_response_nopsk, WG_RESP_SIZE);
+
+	to_input(&out, &in, &b.ep);
+	assert_int_equal(wg_device_receive(&a.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.p[0]->len, sizeof(kat_data_nopsk));
+	assert_memory_equal(out.p[0]->data, kat_data_nopsk, sizeof(kat_data_nopsk));
+
+	to_input(&out, &in, &a.ep);
+	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(out_ip.n, 1);
+	assert_int_equal(out_ip.p[0]->len, sizeof(kat_plaintext));
+	assert_memory_equal(out_ip.p[0]->data, kat_plaintext, sizeof(kat_plaintext));
+	pkt_vec_free(&out_ip);
+	pkt_vec_free(&out);
+
+	wg_device_free(&a.dev);
+	wg_device_free(&b.dev);
+	assert_int_equal(pool.nfree, pool.count);
+	pkt_pool_destroy(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_replay_and_flood),
 		cmocka_unit_test(test_low_order_keys),
 		cmocka_unit_test(test_response_out_of_state),
+		cmocka_unit_test(test_kat_devices),
 	};
 
 	if (!crypto_init())
