@@ -1325,6 +1325,11 @@ int config_parse(const char *text, size_t len, const char *name_for_errors, stru
 		fail_at(p, 0, SEC_NONE, NULL, "larger than %u bytes", CONFIG_MAX_FILE_SIZE);
 		goto out;
 	}
+	/* Editors on Windows start files with a UTF-8 byte order mark. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	if (parse_lines(p, text, len, buf) || check_interface(p) || check_bridge(p) ||
 	    check_names(p) || check_peers(p) || check_wires(p))
 		goto out;

@@ -322,6 +322,10 @@ static void test_parse_from_memory(void **state)
 	assert_null(cfg.peers);
 	config_free(&cfg);
 
+	/* A UTF-8 byte order mark is skipped. */
+	assert_int_equal(parse_str("\xef\xbb\xbf[Interface]\nPrivateKey=" KEY_A, &cfg), 0);
+	config_free(&cfg);
+
 	/* A NULL name still gives messages, and no interface name to derive. */
 	assert_int_equal(config_parse("[Interface]\n", 12, NULL, &cfg, err, sizeof(err)), -1);
 	assert_string_equal(err, "config: [Interface] PrivateKey: missing");
