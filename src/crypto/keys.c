@@ -67,6 +67,9 @@ bool key_from_base64(uint8_t key[WG_KEY_LEN], const char *in)
 		for (int j = 0; j < 4; j++)
 			v[j] = (i == 10 && j == 3) ? 0 : b64_decode6((unsigned char)in[4 * i + j]);
 		bad |= v[0] | v[1] | v[2] | v[3];
+		/* Masked before shifting: an invalid character is -1, and shifting it is UB. */
+		for (int j = 0; j < 4; j++)
+			v[j] &= 63;
 		out[3 * i] = (uint8_t)(v[0] << 2 | v[1] >> 4);
 		out[3 * i + 1] = (uint8_t)(v[1] << 4 | v[2] >> 2);
 		if (i < 10)
@@ -118,7 +121,7 @@ bool key_from_hex(uint8_t key[WG_KEY_LEN], const char *in)
 		int lo = hex_decode4((unsigned char)in[2 * i + 1]);
 
 		bad |= hi | lo;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
 	if (bad < 0) {
 		crypto_wipe(out, sizeof(out));
