@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge/showstp.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -168,7 +169,33 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		outf(o, "%s\"%s\": %" PRIu64, first ? "" : ", ", wg_drop_name(i), d->wg.drops[i]);
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
 		outf(o, ", \"%s\": %" PRIu64, vwired_drop_name(i), d->drops[i]);
-	outf(o, "}, \"peers\": [");
+	outf(o, "}, \"bridge\": ");
+	if (d->has_bridge)
+		outf(o, "\"%s\"", d->cfg.bridge.name);
+	else
+		outf(o, "null");
+	outf(o, ", \"wires\": [");
+	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
+		const struct config_wire *cw = &d->cfg.wires[i];
+		const struct vw_wire *w = &d->wires[i];
+		const struct br_port *bp = br_get_port(&d->br, w->port);
+		const struct stp_port *sp = br_get_stp_port(&d->br, w->port);
+
+		key_to_base64(key, wg_peer_public_key(w->peer));
+		outf(o,
+		     "%s{\"name\": \"%s\", \"remote\": \"%s\", \"vni\": %u, \"port\": %u, "
+		     "\"peer\": \"%s\", \"tunnel_up\": %s, \"bridge_port\": %u, \"state\": \"%s\"",
+		     i ? ", " : "", cw->name, w->remote_str, cw->vni, cw->port, key,
+		     w->up ? "true" : "false", w->port, sp ? stp_state_name(sp->state) : "");
+		if (bp)
+			outf(o,
+			     ", \"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64
+			     ", \"rx_bpdu\": %" PRIu64 ", \"tx_bpdu\": %" PRIu64,
+			     bp->cnt.rx_frames, bp->cnt.tx_frames, bp->cnt.rx_bpdu,
+			     bp->cnt.tx_bpdu);
+		outf(o, "}");
+	}
+	outf(o, "], \"peers\": [");
 	first = true;
 	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
 		struct wg_peer_info info;
@@ -203,6 +230,62 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	outf(o, "]}\n");
 }
 
+/* Formats with one of the snprintf-like bridge printers into the answer. */
+static void show_with(struct out *o, size_t (*fn)(const struct bridge *, uint64_t, char *, size_t),
+		      const struct bridge *br, uint64_t now)
+{
+	size_t need = fn(br, now, NULL, 0);
+	char *buf = malloc(need + 1);
+
+	if (!buf) {
+		o->oom = true;
+		return;
+	}
+	fn(br, now, buf, need + 1);
+	outf(o, "%s", buf);
+	free(buf);
+}
+
+/* The spanning tree as this bridge sees it, for graphviz: its ports and their LANs. */
+static void show_dot(struct vwired *d, struct out *o)
+{
+	char id[18], root[18], peer[18];
+
+	br_format_bridge_id(d->br.stp.bridge_id, id);
+	br_format_bridge_id(d->br.stp.designated_root, root);
+	outf(o, "graph \"%s\" {\n  \"%s\" [label=\"%s\\n%s%s\", shape=box];\n", d->cfg.bridge.name,
+	     id, d->cfg.bridge.name, id, stp_is_root_bridge(&d->br.stp) ? "\\nroot" : "");
+	for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
+		const struct br_port *bp = br_get_port(&d->br, port);
+		const struct stp_port *sp = br_get_stp_port(&d->br, port);
+		enum stp_role role;
+
+		if (!bp || !sp || !bp->in_use)
+			continue;
+		role = stp_port_role(&d->br.stp, sp);
+		br_format_bridge_id(sp->designated_bridge, peer);
+		outf(o,
+		     "  \"%s\" -- \"%s:%s\" [label=\"%s %s cost %u\", style=%s];\n"
+		     "  \"%s:%s\" [label=\"%s\\ndesignated %s\", shape=ellipse];\n",
+		     id, id, bp->name, bp->name, stp_role_name(role), sp->path_cost,
+		     role == STP_ROLE_BLOCKED || role == STP_ROLE_DISABLED ? "dashed" : "solid", id,
+		     bp->name, bp->name, peer);
+	}
+	outf(o, "  label=\"root %s\";\n}\n", root);
+}
+
+static void show_bridge(struct vwired *d, const char *what, bool json, struct out *o)
+{
+	uint64_t now = vw_clock_mono_ns();
+
+	if (!strcmp(what, "showstp"))
+		show_with(o, json ? br_showstp_json : br_showstp, &d->br, now);
+	else if (!strcmp(what, "showmacs"))
+		show_with(o, json ? br_showmacs_json : br_showmacs, &d->br, now);
+	else
+		show_dot(d, o);
+}
+
 static void handle_request(struct vwired *d, char *req, struct out *o)
 {
 	char *argv[4] = {0};
@@ -223,7 +306,11 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 	}
 	if (argc >= 1 && (!strcmp(argv[0], "showstp") || !strcmp(argv[0], "showmacs") ||
 			  !strcmp(argv[0], "dot"))) {
-		outf(o, "error: %s has no bridge\n", d->name);
+		if (!d->has_bridge) {
+			outf(o, "error: %s has no bridge\n", d->name);
+			return;
+		}
+		show_bridge(d, argv[0], json, o);
 		return;
 	}
 	outf(o, "error: unknown request '%s'\n", argc ? argv[0] : "");

@@ -222,7 +222,16 @@ static int open_control_sockets(struct vwired *d)
 	}
 	snprintf(path, sizeof(path), "%s/%s.ctl", dir, d->name);
 	d->ctl = ctl_server_new(d, path);
-	return d->ctl ? 0 : -1;
+	if (!d->ctl)
+		return -1;
+	if (d->has_bridge) {
+		/* vwirectl showstp BRIDGE finds the bridge by its own name. */
+		snprintf(path, sizeof(path), "%s/%s.bridge", dir, d->cfg.bridge.name);
+		d->ctl_bridge = ctl_server_new(d, path);
+		if (!d->ctl_bridge)
+			return -1;
+	}
+	return 0;
 }
 
 int vwired_init(struct vwired *d, const struct vwired_options *opt)
@@ -246,11 +255,6 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 			return -1;
 		}
 		snprintf(d->name, sizeof(d->name), "%s", d->cfg.iface.name);
-		if (d->cfg.has_bridge || d->cfg.n_wires) {
-			vw_err("%s: [Bridge] and [Wire] sections are not supported yet",
-			       opt->config_path);
-			return -1;
-		}
 	} else {
 		snprintf(d->name, sizeof(d->name), "%s", opt->ifname);
 		d->cfg.iface.tun = true;
@@ -295,8 +299,11 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	}
 	if (opt->config_path && apply_config(d))
 		return -1;
+	if (vwired_bridge_init(d))
+		return -1;
 	if (open_control_sockets(d))
 		return -1;
+	vwired_bridge_start(d);
 	if (opt->user && drop_privileges(opt->user))
 		return -1;
 	vwired_kick_timers(d);
@@ -323,6 +330,9 @@ void vwired_free(struct vwired *d)
 		uapi_server_free(d->uapi);
 	if (d->ctl)
 		ctl_server_free(d->ctl);
+	if (d->ctl_bridge)
+		ctl_server_free(d->ctl_bridge);
+	vwired_bridge_free(d);
 	if (d->udp)
 		io_udp_close(d->udp);
 	if (d->tun)

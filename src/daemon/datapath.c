@@ -10,7 +10,7 @@
 #include "core/clock.h"
 #include "daemon/vwired.h"
 
-static void flush_udp(struct vwired *d, struct pkt_vec *out)
+void vwired_flush_udp(struct vwired *d, struct pkt_vec *out)
 {
 	if (!out->n)
 		return;
@@ -42,7 +42,10 @@ void vwired_sync_wall_clock(struct vwired *d)
 void vwired_kick_timers(struct vwired *d)
 {
 	uint64_t next = wg_device_next_timer(&d->wg);
+	uint64_t br = vwired_bridge_deadline(d);
 
+	if (br < next)
+		next = br;
 	io_loop_set_deadline(d->loop, next == UINT64_MAX ? IO_NO_DEADLINE : next);
 }
 
@@ -71,9 +74,18 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 	pkt_vec_init(&out_ip);
 	do {
 		wg_device_receive(&d->wg, v, now, under_load, &out_udp, &out_ip);
-		flush_udp(d, &out_udp);
-		flush_tun(d, &out_ip);
+		vwired_flush_udp(d, &out_udp);
+		if (d->has_bridge) {
+			struct pkt_vec to_tun;
+
+			pkt_vec_init(&to_tun);
+			vwired_bridge_rx_ip(d, &out_ip, &to_tun, now);
+			flush_tun(d, &to_tun);
+		} else {
+			flush_tun(d, &out_ip);
+		}
 	} while (v->n);
+	vwired_after_device_calls(d, now);
 	vwired_kick_timers(d);
 }
 
@@ -88,8 +100,9 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 	pkt_vec_init(&out);
 	do {
 		wg_device_send(&d->wg, v, now, &out);
-		flush_udp(d, &out);
+		vwired_flush_udp(d, &out);
 	} while (v->n);
+	vwired_after_device_calls(d, now);
 	vwired_kick_timers(d);
 }
 
@@ -103,7 +116,9 @@ void vwired_on_deadline(void *ctx, uint64_t now_ns)
 	pkt_vec_init(&out);
 	do {
 		done = wg_device_expire_timers(&d->wg, now_ns, &out);
-		flush_udp(d, &out);
+		vwired_flush_udp(d, &out);
 	} while (!done);
+	vwired_after_device_calls(d, now_ns);
+	vwired_bridge_tick(d, now_ns);
 	vwired_kick_timers(d);
 }

@@ -10,16 +10,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bridge/bridge.h"
 #include "core/pkt.h"
 #include "daemon/config.h"
 #include "io/loop.h"
 #include "io/tun.h"
 #include "tunnel/device.h"
+#include "vxlan/ipfrag.h"
+#include "vxlan/vxlan.h"
 
 /* Counters of the daemon's own decisions, shown by vwirectl show. */
 #define VWIRED_DROP_REASONS(X)                                                           \
 	X(NO_TUN, "no_tun")		  /* inner packet for the TUN while Tun = off */ \
-	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */
+	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */  \
+	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */
 
 #define VWIRED_DROP_ENUM_(id, name) VWIRED_DROP_##id,
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
@@ -27,6 +31,24 @@ enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
 
 struct uapi_server;
 struct ctl_server;
+
+/* What carries a bridge port: the local TAP (port 0), an extra TAP, or a wire. */
+enum vw_port_kind { VW_PORT_NONE, VW_PORT_LOCAL, VW_PORT_TAP, VW_PORT_WIRE };
+
+struct vw_port {
+	enum vw_port_kind kind;
+	struct io_tun *tap; /* LOCAL and TAP */
+	uint32_t wire;	    /* WIRE: index into the config's wires */
+};
+
+/* A [Wire]: a bridge port whose frames ride VXLAN inside the tunnel to Remote. */
+struct vw_wire {
+	uint32_t port;	      /* bridge port number */
+	struct wg_peer *peer; /* the peer whose allowed IPs hold Remote */
+	bool up;	      /* port enabled: the peer has a usable session */
+	char remote_str[16];
+	uint64_t rx_frames;
+};
 
 struct vwired_options {
 	const char *config_path; /* NULL: wireguard-go mode, configured over the UAPI only */
@@ -53,6 +75,16 @@ struct vwired {
 
 	struct uapi_server *uapi;
 	struct ctl_server *ctl;
+	struct ctl_server *ctl_bridge;
+
+	bool has_bridge, br_ready, vx_ready, frag_ready;
+	struct bridge br;
+	struct vx vx;
+	struct ipfrag frag;
+	struct vw_port ports[BR_MAX_PORTS];
+	struct vw_wire *wires; /* cfg.n_wires */
+	bool wires_dirty;
+	uint64_t wire_kick_at, frag_expire_at;
 
 	uint64_t started_ns;
 	uint64_t drops[VWIRED_DROP_MAX];
@@ -72,6 +104,7 @@ void vwired_free(struct vwired *d);
 void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v);
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 void vwired_on_deadline(void *ctx, uint64_t now_ns);
+void vwired_flush_udp(struct vwired *d, struct pkt_vec *out);
 /* After anything that may have changed the device's timers (config, UAPI set). */
 void vwired_kick_timers(struct vwired *d);
 /* Keeps the device's wall-clock offset right for TAI64N and `wg show`. */
@@ -80,6 +113,19 @@ void vwired_sync_wall_clock(struct vwired *d);
 /* Changing the listen port or fwmark (UAPI); 0 or -errno. */
 int vwired_set_listen_port(struct vwired *d, uint16_t port);
 int vwired_set_fwmark(struct vwired *d, uint32_t mark);
+
+/* bridged.c: the [Bridge], its TAP ports and the [Wire]s */
+int vwired_bridge_init(struct vwired *d);
+void vwired_bridge_start(struct vwired *d);
+void vwired_bridge_free(struct vwired *d);
+void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v);
+/* Decrypted inner packets: wires' VXLAN to the bridge, the rest into to_tun. */
+void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *to_tun,
+			 uint64_t now);
+/* Wire ports follow sessions: call after every device call. */
+void vwired_after_device_calls(struct vwired *d, uint64_t now);
+void vwired_bridge_tick(struct vwired *d, uint64_t now);
+uint64_t vwired_bridge_deadline(const struct vwired *d);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);
