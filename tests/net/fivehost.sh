@@ -1,0 +1,179 @@
+#!/bin/bash
+# The seed's five-host private Ethernet, for scripts/demo and the net tests.
+# Source after lib.sh. Hosts rho, epsilon, vorke, bob, pi0; pi0 has one wire, to rho,
+# and sits "behind NAT" (no Endpoint for it anywhere: it dials rho with a keepalive);
+# every other pair of the four has one wire. Each host: a vwired (or, with
+# FIVEHOST_KERNEL=NAME, that host on the kernel path: wireguard-go + kernel vxlan
+# ports in a kernel bridge with stp_state 1), a tunnel address 10.0.0.N, and a bridge
+# "internet" with 10.1.0.N. The underlay is a kernel bridge in a "wan" namespace.
+# Short STP timers (hello 1, forward delay 4, max age 6) so the tree forms in seconds.
+
+FIVEHOST_NAMES=(rho epsilon vorke bob pi0)
+FIVEHOST_PAIRS=("rho epsilon" "rho vorke" "rho bob" "epsilon vorke" "epsilon bob" "vorke bob" "pi0 rho")
+declare -A FH_IDX FH_NS FH_KEY FH_PUB FH_RUN FH_PID
+FIVEHOST_HELLO=${FIVEHOST_HELLO:-1}
+FIVEHOST_FWD=${FIVEHOST_FWD:-4}
+FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
+
+fh_vni() { # VNI of the wire between two hosts: 10*lower index + higher index
+	local a=${FH_IDX[$1]} b=${FH_IDX[$2]}
+	[ "$a" -lt "$b" ] && echo $((10 * a + b)) || echo $((10 * b + a))
+}
+
+fh_peers_of() { # the hosts $1 has a wire to
+	local p
+	for p in "${FIVEHOST_PAIRS[@]}"; do
+		set -- "$1" $p
+		[ "$2" = "$1" ] && echo "$3"
+		[ "$3" = "$1" ] && echo "$2"
+	done | sort -u
+}
+
+fh_is_kernel() { [ "${FIVEHOST_KERNEL:-}" = "$1" ]; }
+
+fh_config() { # the vwired config of host $1
+	local h=$1 n=${FH_IDX[$1]} p
+	cat <<-CONF
+	[Interface]
+	PrivateKey = ${FH_KEY[$h]}
+	ListenPort = 51820
+	Name = wg$TAG$n
+	Address = 10.0.0.$n/24
+	MTU = 1420
+	CONF
+	for p in $(fh_peers_of "$h"); do
+		echo "[Peer]"
+		echo "PublicKey = ${FH_PUB[$p]}"
+		echo "AllowedIPs = 10.0.0.${FH_IDX[$p]}/32"
+		# pi0 roams behind NAT: nobody knows its endpoint; it keeps its mapping open.
+		[ "$p" != pi0 ] && echo "Endpoint = 192.168.200.${FH_IDX[$p]}:51820"
+		[ "$h" = pi0 ] && echo "PersistentKeepalive = 5"
+	done
+	cat <<-CONF
+	[Bridge]
+	Name = internet
+	Address = 10.1.0.$n/24
+	STP = on
+	Priority = $([ "$h" = rho ] && echo 4096 || echo 32768)
+	HelloTime = $FIVEHOST_HELLO
+	ForwardDelay = $FIVEHOST_FWD
+	MaxAge = $FIVEHOST_MAXAGE
+	CONF
+	for p in $(fh_peers_of "$h"); do
+		echo "[Wire]"
+		echo "Name = $p"
+		echo "Remote = 10.0.0.${FH_IDX[$p]}"
+		echo "VNI = $(fh_vni "$h" "$p")"
+	done
+}
+
+fh_start_vwired() {
+	local h=$1 ns=${FH_NS[$1]}
+	fh_config "$h" >"$WORK/$h.conf"
+	FH_RUN[$h]="$WORK/run-$h"
+	mkdir -p "${FH_RUN[$h]}"
+	bg "$h.log" in_ns "$ns" ${FIVEHOST_WRAP:-} "$VWIRED" -c "$WORK/$h.conf" --run-dir "${FH_RUN[$h]}" ${FIVEHOST_IO:+--io $FIVEHOST_IO}
+	FH_PID[$h]=$LAST_PID
+}
+
+# The kernel path: wireguard-go for WireGuard, a kernel vxlan device per wire, all in
+# a kernel bridge with STP. Same addresses, keys, VNIs and timers as vwired would use.
+fh_start_kernel() {
+	local h=$1 ns=${FH_NS[$1]} n=${FH_IDX[$1]} p wg=wg$TAG$n
+	bg "$h.log" in_ns "$ns" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$wg"
+	FH_PID[$h]=$LAST_PID
+	wait_for 10 in_ns "$ns" ip link show "$wg" || fail "$h: wireguard-go did not create $wg"
+	fh_config "$h" | sed -n '/^\[Bridge\]/q;p' | grep -v -e '^Name' -e '^Address' -e '^MTU' >"$WORK/$h.wg.conf"
+	wait_for 10 in_ns "$ns" wg setconf "$wg" "$WORK/$h.wg.conf" || fail "$h: wg setconf failed"
+	in_ns "$ns" ip addr add "10.0.0.$n/24" dev "$wg"
+	in_ns "$ns" ip link set "$wg" mtu 1420 up
+	in_ns "$ns" ip link add internet type bridge stp_state 1 priority 32768 \
+		hello_time $((FIVEHOST_HELLO * 100)) forward_delay $((FIVEHOST_FWD * 100)) \
+		max_age $((FIVEHOST_MAXAGE * 100))
+	for p in $(fh_peers_of "$h"); do
+		in_ns "$ns" ip link add "$p" type vxlan id "$(fh_vni "$h" "$p")" \
+			remote "10.0.0.${FH_IDX[$p]}" local "10.0.0.$n" dstport 4789 dev "$wg" nolearning
+		in_ns "$ns" ip link set "$p" mtu 1500 master internet
+		in_ns "$ns" ip link set "$p" type bridge_slave cost 100
+		in_ns "$ns" ip link set "$p" up
+	done
+	in_ns "$ns" ip addr add "10.1.0.$n/24" dev internet
+	in_ns "$ns" ip link set internet up
+}
+
+fivehost_up() {
+	local h i=0 wan
+	wan=$(netns_add wan)
+	ip -n "$wan" link add wan type bridge
+	ip -n "$wan" link set wan up
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		i=$((i + 1))
+		FH_IDX[$h]=$i
+		FH_NS[$h]=$(netns_add "$h")
+		ip link add eth0 netns "${FH_NS[$h]}" type veth peer name "to$h" netns "$wan"
+		ip -n "$wan" link set "to$h" master wan up
+		ip -n "${FH_NS[$h]}" addr add "192.168.200.$i/24" dev eth0
+		ip -n "${FH_NS[$h]}" link set eth0 up
+		FH_KEY[$h]=$("$VWIRECTL" genkey)
+		FH_PUB[$h]=$(printf '%s\n' "${FH_KEY[$h]}" | "$VWIRECTL" pubkey)
+	done
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		if fh_is_kernel "$h"; then fh_start_kernel "$h"; else fh_start_vwired "$h"; fi
+	done
+}
+
+fh_stop() { # stops host $1 (its process; its links go with it)
+	local h=$1
+	kill "${FH_PID[$h]}" 2>/dev/null || true
+	wait "${FH_PID[$h]}" 2>/dev/null || true
+	fh_is_kernel "$h" && ip -n "${FH_NS[$h]}" link del internet 2>/dev/null
+	return 0
+}
+
+# Port states of host $1, one "wire state" line each.
+fh_port_states() {
+	local h=$1 ns=${FH_NS[$1]} p
+	if fh_is_kernel "$h"; then
+		for p in $(fh_peers_of "$h"); do
+			case $(cat "/sys/class/net/$p/brport/state" 2>/dev/null || in_ns "$ns" cat "/sys/class/net/$p/brport/state") in
+			0) echo "$p disabled" ;; 1) echo "$p listening" ;; 2) echo "$p learning" ;;
+			3) echo "$p forwarding" ;; 4) echo "$p blocking" ;; *) echo "$p unknown" ;;
+			esac
+		done
+	else
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" showstp internet --json 2>/dev/null |
+			python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for p in d.get("ports", []):
+    print(p["name"], p["state"])'
+	fi
+}
+
+fh_root_of() { # the designated root host $1 sees
+	local h=$1
+	if fh_is_kernel "$h"; then
+		in_ns "${FH_NS[$h]}" cat /sys/class/net/internet/bridge/root_id
+	else
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" showstp internet --json 2>/dev/null |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["designated_root"])'
+	fi
+}
+
+# True once every live host has no port in listening or learning, and has a port forwarding.
+fh_converged() {
+	local h states
+	for h in "$@"; do
+		states=$(fh_port_states "$h") || return 1
+		[ -n "$states" ] || return 1
+		echo "$states" | grep -qE ' (listening|learning)$' && return 1
+		echo "$states" | grep -q ' forwarding$' || return 1
+	done
+	return 0
+}
+
+fh_ping() { # fh_ping FROM TO [ping args]
+	local from=$1 to=$2
+	shift 2
+	in_ns "${FH_NS[$from]}" ping -q -c 2 -i 0.2 -W 2 "$@" "10.1.0.${FH_IDX[$to]}"
+}
