@@ -78,12 +78,15 @@ fh_start_vwired() {
 
 # The kernel path: wireguard-go for WireGuard, a kernel vxlan device per wire, all in
 # a kernel bridge with STP. Same addresses, keys, VNIs and timers as vwired would use.
+# The vxlan devices are not bound to the WireGuard interface ("dev"): bound, the kernel
+# caps their MTU at 1370; unbound they take 1500 and the outer packets are fragmented.
 fh_start_kernel() {
-	local h=$1 ns=${FH_NS[$1]} n=${FH_IDX[$1]} p wg=wg$TAG$n
+	local h=$1 ns=${FH_NS[$1]} n=${FH_IDX[$1]} p wg
+	wg=wg$TAG$n
 	bg "$h.log" in_ns "$ns" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$wg"
 	FH_PID[$h]=$LAST_PID
 	wait_for 10 in_ns "$ns" ip link show "$wg" || fail "$h: wireguard-go did not create $wg"
-	fh_config "$h" | sed -n '/^\[Bridge\]/q;p' | grep -v -e '^Name' -e '^Address' -e '^MTU' >"$WORK/$h.wg.conf"
+	fh_config "$h" | awk '/^\[Bridge\]/ { stop = 1 } !stop' | grep -v -e '^Name' -e '^Address' -e '^MTU' >"$WORK/$h.wg.conf"
 	wait_for 10 in_ns "$ns" wg setconf "$wg" "$WORK/$h.wg.conf" || fail "$h: wg setconf failed"
 	in_ns "$ns" ip addr add "10.0.0.$n/24" dev "$wg"
 	in_ns "$ns" ip link set "$wg" mtu 1420 up
@@ -92,7 +95,7 @@ fh_start_kernel() {
 		max_age $((FIVEHOST_MAXAGE * 100))
 	for p in $(fh_peers_of "$h"); do
 		in_ns "$ns" ip link add "$p" type vxlan id "$(fh_vni "$h" "$p")" \
-			remote "10.0.0.${FH_IDX[$p]}" local "10.0.0.$n" dstport 4789 dev "$wg" nolearning
+			remote "10.0.0.${FH_IDX[$p]}" local "10.0.0.$n" dstport 4789 nolearning
 		in_ns "$ns" ip link set "$p" mtu 1500 master internet
 		in_ns "$ns" ip link set "$p" type bridge_slave cost 100
 		in_ns "$ns" ip link set "$p" up

@@ -1,0 +1,38 @@
+#!/bin/bash
+# A mixed network: vorke runs the kernel path (wireguard-go for WireGuard, kernel
+# vxlan ports in a kernel bridge with stp_state 1), the four others run vwired.
+# Full ping matrix over the bridge; every bridge agrees on the root.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fivehost.sh"
+for c in wireguard-go wg python3; do command -v $c >/dev/null || { echo "$c missing"; exit 77; }; done
+ip link add vwtest$TAG type vxlan id 1 dstport 4789 2>/dev/null || { echo "no vxlan support"; exit 77; }
+ip link del vwtest$TAG
+
+FIVEHOST_KERNEL=vorke
+fivehost_up
+t0=$SECONDS
+wait_for 90 fh_converged "${FIVEHOST_NAMES[@]}" || {
+	for h in "${FIVEHOST_NAMES[@]}"; do echo "$h:"; fh_port_states "$h"; done
+	fail "spanning tree did not settle in 90 s"
+}
+echo "converged in $((SECONDS - t0)) s"
+for h in "${FIVEHOST_NAMES[@]}"; do echo "$h root $(fh_root_of "$h")"; done
+roots=$(for h in "${FIVEHOST_NAMES[@]}"; do fh_root_of "$h"; done | sort -u)
+[ "$(echo "$roots" | wc -l)" -eq 1 ] || fail "bridges disagree on the root: $roots"
+for h in "${FIVEHOST_NAMES[@]}"; do echo "$h: $(fh_port_states "$h" | tr '\n' ' ')"; done
+
+for f in "${FIVEHOST_NAMES[@]}"; do
+	for t in "${FIVEHOST_NAMES[@]}"; do
+		[ "$f" = "$t" ] && continue
+		fh_ping "$f" "$t" >/dev/null || fail "ping $f -> $t failed"
+		fh_ping "$f" "$t" -s 1472 >/dev/null || fail "ping -s 1472 $f -> $t failed"
+	done
+done
+echo "ping matrix: 20/20 pairs, 56 B and 1472 B"
+# Full frames with DF through the kernel host depend on the kernel vxlan (see DESIGN.md):
+# reported, not asserted.
+for t in rho epsilon bob pi0; do
+	if fh_ping vorke "$t" -s 1472 -M do >/dev/null 2>&1; then r=ok; else r=refused; fi
+	echo "kernel host vorke -> $t, 1472 B with DF: $r"
+done
+echo "mixed network: OK"
