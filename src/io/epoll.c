@@ -116,9 +116,17 @@ static void ep_tun_read(struct io_loop *loop, struct io_src *src)
 		}
 		r = read(src->fd, p->data, src->cap);
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				src->stats.rx_errors++;
+			int err = -errno;
+
 			pkt_free(p);
+			if (err == -EAGAIN || err == -EWOULDBLOCK || err == -EINTR)
+				return;
+			src->stats.rx_errors++;
+			if (io_src_fatal(src, err)) {
+				/* EPOLLERR is reported whatever the mask: remove the fd. */
+				epoll_ctl(ep(loop)->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+				io_src_fail(src, err);
+			}
 			return;
 		}
 		if ((uint64_t)r > src->cap) {
@@ -222,7 +230,7 @@ static void ep_dispatch(struct io_loop *loop, const struct epoll_event *ev)
 	}
 	struct io_src *src = obj;
 
-	if (src->dead || src->starved)
+	if (src->dead || src->starved || src->failed)
 		return;
 	if (src->kind == IO_SRC_UDP)
 		ep_udp_read(loop, src);
@@ -237,7 +245,7 @@ static int ep_wait(struct io_loop *loop)
 
 	if (loop->pool->nfree) {
 		for (struct io_src *s = loop->srcs; s; s = s->next) {
-			if (s->starved && !s->dead &&
+			if (s->starved && !s->dead && !s->failed &&
 			    !ep_ctl(loop, EPOLL_CTL_MOD, s->fd, EPOLLIN, s, EP_SRC))
 				s->starved = false;
 		}

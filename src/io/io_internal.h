@@ -30,6 +30,7 @@ struct io_src {
 	bool dead;	/* closed by the owner; freed once nothing refers to it */
 	bool pending;	/* on loop->pending */
 	bool starved;	/* epoll: EPOLLIN off because the pool ran empty */
+	int failed;	/* -errno that stopped receiving for good (TUN/TAP deleted), else 0 */
 	struct pkt_vec rx;
 	struct io_stats stats;
 	/* io_uring: op index of each receive slot (IO_SLOT_EMPTY when not armed). */
@@ -52,6 +53,8 @@ struct io_tun {
 	struct io_src src;
 	io_tun_rx_cb cb;
 	void *ctx;
+	io_tun_err_cb err_cb;
+	void *err_ctx;
 	enum io_tun_kind kind;
 	bool attached;
 	int ifindex;
@@ -123,6 +126,13 @@ int io_src_open_common(struct io_loop *loop, struct io_src *src);
 void io_src_send_common(struct io_loop *loop, struct io_src *src, struct pkt_vec *v);
 void io_src_close_common(struct io_src *src);
 void io_deliver_pending(struct io_loop *loop);
+/*
+ * True when a receive error means the source is gone for good (a deleted
+ * TUN/TAP reads EBADFD): the backend then stops receiving on it.
+ */
+bool io_src_fatal(const struct io_src *src, int err);
+/* Records the fatal error once and tells the owner (or logs). */
+void io_src_fail(struct io_src *src, int err);
 /* Converts a received address: v4-mapped IPv6 becomes AF_INET. */
 void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
 /* Destination for a socket of `family`; false when it cannot be reached from it. */

@@ -404,6 +404,27 @@ void io_src_received(struct io_src *src, struct pkt *p)
 		src_deliver(src);
 }
 
+bool io_src_fatal(const struct io_src *src, int err)
+{
+	/* A socket error is about one datagram; a TUN/TAP without its device stays broken. */
+	return src->kind == IO_SRC_TUN && (err == -EBADFD || err == -ENODEV || err == -ENXIO);
+}
+
+void io_src_fail(struct io_src *src, int err)
+{
+	struct io_tun *t = (struct io_tun *)src;
+
+	if (src->failed || src->dead)
+		return;
+	src->failed = err;
+	if (src->kind != IO_SRC_TUN)
+		return;
+	if (t->err_cb)
+		t->err_cb(t->err_ctx, t, err);
+	else
+		vw_err("%s: device gone (%s): no more reads", t->name, strerror(-err));
+}
+
 void io_deliver_pending(struct io_loop *loop)
 {
 	while (loop->pending) {

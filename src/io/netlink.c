@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The one rtnetlink request vwire needs: add an address to an interface. */
+/* The few rtnetlink requests vwire makes: add an address, delete a link. */
 #include "io/tun.h"
 
 #include <errno.h>
@@ -57,12 +57,27 @@ static int nl_ack(int fd, uint32_t seq)
 	}
 }
 
-int io_netlink_add_addr(int ifindex, const struct vw_ipaddr *addr, uint8_t prefixlen)
+/* Sends one request and waits for the kernel's acknowledgement: 0 or -errno. */
+static int nl_request(const struct nlmsghdr *req)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		err = -errno;
+	else
+		err = nl_ack(fd, req->nlmsg_seq);
+	close(fd);
+	return err;
+}
+
+int io_netlink_add_addr(int ifindex, const struct vw_ipaddr *addr, uint8_t prefixlen)
+{
 	struct nl_addr_req req;
 	uint16_t alen;
-	int fd, err;
 
 	if (addr->family == AF_INET)
 		alen = 4;
@@ -84,14 +99,24 @@ int io_netlink_add_addr(int ifindex, const struct vw_ipaddr *addr, uint8_t prefi
 	/* As `ip addr add`: IFA_LOCAL is ours; IFA_ADDRESS the same unless point-to-point. */
 	nl_put_attr(&req, IFA_LOCAL, addr->bytes, alen);
 	nl_put_attr(&req, IFA_ADDRESS, addr->bytes, alen);
+	return nl_request(&req.nh);
+}
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		err = -errno;
-	else
-		err = nl_ack(fd, req.nh.nlmsg_seq);
-	close(fd);
-	return err;
+int io_netlink_del_link(int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_DELLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = ifindex;
+	return nl_request(&req.nh);
 }

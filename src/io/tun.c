@@ -143,6 +143,12 @@ const struct io_stats *io_tun_stats(const struct io_tun *tun)
 	return &tun->src.stats;
 }
 
+void io_tun_on_error(struct io_tun *tun, io_tun_err_cb cb, void *ctx)
+{
+	tun->err_cb = cb;
+	tun->err_ctx = ctx;
+}
+
 void io_tun_close(struct io_tun *tun)
 {
 	if (tun)

@@ -29,6 +29,14 @@ enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP };
 
 typedef void (*io_tun_rx_cb)(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 
+/*
+ * Called once when the device stops working for good: it was deleted (`ip link
+ * del`, `wg-quick down`) and reads fail with -EBADFD. Receiving stops; the
+ * owner usually shuts down, as wireguard-go does. Without a callback the loop
+ * logs one error line.
+ */
+typedef void (*io_tun_err_cb)(void *ctx, struct io_tun *tun, int err);
+
 /* name may be a template ("vw%d"). NULL with errno set. */
 struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_kind kind,
 			   io_tun_rx_cb cb, void *ctx);
@@ -46,6 +54,7 @@ int io_tun_get_mac(const struct io_tun *tun, uint8_t mac[6]);
 /* Writes each packet (p->data, p->len). Takes every packet. */
 void io_tun_write(struct io_loop *loop, struct io_tun *tun, struct pkt_vec *v);
 const struct io_stats *io_tun_stats(const struct io_tun *tun);
+void io_tun_on_error(struct io_tun *tun, io_tun_err_cb cb, void *ctx);
 /* A created (non-persistent) device disappears; an attached one stays. */
 void io_tun_close(struct io_tun *tun);
 
@@ -58,5 +67,7 @@ int io_netdev_get_mac(const char *ifname, uint8_t mac[6]);
 
 /* Netlink RTM_NEWADDR; -EEXIST when the address is already there. 0 or -errno. */
 int io_netlink_add_addr(int ifindex, const struct vw_ipaddr *addr, uint8_t prefixlen);
+/* Netlink RTM_DELLINK: deletes an interface (a persistent TUN/TAP, ...). 0 or -errno. */
+int io_netlink_del_link(int ifindex);
 
 #endif

@@ -232,9 +232,11 @@ static void ur_rx_done(struct io_src *src, struct ur_op *op, struct pkt *p, int 
 	src->armed--;
 	if (res < 0) {
 		/* Cancelled by close or rebind: not an error. */
-		if (res != -ECANCELED && res != -EINTR && !src->dead)
+		if (res != -ECANCELED && res != -EINTR && !src->dead && !src->failed)
 			src->stats.rx_errors++;
 		pkt_free(p);
+		if (io_src_fatal(src, res))
+			io_src_fail(src, res); /* not re-armed: it would fail at once, forever */
 		return;
 	}
 	if ((uint32_t)res > src->cap) {
@@ -356,7 +358,7 @@ static int ur_wait(struct io_loop *loop)
 	int ret;
 
 	for (struct io_src *s = loop->srcs; s; s = s->next)
-		if (!s->dead && s->armed < s->depth)
+		if (!s->dead && !s->failed && s->armed < s->depth)
 			ur_arm_rx(loop, u, s);
 	for (struct io_watch *w = loop->watches; w; w = w->next)
 		if (!w->dead && !w->armed && !w->failed)

@@ -35,6 +35,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/byteorder.h"
@@ -817,6 +818,14 @@ static void build_udp4(struct pkt *p, const char *src, uint16_t sport, const cha
 	memcpy(ip + 28, payload, plen);
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	CHECK(!clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts));
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 static int count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -836,7 +845,27 @@ struct tunt {
 	struct io_tun *tun;
 	uint8_t mac[6];
 	bool tap, read_ok, write_ok;
+	int gone, gone_calls;
 };
+
+static void tunt_gone(void *ctx, struct io_tun *tun, int err)
+{
+	struct tunt *t = ctx;
+
+	CHECK(tun == t->tun);
+	t->gone = err;
+	CHECK(++t->gone_calls == 1);
+	/* Keep running a while: a second callback or a busy loop would show. */
+	io_loop_set_deadline(t->loop, vw_clock_mono_ns() + 20 * NSEC_PER_MSEC);
+}
+
+static void tunt_stop(void *ctx, uint64_t now)
+{
+	struct tunt *t = ctx;
+
+	(void)now;
+	io_loop_stop(t->loop);
+}
 
 /* Looks for what the kernel sent through the device (other traffic, e.g. IPv6 ND, is ignored). */
 static void tunt_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
@@ -894,12 +923,14 @@ static int child_tun(enum io_backend b, bool tap)
 	struct pkt_vec v;
 	struct pkt *p;
 	uint32_t mtu;
+	uint64_t cpu;
 	int fd;
 
 	snprintf(local, sizeof(local), "%s.1", prefix);
 	snprintf(peer, sizeof(peer), "%s.2", prefix);
 	t.tun = io_tun_open(loop, tap ? "vwtap%d" : "vwtun%d", tap ? IO_DEV_TAP : IO_DEV_TUN,
 			    tunt_rx, &t);
+	io_loop_on_deadline(loop, tunt_stop, &t);
 	CHECK(t.tun);
 	CHECK(!io_tun_attached(t.tun));
 	CHECK(!strncmp(io_tun_name(t.tun), tap ? "vwtap" : "vwtun", 5));
@@ -960,6 +991,17 @@ static int child_tun(enum io_backend b, bool tap)
 	CHECK(io_tun_stats(t.tun)->tx_packets == 1);
 	CHECK(io_tun_stats(t.tun)->rx_packets >= 1);
 	CHECK(io_tun_stats(t.tun)->rx_errors == 0);
+
+	/* Device deleted under us (wg-quick down): one error callback, then silence. */
+	io_tun_on_error(t.tun, tunt_gone, &t);
+	CHECK(io_netlink_del_link(io_tun_ifindex(t.tun)) == 0);
+	cpu = cpu_ns();
+	CHECK(io_loop_run(loop) == 0);
+	cpu = cpu_ns() - cpu;
+	CHECK(t.gone == -EBADFD);
+	/* The 20 ms after the error were spent waiting, not retrying a dead fd. */
+	CHECK(cpu < 10 * NSEC_PER_MSEC);
+	CHECK(io_tun_stats(t.tun)->rx_errors == 1);
 	io_loop_free(loop);
 	CHECK(pool.nfree == pool.count);
 	pkt_pool_destroy(&pool);
