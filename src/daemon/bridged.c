@@ -250,6 +250,26 @@ uint64_t vwired_bridge_deadline(const struct vwired *d)
 	return next;
 }
 
+/* A TAP that disappears takes its port down; the bridge's own TAP takes vwired down. */
+static void on_tap_error(void *ctx, struct io_tun *tap, int err)
+{
+	struct vwired *d = ctx;
+	uint32_t port = port_of_tap(d, tap);
+	uint64_t now = vw_clock_mono_ns();
+	struct pkt_vec out;
+
+	if (port == BR_PORT_LOCAL || port == UINT32_MAX) {
+		vw_info("bridge device %s is gone (%s): exiting", io_tun_name(tap), strerror(-err));
+		io_loop_stop(d->loop);
+		return;
+	}
+	vw_warn("bridge port %s failed (%s): port %u disabled", io_tun_name(tap), strerror(-err),
+		port);
+	pkt_vec_init(&out);
+	br_port_disable(&d->br, port, now, &out);
+	bridge_output(d, &out, now);
+}
+
 static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t mtu)
 {
 	struct io_tun *tap = io_tun_open(d->loop, name, IO_DEV_TAP, vwired_on_tap_rx, d);
@@ -260,6 +280,7 @@ static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t 
 		return -1;
 	}
 	d->ports[port].tap = tap;
+	io_tun_on_error(tap, on_tap_error, d);
 	if ((rc = io_tun_set_mtu(tap, mtu)) < 0 || (rc = io_tun_set_up(tap)) < 0) {
 		vw_err("%s: cannot set MTU %u and bring it up: %s", name, mtu, strerror(-rc));
 		return -1;

@@ -129,6 +129,15 @@ static int apply_config(struct vwired *d)
 	return 0;
 }
 
+/* The TUN went away (`ip link del`, `wg-quick down`): exit, as wireguard-go does. */
+static void on_tun_error(void *ctx, struct io_tun *tun, int err)
+{
+	struct vwired *d = ctx;
+
+	vw_info("%s: device %s is gone (%s): exiting", d->name, io_tun_name(tun), strerror(-err));
+	io_loop_stop(d->loop);
+}
+
 static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 		    const struct config_prefix *addrs, uint32_t naddrs)
 {
@@ -142,6 +151,7 @@ static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 				      : "");
 		return -1;
 	}
+	io_tun_on_error(d->tun, on_tun_error, d);
 	if ((rc = io_tun_set_mtu(d->tun, mtu)) < 0) {
 		vw_err("%s: cannot set MTU %u: %s", name, mtu, strerror(-rc));
 		return -1;

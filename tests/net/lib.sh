@@ -65,8 +65,15 @@ veth_pair() {
 	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
 	ip -n "$1" link set "$2" up
 	ip -n "$4" link set "$5" up
-	[ -n "$3" ] && ip -n "$1" addr add "$3" dev "$2" nodad
-	[ -n "$6" ] && ip -n "$4" addr add "$6" dev "$5" nodad
+	local a
+	for a in "$1 $2 $3" "$4 $5 $6"; do
+		set -- $a
+		[ -n "${3:-}" ] || continue
+		case "$3" in
+		*:*) ip -n "$1" addr add "$3" dev "$2" nodad ;;
+		*) ip -n "$1" addr add "$3" dev "$2" ;;
+		esac
+	done
 	return 0
 }
 
