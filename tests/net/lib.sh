@@ -248,14 +248,18 @@ wait_alive() {
 	done
 }
 
-# start_vwired NS CONF NAME [ARGS...]: runs vwired -c CONF in NS, in the
-# foreground mode, logging to $WORK/NAME.log; returns when its UAPI socket
-# (RUN_DIR/wireguard/NAME.sock) and control socket exist.
+# start_vwired NS CONF NAME [ARGS...]: runs vwired -c CONF in NS (in the
+# current namespace when NS is "-"), in the foreground mode, logging to
+# $WORK/NAME.log, behind the command prefix in the array VWIRED_WRAP if set;
+# returns when its UAPI socket (RUN_DIR/wireguard/NAME.sock) and control
+# socket exist.
+VWIRED_WRAP=()
 start_vwired() {
-	local ns=$1 conf=$2 name=$3 rc=0
+	local ns=$1 conf=$2 name=$3 rc=0 nsexec=()
 	shift 3
 	vwired_argv
-	bg "$name.log" ip netns exec "$ns" "${VWIRED_ARGV[@]}" -c "$conf" --run-dir "$RUN_DIR" "$@"
+	[ "$ns" = - ] || nsexec=(ip netns exec "$ns")
+	bg "$name.log" "${nsexec[@]}" "${VWIRED_WRAP[@]}" "${VWIRED_ARGV[@]}" -c "$conf" --run-dir "$RUN_DIR" "$@"
 	NODE_KIND[$name]=vwired NODE_NS[$name]=$ns NODE_PID[$name]=$LAST_PID
 	NODE_LOG[$name]=$WORK/$name.log NODE_RUNDIR[$name]=$RUN_DIR
 	wait_alive 10 "$LAST_PID" test -S "$RUN_DIR/wireguard/$name.sock" -a -S "$RUN_DIR/vwire/$name.ctl" || rc=$?
@@ -330,8 +334,8 @@ stop_node() {
 	local rd=${NODE_RUNDIR[$name]}
 	[ ! -e "$rd/wireguard/$name.sock" ] || fail "vwired ($name) left $rd/wireguard/$name.sock behind"
 	[ ! -e "$rd/vwire/$name.ctl" ] || fail "vwired ($name) left $rd/vwire/$name.ctl behind"
-	if ip -n "${NODE_NS[$name]}" link show "$name" >/dev/null 2>&1; then
-		ip -n "${NODE_NS[$name]}" -d link show "$name" | grep -q 'persist' ||
+	if [ "${NODE_NS[$name]}" != - ] && ip -n "${NODE_NS[$name]}" link show "$name" >/dev/null 2>&1; then
+		ip -n "${NODE_NS[$name]}" -d link show "$name" | grep -q 'persist on' ||
 			fail "vwired ($name) left its TUN $name behind"
 	fi
 	return 0
