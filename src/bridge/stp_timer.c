@@ -69,15 +69,8 @@ void stp_hold_timer_expiry(struct stp_bridge *br, uint16_t port_no)
 		stp_transmit_config(br, p);
 }
 
-/*
- * Bridge timers first, then each port's. A timer re-armed by its own expiry
- * lies in the future, so every timer fires at most once per call.
- */
-void stp_tick(struct stp_bridge *br, uint64_t now)
+static void run_expired(struct stp_bridge *br, uint64_t now)
 {
-	if (!br->enabled)
-		return;
-	br->now = now;
 	if (stp_timer_expired(&br->hello_timer, now))
 		stp_hello_timer_expiry(br);
 	if (stp_timer_expired(&br->tcn_timer, now))
@@ -95,6 +88,24 @@ void stp_tick(struct stp_bridge *br, uint64_t now)
 			stp_forward_delay_timer_expiry(br, i);
 		if (stp_timer_expired(&p->hold_timer, now))
 			stp_hold_timer_expiry(br, i);
+	}
+}
+
+/*
+ * Bridge timers first, then each port's. A timer re-armed by its expiry is
+ * due again at once only when a root advertised a zero forward delay
+ * (listening -> learning -> forwarding in one go): a few passes settle that,
+ * so that afterwards stp_next_deadline() lies in the future.
+ */
+void stp_tick(struct stp_bridge *br, uint64_t now)
+{
+	if (!br->enabled)
+		return;
+	br->now = now;
+	for (int pass = 0; pass < 4; pass++) {
+		run_expired(br, now);
+		if (stp_next_deadline(br) > now)
+			break;
 	}
 }
 

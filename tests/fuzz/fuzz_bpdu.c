@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * BPDU parsing feeding the 802.1D state machine.
+ *
+ * 1. The whole input as one frame: whatever stp_bpdu_decode accepts must
+ *    encode and decode to the same BPDU.
+ * 2. The input as a script for a bridge with three STP ports (hello 1, max
+ *    age 6, forward delay 4): records of
+ *      ctl(1) len(1) bytes(len)
+ *    ctl bits 0-1: port (0 = local), bit 2: wrap the bytes as a BPDU (group
+ *    address, 802.3 length, LLC 42 42 03 in front, so the fuzzer works on the
+ *    BPDU itself), bit 3: toggle the port (enable/disable), bits 4-7: advance
+ *    the clock by that many 250 ms steps, running the timers on the way.
+ *    After every step the bridge must be consistent, deadlines must move on,
+ *    and at the end every buffer must be back in the pool.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/bridge.h"
+#include "core/byteorder.h"
+
+#define SEC 1000000000ULL
+#define MS  1000000ULL
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_round_trip(const uint8_t *data, size_t size)
+{
+	struct stp_bpdu a, b;
+	uint8_t buf[STP_FRAME_MAX];
+
+	if (stp_bpdu_decode(data, size, &a) != STP_BPDU_OK)
+		return;
+	stp_bpdu_encode(buf, data + 6, &a);
+	if (stp_bpdu_decode(buf, sizeof(buf), &b) != STP_BPDU_OK)
+		abort();
+	if (a.type != b.type)
+		abort();
+	if (a.type == STP_BPDU_TYPE_CONFIG && memcmp(&a.config, &b.config, sizeof(a.config)) != 0)
+		abort();
+}
+
+static void check_bridge(const struct bridge *br, const struct pkt_vec *out)
+{
+	const struct stp_bridge *s = &br->stp;
+
+	for (uint32_t i = 0; i < out->n; i++)
+		if (out->p[i]->port >= BR_MAX_PORTS || !br->ports[out->p[i]->port].in_use)
+			abort();
+	if (s->root_port == 0) {
+		if (s->designated_root != s->bridge_id || s->root_path_cost != 0)
+			abort();
+	} else {
+		const struct stp_port *rp = stp_get_port_const(s, s->root_port);
+
+		if (!rp || rp->state == STP_DISABLED || s->designated_root >= s->bridge_id)
+			abort();
+	}
+	for (uint16_t i = 1; i < s->nports; i++) {
+		const struct stp_port *p = stp_get_port_const(s, i);
+
+		if (!p)
+			continue;
+		if ((unsigned)p->state > STP_BLOCKING)
+			abort();
+		/* a disabled port never forwards, a blocked one never learns */
+		if (p->state == STP_FORWARDING && stp_port_role(s, p) == STP_ROLE_BLOCKED)
+			abort();
+	}
+	if (br->fdb.count > br->fdb.cap)
+		abort();
+}
+
+static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_pool *pool)
+{
+	uint64_t now = 10 * SEC;
+	bool up[4] = {true, true, true, true};
+	struct pkt_vec in, out;
+	size_t off = 0;
+
+	pkt_vec_init(&out);
+	for (uint32_t port = 1; port <= 3; port++)
+		br_port_enable(br, port, now, &out);
+	pkt_vec_free(&out);
+	while (off + 2 <= size) {
+		uint8_t ctl = data[off], len = data[off + 1];
+		uint32_t port = ctl & 3;
+		struct pkt *p;
+		uint8_t *d;
+
+		off += 2;
+		if (len > size - off)
+			len = (uint8_t)(size - off);
+		/* time passes, timers run at each deadline on the way */
+		for (uint64_t until = now + (ctl >> 4) * 250 * MS; now < until;) {
+			uint64_t next = br_next_deadline(br);
+
+			now = next < until ? (next > now ? next : now) : until;
+			br_tick(br, now, &out);
+			check_bridge(br, &out);
+			pkt_vec_free(&out);
+			if (br_next_deadline(br) <= now)
+				abort();
+		}
+		if ((ctl & 8) && port) {
+			up[port] = !up[port];
+			if (up[port])
+				br_port_enable(br, port, now, &out);
+			else
+				br_port_disable(br, port, now, &out);
+			check_bridge(br, &out);
+			pkt_vec_free(&out);
+		}
+		p = pkt_alloc(pool);
+		if (!p)
+			abort(); /* every buffer is returned after each step */
+		if (ctl & 4) {
+			d = pkt_put(p, 17 + len);
+			if (!d)
+				abort();
+			memcpy(d, stp_group_address, 6);
+			memcpy(d + 6, (const uint8_t[6]){0x02, 0, 0, 0, 0, (uint8_t)(port + 1)}, 6);
+			put_be16(d + 12, (uint16_t)(3 + len));
+			d[14] = d[15] = STP_LLC_SAP;
+			d[16] = STP_LLC_UI;
+			memcpy(d + 17, data + off, len);
+		} else {
+			d = pkt_put(p, len);
+			if (!d)
+				abort();
+			memcpy(d, data + off, len);
+		}
+		off += len;
+		pkt_vec_init(&in);
+		pkt_vec_add(&in, p);
+		while (in.n) {
+			br_input(br, port, &in, now, &out);
+			check_bridge(br, &out);
+			pkt_vec_free(&out);
+		}
+		if (pool->nfree != pool->count)
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t key[32] = {1, 2, 3};
+	struct br_config cfg;
+	struct bridge *br;
+	struct pkt_pool pool;
+
+	check_round_trip(data, size);
+	if (size > 4096)
+		return 0;
+	br = calloc(1, sizeof(*br));
+	if (!br || !pkt_pool_init(&pool, 128, 512))
+		abort();
+	br_config_default(&cfg);
+	memcpy(cfg.pubkey, key, sizeof(key));
+	cfg.hello_time = 1 * SEC;
+	cfg.max_age = 6 * SEC;
+	cfg.forward_delay = 4 * SEC;
+	cfg.fdb_max = 32;
+	cfg.pool = &pool;
+	if (br_init(br, &cfg, 10 * SEC) != 0)
+		abort();
+	for (int i = 0; i < 3; i++) {
+		struct br_port_config pc;
+
+		br_port_config_default(&pc, "p");
+		pc.path_cost = (uint32_t)(10 + 40 * i);
+		if (br_add_port(br, &pc) != i + 1)
+			abort();
+	}
+	run(br, data, size, &pool);
+	br_destroy(br);
+	free(br);
+	if (pool.nfree != pool.count)
+		abort();
+	pkt_pool_destroy(&pool);
+	return 0;
+}
