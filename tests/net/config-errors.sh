@@ -6,6 +6,8 @@
 # socket in its run dir. A good file differing from each bad one in one place
 # starts, so each failure is the bad line's doing. Bad command lines too.
 . "$(dirname "$0")/lib.sh"
+# `edit ... | bad ...`: bad runs in this shell, so its counts survive.
+shopt -s lastpipe
 need_cmd wg
 [ "$VWIRE_TEST_IMPL" = vwired ] || skip "vwired-only test"
 [ -x "$VWIRED" ] || skip "vwired not built ($VWIRED)"
@@ -117,8 +119,8 @@ edit 11 "Endpoint = [fd10::2:51861" | bad endpoint-bad-v6 11 'Endpoint'
 	bad duplicate-peer '13|14' 'PublicKey|Peer'
 { good; echo; echo "[Peer]"; echo "AllowedIPs = 10.78.0.3/32"; } |
 	bad peer-without-key '13|14' 'PublicKey'
-{ good; echo; printf '[Wire]\nName = bob\nRemote = 10.99.0.4\nVNI = 2\n'; } |
-	bad wire-remote-unrouted '13|15' 'Remote|Wire'
+{ good; printf '\n[Bridge]\nName = br%s\n\n[Wire]\nName = bob\nRemote = 10.99.0.4\nVNI = 2\n' "$TAG"; } |
+	bad wire-remote-unrouted '16|18' 'Remote'
 edit 6 "MTU = 100" | bad mtu-too-small 6 'MTU'
 edit 6 "MTU = 70000" | bad mtu-too-big 6 'MTU'
 edit 6 "MTU = abc" | bad mtu-not-number 6 'MTU'

@@ -93,6 +93,12 @@ ip -n "$NS_A" addr add "fd10:76::1/64" dev "va$TAG" nodad
 ip -n "$NS_B" addr add "fd10:76::2/64" dev "vb$TAG" nodad
 wg set "$NA" peer "$(key_pub kb)" endpoint "[fd20::2]:$PB" || fail "wg set endpoint [fd20::2]:$PB on $NA"
 wait_for 10 ping_ok "$NS_A" $T4B || fail "A -> B with IPv6 endpoint [fd20::2]:$PB"
+# B must answer from the address A reached it at, as the kernel and
+# wireguard-go do (they remember the local address of each peer's packets and
+# send from it); else A, rightly, roams to the source B picked.
+ep=$(peer_field "$NA" "$(key_pub kb)" endpoint)
+[ "$ep" = "[fd20::2]:$PB" ] || fail "A reached B at [fd20::2]:$PB but B ($(node_kind "${ROAM_B:-vwired}")) answered from $ep, so A now sends there: B does not reply from the local address the peer's packets arrive at (IPV6_PKTINFO); when A moves cables that address is unreachable"
+echo "  B answers from [fd20::2], the address A reached it at"
 endpoint_becomes "$NB" ka "[$UL6_A]:$PA"
 roam_start "$NS_A" $T6B a-link
 ip -n "$NS_A" link set "ua$TAG" down

@@ -129,10 +129,13 @@ check_run_dir "$RUN2" "$NU"
 PID_U=${NODE_PID[$NU]}
 in_u() { nsenter -t "$PID_U" -n "$@"; }
 in_u ip -d link show "$NU" >"$WORK/u-link.txt" 2>&1 || fail "vwired made no TUN $NU in its namespace: $(cat "$WORK/u-link.txt")"
-grep -q 'mtu 1420 ' "$WORK/u-link.txt" || fail "TUN $NU: MTU not 1420: $(head -n 1 "$WORK/u-link.txt")"
-grep -q '[<,]UP[,>]' "$WORK/u-link.txt" || fail "TUN $NU not up: $(head -n 1 "$WORK/u-link.txt")"
-in_u ip addr show dev "$NU" | grep -q "inet $T4A/24" || fail "TUN $NU lacks $T4A/24: $(in_u ip addr show dev "$NU")"
-in_u ip addr show dev "$NU" | grep -q "inet6 $T6A/64" || fail "TUN $NU lacks $T6A/64: $(in_u ip addr show dev "$NU")"
+# The sockets may be there before the link settings: give them a moment.
+tun_ready() {
+	in_u ip addr show dev "$NU" >"$WORK/u-addr.txt" 2>&1
+	grep -q 'mtu 1420 ' "$WORK/u-addr.txt" && grep -q '[<,]UP[,>]' "$WORK/u-addr.txt" &&
+		grep -q "inet $T4A/24" "$WORK/u-addr.txt" && grep -q "inet6 $T6A/64" "$WORK/u-addr.txt"
+}
+wait_for 5 tun_ready || fail "TUN $NU is not up with MTU 1420, $T4A/24 and $T6A/64 after 5 s: $(cat "$WORK/u-addr.txt")"
 echo "  vwired created TUN $NU itself: MTU 1420, up, $T4A/24 and $T6A/64"
 # The cable: B's old end is replaced by one reaching into vwired's namespace.
 ip -n "$NS_A" link del "ua$TAG"
