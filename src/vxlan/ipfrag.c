@@ -208,14 +208,29 @@ static void bit_set(uint32_t *m, uint32_t b)
 	m[b / 32] |= 1u << (b % 32);
 }
 
-/* Counts the blocks of [b0, b1) set in m. */
+/* The bits of word w that fall in [b0, b1). */
+static uint32_t word_mask(uint32_t w, uint32_t b0, uint32_t b1)
+{
+	uint32_t lo = w * 32 > b0 ? 0 : b0 - w * 32, hi = b1 - w * 32 >= 32 ? 32 : b1 - w * 32;
+	uint32_t upto_hi = hi == 32 ? ~0u : (1u << hi) - 1;
+
+	return upto_hi & ~((1u << lo) - 1);
+}
+
+/* Counts the blocks of [b0, b1) set in m, a word at a time. */
 static uint32_t bits_count(const uint32_t *m, uint32_t b0, uint32_t b1)
 {
 	uint32_t n = 0;
 
-	for (uint32_t b = b0; b < b1; b++)
-		n += bit_get(m, b);
+	for (uint32_t w = b0 / 32; b0 < b1 && w <= (b1 - 1) / 32; w++)
+		n += (uint32_t)__builtin_popcount(m[w] & word_mask(w, b0, b1));
 	return n;
+}
+
+static void bits_set(uint32_t *m, uint32_t b0, uint32_t b1)
+{
+	for (uint32_t w = b0 / 32; b0 < b1 && w <= (b1 - 1) / 32; w++)
+		m[w] |= word_mask(w, b0, b1);
 }
 
 /* ---- sources ---- */
@@ -470,8 +485,7 @@ static struct pkt *frag_store(struct ipfrag *f, int32_t i, struct pkt *p, uint32
 		return drop_datagram(f, i, p, IPFRAG_DROP_OVERLAP);
 	}
 	memcpy(s->data + off, payload, end - off);
-	for (uint32_t b = b0; b < b1; b++)
-		bit_set(s->cover, b);
+	bits_set(s->cover, b0, b1);
 	bit_set(s->start, b0);
 	s->received += end - off;
 	if (end > s->max_end)
