@@ -22,10 +22,10 @@ struct ipfrag_slot {
 	uint32_t received; /* payload bytes held; fragments never overlap, so a plain sum */
 	uint32_t max_end;
 	uint64_t created_ns;
-	int32_t hnext;	     /* hash chain, or the free list */
-	int32_t prev, next;  /* all used slots, oldest first */
+	int32_t hnext;	      /* hash chain, or the free list */
+	int32_t prev, next;   /* all used slots, oldest first */
 	int32_t sprev, snext; /* this source's slots, oldest first */
-	int32_t srci; /* its source entry */
+	int32_t srci;	      /* its source entry */
 	uint8_t hdr[60];
 	uint8_t *data;	 /* payload at its fragment offset */
 	uint32_t *cover; /* one bit per 8-byte block held */
@@ -40,6 +40,7 @@ struct ipfrag_src {
 	int32_t hnext; /* hash chain, or the free list */
 };
 
+/* clang-format off */
 static const char *const ipfrag_drop_names[IPFRAG_DROP__MAX] = {
 	[IPFRAG_DROP_MALFORMED] = "malformed",
 	[IPFRAG_DROP_FRAG_LENGTH] = "frag_length",
@@ -55,6 +56,7 @@ static const char *const ipfrag_drop_names[IPFRAG_DROP__MAX] = {
 	[IPFRAG_DROP_EVICT_SOURCE] = "evict_source",
 	[IPFRAG_DROP_EVICT_FULL] = "evict_full",
 };
+/* clang-format on */
 
 const char *ipfrag_drop_name(enum ipfrag_drop why)
 {
@@ -152,7 +154,8 @@ bool ipfrag_init(struct ipfrag *f, const struct ipfrag_config *cfg)
 	slot_bytes = ((f->data_cap + 7) & ~7u) + 2 * f->bitmap_words * 4;
 	/* Charge each slot its share of everything allocated, tables included. */
 	f->slot_charge = (uint32_t)(sizeof(struct ipfrag_slot) + sizeof(struct ipfrag_src) +
-				    4 * sizeof(int32_t)) + slot_bytes;
+				    4 * sizeof(int32_t)) +
+			 slot_bytes;
 	f->nslots = f->cfg.mem_max / f->slot_charge;
 	if (!f->nslots)
 		return false;

@@ -30,22 +30,23 @@
 #define IPFRAG_MEM_MAX_DEFAULT	   (4u << 20)
 #define IPFRAG_MEM_PER_SRC_DEFAULT (256u << 10)
 /* The largest datagram a default pkt buffer takes with its headroom and tailroom kept. */
-#define IPFRAG_DATAGRAM_DEFAULT	   (PKT_DEFAULT_SIZE - PKT_HEADROOM - PKT_TAILROOM)
-#define IPFRAG_IPV4_MAX		   65535u
+#define IPFRAG_DATAGRAM_DEFAULT (PKT_DEFAULT_SIZE - PKT_HEADROOM - PKT_TAILROOM)
+#define IPFRAG_IPV4_MAX		65535u
 
 enum ipfrag_drop {
 	/* Counted per packet (fragment or whole packet). */
-	IPFRAG_DROP_MALFORMED,	  /* fragment with a bad IPv4 header length or checksum */
-	IPFRAG_DROP_FRAG_LENGTH,  /* empty fragment, or a non-last one not a multiple of 8 */
-	IPFRAG_DROP_DUPLICATE,	  /* exact copy of a fragment already held: harmless */
-	IPFRAG_DROP_DF,		  /* fragmentation: over the MTU with DF set */
-	IPFRAG_DROP_MTU,	  /* fragmentation: MTU leaves no room for 8 bytes of data */
-	IPFRAG_DROP_NOMEM,	  /* fragmentation: packet pool empty */
+	IPFRAG_DROP_MALFORMED,	 /* fragment with a bad IPv4 header length or checksum */
+	IPFRAG_DROP_FRAG_LENGTH, /* empty fragment, or a non-last one not a multiple of 8 */
+	IPFRAG_DROP_DUPLICATE,	 /* exact copy of a fragment already held: harmless */
+	IPFRAG_DROP_DF,		 /* fragmentation: over the MTU with DF set */
+	IPFRAG_DROP_MTU,	 /* fragmentation: MTU leaves no room for 8 bytes of data */
+	IPFRAG_DROP_NOMEM,	 /* fragmentation: packet pool empty */
 	/* Counted per datagram given up (its held fragments are gone with it). */
 	IPFRAG_DROP_OVERSIZE,	  /* would exceed 65535 bytes */
 	IPFRAG_DROP_TOO_BIG,	  /* would exceed max_datagram / the packet buffer */
 	IPFRAG_DROP_OVERLAP,	  /* fragments overlap */
-	IPFRAG_DROP_INCONSISTENT, /* two different ends, data past the end, or a changed duplicate */
+	IPFRAG_DROP_INCONSISTENT, /* two different ends, data past the end, or a changed duplicate
+				   */
 	IPFRAG_DROP_TIMEOUT,	  /* not complete within timeout_ns */
 	IPFRAG_DROP_EVICT_SOURCE, /* evicted: its source held its whole share */
 	IPFRAG_DROP_EVICT_FULL,	  /* evicted: all slots in use */
@@ -58,7 +59,7 @@ struct ipfrag_stats {
 	uint64_t fragments_out; /* fragments those made */
 	uint64_t fragments_in;	/* fragments taken into reassembly */
 	uint64_t reassembled;	/* datagrams completed */
-	uint64_t passed;	/* packets that needed neither */
+	uint64_t passed;	/* packets either direction handed on unchanged */
 };
 
 struct ipfrag_config {

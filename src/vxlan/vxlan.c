@@ -18,6 +18,7 @@
 #define ECN_ECT0     0x02
 #define ECN_CE	     0x03
 
+/* clang-format off */
 static const char *const vx_drop_names[VX_DROP__MAX] = {
 	[VX_DROP_IP_HEADER] = "ip_header",
 	[VX_DROP_IP_LENGTH] = "ip_length",
@@ -34,6 +35,7 @@ static const char *const vx_drop_names[VX_DROP__MAX] = {
 	[VX_DROP_BAD_WIRE] = "bad_wire",
 	[VX_DROP_VEC_FULL] = "vec_full",
 };
+/* clang-format on */
 
 const char *vx_drop_name(enum vx_drop why)
 {
@@ -223,8 +225,8 @@ int vx_wire_add(struct vx *vx, const uint8_t remote[4], uint16_t port, uint32_t 
 	}
 	if (slot == vx->nids) {
 		/* A keyed start so IDs do not restart at the same value after a restart. */
-		vx->ip_ids[slot] =
-			(uint16_t)hash_final(hash_bytes(vx->cfg.hash_seed ^ 0x5bd1e995u, remote, 4));
+		vx->ip_ids[slot] = (uint16_t)hash_final(
+			hash_bytes(vx->cfg.hash_seed ^ 0x5bd1e995u, remote, 4));
 		vx->nids++;
 	}
 	w = &vx->wires[vx->nwires];
@@ -447,8 +449,7 @@ void vx_encap_batch(struct vx *vx, struct pkt_vec *in, struct pkt_vec *out)
 	in->n = 0;
 }
 
-void vx_decap_batch(struct vx *vx, struct pkt_vec *in, struct pkt_vec *frames,
-		    struct pkt_vec *pass)
+void vx_decap_batch(struct vx *vx, struct pkt_vec *in, struct pkt_vec *frames, struct pkt_vec *pass)
 {
 	for (uint32_t i = 0; i < in->n; i++) {
 		struct pkt *p = in->p[i];

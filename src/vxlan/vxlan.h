@@ -25,35 +25,35 @@
 
 #include "core/pkt.h"
 
-#define VX_PORT_DEFAULT	  4789
-#define VX_HLEN		  8
-#define VX_IPV4_HLEN	  20
-#define VX_UDP_HLEN	  8
-#define VX_ENCAP_LEN	  (VX_IPV4_HLEN + VX_UDP_HLEN + VX_HLEN) /* 36 */
-#define VX_TTL_DEFAULT	  64
-#define VX_SPORT_MIN	  32768
-#define VX_SPORT_MAX	  60999
-#define VX_VNI_MAX	  0xffffffu
-#define VX_ETH_HLEN	  14
-#define VX_FLAG_I	  0x08
-#define VX_WIRES_DEFAULT  64
+#define VX_PORT_DEFAULT	 4789
+#define VX_HLEN		 8
+#define VX_IPV4_HLEN	 20
+#define VX_UDP_HLEN	 8
+#define VX_ENCAP_LEN	 (VX_IPV4_HLEN + VX_UDP_HLEN + VX_HLEN) /* 36 */
+#define VX_TTL_DEFAULT	 64
+#define VX_SPORT_MIN	 32768
+#define VX_SPORT_MAX	 60999
+#define VX_VNI_MAX	 0xffffffu
+#define VX_ETH_HLEN	 14
+#define VX_FLAG_I	 0x08
+#define VX_WIRES_DEFAULT 64
 
 /* Why a packet was dropped; vx_drop_name() gives the counter's name. */
 enum vx_drop {
-	VX_DROP_IP_HEADER,	/* short, not version 4, IHL < 5 or > data */
-	VX_DROP_IP_LENGTH,	/* total length shorter than the header or longer than the data */
-	VX_DROP_IP_CHECKSUM,	/* wrong IPv4 header checksum */
-	VX_DROP_UDP_LENGTH,	/* UDP header cut short, or UDP length outside the IP payload */
-	VX_DROP_UDP_CHECKSUM,	/* non-zero UDP checksum that does not verify */
-	VX_DROP_VXLAN_SHORT,	/* UDP payload shorter than the VXLAN header */
-	VX_DROP_VXLAN_FLAGS,	/* I flag clear */
-	VX_DROP_UNKNOWN_WIRE,	/* no wire with this source, port and VNI */
-	VX_DROP_FRAME_SHORT,	/* inner frame shorter than an Ethernet header */
-	VX_DROP_ECN,		/* outer CE over a not-ECT inner packet (RFC 6040) */
-	VX_DROP_NO_HEADROOM,	/* encap: fewer than VX_ENCAP_LEN bytes in front of the frame */
-	VX_DROP_FRAME_LENGTH,	/* encap: frame shorter than 14 or too long for IPv4 */
-	VX_DROP_BAD_WIRE,	/* encap: wire index out of range */
-	VX_DROP_VEC_FULL,	/* the output vector had no room */
+	VX_DROP_IP_HEADER,    /* short, not version 4, IHL < 5 or > data */
+	VX_DROP_IP_LENGTH,    /* total length shorter than the header or longer than the data */
+	VX_DROP_IP_CHECKSUM,  /* wrong IPv4 header checksum */
+	VX_DROP_UDP_LENGTH,   /* UDP header cut short, or UDP length outside the IP payload */
+	VX_DROP_UDP_CHECKSUM, /* non-zero UDP checksum that does not verify */
+	VX_DROP_VXLAN_SHORT,  /* UDP payload shorter than the VXLAN header */
+	VX_DROP_VXLAN_FLAGS,  /* I flag clear */
+	VX_DROP_UNKNOWN_WIRE, /* no wire with this source, port and VNI */
+	VX_DROP_FRAME_SHORT,  /* inner frame shorter than an Ethernet header */
+	VX_DROP_ECN,	      /* outer CE over a not-ECT inner packet (RFC 6040) */
+	VX_DROP_NO_HEADROOM,  /* encap: fewer than VX_ENCAP_LEN bytes in front of the frame */
+	VX_DROP_FRAME_LENGTH, /* encap: frame shorter than 14 or too long for IPv4 */
+	VX_DROP_BAD_WIRE,     /* encap: wire index out of range */
+	VX_DROP_VEC_FULL,     /* the output vector had no room */
 	VX_DROP__MAX
 };
 

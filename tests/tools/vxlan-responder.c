@@ -407,11 +407,16 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tun", required_argument, NULL, 't'},	  {"local", required_argument, NULL, 'l'},
-		{"remote", required_argument, NULL, 'r'}, {"vni", required_argument, NULL, 'v'},
-		{"ip", required_argument, NULL, 'i'},	  {"port", required_argument, NULL, 'p'},
-		{"mac", required_argument, NULL, 'm'},	  {"mtu", required_argument, NULL, 'u'},
-		{"seconds", required_argument, NULL, 's'}, {"no-udp-csum", no_argument, NULL, 'z'},
+		{"tun", required_argument, NULL, 't'},
+		{"local", required_argument, NULL, 'l'},
+		{"remote", required_argument, NULL, 'r'},
+		{"vni", required_argument, NULL, 'v'},
+		{"ip", required_argument, NULL, 'i'},
+		{"port", required_argument, NULL, 'p'},
+		{"mac", required_argument, NULL, 'm'},
+		{"mtu", required_argument, NULL, 'u'},
+		{"seconds", required_argument, NULL, 's'},
+		{"no-udp-csum", no_argument, NULL, 'z'},
 		{NULL, 0, NULL, 0},
 	};
 	static struct responder r;
@@ -427,17 +432,41 @@ int main(int argc, char **argv)
 	parse_mac("02:00:00:5e:00:02", r.mac);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': tun = optarg; break;
-		case 'l': parse_ip(optarg, vcfg.local); have_local = true; break;
-		case 'r': parse_ip(optarg, remote); have_remote = true; break;
-		case 'v': vni = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'i': parse_ip(optarg, r.ip); have_ip = true; break;
-		case 'p': port = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'm': parse_mac(optarg, r.mac); break;
-		case 'u': fcfg.mtu = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 's': seconds = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'z': vcfg.no_udp_csum = true; break;
-		default: usage();
+		case 't':
+			tun = optarg;
+			break;
+		case 'l':
+			parse_ip(optarg, vcfg.local);
+			have_local = true;
+			break;
+		case 'r':
+			parse_ip(optarg, remote);
+			have_remote = true;
+			break;
+		case 'v':
+			vni = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'i':
+			parse_ip(optarg, r.ip);
+			have_ip = true;
+			break;
+		case 'p':
+			port = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'm':
+			parse_mac(optarg, r.mac);
+			break;
+		case 'u':
+			fcfg.mtu = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			seconds = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'z':
+			vcfg.no_udp_csum = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!tun || !have_local || !have_remote || !have_ip || !port || port > 65535)

@@ -10,6 +10,7 @@
 #include "core/byteorder.h"
 #include "core/csum.h"
 #include "core/pkt.h"
+#include "vxlan/ipfrag.h"
 #include "vxlan/vxlan.h"
 
 static const uint8_t local_ip[4] = {10, 0, 0, 1};
@@ -177,6 +178,52 @@ static void test_round_trip(void **state)
 			 fx->peer[0].wires[0].stats.rx_packets);
 	assert_int_equal(fx->vx.wires[fx->wire_b].stats.tx_bytes,
 			 fx->peer[1].wires[0].stats.rx_bytes);
+}
+
+/*
+ * The whole path of a wire: encap, fragmentation to 1420, the fragments in reverse
+ * order into the peer's reassembly, decap. Frames above 1384 bytes (1420 - 36) split.
+ */
+static void test_full_path(void **state)
+{
+	struct fixture *fx = *state;
+	struct ipfrag out_frag, in_frag;
+	struct ipfrag_config cfg = {.hash_seed = 5};
+	uint8_t copy[1600];
+	uint32_t split = 0;
+
+	assert_true(ipfrag_init(&out_frag, &cfg));
+	assert_true(ipfrag_init(&in_frag, &cfg));
+	for (int vlan = 0; vlan < 2; vlan++) {
+		for (uint32_t len = 60; len <= (vlan ? 1518u : 1514u); len++) {
+			struct pkt *p = make_frame(fx, len, vlan, (uint16_t)len), *r = NULL;
+			struct pkt_vec v;
+			enum vx_drop why;
+			int n;
+
+			memcpy(copy, p->data, len);
+			pkt_vec_init(&v);
+			assert_int_equal(vx_encap(&fx->vx, (uint32_t)fx->wire_a, p, &why), 0);
+			n = ipfrag_fragment(&out_frag, p, &fx->pool, &v);
+			assert_int_equal(n, len + 36 > 1420 ? 2 : 1);
+			split += n == 2;
+			for (uint32_t k = v.n; k-- > 0;) {
+				assert_true(v.p[k]->len <= 1420);
+				assert_int_equal(get_be16(v.p[k]->data + 6) & 0x4000, 0);
+				r = ipfrag_reassemble(&in_frag, v.p[k], 0);
+				assert_true(k == 0 ? r != NULL : r == NULL);
+			}
+			assert_int_equal(vx_decap(&fx->peer[0], r, &why), VX_DECAP_OK);
+			assert_int_equal(r->len, len);
+			assert_memory_equal(r->data, copy, len);
+			pkt_free(r);
+		}
+	}
+	assert_int_equal(split, 130 + 134);
+	assert_int_equal(in_frag.stats.reassembled, split);
+	assert_int_equal(ipfrag_pending(&in_frag), 0);
+	ipfrag_destroy(&out_frag);
+	ipfrag_destroy(&in_frag);
 }
 
 /* One flow keeps its source port; flows spread over the range; fragments ignore ports. */
@@ -563,6 +610,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_source_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ip_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wire_table, setup, teardown),
