@@ -1,12 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 #include "csum.h"
 
+#include "byteorder.h"
+
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *b = buf;
 	uint64_t acc = sum;
 
-	/* Byte pairs in network order; a wide accumulator defers the end-around carry. */
+	/*
+	 * Big-endian 32-bit words (get_be32 is byte-wise, so unaligned buffers are fine
+	 * on armel) into a 64-bit accumulator that defers the end-around carry; the
+	 * one's complement sum of 32-bit words folds to the same 16-bit sum.
+	 */
+	while (len >= 16) {
+		acc += get_be32(b);
+		acc += get_be32(b + 4);
+		acc += get_be32(b + 8);
+		acc += get_be32(b + 12);
+		b += 16;
+		len -= 16;
+	}
+	while (len >= 4) {
+		acc += get_be32(b);
+		b += 4;
+		len -= 4;
+	}
 	while (len >= 2) {
 		acc += (uint32_t)(b[0] << 8 | b[1]);
 		b += 2;
@@ -14,8 +33,9 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 	}
 	if (len)
 		acc += (uint32_t)b[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffff) + (acc >> 32);
+	/* Folded to 16 bits (not complemented), so callers can add a few small terms safely. */
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
 	return (uint32_t)acc;
 }
 

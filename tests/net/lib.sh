@@ -22,6 +22,9 @@ cleanup() {
 	local rc=$?
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	# netns_add runs in $(...) subshells, so NETNS_LIST may miss names: every namespace
+	# of this run carries the "vw$TAG-" prefix, so take them from the system's list.
+	NETNS_LIST+=($(ip netns list 2>/dev/null | awk -v p="vw$TAG-" 'index($1, p) == 1 { print $1 }'))
 	# Anything still running inside our namespaces (children, daemons) goes too.
 	for ns in "${NETNS_LIST[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
