@@ -56,7 +56,7 @@ static void handshake(struct side *i, struct side *r, uint64_t t, uint64_t *ti, 
 {
 	uint8_t init[WG_INIT_SIZE], resp[WG_RESP_SIZE], eph[32], ts[12], k1[32], k2[32];
 	struct wg_noise_initiation st;
-	struct vw_endpoint src = { 0 };
+	struct vw_endpoint src = {0};
 	bool initiator;
 	uint32_t remote;
 	uint64_t t0;
@@ -119,10 +119,9 @@ struct node {
 	struct vw_endpoint ep;
 };
 
-static void node_init(struct node *n, struct pkt_pool *pool, const uint8_t priv[32],
-		      const char *ip)
+static void node_init(struct node *n, struct pkt_pool *pool, const uint8_t priv[32], const char *ip)
 {
-	struct wg_device_config cfg = { 0 };
+	struct wg_device_config cfg = {0};
 
 	cfg.pool = pool;
 	cfg.mtu = 1420;
@@ -137,7 +136,7 @@ static void node_init(struct node *n, struct pkt_pool *pool, const uint8_t priv[
 
 static void peer_connect(struct node *x, const uint8_t pub[32], const struct node *y, uint8_t host)
 {
-	uint8_t aip[4] = { 10, 0, 0, host };
+	uint8_t aip[4] = {10, 0, 0, host};
 
 	if (wg_device_add_peer(&x->dev, pub, &x->peer))
 		die("add_peer");
@@ -196,8 +195,8 @@ static void bench_data(void)
 		h[0] = 0x45;
 		h[2] = (uint8_t)(len >> 8);
 		h[3] = (uint8_t)len;
-		memcpy(h + 12, (uint8_t[]){ 10, 0, 0, 1 }, 4);
-		memcpy(h + 16, (uint8_t[]){ 10, 0, 0, 2 }, 4);
+		memcpy(h + 12, (uint8_t[]){10, 0, 0, 1}, 4);
+		memcpy(h + 16, (uint8_t[]){10, 0, 0, 2}, 4);
 		pkt_vec_add(&pkts, p);
 	}
 	/* The first batch waits for the handshake; run it, then measure steady state. */
@@ -223,7 +222,8 @@ static void bench_data(void)
 		for (uint32_t k = 0; k < out.n; k++)
 			out.p[k]->src = a.ep;
 		pkt_vec_init(&pkts);
-		if (wg_device_receive(&b.dev, &out, WG_NS_PER_SEC, false, &pkts, &ip) != PKT_VEC_MAX ||
+		if (wg_device_receive(&b.dev, &out, WG_NS_PER_SEC, false, &pkts, &ip) !=
+			    PKT_VEC_MAX ||
 		    ip.n != PKT_VEC_MAX)
 			die("receive");
 		pkt_vec_free(&pkts); /* nothing expected, but keep the pool whole */

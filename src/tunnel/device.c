@@ -10,11 +10,11 @@
 #include "send.h"
 #include "timers.h"
 
-#define DEFAULT_MAX_PEERS	   1024
-#define DEFAULT_RATELIMITER_SIZE   8192
+#define DEFAULT_MAX_PEERS	 1024
+#define DEFAULT_RATELIMITER_SIZE 8192
 
 #define WG_DROP_NAME_(id, name) [WG_DROP_##id] = name,
-static const char *const drop_names[WG_DROP_MAX] = { WG_DROP_REASONS(WG_DROP_NAME_) };
+static const char *const drop_names[WG_DROP_MAX] = {WG_DROP_REASONS(WG_DROP_NAME_)};
 #undef WG_DROP_NAME_
 
 const char *wg_drop_name(enum wg_drop_reason reason)
@@ -240,8 +240,7 @@ struct wg_peer *wg_device_next_peer(const struct wg_peer *peer)
 
 /* ---- configuration ---- */
 
-void wg_device_set_private_key(struct wg_device *dev, const uint8_t *private_key,
-			       uint64_t now_ns)
+void wg_device_set_private_key(struct wg_device *dev, const uint8_t *private_key, uint64_t now_ns)
 {
 	struct wg_static_identity id;
 	struct wg_peer *peer;
@@ -259,9 +258,9 @@ void wg_device_set_private_key(struct wg_device *dev, const uint8_t *private_key
 	}
 	dev->static_identity = id;
 	crypto_wipe(&id, sizeof(id));
-	wg_cookie_checker_init(&dev->cookie_checker, dev->static_identity.has_identity ?
-							     dev->static_identity.static_public :
-							     NULL);
+	wg_cookie_checker_init(&dev->cookie_checker, dev->static_identity.has_identity
+							     ? dev->static_identity.static_public
+							     : NULL);
 	for (peer = dev->peer_list_head; peer; peer = peer->list_next) {
 		wg_noise_precompute_static_static(&peer->handshake, &dev->static_identity);
 		/* Sessions under the old identity stop sending; the next packet rekeys. */
@@ -296,8 +295,7 @@ void wg_peer_set_endpoint(struct wg_peer *peer, const struct vw_endpoint *ep)
 		memset(&peer->endpoint, 0, sizeof(peer->endpoint));
 }
 
-void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval_s,
-				      uint64_t now_ns)
+void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval_s, uint64_t now_ns)
 {
 	bool send = !peer->persistent_keepalive_interval && interval_s;
 
@@ -308,8 +306,7 @@ void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval_s,
 		wg_packet_send_keepalive(peer, now_ns);
 }
 
-int wg_peer_add_allowed_ip(struct wg_peer *peer, uint8_t family, const uint8_t *addr,
-			   uint8_t cidr)
+int wg_peer_add_allowed_ip(struct wg_peer *peer, uint8_t family, const uint8_t *addr, uint8_t cidr)
 {
 	return wg_allowedips_insert(&peer->device->peer_allowedips, family, addr, cidr, peer);
 }
@@ -360,7 +357,8 @@ bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_
 	if (dev->ratelimiter_gc_at <= now_ns) {
 		wg_ratelimiter_gc(&dev->ratelimiter, now_ns);
 		/* Every second while the table holds anyone, as the kernel's collector. */
-		dev->ratelimiter_gc_at = dev->ratelimiter.count ? now_ns + WG_NS_PER_SEC : WG_TIMER_OFF;
+		dev->ratelimiter_gc_at =
+			dev->ratelimiter.count ? now_ns + WG_NS_PER_SEC : WG_TIMER_OFF;
 	}
 	return wg_device_run_pending(dev, now_ns, out);
 }

@@ -55,35 +55,34 @@
 #include "ratelimiter.h"
 
 /* Why a packet was dropped; the device counts each, peers count theirs as rx/tx_dropped. */
-#define WG_DROP_REASONS(X)                                                                       \
-	X(RX_BAD_TYPE, "rx_bad_type")		    /* not one of the four message types */       \
-	X(RX_BAD_SIZE, "rx_bad_size")		    /* wrong length for its type */               \
-	X(RX_BAD_MAC1, "rx_bad_mac1")		    /* handshake without our mac1 */              \
-	X(RX_COOKIE_SENT, "rx_cookie_sent")	    /* under load, no mac2: cookie reply instead */ \
-	X(RX_RATELIMITED, "rx_ratelimited")	    /* handshake over the source's rate */        \
-	X(RX_NO_IDENTITY, "rx_no_identity")	    /* handshake while no private key is set */   \
-	X(RX_HANDSHAKE_DH, "rx_handshake_dh")	    /* low-order key in a handshake */            \
-	X(RX_HANDSHAKE_DECRYPT, "rx_handshake_decrypt") /* handshake AEAD did not verify */       \
-	X(RX_UNKNOWN_PEER, "rx_unknown_peer")	    /* initiation from a key that is no peer */   \
-	X(RX_INITIATION_REPLAY, "rx_initiation_replay") /* TAI64N not newer than the last */      \
-	X(RX_INITIATION_FLOOD, "rx_initiation_flood")	/* initiations faster than 50/s */        \
-	X(RX_UNKNOWN_INDEX, "rx_unknown_index")	    /* receiver index names no session */         \
-	X(RX_HANDSHAKE_STATE, "rx_handshake_state")	/* response to no initiation of ours */   \
-	X(RX_BAD_COOKIE, "rx_bad_cookie")	    /* cookie reply did not decrypt */            \
-	X(RX_KEY_EXPIRED, "rx_key_expired")	    /* keypair past REJECT_AFTER_TIME */          \
-	X(RX_BAD_TAG, "rx_bad_tag")		    /* data AEAD did not verify */                \
-	X(RX_REPLAY, "rx_replay")		    /* counter seen or outside the window */      \
-	X(RX_INVALID_IP, "rx_invalid_ip")	    /* inner packet not IPv4/IPv6 or bad length */ \
-	X(RX_WRONG_SOURCE, "rx_wrong_source")	    /* inner source not in the peer's allowed IPs */ \
-	X(TX_INVALID_IP, "tx_invalid_ip")	    /* outgoing packet not IPv4/IPv6 */           \
-	X(TX_NO_ROUTE, "tx_no_route")		    /* no peer's allowed IPs hold the destination */ \
-	X(TX_NO_ENDPOINT, "tx_no_endpoint")	    /* peer has no endpoint yet */                \
-	X(TX_NO_ROOM, "tx_no_room")		    /* buffer without head/tailroom for WireGuard */ \
-	X(TX_STAGED_OVERFLOW, "tx_staged_overflow") /* oldest staged packet pushed out */         \
+#define WG_DROP_REASONS(X)                                                                         \
+	X(RX_BAD_TYPE, "rx_bad_type")	      /* not one of the four message types */              \
+	X(RX_BAD_SIZE, "rx_bad_size")	      /* wrong length for its type */                      \
+	X(RX_BAD_MAC1, "rx_bad_mac1")	      /* handshake without our mac1 */                     \
+	X(RX_COOKIE_SENT, "rx_cookie_sent")   /* under load, no mac2: cookie reply instead */      \
+	X(RX_RATELIMITED, "rx_ratelimited")   /* handshake over the source's rate */               \
+	X(RX_NO_IDENTITY, "rx_no_identity")   /* handshake while no private key is set */          \
+	X(RX_HANDSHAKE_DH, "rx_handshake_dh") /* low-order key in a handshake */                   \
+	X(RX_HANDSHAKE_DECRYPT, "rx_handshake_decrypt") /* handshake AEAD did not verify */        \
+	X(RX_UNKNOWN_PEER, "rx_unknown_peer") /* initiation from a key that is no peer */          \
+	X(RX_INITIATION_REPLAY, "rx_initiation_replay") /* TAI64N not newer than the last */       \
+	X(RX_INITIATION_FLOOD, "rx_initiation_flood")	/* initiations faster than 50/s */         \
+	X(RX_UNKNOWN_INDEX, "rx_unknown_index")		/* receiver index names no session */      \
+	X(RX_HANDSHAKE_STATE, "rx_handshake_state")	/* response to no initiation of ours */    \
+	X(RX_BAD_COOKIE, "rx_bad_cookie")		/* cookie reply did not decrypt */         \
+	X(RX_KEY_EXPIRED, "rx_key_expired")		/* keypair past REJECT_AFTER_TIME */       \
+	X(RX_BAD_TAG, "rx_bad_tag")			/* data AEAD did not verify */             \
+	X(RX_REPLAY, "rx_replay")			/* counter seen or outside the window */   \
+	X(RX_INVALID_IP, "rx_invalid_ip")     /* inner packet not IPv4/IPv6 or bad length */       \
+	X(RX_WRONG_SOURCE, "rx_wrong_source") /* inner source not in the peer's allowed IPs */     \
+	X(TX_INVALID_IP, "tx_invalid_ip")     /* outgoing packet not IPv4/IPv6 */                  \
+	X(TX_NO_ROUTE, "tx_no_route")	      /* no peer's allowed IPs hold the destination */     \
+	X(TX_NO_ENDPOINT, "tx_no_endpoint")   /* peer has no endpoint yet */                       \
+	X(TX_NO_ROOM, "tx_no_room")	      /* buffer without head/tailroom for WireGuard */     \
+	X(TX_STAGED_OVERFLOW, "tx_staged_overflow")	/* oldest staged packet pushed out */      \
 	X(TX_HANDSHAKE_GAVE_UP, "tx_handshake_gave_up") /* staged packets of a failed handshake */ \
-	X(TX_NO_KEY, "tx_no_key")		    /* staged packets of a peer whose keys were zeroed */ \
-	X(PEER_REMOVED, "peer_removed")		    /* staged packets of a removed peer */        \
-	X(NO_BUFFER, "no_buffer")		    /* pool empty for a handshake or keepalive */
+	X(PEER_REMOVED, "peer_removed")			/* staged packets of a removed peer */     \
+	X(NO_BUFFER, "no_buffer") /* pool empty for a handshake or keepalive */
 
 #define WG_DROP_ENUM_(id, name) WG_DROP_##id,
 enum wg_drop_reason { WG_DROP_REASONS(WG_DROP_ENUM_) WG_DROP_MAX };
@@ -129,7 +128,11 @@ struct wg_device {
 	uint64_t last_under_load;
 	bool have_under_load;
 
-	/* Session up/down (has a usable current keypair), e.g. for VXLAN wires to follow. */
+	/*
+	 * Session up/down (has a usable current keypair), e.g. for VXLAN wires to
+	 * follow. Called from inside the entry points (and from remove_peer): it
+	 * may read the peer, but must not add or remove peers or call back in.
+	 */
 	void (*session_event)(void *ctx, struct wg_peer *peer, bool up);
 	void *session_event_ctx;
 
@@ -151,8 +154,7 @@ void wg_device_free(struct wg_device *dev);
  * demand) and removes a peer whose public key equals the new public key, as
  * the kernel does. Setting the same key again changes nothing.
  */
-void wg_device_set_private_key(struct wg_device *dev, const uint8_t *private_key,
-			       uint64_t now_ns);
+void wg_device_set_private_key(struct wg_device *dev, const uint8_t *private_key, uint64_t now_ns);
 /* True and the public key when a private key is set. */
 bool wg_device_public_key(const struct wg_device *dev, uint8_t out[WG_KEY_SIZE]);
 
@@ -179,11 +181,9 @@ void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk);
 /* Endpoint to send to until an authenticated packet arrives from elsewhere (roaming). */
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct vw_endpoint *ep);
 /* Seconds, 0 off. Turning it on sends a keepalive (or starts a handshake), as the kernel. */
-void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval_s,
-				      uint64_t now_ns);
+void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval_s, uint64_t now_ns);
 /* family AF_INET/AF_INET6, addr in network order. 0, -EINVAL, -ENOMEM (allowedips.h). */
-int wg_peer_add_allowed_ip(struct wg_peer *peer, uint8_t family, const uint8_t *addr,
-			   uint8_t cidr);
+int wg_peer_add_allowed_ip(struct wg_peer *peer, uint8_t family, const uint8_t *addr, uint8_t cidr);
 int wg_peer_remove_allowed_ip(struct wg_peer *peer, uint8_t family, const uint8_t *addr,
 			      uint8_t cidr);
 /* UAPI replace_allowed_ips=true. */
@@ -203,7 +203,7 @@ struct wg_peer_info {
 	uint8_t preshared_key[WG_KEY_SIZE];
 	struct vw_endpoint endpoint;
 	bool has_handshake;
-	uint64_t last_handshake_ns;	/* monotonic; wall = + dev->wall_offset_ns */
+	uint64_t last_handshake_ns; /* monotonic; wall = + dev->wall_offset_ns */
 	uint64_t rx_bytes, tx_bytes;
 	uint16_t persistent_keepalive_interval;
 	bool session_up;

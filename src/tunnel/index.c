@@ -65,8 +65,8 @@ static void link_entry(struct wg_index_table *t, struct wg_index_entry *entry)
 	t->count++;
 }
 
-uint32_t wg_index_insert(struct wg_index_table *t, struct wg_index_entry *entry,
-			 wg_random_fn rnd, void *rnd_ctx)
+uint32_t wg_index_insert(struct wg_index_table *t, struct wg_index_entry *entry, wg_random_fn rnd,
+			 void *rnd_ctx)
 {
 	uint32_t index;
 	uint8_t b[4];

@@ -43,8 +43,8 @@ void wg_index_table_free(struct wg_index_table *t);
  * Gives entry a fresh random index not in use (removing its old one first) and
  * returns it.
  */
-uint32_t wg_index_insert(struct wg_index_table *t, struct wg_index_entry *entry,
-			 wg_random_fn rnd, void *rnd_ctx);
+uint32_t wg_index_insert(struct wg_index_table *t, struct wg_index_entry *entry, wg_random_fn rnd,
+			 void *rnd_ctx);
 /* new takes over old's index (a handshake's index becomes its keypair's); old leaves. */
 void wg_index_replace(struct wg_index_table *t, struct wg_index_entry *old,
 		      struct wg_index_entry *new_entry);

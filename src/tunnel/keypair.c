@@ -45,8 +45,7 @@ void wg_keypair_release(struct wg_index_table *t, struct wg_keypair *kp)
 	kp->in_use = false;
 }
 
-void wg_keypairs_add_new(struct wg_keypairs *kps, struct wg_index_table *t,
-			 struct wg_keypair *kp)
+void wg_keypairs_add_new(struct wg_keypairs *kps, struct wg_index_table *t, struct wg_keypair *kp)
 {
 	if (kp->i_am_the_initiator) {
 		/*

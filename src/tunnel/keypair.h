@@ -45,8 +45,7 @@ struct wg_keypair *wg_keypair_alloc(struct wg_keypairs *kps);
 /* Leaves the index table and wipes the keys. NULL is ignored. */
 void wg_keypair_release(struct wg_index_table *t, struct wg_keypair *kp);
 /* Slides a freshly derived keypair in: current for the initiator, next for the responder. */
-void wg_keypairs_add_new(struct wg_keypairs *kps, struct wg_index_table *t,
-			 struct wg_keypair *kp);
+void wg_keypairs_add_new(struct wg_keypairs *kps, struct wg_index_table *t, struct wg_keypair *kp);
 /*
  * Called for every authenticated data packet: true when it was the first one
  * under `next`, which then becomes current (and current previous).

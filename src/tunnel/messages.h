@@ -13,14 +13,14 @@
 
 #include "core/byteorder.h"
 
-#define WG_KEY_SIZE	      32
-#define WG_HASH_SIZE	      32
-#define WG_TIMESTAMP_SIZE     12
-#define WG_AEAD_TAG_SIZE      16
-#define WG_COOKIE_SIZE	      16
-#define WG_COOKIE_NONCE_SIZE  24
-#define WG_MAC_LEN	      16
-#define WG_PADDING_MULTIPLE   16
+#define WG_KEY_SIZE	     32
+#define WG_HASH_SIZE	     32
+#define WG_TIMESTAMP_SIZE    12
+#define WG_AEAD_TAG_SIZE     16
+#define WG_COOKIE_SIZE	     16
+#define WG_COOKIE_NONCE_SIZE 24
+#define WG_MAC_LEN	     16
+#define WG_PADDING_MULTIPLE  16
 
 /* Message types: the first four bytes, type then three zero bytes, read as one le32. */
 enum wg_message_type {
@@ -35,8 +35,8 @@ enum wg_message_type {
 /* Handshake initiation: type, sender, ephemeral, static (AEAD), timestamp (AEAD), mac1, mac2. */
 #define WG_INIT_OFF_SENDER    4
 #define WG_INIT_OFF_EPHEMERAL 8
-#define WG_INIT_OFF_STATIC    40  /* 32 + 16 bytes */
-#define WG_INIT_OFF_TIMESTAMP 88  /* 12 + 16 bytes */
+#define WG_INIT_OFF_STATIC    40 /* 32 + 16 bytes */
+#define WG_INIT_OFF_TIMESTAMP 88 /* 12 + 16 bytes */
 #define WG_INIT_OFF_MAC1      116
 #define WG_INIT_OFF_MAC2      132
 #define WG_INIT_SIZE	      148
@@ -66,25 +66,25 @@ enum wg_message_type {
 #define WG_MACS_SIZE (2 * WG_MAC_LEN)
 
 /* Section 6.1. Times in nanoseconds of the monotonic clock the caller passes in. */
-#define WG_NS_PER_SEC		  1000000000ULL
-#define WG_REKEY_AFTER_MESSAGES	  (1ULL << 60)
-#define WG_REJECT_AFTER_MESSAGES  (UINT64_MAX - (1ULL << 13)) /* 2^64 - 2^13 - 1 */
-#define WG_REKEY_AFTER_TIME	  (120 * WG_NS_PER_SEC)
-#define WG_REJECT_AFTER_TIME	  (180 * WG_NS_PER_SEC)
-#define WG_REKEY_ATTEMPT_TIME	  (90 * WG_NS_PER_SEC)
-#define WG_REKEY_TIMEOUT	  (5 * WG_NS_PER_SEC)
-#define WG_KEEPALIVE_TIMEOUT	  (10 * WG_NS_PER_SEC)
+#define WG_NS_PER_SEC		 1000000000ULL
+#define WG_REKEY_AFTER_MESSAGES	 (1ULL << 60)
+#define WG_REJECT_AFTER_MESSAGES (UINT64_MAX - (1ULL << 13)) /* 2^64 - 2^13 - 1 */
+#define WG_REKEY_AFTER_TIME	 (120 * WG_NS_PER_SEC)
+#define WG_REJECT_AFTER_TIME	 (180 * WG_NS_PER_SEC)
+#define WG_REKEY_ATTEMPT_TIME	 (90 * WG_NS_PER_SEC)
+#define WG_REKEY_TIMEOUT	 (5 * WG_NS_PER_SEC)
+#define WG_KEEPALIVE_TIMEOUT	 (10 * WG_NS_PER_SEC)
 /* The kernel's jitter: up to a third of a second added to handshake retries. */
 #define WG_REKEY_TIMEOUT_JITTER_MAX (WG_NS_PER_SEC / 3)
 /* Retries before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT, as the kernel counts them. */
-#define WG_MAX_TIMER_HANDSHAKES	  (WG_REKEY_ATTEMPT_TIME / WG_REKEY_TIMEOUT)
+#define WG_MAX_TIMER_HANDSHAKES (WG_REKEY_ATTEMPT_TIME / WG_REKEY_TIMEOUT)
 /* Initiations consumed per peer per second at most (kernel and wireguard-go). */
 #define WG_INITIATIONS_PER_SECOND 50
 #define WG_MAX_STAGED_PACKETS	  128
 #define WG_COOKIE_SECRET_MAX_AGE  (120 * WG_NS_PER_SEC)
 #define WG_COOKIE_SECRET_LATENCY  (5 * WG_NS_PER_SEC)
 /* Handshake traffic counts as "under load" for this long after the caller last said so. */
-#define WG_UNDER_LOAD_AFTER_TIME  (1 * WG_NS_PER_SEC)
+#define WG_UNDER_LOAD_AFTER_TIME (1 * WG_NS_PER_SEC)
 
 /*
  * What a UDP payload is, from its header and exact length alone (nothing else

@@ -60,7 +60,8 @@ void wg_peer_purge_staged(struct wg_peer *peer, int reason)
 	while ((p = wg_peer_unstage_packet(peer))) {
 		/* A staged keepalive is ours, not a user's packet: no drop to report. */
 		if (p->len)
-			wg_device_count_drop(peer->device, peer, false, (enum wg_drop_reason)reason);
+			wg_device_count_drop(peer->device, peer, false,
+					     (enum wg_drop_reason)reason);
 		pkt_free(p);
 	}
 }

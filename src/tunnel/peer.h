@@ -72,7 +72,7 @@ struct wg_peer {
 	uint64_t last_handshake_ns;	 /* now_ns of the last completed handshake */
 	bool has_handshake;
 
-	struct wg_peer *pubkey_next;		/* device's public key hash chain */
+	struct wg_peer *pubkey_next;	       /* device's public key hash chain */
 	struct wg_peer *list_prev, *list_next; /* device's peer list, in creation order */
 };
 

@@ -14,7 +14,7 @@
 #include "send.h"
 #include "timers.h"
 
-#define keypair_of(e) ((struct wg_keypair *)((char *)(e) - offsetof(struct wg_keypair, entry)))
+#define keypair_of(e) ((struct wg_keypair *)((char *)(e)-offsetof(struct wg_keypair, entry)))
 
 static void drop(struct wg_device *dev, struct wg_peer *peer, struct pkt *p,
 		 enum wg_drop_reason reason)
@@ -141,8 +141,8 @@ static void rx_handshake(struct wg_device *dev, struct pkt *p, enum wg_message_t
 	enum wg_cookie_mac_state mac;
 	struct wg_peer *peer;
 
-	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load,
-				 now_ns, dev->random, dev->random_ctx);
+	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load, now_ns,
+				 dev->random, dev->random_ctx);
 	if (mac == WG_COOKIE_INVALID_MAC) {
 		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
 		return;
@@ -195,7 +195,7 @@ static void keep_key_fresh(struct wg_peer *peer, uint64_t now_ns)
 		return;
 	if (kp && kp->sending_valid && kp->i_am_the_initiator &&
 	    now_ns >= kp->birthdate + WG_REJECT_AFTER_TIME - WG_KEEPALIVE_TIMEOUT -
-				   WG_REKEY_TIMEOUT) {
+			      WG_REKEY_TIMEOUT) {
 		peer->sent_lastminute_handshake = true;
 		wg_packet_send_queued_handshake_initiation(peer, now_ns, false);
 	}
@@ -222,8 +222,7 @@ static uint32_t inner_ip(const struct pkt *p, uint8_t *family, const uint8_t **s
 	return len <= p->len ? len : 0;
 }
 
-static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
-		    struct pkt_vec *out_ip)
+static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struct pkt_vec *out_ip)
 {
 	struct wg_index_entry *e;
 	struct wg_keypair *kp;

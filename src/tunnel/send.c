@@ -181,8 +181,7 @@ bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t coun
 	uint32_t plain_len;
 	uint8_t *hdr;
 
-	if (pkt_headroom(p) < WG_DATA_HEADER_SIZE ||
-	    pkt_tailroom(p) < padding + WG_AEAD_TAG_SIZE)
+	if (pkt_headroom(p) < WG_DATA_HEADER_SIZE || pkt_tailroom(p) < padding + WG_AEAD_TAG_SIZE)
 		return false;
 	memset(pkt_put(p, (uint32_t)padding), 0, padding);
 	plain_len = p->len;

@@ -185,7 +185,8 @@ void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t
 {
 	if (peer->persistent_keepalive_interval)
 		wg_timer_mod(peer, WG_TIMER_PERSISTENT_KEEPALIVE,
-			     now_ns + (uint64_t)peer->persistent_keepalive_interval * WG_NS_PER_SEC);
+			     now_ns +
+				     (uint64_t)peer->persistent_keepalive_interval * WG_NS_PER_SEC);
 }
 
 /* ---- expiry handlers ---- */

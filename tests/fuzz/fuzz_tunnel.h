@@ -41,8 +41,9 @@ static inline void fz_free_outputs(struct pkt_vec *a, struct pkt_vec *b)
 }
 
 /* Delivers one payload to dst from src at now; outputs are dropped. */
-static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src, const uint8_t *msg,
-		       size_t len, bool fix_mac1, bool under_load, uint64_t now)
+static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src,
+			      const uint8_t *msg, size_t len, bool fix_mac1, bool under_load,
+			      uint64_t now)
 {
 	struct pkt_vec in, out_udp, out_ip;
 	struct pkt *p = kd_packet(fz_pool(), msg, len, src);
@@ -68,7 +69,7 @@ static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src
 
 /* Runs the records of data against dst; returns the final clock. */
 static inline uint64_t fz_run_records(struct kd_node *dst, const struct vw_endpoint *src,
-			       const uint8_t *data, size_t size, uint64_t now)
+				      const uint8_t *data, size_t size, uint64_t now)
 {
 	while (size >= 3) {
 		uint8_t flags = data[0];

@@ -63,9 +63,9 @@ static inline void kd_endpoint(struct vw_endpoint *ep, const char *ip)
 /* 0 on success; the device is freed again on failure. */
 static inline int kd_node_init(struct kd_node *n, struct pkt_pool *pool, bool initiator)
 {
-	struct wg_device_config cfg = { 0 };
+	struct wg_device_config cfg = {0};
 	struct vw_endpoint peer_ep;
-	uint8_t aip[4] = { 10, 0, 0, initiator ? 1 : 2 };
+	uint8_t aip[4] = {10, 0, 0, initiator ? 1 : 2};
 
 	memset(n, 0, sizeof(*n));
 	put_le32(n->rnd.script + 8, initiator ? KAT_SENDER_I : KAT_SENDER_R);

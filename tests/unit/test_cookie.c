@@ -114,9 +114,9 @@ static void test_mac1(void **state)
 	/* mac2 is not covered by mac1. */
 	memcpy(init, kat_initiation_nopsk, WG_INIT_SIZE);
 	init[WG_INIT_OFF_MAC2] ^= 1;
-	assert_int_equal(wg_cookie_validate(&checker, init, WG_INIT_SIZE, &src, false, 0,
-					    script_random, &s),
-			 WG_COOKIE_VALID_MAC_BUT_NO_COOKIE);
+	assert_int_equal(
+		wg_cookie_validate(&checker, init, WG_INIT_SIZE, &src, false, 0, script_random, &s),
+		WG_COOKIE_VALID_MAC_BUT_NO_COOKIE);
 	/* Keyed by the responder's public key: the initiator's own checker says no. */
 	wg_cookie_checker_init(&checker, kat_s_pub_i);
 	assert_int_equal(wg_cookie_validate(&checker, kat_initiation_nopsk, WG_INIT_SIZE, &src,

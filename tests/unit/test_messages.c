@@ -17,7 +17,8 @@ static void test_layout(void **state)
 	assert_int_equal(WG_INIT_OFF_MAC2 + WG_MAC_LEN, WG_INIT_SIZE);
 	assert_int_equal(WG_INIT_OFF_TIMESTAMP + WG_TIMESTAMP_SIZE + WG_AEAD_TAG_SIZE,
 			 WG_INIT_OFF_MAC1);
-	assert_int_equal(WG_INIT_OFF_STATIC + WG_KEY_SIZE + WG_AEAD_TAG_SIZE, WG_INIT_OFF_TIMESTAMP);
+	assert_int_equal(WG_INIT_OFF_STATIC + WG_KEY_SIZE + WG_AEAD_TAG_SIZE,
+			 WG_INIT_OFF_TIMESTAMP);
 	assert_int_equal(WG_RESP_OFF_MAC2 + WG_MAC_LEN, WG_RESP_SIZE);
 	assert_int_equal(WG_RESP_OFF_EMPTY + WG_AEAD_TAG_SIZE, WG_RESP_OFF_MAC1);
 	assert_int_equal(WG_COOKIE_OFF_COOKIE + WG_COOKIE_SIZE + WG_AEAD_TAG_SIZE,
@@ -31,7 +32,7 @@ static void test_layout(void **state)
 
 static void check_sizes(uint8_t type, size_t exact)
 {
-	uint8_t buf[256] = { 0 };
+	uint8_t buf[256] = {0};
 
 	buf[0] = type;
 	assert_int_equal(wg_message_classify(buf, exact), type);
@@ -48,7 +49,7 @@ static void check_sizes(uint8_t type, size_t exact)
 
 static void test_classify(void **state)
 {
-	uint8_t buf[2048] = { 0 };
+	uint8_t buf[2048] = {0};
 
 	(void)state;
 	check_sizes(WG_MSG_HANDSHAKE_INITIATION, WG_INIT_SIZE);

@@ -17,11 +17,11 @@
 #include "crypto/kdf.h"
 #include "crypto/tai64n.h"
 #include "crypto/x25519.h"
+#include "kat_devices.h"
 #include "tunnel/cookie.h"
 #include "tunnel/keypair.h"
 #include "tunnel/noise.h"
 #include "tunnel/send.h"
-#include "kat_devices.h"
 #include "vectors/noise_vectors.h"
 
 struct side {
@@ -145,8 +145,12 @@ static void run_kat(const struct kat *k)
 
 static void test_kat_no_psk(void **state)
 {
-	struct kat k = { NULL,		      kat_initiation_nopsk, kat_response_nopsk,
-			 kat_t_send_i_nopsk, kat_t_recv_i_nopsk,   kat_data_nopsk };
+	struct kat k = {NULL,
+			kat_initiation_nopsk,
+			kat_response_nopsk,
+			kat_t_send_i_nopsk,
+			kat_t_recv_i_nopsk,
+			kat_data_nopsk};
 
 	(void)state;
 	run_kat(&k);
@@ -154,8 +158,8 @@ static void test_kat_no_psk(void **state)
 
 static void test_kat_psk(void **state)
 {
-	struct kat k = { kat_psk,	    kat_initiation_psk, kat_response_psk,
-			 kat_t_send_i_psk, kat_t_recv_i_psk,   kat_data_psk };
+	struct kat k = {kat_psk,	  kat_initiation_psk, kat_response_psk,
+			kat_t_send_i_psk, kat_t_recv_i_psk,   kat_data_psk};
 
 	(void)state;
 	run_kat(&k);
@@ -172,9 +176,9 @@ static void test_psk_mismatch(void **state)
 	(void)state;
 	setup_pair(&i, &r, NULL);
 	memcpy(r.hs.preshared_key, kat_psk, 32);
-	assert_int_equal(wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp,
-						    1),
-			 WG_NOISE_OK);
+	assert_int_equal(
+		wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp, 1),
+		WG_NOISE_OK);
 	assert_int_equal(wg_noise_consume_initiation_begin(init, &r.id, &st), WG_NOISE_OK);
 	assert_int_equal(wg_noise_consume_initiation_finish(init, &st, &r.hs, 0), WG_NOISE_OK);
 	assert_int_equal(wg_noise_create_response(resp, &r.hs, kat_e_priv_r, 2), WG_NOISE_OK);
@@ -191,13 +195,13 @@ static void test_tampered_initiation(void **state)
 
 	(void)state;
 	setup_pair(&i, &r, NULL);
-	assert_int_equal(wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp,
-						    1),
-			 WG_NOISE_OK);
+	assert_int_equal(
+		wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp, 1),
+		WG_NOISE_OK);
 	/* A flipped bit in the ephemeral, the static or the timestamp: refused. */
-	const size_t offs[] = { WG_INIT_OFF_EPHEMERAL + 3, WG_INIT_OFF_STATIC + 5,
-				WG_INIT_OFF_STATIC + 40, WG_INIT_OFF_TIMESTAMP + 1,
-				WG_INIT_OFF_TIMESTAMP + 20 };
+	const size_t offs[] = {WG_INIT_OFF_EPHEMERAL + 3, WG_INIT_OFF_STATIC + 5,
+			       WG_INIT_OFF_STATIC + 40, WG_INIT_OFF_TIMESTAMP + 1,
+			       WG_INIT_OFF_TIMESTAMP + 20};
 	for (size_t n = 0; n < sizeof(offs) / sizeof(offs[0]); n++) {
 		enum wg_noise_result res;
 
@@ -237,8 +241,9 @@ static void test_replay_and_flood(void **state)
 	assert_int_equal(wg_noise_consume_initiation_finish(init, &st, &r.hs, t0), WG_NOISE_OK);
 	/* The same message again, even much later: its timestamp is not newer. */
 	assert_int_equal(wg_noise_consume_initiation_begin(init, &r.id, &st), WG_NOISE_OK);
-	assert_int_equal(wg_noise_consume_initiation_finish(init, &st, &r.hs, t0 + 60 * WG_NS_PER_SEC),
-			 WG_NOISE_REPLAY);
+	assert_int_equal(
+		wg_noise_consume_initiation_finish(init, &st, &r.hs, t0 + 60 * WG_NS_PER_SEC),
+		WG_NOISE_REPLAY);
 	/* A fresh initiation with a newer timestamp, but only 10 ms later: a flood. */
 	tai64n_encode(ts, KAT_WALL_NS + WG_NS_PER_SEC);
 	assert_int_equal(wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_r, ts, 2),
@@ -258,13 +263,13 @@ static void test_low_order_keys(void **state)
 	struct side i, r;
 	struct wg_noise_initiation st;
 	uint8_t init[WG_INIT_SIZE];
-	uint8_t zero[32] = { 0 };
+	uint8_t zero[32] = {0};
 
 	(void)state;
 	setup_pair(&i, &r, NULL);
-	assert_int_equal(wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp,
-						    1),
-			 WG_NOISE_OK);
+	assert_int_equal(
+		wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp, 1),
+		WG_NOISE_OK);
 	/* An all-zero (low-order) ephemeral makes the es DH zero: refused before decrypting. */
 	memset(init + WG_INIT_OFF_EPHEMERAL, 0, 32);
 	assert_int_equal(wg_noise_consume_initiation_begin(init, &r.id, &st), WG_NOISE_BAD_DH);
@@ -272,9 +277,9 @@ static void test_low_order_keys(void **state)
 	wg_noise_handshake_init(&i.hs, zero, NULL);
 	wg_noise_precompute_static_static(&i.hs, &i.id);
 	assert_true(crypto_equal(i.hs.precomputed_static_static, zero, 32));
-	assert_int_equal(wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp,
-						    1),
-			 WG_NOISE_BAD_DH);
+	assert_int_equal(
+		wg_noise_create_initiation(init, &i.hs, &i.id, kat_e_priv_i, kat_timestamp, 1),
+		WG_NOISE_BAD_DH);
 	assert_int_equal(i.hs.state, WG_HANDSHAKE_ZEROED);
 }
 
@@ -289,7 +294,8 @@ static void test_response_out_of_state(void **state)
 	(void)state;
 	setup_pair(&i, &r, NULL);
 	/* No initiation consumed: no response, no keys. */
-	assert_int_equal(wg_noise_create_response(resp, &r.hs, kat_e_priv_r, 2), WG_NOISE_BAD_STATE);
+	assert_int_equal(wg_noise_create_response(resp, &r.hs, kat_e_priv_r, 2),
+			 WG_NOISE_BAD_STATE);
 	assert_false(wg_noise_derive_keys(&r.hs, send, recv, &initiator, &remote));
 	/* The KAT response arrives at an initiator that sent nothing. */
 	assert_int_equal(wg_noise_consume_response(kat_response_nopsk, &i.hs, &i.id),

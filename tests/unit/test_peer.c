@@ -15,7 +15,7 @@ static void test_index_table(void **state)
 	enum { N = 2000 };
 	static struct wg_index_entry e[N];
 	struct wg_index_table t;
-	struct rng r = { 7 };
+	struct rng r = {7};
 
 	(void)state;
 	assert_int_equal(wg_index_table_init(&t, 256), 0);
@@ -27,8 +27,9 @@ static void test_index_table(void **state)
 	assert_int_equal(t.count, N);
 	for (int i = 0; i < N; i++) {
 		/* Unique: each index finds its own entry, and only under its own type. */
-		assert_ptr_equal(wg_index_lookup(&t, e[i].index, WG_INDEX_HANDSHAKE | WG_INDEX_KEYPAIR),
-				 &e[i]);
+		assert_ptr_equal(
+			wg_index_lookup(&t, e[i].index, WG_INDEX_HANDSHAKE | WG_INDEX_KEYPAIR),
+			&e[i]);
 		assert_ptr_equal(wg_index_lookup(&t, e[i].index, e[i].type), &e[i]);
 		assert_null(wg_index_lookup(&t, e[i].index, e[i].type ^ 3));
 	}
@@ -43,7 +44,7 @@ static void test_index_table(void **state)
 	}
 	/* A keypair takes over its handshake's index. */
 	{
-		struct wg_index_entry kp = { .type = WG_INDEX_KEYPAIR };
+		struct wg_index_entry kp = {.type = WG_INDEX_KEYPAIR};
 		uint32_t idx = e[2].index;
 
 		wg_index_replace(&t, &e[2], &kp);
@@ -84,7 +85,7 @@ static void test_keypair_rotation(void **state)
 	struct wg_index_table t;
 	struct wg_keypairs kps;
 	struct wg_keypair *k1, *k2, *k3, *k4;
-	struct rng r = { 9 };
+	struct rng r = {9};
 
 	(void)state;
 	assert_int_equal(wg_index_table_init(&t, 64), 0);

@@ -189,7 +189,8 @@ static void test_new_handshake_when_unanswered(void **state)
 	node_send(&n, &n.a, make_ip4(&n, "10.0.0.1", "10.0.0.2", 8, 1));
 	net_run_until(&n, t + WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT - 1);
 	assert_int_equal(inits_to_b(&n), 1);
-	net_run_until(&n, t + WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT + WG_REKEY_TIMEOUT_JITTER_MAX);
+	net_run_until(&n,
+		      t + WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT + WG_REKEY_TIMEOUT_JITTER_MAX);
 	assert_int_equal(inits_to_b(&n), 2);
 	pkt_vec_free(&n.b.ip);
 	net_free(&n);
@@ -361,7 +362,7 @@ static void test_heap_against_brute_force(void **state)
 {
 	struct net n;
 	struct wg_peer *peers[15];
-	struct rng r = { 42 };
+	struct rng r = {42};
 
 	(void)state;
 	net_init(&n, NULL);
@@ -381,7 +382,8 @@ static void test_heap_against_brute_force(void **state)
 		else
 			wg_timer_mod(p, kind, 1000 + rng_next(&r) % 100000);
 		/* The device's earliest deadline is the minimum over every timer of every peer. */
-		for (struct wg_peer *q = wg_device_first_peer(&n.a.dev); q; q = wg_device_next_peer(q))
+		for (struct wg_peer *q = wg_device_first_peer(&n.a.dev); q;
+		     q = wg_device_next_peer(q))
 			for (int k = 0; k < WG_TIMER_COUNT; k++)
 				if (q->timers[k] < min)
 					min = q->timers[k];

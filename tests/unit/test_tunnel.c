@@ -6,17 +6,19 @@
  */
 #include "tunnel_harness.h"
 
-static const uint8_t test_psk[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-				      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+static const uint8_t test_psk[32] = {1,	 2,  3,	 4,  5,	 6,  7,	 8,  9,	 10, 11,
+				     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+				     23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static void exchange_data(struct net *n)
 {
 	/* A -> B and B -> A, several sizes including a full 1420-byte tunnel packet. */
-	const uint32_t sizes[] = { 0, 1, 15, 16, 100, 1392 };
+	const uint32_t sizes[] = {0, 1, 15, 16, 100, 1392};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", sizes[i], (uint8_t)i));
-		node_send(n, &n->b, make_ip4(n, "10.0.0.2", "10.0.0.1", sizes[i], (uint8_t)(i + 50)));
+		node_send(n, &n->b,
+			  make_ip4(n, "10.0.0.2", "10.0.0.1", sizes[i], (uint8_t)(i + 50)));
 		net_flush(n);
 		assert_int_equal(n->b.ip.n, 1);
 		assert_int_equal(n->a.ip.n, 1);
@@ -43,8 +45,9 @@ static void handshake_and_data(struct node *(*pick)(struct net *), const uint8_t
 	from = pick(&n);
 	n.now = 10 * NS;
 	/* The first packet is staged, an initiation goes out; the answer completes it. */
-	node_send(&n, from, make_ip4(&n, from == &n.a ? "10.0.0.1" : "10.0.0.2",
-				     from == &n.a ? "10.0.0.2" : "10.0.0.1", 33, 7));
+	node_send(&n, from,
+		  make_ip4(&n, from == &n.a ? "10.0.0.1" : "10.0.0.2",
+			   from == &n.a ? "10.0.0.2" : "10.0.0.1", 33, 7));
 	assert_int_equal(n.log[from == &n.a ? 1 : 0].n[WG_MSG_HANDSHAKE_INITIATION], 1);
 	assert_false(wg_peer_has_session(from->peer, n.now));
 	net_flush(&n);
@@ -208,7 +211,8 @@ static void test_bad_handshakes(void **state)
 	{
 		struct pkt *bad = clone_pkt(&n, p);
 
-		put_le32(bad->data + WG_RESP_OFF_RECEIVER, get_le32(bad->data + WG_RESP_OFF_RECEIVER) + 1);
+		put_le32(bad->data + WG_RESP_OFF_RECEIVER,
+			 get_le32(bad->data + WG_RESP_OFF_RECEIVER) + 1);
 		deliver_one(&n, &n.a, bad);
 		/* mac1 covers the index too, so the MAC check refuses it first. */
 		assert_int_equal(drops(&n.a, WG_DROP_RX_BAD_MAC1), 2);
@@ -257,7 +261,7 @@ static void test_bad_data(void **state)
 	n.capture[1] = false;
 
 	/* Bad tag: a bit flipped in the ciphertext, the tag, or the counter. */
-	const size_t offs[] = { 20, 16 + 92 - 1, WG_DATA_OFF_COUNTER };
+	const size_t offs[] = {20, 16 + 92 - 1, WG_DATA_OFF_COUNTER};
 	for (size_t i = 0; i < 3; i++) {
 		p = clone_pkt(&n, d);
 		p->data[offs[i]] ^= 0x10;
@@ -543,16 +547,16 @@ static void test_full_outputs(void **state)
 		pkt_vec_init(&out_udp);
 		pkt_vec_init(&out_ip);
 		out_ip.n = PKT_VEC_MAX - 2;
-		assert_int_equal(wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp,
-						   &out_ip),
-				 2);
+		assert_int_equal(
+			wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp, &out_ip),
+			2);
 		assert_int_equal(n.held[1].n, 3);
 		pkt_free(out_ip.p[PKT_VEC_MAX - 2]);
 		pkt_free(out_ip.p[PKT_VEC_MAX - 1]);
 		pkt_vec_init(&out_ip);
-		assert_int_equal(wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp,
-						   &out_ip),
-				 3);
+		assert_int_equal(
+			wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp, &out_ip),
+			3);
 		assert_int_equal(out_ip.n, 3);
 		assert_int_equal(out_ip.p[0]->data[28], 2);
 		pkt_vec_free(&out_ip);

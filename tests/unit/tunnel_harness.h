@@ -120,7 +120,7 @@ static inline void add_aip(struct wg_peer *peer, const char *ip, uint8_t cidr)
 
 static inline void node_init(struct net *n, struct node *x, uint64_t seed, const char *ip)
 {
-	struct wg_device_config cfg = { 0 };
+	struct wg_device_config cfg = {0};
 
 	memset(x, 0, sizeof(*x));
 	x->rng.s = seed;
@@ -234,7 +234,8 @@ static inline void net_deliver(struct net *n, struct node *x)
 				  &out_ip);
 		for (uint32_t i = 0; i < out_ip.n; i++) {
 			if (x->rx_count < sizeof(x->rx_tags))
-				x->rx_tags[x->rx_count] = out_ip.p[i]->len > 28 ? out_ip.p[i]->data[28] : 0;
+				x->rx_tags[x->rx_count] =
+					out_ip.p[i]->len > 28 ? out_ip.p[i]->data[28] : 0;
 			x->rx_count++;
 			if (!pkt_vec_add(&x->ip, out_ip.p[i]))
 				pkt_free(out_ip.p[i]);
