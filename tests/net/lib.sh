@@ -223,10 +223,20 @@ fallback_lines() {
 	grep -ciE 'io_uring.*epoll|epoll.*io_uring' "$1" || true
 }
 
-# check_io_backend LOGFILE: after a vwired start, the log agrees with VWIRED_IO.
+# check_io_backend LOGFILE NAME: after a vwired start, its log and vwirectl
+# agree with VWIRED_IO.
 check_io_backend() {
-	local n
+	local n name=$2
 	n=$(fallback_lines "$1")
+	# The backend vwirectl reports, where it reports one.
+	local io want=""
+	io=$("$VWIRECTL" --run-dir "$RUN_DIR" show "$name" --json 2>/dev/null | jq -r '.io // empty' 2>/dev/null || true)
+	case "${VWIRED_IO:-}" in
+	uring) want=io_uring ;;
+	epoll | noiouring) want=epoll ;;
+	esac
+	[ -z "$io" ] || [ -z "$want" ] || [ "$io" = "$want" ] ||
+		fail "VWIRED_IO=$VWIRED_IO but vwirectl show $name reports io \"$io\""
 	case "${VWIRED_IO:-}" in
 	noiouring)
 		[ "$n" -eq 1 ] || fail "io_uring refused: expected exactly one log line about falling back to epoll, found $n in $1:
@@ -268,7 +278,7 @@ start_vwired() {
 	wait_alive 10 "$LAST_PID" test -S "$RUN_DIR/wireguard/$name.sock" -a -S "$RUN_DIR/vwire/$name.ctl" || rc=$?
 	[ $rc -ne 2 ] || fail "vwired ($name) exited during start-up: $(tail -n 20 "$WORK/$name.log")"
 	[ $rc -eq 0 ] || fail "vwired ($name): no sockets $RUN_DIR/wireguard/$name.sock and $RUN_DIR/vwire/$name.ctl after 10 s"
-	check_io_backend "$WORK/$name.log"
+	check_io_backend "$WORK/$name.log" "$name"
 }
 
 # start_wggo NS NAME: wireguard-go -f NAME in NS; returns when its UAPI socket exists.
@@ -522,6 +532,21 @@ $out"
 	echo "  vwirectl show $name (text and --json): peer and endpoint listed"
 }
 
+# check_drops NAME: vwirectl show --json's drop counters; prints the non-zero
+# ones and fails on those that honest peers on a clean cable never cause
+# (malformed messages, bad mac1, failed decryption).
+check_drops() {
+	local name=$1 out nz bad
+	[ "${NODE_KIND[$name]}" = vwired ] || return 0
+	out=$("$VWIRECTL" --run-dir "${NODE_RUNDIR[$name]}" show "$name" --json 2>/dev/null) || return 0
+	nz=$(jq -r '(.drops // {}) | to_entries | map(select(.value != 0)) | map("\(.key)=\(.value)") | join(" ")' <<<"$out")
+	bad=$(jq -r '(.drops // {}) | to_entries | map(select(.value != 0 and (.key |
+		test("^rx_(bad_type|bad_size|bad_mac1|handshake_decrypt|handshake_dh|bad_tag|bad_cookie)$"))))
+		| map("\(.key)=\(.value)") | join(" ")' <<<"$out")
+	[ -z "$bad" ] || fail "vwired ($name) dropped what an honest peer sent: $bad (all non-zero: $nz)"
+	echo "  $name drops: ${nz:-none}"
+}
+
 # routed_round N KIND_A KIND_B INIT UL PSK IPERF CAPTURE: one fresh pair of
 # nodes over the underlay set up by underlay() between $NS_A and $NS_B. INIT
 # (a|b) pings first, so it initiates the handshake; UL (4|6) is the underlay
@@ -571,6 +596,8 @@ routed_round() {
 	esac
 	check_vwirectl "$na" kb "$eaddr_b"
 	check_vwirectl "$nb" ka "$eaddr_a"
+	check_drops "$na"
+	check_drops "$nb"
 	stop_node "$na"
 	stop_node "$nb"
 	if [ "${NODE_KIND[$na]}${NODE_KIND[$nb]}" != wggowggo ]; then
