@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+#include "gro.h"
+
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/csum.h"
+
+#define PROTO_TCP 6
+
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_ECE 0x40
+
+#define IPV4_DF 0x40
+
+#define TCPOPT_NOP	 1
+#define TCPOPT_TIMESTAMP 8
+
+#define NO_NEXT 0xff
+
+enum seg_kind {
+	SEG_OTHER, /* not TCP, or no ports to read: belongs to no flow */
+	SEG_FLOW,  /* TCP that cannot merge: ends its flow's open group */
+	SEG_CAND,  /* a candidate for merging */
+};
+
+enum seg_csum {
+	CSUM_UNKNOWN,
+	CSUM_GOOD,
+	CSUM_BAD,
+};
+
+/* What the first pass learns about each input packet. */
+struct gro_seg {
+	uint8_t kind;
+	uint8_t ipv;
+	uint8_t l3;
+	uint8_t l4;
+	uint8_t csum;
+	uint8_t next; /* the next member of its group, or NO_NEXT */
+	uint16_t payload;
+	uint32_t seq;
+	uint32_t hash;
+};
+
+struct gro_group {
+	uint8_t head;
+	uint8_t last;
+	uint8_t count;
+	bool open;
+	uint16_t gso_size;
+	uint32_t next_seq;
+	uint32_t len; /* IP length the super-packet would have */
+};
+
+struct gro_work {
+	struct pkt *p[PKT_VEC_MAX];
+	struct gro_seg s[PKT_VEC_MAX];
+	struct gro_group g[PKT_VEC_MAX];
+	uint32_t ngroups;
+	uint32_t max_len;
+};
+
+/* Only NOP and timestamp options: nothing else is safe to repeat on every segment. */
+static bool tcp_options_ok(const uint8_t *o, uint32_t len)
+{
+	uint32_t i = 0;
+
+	while (i < len) {
+		if (o[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (o[i] != TCPOPT_TIMESTAMP || i + 10 > len || o[i + 1] != 10)
+			return false;
+		i += 10;
+	}
+	return true;
+}
+
+static uint32_t flow_hash(const uint8_t *d, uint32_t addr_at, uint32_t addr_len, uint32_t l3)
+{
+	uint32_t h = 2166136261u;
+
+	for (uint32_t i = 0; i < 2 * addr_len; i++)
+		h = (h ^ d[addr_at + i]) * 16777619u;
+	for (uint32_t i = 0; i < 4; i++)
+		h = (h ^ d[l3 + i]) * 16777619u;
+	return h;
+}
+
+/* Sets s->ipv and s->l3 for TCP packets with readable ports; false for anything else. */
+static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool *cand)
+{
+	uint32_t ihl;
+
+	if (len < 40)
+		return false;
+	if (d[0] >> 4 == 4) {
+		ihl = (uint32_t)(d[0] & 0x0f) * 4;
+		/* Only the first fragment has the ports. */
+		if (ihl < 20 || ihl + 20 > len || d[9] != PROTO_TCP || (get_be16(d + 6) & 0x1fff))
+			return false;
+		s->ipv = 4;
+		s->l3 = (uint8_t)ihl;
+		*cand = ihl == 20 && get_be16(d + 2) == len && !(get_be16(d + 6) & 0x2000);
+		s->hash = flow_hash(d, 12, 4, ihl);
+		return true;
+	}
+	if (d[0] >> 4 == 6) {
+		if (d[6] != PROTO_TCP || len < 60)
+			return false;
+		s->ipv = 6;
+		s->l3 = 40;
+		*cand = (uint32_t)get_be16(d + 4) + 40 == len;
+		s->hash = flow_hash(d, 8, 16, 40);
+		return true;
+	}
+	return false;
+}
+
+static void seg_parse(const struct pkt *p, struct gro_seg *s)
+{
+	const uint8_t *d = p->data;
+	uint32_t l4, flags;
+	bool cand = false;
+
+	memset(s, 0, sizeof(*s));
+	s->next = NO_NEXT;
+	if (!seg_parse_ip(d, p->len, s, &cand))
+		return;
+	s->kind = SEG_FLOW;
+	l4 = (uint32_t)(d[s->l3 + 12] >> 4) * 4;
+	if (!cand || l4 < 20 || s->l3 + l4 >= p->len || p->len > OFFLOAD_MAX_PACKET)
+		return;
+	flags = d[s->l3 + 13];
+	if ((flags & ~(uint32_t)(TCP_PSH | TCP_ECE)) != TCP_ACK ||
+	    !tcp_options_ok(d + s->l3 + 20, l4 - 20))
+		return;
+	s->kind = SEG_CAND;
+	s->l4 = (uint8_t)l4;
+	s->payload = (uint16_t)(p->len - s->l3 - l4);
+	s->seq = get_be32(d + s->l3 + 4);
+}
+
+static bool flow_equal(const struct gro_work *w, uint32_t a, uint32_t b)
+{
+	const struct gro_seg *sa = &w->s[a], *sb = &w->s[b];
+	const uint8_t *da = w->p[a]->data, *db = w->p[b]->data;
+
+	if (sa->hash != sb->hash || sa->ipv != sb->ipv)
+		return false;
+	if (sa->ipv == 4 ? memcmp(da + 12, db + 12, 8) : memcmp(da + 8, db + 8, 32))
+		return false;
+	return memcmp(da + sa->l3, db + sb->l3, 4) == 0;
+}
+
+static bool ip_fields_match(const struct gro_group *g, const uint8_t *h, const uint8_t *d,
+			    uint8_t ipv)
+{
+	if (ipv == 6)
+		return memcmp(h, d, 4) == 0 && h[7] == d[7];
+	if (h[1] != d[1] || h[6] != d[6] || h[8] != d[8])
+		return false;
+	/* Without DF the ID may matter for fragments on the way: keep the kernel's numbering. */
+	return (h[6] & IPV4_DF) || get_be16(d + 4) == (uint16_t)(get_be16(h + 4) + g->count);
+}
+
+static bool tcp_fields_match(const uint8_t *th, const uint8_t *td, uint32_t l4)
+{
+	/* Acknowledgement, flags but PSH, window, urgent pointer, options. */
+	return memcmp(th + 8, td + 8, 4) == 0 && (th[13] & ~TCP_PSH) == (td[13] & ~TCP_PSH) &&
+	       memcmp(th + 14, td + 14, 2) == 0 && memcmp(th + 18, td + 18, 2) == 0 &&
+	       memcmp(th + 20, td + 20, l4 - 20) == 0;
+}
+
+static bool can_merge(const struct gro_work *w, const struct gro_group *g, uint32_t j)
+{
+	const struct gro_seg *hs = &w->s[g->head], *js = &w->s[j];
+	const uint8_t *hd = w->p[g->head]->data, *jd = w->p[j]->data;
+
+	if (js->seq != g->next_seq || js->payload > g->gso_size || js->l4 != hs->l4 ||
+	    g->len + js->payload > w->max_len)
+		return false;
+	return ip_fields_match(g, hd, jd, hs->ipv) &&
+	       tcp_fields_match(hd + hs->l3, jd + js->l3, js->l4);
+}
+
+static uint32_t l4_pseudo(const uint8_t *d, uint8_t ipv, uint32_t l4len)
+{
+	if (ipv == 4)
+		return csum_ipv4_pseudo(d + 12, d + 16, PROTO_TCP, (uint16_t)l4len);
+	return csum_ipv6_pseudo(d + 8, d + 24, PROTO_TCP, l4len);
+}
+
+static bool csum_good(struct gro_work *w, uint32_t i, struct offload_stats *st)
+{
+	struct gro_seg *s = &w->s[i];
+	const struct pkt *p = w->p[i];
+	uint32_t l4len = p->len - s->l3;
+	bool ok;
+
+	if (s->csum == CSUM_UNKNOWN) {
+		ok = (s->ipv == 6 || csum_ipv4_header(p->data, s->l3) == 0) &&
+		     csum_fold(csum_partial(p->data + s->l3, l4len,
+					    l4_pseudo(p->data, s->ipv, l4len))) == 0;
+		s->csum = ok ? CSUM_GOOD : CSUM_BAD;
+		if (!ok)
+			st->gro_bad_csum++;
+	}
+	return s->csum == CSUM_GOOD;
+}
+
+static struct gro_group *group_new(struct gro_work *w, uint32_t j)
+{
+	struct gro_group *g = &w->g[w->ngroups++];
+	const struct gro_seg *s = &w->s[j];
+
+	g->head = g->last = (uint8_t)j;
+	g->count = 1;
+	g->open = s->kind == SEG_CAND && s->csum != CSUM_BAD;
+	g->gso_size = s->payload;
+	g->next_seq = s->seq + s->payload;
+	g->len = w->p[j]->len;
+	return g;
+}
+
+static void group_add(struct gro_work *w, struct gro_group *g, uint32_t j)
+{
+	const struct gro_seg *s = &w->s[j];
+
+	w->s[g->last].next = (uint8_t)j;
+	g->last = (uint8_t)j;
+	g->count++;
+	g->next_seq += s->payload;
+	g->len += s->payload;
+	/* PSH or a short segment is where the sender's write ended: nothing follows it. */
+	if (s->payload < g->gso_size || (w->p[j]->data[s->l3 + 13] & TCP_PSH))
+		g->open = false;
+}
+
+static struct gro_group *open_group_of(struct gro_work *w, uint32_t j)
+{
+	for (uint32_t k = w->ngroups; k-- > 0;) {
+		struct gro_group *g = &w->g[k];
+
+		if (g->open && flow_equal(w, g->head, j))
+			return g;
+	}
+	return NULL;
+}
+
+/* The first pass: which packets go together. Nothing is copied or changed yet. */
+static void group_packets(struct gro_work *w, uint32_t n, struct offload_stats *st)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		struct gro_seg *s = &w->s[j];
+		struct gro_group *g;
+
+		seg_parse(w->p[j], s);
+		g = s->kind == SEG_OTHER ? NULL : open_group_of(w, j);
+		if (g && s->kind == SEG_CAND && can_merge(w, g, j)) {
+			if (!csum_good(w, g->head, st)) {
+				g->open = false;
+			} else if (csum_good(w, j, st)) {
+				group_add(w, g, j);
+				continue;
+			}
+		}
+		/* Anything else of the flow ends its open group: the flow's order is kept. */
+		if (g)
+			g->open = false;
+		group_new(w, j);
+	}
+}
+
+static void emit(struct pkt_vec *v, struct pkt *p, struct offload_stats *st)
+{
+	static const struct vnet_hdr none;
+
+	if (!vnet_hdr_push(p, &none)) {
+		st->drops[OFFLOAD_DROP_HEADROOM]++;
+		pkt_free(p);
+		return;
+	}
+	v->p[v->n++] = p;
+}
+
+static void super_fix_headers(struct pkt *q, const struct gro_seg *hs, bool psh)
+{
+	uint8_t *d = q->data, *th = d + hs->l3;
+	uint32_t l4len = q->len - hs->l3;
+
+	if (hs->ipv == 4) {
+		put_be16(d + 2, (uint16_t)q->len);
+		put_be16(d + 10, 0);
+		put_be16(d + 10, csum_ipv4_header(d, hs->l3));
+	} else {
+		put_be16(d + 4, (uint16_t)l4len);
+	}
+	if (psh)
+		th[13] |= TCP_PSH;
+	/* CHECKSUM_PARTIAL: the field holds the folded, not inverted, pseudo-header sum. */
+	put_be16(th + 16, (uint16_t)~csum_fold(l4_pseudo(d, hs->ipv, l4len)));
+}
+
+/* Copies the group into one big buffer; NULL when the pool is empty. */
+static struct pkt *super_build(struct gro_work *w, const struct gro_group *g, struct pkt_pool *big)
+{
+	const struct gro_seg *hs = &w->s[g->head];
+	const struct pkt *head = w->p[g->head];
+	uint32_t hdrs = (uint32_t)hs->l3 + hs->l4, len = head->len;
+	struct vnet_hdr vh;
+	struct pkt *q;
+
+	if (!big || !(q = pkt_alloc(big)))
+		return NULL;
+	memcpy(q->data, head->data, head->len);
+	for (uint32_t m = hs->next; m != NO_NEXT; m = w->s[m].next) {
+		memcpy(q->data + len, w->p[m]->data + hdrs, w->s[m].payload);
+		len += w->s[m].payload;
+	}
+	q->len = len;
+	super_fix_headers(q, hs, w->p[g->last]->data[w->s[g->last].l3 + 13] & TCP_PSH);
+	vh = (struct vnet_hdr){
+		.flags = VNET_HDR_F_NEEDS_CSUM,
+		.gso_type = hs->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6,
+		.hdr_len = (uint16_t)hdrs,
+		.gso_size = g->gso_size,
+		.csum_start = hs->l3,
+		.csum_offset = 16,
+	};
+	vnet_hdr_push(q, &vh);
+	q->port = head->port;
+	q->flags = head->flags;
+	return q;
+}
+
+static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt_pool *big,
+		       struct pkt_vec *v, struct offload_stats *st)
+{
+	struct pkt *q;
+	uint32_t m;
+
+	if (g->count == 1) {
+		emit(v, w->p[g->head], st);
+		return;
+	}
+	q = super_build(w, g, big);
+	if (!q) {
+		st->gro_nomem++;
+		for (m = g->head; m != NO_NEXT; m = w->s[m].next)
+			emit(v, w->p[m], st);
+		return;
+	}
+	for (m = g->head; m != NO_NEXT; m = w->s[m].next)
+		pkt_free(w->p[m]);
+	v->p[v->n++] = q;
+	st->gro_super++;
+	st->gro_merged += g->count;
+}
+
+void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
+{
+	struct gro_work w;
+	uint32_t n = v->n;
+
+	w.ngroups = 0;
+	w.max_len = 0;
+	if (big && big->bufsize > PKT_HEADROOM) {
+		w.max_len = big->bufsize - PKT_HEADROOM;
+		if (w.max_len > OFFLOAD_MAX_PACKET)
+			w.max_len = OFFLOAD_MAX_PACKET;
+	}
+	memcpy(w.p, v->p, n * sizeof(v->p[0]));
+	st->gro_in += n;
+	group_packets(&w, n, st);
+	/* In place: every group emits at most as many packets as it holds. */
+	v->n = 0;
+	for (uint32_t k = 0; k < w.ngroups; k++)
+		group_emit(&w, &w.g[k], big, v, st);
+	st->gro_out += v->n;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VW_OFFLOAD_GRO_H
+#define VW_OFFLOAD_GRO_H
+
+/*
+ * "GRO coalesce": prepares a batch of decrypted IP packets for a TUN opened with
+ * IFF_VNET_HDR. Every packet that comes out starts with a vnet header (VNET_HDR_LEN
+ * bytes) and is one TUN write. Runs of TCP segments of one flow become one super-packet
+ * in a buffer from the caller's pool of big buffers; everything else passes through
+ * unchanged behind a zero header (GSO_NONE, no flags: the kernel checks it as usual).
+ *
+ * A segment joins the flow's open super-packet only when all of this holds (a subset of
+ * the kernel's tcp_gro_receive rules, kept conservative):
+ *   - IPv4 without options or fragmentation, or IPv6 with TCP as the next header; the
+ *     IP length fields match the packet; addresses and ports equal;
+ *   - IPv4 TOS, TTL and flags equal; the ID the next one (ID + 1 per segment) unless DF
+ *     is set, where the ID carries no meaning (RFC 6864) and the kernel renumbers; IPv6
+ *     traffic class, flow label and hop limit equal;
+ *   - TCP flags ACK (ECE allowed when the first has it too), PSH only on the last;
+ *     sequence number right after the previous segment; same acknowledgement, window,
+ *     urgent pointer and header length; options only NOP and timestamps, byte-identical;
+ *   - payload not empty and no larger than the first segment's (the gso_size); a shorter
+ *     or a PSH segment ends the super-packet; the result stays within 65535 bytes and the
+ *     big buffer;
+ *   - the IPv4 header checksum and the TCP checksum of every merged segment verify. A
+ *     segment that fails is not merged: it passes through unchanged, for the kernel to
+ *     drop and count.
+ * Any other packet of the flow (a pure ACK, FIN, ...) ends the open super-packet, so a
+ * flow's packets keep their order; different flows may interleave and are grouped apart.
+ * The output keeps the order of each group's first packet.
+ *
+ * A super-packet carries the first segment's headers with the lengths rewritten, PSH
+ * from the last segment, a fresh IPv4 header checksum, and the TCP checksum field set
+ * to the folded pseudo-header sum over the whole TCP length (as CHECKSUM_PARTIAL); its
+ * vnet header is NEEDS_CSUM, csum_start = IP header length, csum_offset = 16, gso_type
+ * TCPV4 or TCPV6, gso_size = first segment's payload, hdr_len = IP + TCP header. That is
+ * what the kernel's virtio_net_hdr_to_skb takes for TCP GSO (it refuses any other
+ * csum_offset and, for DODGY packets, re-checks the headers); DATA_VALID is not used.
+ *
+ * Pure: no system calls, no clock, no globals, no allocation (big buffers come from the
+ * caller's pool; work space is on the stack, bounded by PKT_VEC_MAX).
+ */
+
+#include "core/pkt.h"
+#include "offload/vnet_hdr.h"
+
+/*
+ * Rewrites v in place (v->n can only shrink). Merged segments are copied into a buffer
+ * from big (PKT_HEADROOM + up to 65535 bytes is enough; smaller buffers limit the
+ * super-packet) and freed; when big is NULL or empty, packets pass through unmerged
+ * (st->gro_nomem). A packet without VNET_HDR_LEN bytes of headroom is freed and counted
+ * (OFFLOAD_DROP_HEADROOM).
+ */
+void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
+
+#endif

@@ -1,0 +1,1256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TSO split and GRO coalesce against packets this file builds field by field on its
+ * own (with its own RFC 1071 sum), checksums verified with core/csum.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/byteorder.h"
+#include "core/csum.h"
+#include "core/pkt.h"
+#include "offload/gro.h"
+#include "offload/gso.h"
+#include "offload/vnet_hdr.h"
+
+#define BIG_SIZE    (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
+#define MSS4	    1380 /* 1420 - 20 - 20 */
+#define MSS4_TS	    1368 /* with the timestamp option */
+#define MSS6	    1360 /* 1420 - 40 - 20 */
+#define MAXSEGS	    256
+#define PAYLOAD_MAX 70000
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_PSH 0x08
+#define F_ACK 0x10
+#define F_URG 0x20
+#define F_ECE 0x40
+#define F_CWR 0x80
+
+struct fixture {
+	struct pkt_pool pool; /* MTU-sized segments */
+	struct pkt_pool big;  /* super-packets */
+	struct offload_stats st;
+};
+
+static uint8_t payload[PAYLOAD_MAX];
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	uint32_t x = 0x9e3779b9;
+
+	if (!fx || !pkt_pool_init(&fx->pool, 512, PKT_DEFAULT_SIZE) ||
+	    !pkt_pool_init(&fx->big, 8, BIG_SIZE))
+		return -1;
+	for (uint32_t i = 0; i < PAYLOAD_MAX; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		payload[i] = (uint8_t)(x >> 7);
+	}
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* Every buffer the module took or made came back. */
+	assert_int_equal(fx->pool.nfree, fx->pool.count);
+	assert_int_equal(fx->big.nfree, fx->big.count);
+	pkt_pool_destroy(&fx->pool);
+	pkt_pool_destroy(&fx->big);
+	free(fx);
+	return 0;
+}
+
+/* ---- the reference: packets written field by field ---- */
+
+struct flow {
+	int ipv, proto;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint32_t ack;
+	uint8_t tos, ttl;
+	bool df;
+	uint32_t label;
+	uint16_t window;
+	bool ts;
+	uint32_t tsval, tsecr;
+	bool sack;
+};
+
+enum ck { CK_FULL, CK_PARTIAL, CK_ZERO };
+
+static struct flow flow_make(int ipv, int proto)
+{
+	struct flow f = {.ipv = ipv, .proto = proto, .sport = 40000, .dport = 5201};
+
+	if (ipv == 4) {
+		memcpy(f.src, (uint8_t[]){10, 0, 0, 1}, 4);
+		memcpy(f.dst, (uint8_t[]){10, 0, 0, 2}, 4);
+	} else {
+		memcpy(f.src, (uint8_t[]){0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 16);
+		memcpy(f.dst, (uint8_t[]){0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}, 16);
+	}
+	f.ack = 0x11223344;
+	f.ttl = 64;
+	f.df = true;
+	f.label = 0x12345;
+	f.window = 502;
+	f.tsval = 1000;
+	f.tsecr = 2000;
+	return f;
+}
+
+static uint32_t l3_of(const struct flow *f)
+{
+	return f->ipv == 4 ? 20 : 40;
+}
+
+static uint32_t l4_of(const struct flow *f)
+{
+	if (f->proto == 17)
+		return 8;
+	return 20 + (f->ts ? 12 : 0) + (f->sack ? 12 : 0);
+}
+
+/* RFC 1071, 16-bit big-endian words into a wide accumulator. */
+static uint64_t ref_sum(const uint8_t *b, size_t len, uint64_t acc)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		acc += (uint32_t)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		acc += (uint32_t)b[len - 1] << 8;
+	return acc;
+}
+
+static uint16_t ref_fold(uint64_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+static uint64_t ref_pseudo(const struct flow *f, uint32_t l4len)
+{
+	uint32_t alen = f->ipv == 4 ? 4 : 16;
+
+	return ref_sum(f->src, alen, 0) + ref_sum(f->dst, alen, 0) + (uint32_t)f->proto +
+	       (l4len >> 16) + (l4len & 0xffff);
+}
+
+/* One IP packet of flow f carrying data[0..plen), every field written here. */
+static uint32_t build(const struct flow *f, const uint8_t *data, uint32_t plen, uint32_t seq,
+		      uint16_t id, uint8_t flags, enum ck ck, uint8_t *out)
+{
+	uint32_t l3 = l3_of(f), l4 = l4_of(f), len = l3 + l4 + plen;
+	uint8_t *ip = out, *th = out + l3, *o = th + 20;
+	uint16_t v = 0;
+
+	memset(out, 0, l3 + l4);
+	if (f->ipv == 4) {
+		ip[0] = 0x45;
+		ip[1] = f->tos;
+		put_be16(ip + 2, (uint16_t)len);
+		put_be16(ip + 4, id);
+		put_be16(ip + 6, f->df ? 0x4000 : 0);
+		ip[8] = f->ttl;
+		ip[9] = (uint8_t)f->proto;
+		memcpy(ip + 12, f->src, 4);
+		memcpy(ip + 16, f->dst, 4);
+		put_be16(ip + 10, (uint16_t)~ref_fold(ref_sum(ip, 20, 0)));
+	} else {
+		put_be32(ip, 6u << 28 | (uint32_t)f->tos << 20 | f->label);
+		put_be16(ip + 4, (uint16_t)(len - 40));
+		ip[6] = (uint8_t)f->proto;
+		ip[7] = f->ttl;
+		memcpy(ip + 8, f->src, 16);
+		memcpy(ip + 24, f->dst, 16);
+	}
+	put_be16(th, f->sport);
+	put_be16(th + 2, f->dport);
+	if (f->proto == 6) {
+		put_be32(th + 4, seq);
+		put_be32(th + 8, f->ack);
+		th[12] = (uint8_t)(l4 / 4 << 4);
+		th[13] = flags;
+		put_be16(th + 14, f->window);
+		if (f->ts) {
+			o[0] = 1, o[1] = 1, o[2] = 8, o[3] = 10;
+			put_be32(o + 4, f->tsval);
+			put_be32(o + 8, f->tsecr);
+			o += 12;
+		}
+		if (f->sack) {
+			o[0] = 1, o[1] = 1, o[2] = 5, o[3] = 10;
+			put_be32(o + 4, seq + 100000);
+			put_be32(o + 8, seq + 200000);
+		}
+	} else {
+		put_be16(th + 4, (uint16_t)(l4 + plen));
+	}
+	memcpy(out + l3 + l4, data, plen);
+	if (ck == CK_FULL) {
+		v = (uint16_t)~ref_fold(ref_sum(th, l4 + plen, ref_pseudo(f, l4 + plen)));
+		if (f->proto == 17 && v == 0)
+			v = 0xffff;
+	} else if (ck == CK_PARTIAL) {
+		v = ref_fold(ref_pseudo(f, l4 + plen));
+	}
+	put_be16(th + (f->proto == 6 ? 16 : 6), v);
+	return len;
+}
+
+/* The vnet header the kernel puts on such a super-packet. */
+static struct vnet_hdr super_hdr(const struct flow *f, uint32_t gso_size, bool ecn)
+{
+	struct vnet_hdr h = {
+		.flags = VNET_HDR_F_NEEDS_CSUM,
+		.hdr_len = (uint16_t)(l3_of(f) + l4_of(f)),
+		.gso_size = (uint16_t)gso_size,
+		.csum_start = (uint16_t)l3_of(f),
+		.csum_offset = f->proto == 6 ? 16 : 6,
+	};
+
+	if (f->proto == 17)
+		h.gso_type = VNET_HDR_GSO_UDP_L4;
+	else
+		h.gso_type = (f->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6) |
+			     (ecn ? VNET_HDR_GSO_ECN : 0);
+	return h;
+}
+
+/* Checks with core/csum.h: IPv4 header and L4 checksums of a finished packet. */
+static void assert_csums(const uint8_t *d, uint32_t len)
+{
+	uint32_t l3 = d[0] >> 4 == 4 ? (uint32_t)(d[0] & 15) * 4 : 40;
+	uint8_t proto = d[0] >> 4 == 4 ? d[9] : d[6];
+	uint32_t l4len = len - l3, ps;
+
+	if (d[0] >> 4 == 4) {
+		assert_int_equal(csum_ipv4_header(d, l3), 0);
+		ps = csum_ipv4_pseudo(d + 12, d + 16, proto, (uint16_t)l4len);
+	} else {
+		ps = csum_ipv6_pseudo(d + 8, d + 24, proto, l4len);
+	}
+	assert_int_equal(csum_fold(csum_partial(d + l3, l4len, ps)), 0);
+}
+
+static struct pkt *pkt_from(struct pkt_pool *pool, const uint8_t *b, uint32_t len)
+{
+	struct pkt *p = pkt_alloc(pool);
+
+	assert_non_null(p);
+	assert_non_null(pkt_put(p, len));
+	memcpy(p->data, b, len);
+	return p;
+}
+
+/* Splits in (freed here) to the end, resuming across GSO_MORE; returns the segments. */
+static uint32_t split_all(struct fixture *fx, const struct vnet_hdr *h, struct pkt *in,
+			  struct pkt **segs)
+{
+	uint32_t cursor = 0, n = 0;
+	enum offload_drop why;
+	enum gso_status s;
+	struct pkt_vec out;
+
+	do {
+		pkt_vec_init(&out);
+		s = gso_split(h, in, &cursor, &fx->pool, &out, &fx->st, &why);
+		assert_true(s == GSO_DONE || s == GSO_MORE);
+		for (uint32_t i = 0; i < out.n; i++) {
+			assert_true(n < MAXSEGS);
+			segs[n++] = out.p[i];
+		}
+	} while (s == GSO_MORE);
+	pkt_free(in);
+	return n;
+}
+
+static void free_all(struct pkt **p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		pkt_free(p[i]);
+}
+
+/* Expected segment k of a super-packet, built from the flow's fields, not from the input. */
+static uint32_t ref_segment(const struct flow *f, uint32_t total, uint32_t gso, uint32_t seq0,
+			    uint16_t id0, uint8_t flags, uint32_t k, uint32_t nsegs, uint8_t *out)
+{
+	uint32_t off = k * gso, plen = total - off < gso ? total - off : gso;
+	uint8_t fl = flags;
+
+	if (k + 1 < nsegs)
+		fl &= (uint8_t) ~(F_FIN | F_PSH);
+	if (k > 0)
+		fl &= (uint8_t)~F_CWR;
+	return build(f, payload + off, plen, seq0 + off, (uint16_t)(id0 + k), fl, CK_FULL, out);
+}
+
+static uint8_t ref[70000];
+
+static void check_split(struct fixture *fx, const struct flow *f, uint32_t total, uint32_t gso,
+			uint8_t flags)
+{
+	static struct pkt *segs[MAXSEGS];
+	uint32_t seq0 = 0xfffff000, nsegs = total ? (total + gso - 1) / gso : 1, n, len;
+	uint16_t id0 = 0xfffe;
+	struct vnet_hdr h = super_hdr(f, gso, flags & F_CWR);
+	struct pkt *in;
+	uint64_t before = fx->st.split_segs;
+
+	len = build(f, payload, total, seq0, id0, flags, CK_PARTIAL, ref);
+	in = pkt_from(&fx->big, ref, len);
+	n = split_all(fx, &h, in, segs);
+	assert_int_equal(n, nsegs);
+	assert_int_equal(fx->st.split_segs - before, nsegs);
+	for (uint32_t k = 0; k < n; k++) {
+		len = ref_segment(f, total, gso, seq0, id0, flags, k, nsegs, ref);
+		assert_int_equal(segs[k]->len, len);
+		assert_memory_equal(segs[k]->data, ref, len);
+		assert_int_equal(pkt_headroom(segs[k]), PKT_HEADROOM);
+		assert_true(pkt_tailroom(segs[k]) >= PKT_TAILROOM);
+		assert_csums(segs[k]->data, segs[k]->len);
+	}
+	free_all(segs, n);
+}
+
+/* ---- vnet header ---- */
+
+static void test_vnet_hdr_codec(void **state)
+{
+	struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM,
+			     VNET_HDR_GSO_TCPV6 | VNET_HDR_GSO_ECN,
+			     0x0134,
+			     0x0564,
+			     0x0028,
+			     0x0010},
+			g;
+	/* Little endian on the wire whatever the host (TUNSETVNETLE). */
+	const uint8_t want[VNET_HDR_LEN] = {0x01, 0x84, 0x34, 0x01, 0x64,
+					    0x05, 0x28, 0x00, 0x10, 0x00};
+	struct fixture *fx = *state;
+	uint8_t b[VNET_HDR_LEN];
+	struct pkt *p;
+
+	vnet_hdr_encode(b, &h);
+	assert_memory_equal(b, want, sizeof(want));
+	vnet_hdr_decode(b, &g);
+	assert_memory_equal(&g, &h, sizeof(h));
+
+	p = pkt_alloc(&fx->pool);
+	assert_true(vnet_hdr_push(p, &h));
+	assert_int_equal(p->len, VNET_HDR_LEN);
+	assert_memory_equal(p->data, want, sizeof(want));
+	memcpy(pkt_put(p, 3), "abc", 3);
+	memset(&g, 0, sizeof(g));
+	assert_true(vnet_hdr_pull(p, &g));
+	assert_memory_equal(&g, &h, sizeof(h));
+	assert_int_equal(p->len, 3);
+	assert_false(vnet_hdr_pull(p, &g));
+	assert_int_equal(p->len, 3);
+	/* No headroom left: refused, nothing changed. */
+	pkt_reset(p, 4);
+	assert_false(vnet_hdr_push(p, &h));
+	assert_int_equal(p->len, 0);
+	pkt_free(p);
+	assert_string_equal(offload_drop_name(OFFLOAD_DROP_GSO_SIZE), "vnet_gso_size");
+	assert_string_equal(offload_drop_name(OFFLOAD_DROP__MAX), "unknown");
+}
+
+/* ---- TSO split ---- */
+
+static void test_split_tcp4_sizes(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	const uint32_t sizes[] = {1,	    MSS4 - 1,	  MSS4,	     MSS4 + 1,
+				  2 * MSS4, 2 * MSS4 + 1, 45 * MSS4, 65535 - 40};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		check_split(fx, &f, sizes[i], MSS4, F_ACK | F_PSH);
+	f.ts = true;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		check_split(fx, &f, sizes[i] - (i == 7 ? 12 : 0), MSS4_TS, F_ACK);
+	assert_int_equal(fx->st.split_in, 16);
+}
+
+static void test_split_tcp6_sizes(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(6, 6);
+	const uint32_t sizes[] = {1, MSS6 - 1, MSS6, MSS6 + 1, 3 * MSS6 - 1, 45 * MSS6, 65535 - 20};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		check_split(fx, &f, sizes[i], MSS6, F_ACK | F_PSH);
+	f.ts = true;
+	f.tos = 0x2e;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		check_split(fx, &f, sizes[i] - (i == 6 ? 12 : 0), MSS6 - 12, F_ACK);
+}
+
+static void test_split_tcp_flags(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f4 = flow_make(4, 6), f6 = flow_make(6, 6);
+
+	/* FIN and PSH only on the last segment, CWR only on the first, the rest everywhere. */
+	check_split(fx, &f4, 5 * MSS4 - 7, MSS4, F_ACK | F_PSH | F_FIN);
+	check_split(fx, &f4, 5 * MSS4, MSS4, F_ACK | F_CWR | F_ECE);
+	check_split(fx, &f4, MSS4, MSS4, F_ACK | F_CWR | F_PSH | F_FIN);
+	check_split(fx, &f6, 4 * MSS6 + 1, MSS6, F_ACK | F_PSH | F_FIN | F_CWR);
+	/* IPv4 without DF: the ID still counts up per segment and wraps. */
+	f4.df = false;
+	f4.tos = 0x03;
+	check_split(fx, &f4, 7 * MSS4, MSS4, F_ACK);
+	/* A GSO packet with headers only still makes one packet. */
+	check_split(fx, &f4, 0, MSS4, F_ACK | F_FIN);
+}
+
+static void test_split_udp(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f4 = flow_make(4, 17), f6 = flow_make(6, 17);
+	const uint32_t sizes[] = {1, 1391, 1392, 1393, 10 * 1392, 64 * 1000};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		check_split(fx, &f4, sizes[i], 1392, 0);
+		check_split(fx, &f6, sizes[i], i == 5 ? 1000 : 1372, 0);
+	}
+}
+
+/* A UDP segment whose checksum comes out 0 is sent as 0xffff (RFC 768). */
+static void test_split_udp_zero_csum(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 17);
+	static struct pkt *segs[MAXSEGS];
+	uint8_t data[64];
+	struct vnet_hdr h = super_hdr(&f, 32, false);
+	uint32_t len;
+	uint16_t fix;
+
+	memcpy(data, payload, sizeof(data));
+	/* Make the second 32-byte datagram's sum come to 0xffff: its checksum is then 0. */
+	put_be16(data + 62, 0);
+	len = build(&f, data + 32, 32, 0, 1, 0, CK_ZERO, ref);
+	fix = (uint16_t)~ref_fold(ref_sum(ref + 20, len - 20, ref_pseudo(&f, len - 20)));
+	put_be16(data + 62, fix);
+	len = build(&f, data + 32, 32, 0, 1, 0, CK_ZERO, ref);
+	assert_int_equal(ref_fold(ref_sum(ref + 20, len - 20, ref_pseudo(&f, len - 20))), 0xffff);
+
+	len = build(&f, data, 64, 0, 0, 0, CK_PARTIAL, ref);
+	assert_int_equal(split_all(fx, &h, pkt_from(&fx->big, ref, len), segs), 2);
+	assert_int_equal(get_be16(segs[1]->data + 26), 0xffff);
+	assert_csums(segs[1]->data, segs[1]->len);
+	assert_int_equal(get_be16(segs[1]->data + 4), 1);
+	free_all(segs, 2);
+}
+
+static void test_split_partial_csum(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow fl[3] = {flow_make(4, 6), flow_make(6, 6), flow_make(6, 17)};
+	uint8_t want[2048];
+	enum offload_drop why;
+	uint32_t cursor = 0;
+	struct pkt_vec out;
+
+	pkt_vec_init(&out);
+	for (int i = 0; i < 3; i++) {
+		struct vnet_hdr h = {.flags = VNET_HDR_F_NEEDS_CSUM,
+				     .csum_start = (uint16_t)l3_of(&fl[i]),
+				     .csum_offset = fl[i].proto == 6 ? 16 : 6};
+		uint32_t len =
+			build(&fl[i], payload + i, 1000 + (uint32_t)i, 77, 5, F_ACK, CK_FULL, want);
+		struct pkt *p;
+
+		build(&fl[i], payload + i, 1000 + (uint32_t)i, 77, 5, F_ACK, CK_PARTIAL, ref);
+		p = pkt_from(&fx->pool, ref, len);
+		assert_int_equal(gso_split(&h, p, &cursor, &fx->pool, &out, &fx->st, &why),
+				 GSO_PASS);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(p->len, len);
+		assert_memory_equal(p->data, want, len);
+		assert_csums(p->data, p->len);
+		pkt_free(p);
+	}
+	assert_int_equal(fx->st.csum_completed, 3);
+	/* No NEEDS_CSUM: passed as it is. */
+	{
+		struct vnet_hdr h = {.flags = VNET_HDR_F_DATA_VALID};
+		struct pkt *p = pkt_from(&fx->pool, ref, 100);
+
+		assert_int_equal(gso_split(&h, p, &cursor, &fx->pool, &out, &fx->st, &why),
+				 GSO_PASS);
+		assert_memory_equal(p->data, ref, 100);
+		pkt_free(p);
+	}
+	assert_int_equal(fx->st.csum_completed, 3);
+}
+
+/* Out fills up, then the pool runs dry: each time the next call goes on where it stopped. */
+static void test_split_resume(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	uint32_t total = 45 * MSS4 + 17, nsegs = 46, len, cursor = 0, got = 0;
+	struct vnet_hdr h = super_hdr(&f, MSS4, false);
+	static struct pkt *hold[512];
+	uint32_t nhold = 0;
+	struct pkt_vec out;
+	enum offload_drop why;
+	struct pkt *in;
+
+	len = build(&f, payload, total, 1, 100, F_ACK | F_PSH, CK_PARTIAL, ref);
+	in = pkt_from(&fx->big, ref, len);
+
+	/* Only 5 free slots in out. */
+	pkt_vec_init(&out);
+	out.n = PKT_VEC_MAX - 5;
+	assert_int_equal(gso_split(&h, in, &cursor, &fx->pool, &out, &fx->st, &why), GSO_MORE);
+	assert_int_equal(cursor, 5);
+	for (uint32_t i = PKT_VEC_MAX - 5; i < PKT_VEC_MAX; i++)
+		hold[nhold++] = out.p[i];
+	/* Leave the pool 7 buffers. */
+	while (fx->pool.nfree > 7)
+		hold[nhold++] = pkt_alloc(&fx->pool);
+	pkt_vec_init(&out);
+	assert_int_equal(gso_split(&h, in, &cursor, &fx->pool, &out, &fx->st, &why), GSO_MORE);
+	assert_int_equal(out.n, 7);
+	assert_int_equal(cursor, 12);
+	assert_int_equal(fx->st.split_stalls, 2);
+	for (uint32_t i = 0; i < out.n; i++)
+		hold[nhold++] = out.p[i];
+	/* Give back everything but the segments, then finish. */
+	{
+		static struct pkt *segs[MAXSEGS];
+
+		for (uint32_t i = 0; i < 12; i++)
+			segs[got++] = hold[i < 5 ? i : nhold - 7 + (i - 5)];
+		for (uint32_t i = 5; i < nhold - 7; i++)
+			pkt_free(hold[i]);
+		pkt_vec_init(&out);
+		assert_int_equal(gso_split(&h, in, &cursor, &fx->pool, &out, &fx->st, &why),
+				 GSO_DONE);
+		assert_int_equal(cursor, 0);
+		for (uint32_t i = 0; i < out.n; i++)
+			segs[got++] = out.p[i];
+		assert_int_equal(got, nsegs);
+		for (uint32_t k = 0; k < nsegs; k++) {
+			len = ref_segment(&f, total, MSS4, 1, 100, F_ACK | F_PSH, k, nsegs, ref);
+			assert_int_equal(segs[k]->len, len);
+			assert_memory_equal(segs[k]->data, ref, len);
+		}
+		free_all(segs, got);
+	}
+	pkt_free(in);
+}
+
+/* The batch form over packets as read from the TUN, resumed until the input is empty. */
+static void test_split_batch(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f4 = flow_make(4, 6), f6 = flow_make(6, 17);
+	struct vnet_hdr h4 = super_hdr(&f4, MSS4, false), h6 = super_hdr(&f6, 1200, false);
+	struct vnet_hdr none = {0}, bad = h4;
+	static struct pkt *got[512];
+	struct pkt_vec in, out;
+	uint32_t cursor = 0, ngot = 0, len, calls = 0;
+	enum gso_batch_status s;
+	struct pkt *p;
+
+	bad.gso_size = 0;
+	pkt_vec_init(&in);
+	/* 48 TCP segments, a plain packet, a bad header, 20 UDP datagrams, a 3-byte read. */
+	len = build(&f4, payload, 65535 - 40, 9, 1, F_ACK, CK_PARTIAL, ref);
+	p = pkt_from(&fx->big, ref, len);
+	vnet_hdr_push(p, &h4);
+	pkt_vec_add(&in, p);
+	len = build(&f4, payload, 300, 9, 1, F_ACK, CK_FULL, ref);
+	p = pkt_from(&fx->pool, ref, len);
+	vnet_hdr_push(p, &none);
+	pkt_vec_add(&in, p);
+	len = build(&f4, payload, 3000, 9, 1, F_ACK, CK_PARTIAL, ref);
+	p = pkt_from(&fx->big, ref, len);
+	vnet_hdr_push(p, &bad);
+	pkt_vec_add(&in, p);
+	len = build(&f6, payload, 24000, 0, 0, 0, CK_PARTIAL, ref);
+	p = pkt_from(&fx->big, ref, len);
+	vnet_hdr_push(p, &h6);
+	pkt_vec_add(&in, p);
+	p = pkt_from(&fx->pool, ref, 3);
+	pkt_vec_add(&in, p);
+
+	do {
+		pkt_vec_init(&out);
+		out.n = PKT_VEC_MAX - 10; /* a small window, to stop often */
+		s = gso_split_batch(&in, &cursor, &fx->pool, &out, &fx->st);
+		assert_true(s == GSO_BATCH_DONE || s == GSO_BATCH_OUT_FULL);
+		for (uint32_t i = PKT_VEC_MAX - 10; i < out.n; i++)
+			got[ngot++] = out.p[i];
+		calls++;
+	} while (s != GSO_BATCH_DONE);
+	assert_int_equal(in.n, 0);
+	assert_int_equal(ngot, 48 + 1 + 20);
+	assert_true(calls >= 7);
+	for (uint32_t k = 0; k < 48; k++) {
+		len = ref_segment(&f4, 65535 - 40, MSS4, 9, 1, F_ACK, k, 48, ref);
+		assert_memory_equal(got[k]->data, ref, len);
+	}
+	len = build(&f4, payload, 300, 9, 1, F_ACK, CK_FULL, ref);
+	assert_int_equal(got[48]->len, len);
+	assert_memory_equal(got[48]->data, ref, len);
+	for (uint32_t k = 0; k < 20; k++) {
+		len = ref_segment(&f6, 24000, 1200, 0, 0, 0, k, 20, ref);
+		assert_memory_equal(got[49 + k]->data, ref, len);
+	}
+	assert_int_equal(fx->st.drops[OFFLOAD_DROP_GSO_SIZE], 1);
+	assert_int_equal(fx->st.drops[OFFLOAD_DROP_SHORT], 1);
+	free_all(got, ngot);
+
+	/* The pool running dry is reported apart from a full out. */
+	len = build(&f4, payload, 10 * MSS4, 9, 1, F_ACK, CK_PARTIAL, ref);
+	p = pkt_from(&fx->big, ref, len);
+	vnet_hdr_push(p, &h4);
+	pkt_vec_add(&in, p);
+	ngot = 0;
+	while (fx->pool.nfree > 4)
+		got[ngot++] = pkt_alloc(&fx->pool);
+	pkt_vec_init(&out);
+	assert_int_equal(gso_split_batch(&in, &cursor, &fx->pool, &out, &fx->st), GSO_BATCH_NOMEM);
+	assert_int_equal(in.n, 1);
+	assert_int_equal(out.n, 4);
+	assert_int_equal(cursor, 4);
+	free_all(got, ngot);
+	pkt_vec_free(&out);
+	assert_int_equal(gso_split_batch(&in, &cursor, &fx->pool, &out, &fx->st), GSO_BATCH_DONE);
+	assert_int_equal(out.n, 6);
+	len = ref_segment(&f4, 10 * MSS4, MSS4, 9, 1, F_ACK, 4, 10, ref);
+	assert_memory_equal(out.p[0]->data, ref, len);
+	pkt_vec_free(&out);
+}
+
+/* ---- malformed headers and packets: refused whole, counted, input untouched ---- */
+
+struct bad_case {
+	const char *name;
+	enum offload_drop why;
+};
+
+static void expect_drop(struct fixture *fx, const struct vnet_hdr *h, const uint8_t *b,
+			uint32_t len, enum offload_drop want, struct pkt_pool *pool)
+{
+	struct pkt *p = pkt_from(&fx->big, b, len);
+	uint64_t before = fx->st.drops[want];
+	enum offload_drop why = OFFLOAD_DROP__MAX;
+	uint32_t cursor = 0;
+	struct pkt_vec out;
+
+	pkt_vec_init(&out);
+	assert_int_equal(gso_split(h, p, &cursor, pool, &out, &fx->st, &why), GSO_DROP);
+	assert_int_equal(why, want);
+	assert_int_equal(fx->st.drops[want], before + 1);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(p->len, len);
+	assert_memory_equal(p->data, b, len);
+	pkt_free(p);
+}
+
+static void test_split_malformed(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f4 = flow_make(4, 6), f6 = flow_make(6, 6), u4 = flow_make(4, 17);
+	static uint8_t b[70000], b6[70000], bu[4000];
+	uint32_t len = build(&f4, payload, 5000, 1, 1, F_ACK, CK_PARTIAL, b);
+	uint32_t len6 = build(&f6, payload, 5000, 1, 1, F_ACK, CK_PARTIAL, b6);
+	uint32_t lenu = build(&u4, payload, 3000, 0, 1, 0, CK_PARTIAL, bu);
+	struct vnet_hdr ok = super_hdr(&f4, MSS4, false), h;
+	struct pkt_pool small;
+
+	/* vnet header fields */
+	h = ok, h.flags |= 0x04;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_FLAGS, &fx->pool);
+	h = ok, h.gso_type = VNET_HDR_GSO_UDP;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	h = ok, h.gso_type = 2;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	h = ok, h.gso_type = VNET_HDR_GSO_TCPV6;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	h = super_hdr(&u4, 1000, false), h.gso_type |= VNET_HDR_GSO_ECN;
+	expect_drop(fx, &h, bu, lenu, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	h = ok, h.gso_size = 0;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_GSO_SIZE, &fx->pool);
+	h = ok, h.hdr_len = (uint16_t)(len + 1);
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_HDR_LEN, &fx->pool);
+	h = ok, h.csum_start = 24;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_CSUM, &fx->pool);
+	h = ok, h.csum_offset = 6;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_CSUM, &fx->pool);
+	h = super_hdr(&u4, 1000, false), h.csum_offset = 16;
+	expect_drop(fx, &h, bu, lenu, OFFLOAD_DROP_CSUM, &fx->pool);
+	h = (struct vnet_hdr){.flags = VNET_HDR_F_NEEDS_CSUM, .csum_start = 100, .csum_offset = 1};
+	expect_drop(fx, &h, b, 102, OFFLOAD_DROP_CSUM, &fx->pool);
+	h.csum_start = 0xffff, h.csum_offset = 0xffff;
+	expect_drop(fx, &h, b, 102, OFFLOAD_DROP_CSUM, &fx->pool);
+	/* Segments larger than the pool's buffers. */
+	h = ok, h.gso_size = 4000;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_SEG_SIZE, &fx->pool);
+	assert_true(pkt_pool_init(&small, 4, PKT_HEADROOM + 1000 + PKT_TAILROOM));
+	expect_drop(fx, &ok, b, len, OFFLOAD_DROP_SEG_SIZE, &small);
+	pkt_pool_destroy(&small);
+
+	/* hdr_len is a hint (the forwarding path puts the whole linear part there): any value
+	 * inside the packet is taken. */
+	{
+		static struct pkt *segs[MAXSEGS];
+
+		h = ok, h.hdr_len = (uint16_t)len;
+		assert_int_equal(split_all(fx, &h, pkt_from(&fx->big, b, len), segs), 4);
+		free_all(segs, 4);
+		h.hdr_len = 0;
+		assert_int_equal(split_all(fx, &h, pkt_from(&fx->big, b, len), segs), 4);
+		free_all(segs, 4);
+	}
+
+	/* the packet behind a good header (hdr_len 0 so that it does not catch short ones) */
+	ok.hdr_len = 0;
+	h = ok;
+	expect_drop(fx, &h, b, 19, OFFLOAD_DROP_IP, &fx->pool);
+	expect_drop(fx, &h, b, 0, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	expect_drop(fx, &h, b, len - 1, OFFLOAD_DROP_IP, &fx->pool); /* total length */
+	b[6] |= 0x20;						     /* MF */
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_IP, &fx->pool);
+	b[6] = 0x40, b[7] = 1; /* offset */
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_IP, &fx->pool);
+	b[7] = 0, b[9] = 17;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_IP, &fx->pool);
+	b[9] = 6, b[0] = 0x44;
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_IP, &fx->pool);
+	b[0] = 0x4f; /* IHL 60 in a 50-byte packet */
+	put_be16(b + 2, 50);
+	h.csum_start = 60;
+	expect_drop(fx, &h, b, 50, OFFLOAD_DROP_IP, &fx->pool);
+	put_be16(b + 2, (uint16_t)len);
+	b[0] = 0x45, h = ok;
+	b[32] = 0x40; /* data offset 4 */
+	expect_drop(fx, &h, b, len, OFFLOAD_DROP_L4, &fx->pool);
+	b[32] = 0x50;
+	put_be16(b + 2, 30);
+	expect_drop(fx, &h, b, 30, OFFLOAD_DROP_L4, &fx->pool);
+	put_be16(b + 2, 60);
+	b[32] = 0xf0; /* 60-byte TCP header in a 60-byte packet */
+	expect_drop(fx, &h, b, 60, OFFLOAD_DROP_L4, &fx->pool);
+	b[32] = 0x50;
+
+	h = super_hdr(&f6, MSS6, false);
+	h.hdr_len = 0;
+	expect_drop(fx, &h, b6, len6 - 1, OFFLOAD_DROP_IP, &fx->pool);
+	expect_drop(fx, &h, b6, 39, OFFLOAD_DROP_IP, &fx->pool);
+	b6[6] = 0; /* hop-by-hop options first */
+	expect_drop(fx, &h, b6, len6, OFFLOAD_DROP_IP_EXT, &fx->pool);
+	b6[6] = 17;
+	expect_drop(fx, &h, b6, len6, OFFLOAD_DROP_IP, &fx->pool);
+	b6[6] = 6;
+	h.gso_type = VNET_HDR_GSO_TCPV4;
+	expect_drop(fx, &h, b6, len6, OFFLOAD_DROP_GSO_TYPE, &fx->pool);
+	/* Over 64 KiB of IPv4. */
+	h = ok;
+	expect_drop(fx, &h, b, 65536, OFFLOAD_DROP_TOO_LONG, &fx->pool);
+	/* An IPv6 payload of exactly 65535 bytes is fine. */
+	{
+		static struct pkt *segs[MAXSEGS];
+		uint32_t n;
+
+		len6 = build(&f6, payload, 65535 - 20, 1, 1, F_ACK, CK_PARTIAL, b6);
+		assert_int_equal(len6, 65575);
+		h = super_hdr(&f6, MSS6, false);
+		n = split_all(fx, &h, pkt_from(&fx->big, b6, len6), segs);
+		assert_int_equal(n, (65535 - 20 + MSS6 - 1) / MSS6);
+		free_all(segs, n);
+	}
+	assert_int_equal(fx->st.split_segs, 8 + (65535 - 20 + MSS6 - 1) / MSS6);
+}
+
+/* ---- GRO coalesce ---- */
+
+static void gro_run(struct fixture *fx, struct pkt_vec *v)
+{
+	gro_coalesce(v, &fx->big, &fx->st);
+}
+
+/* out must be p's bytes behind a zero vnet header. */
+static void assert_passed(const struct pkt *out, const uint8_t *b, uint32_t len)
+{
+	static const uint8_t zero[VNET_HDR_LEN];
+
+	assert_int_equal(out->len, VNET_HDR_LEN + len);
+	assert_memory_equal(out->data, zero, VNET_HDR_LEN);
+	assert_memory_equal(out->data + VNET_HDR_LEN, b, len);
+}
+
+/* out must be the super-packet of flow f: payload[off..off+total) from seq, first ID id. */
+static void assert_super(const struct pkt *out, const struct flow *f, uint32_t off, uint32_t total,
+			 uint32_t seq, uint16_t id, uint8_t flags, uint32_t gso)
+{
+	struct vnet_hdr h, want = super_hdr(f, gso, false);
+	static uint8_t b[70000];
+	uint32_t len = build(f, payload + off, total, seq, id, flags, CK_PARTIAL, b);
+	uint8_t *d = out->data + VNET_HDR_LEN;
+
+	vnet_hdr_decode(out->data, &h);
+	assert_memory_equal(&h, &want, sizeof(h));
+	assert_int_equal(out->len, VNET_HDR_LEN + len);
+	assert_memory_equal(d, b, len);
+	/* What the kernel does with it: complete the partial sum, and it verifies. */
+	assert_true(gso_csum_complete(&h, d, len));
+	assert_csums(d, len);
+	memcpy(d, b, len);
+}
+
+/* A segment of flow f as the sender sent it: payload at seq, complete checksum. */
+static struct pkt *seg(struct fixture *fx, const struct flow *f, uint32_t seq, uint32_t plen,
+		       uint16_t id, uint8_t flags)
+{
+	static uint8_t b[2048];
+	uint32_t len = build(f, payload + seq, plen, seq, id, flags, CK_FULL, b);
+
+	return pkt_from(&fx->pool, b, len);
+}
+
+/* Split a super-packet and coalesce the segments: the same super-packet comes back. */
+static void roundtrip(struct fixture *fx, const struct flow *f, uint32_t total, uint32_t gso,
+		      uint8_t flags)
+{
+	static struct pkt *segs[MAXSEGS];
+	struct vnet_hdr h = super_hdr(f, gso, false);
+	uint32_t len = build(f, payload, total, 777, 4242, flags, CK_PARTIAL, ref);
+	uint32_t n = split_all(fx, &h, pkt_from(&fx->big, ref, len), segs);
+	struct pkt_vec v;
+
+	assert_true(n <= PKT_VEC_MAX);
+	pkt_vec_init(&v);
+	for (uint32_t i = 0; i < n; i++)
+		pkt_vec_add(&v, segs[i]);
+	if (n == 1)
+		len = ref_segment(f, total, gso, 777, 4242, flags, 0, 1, ref);
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 1);
+	if (n == 1)
+		assert_passed(v.p[0], ref, len);
+	else
+		assert_super(v.p[0], f, 0, total, 777, 4242, flags, gso);
+	pkt_vec_free(&v);
+}
+
+static void test_gro_roundtrip(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f4 = flow_make(4, 6), f6 = flow_make(6, 6);
+	const uint32_t sizes[] = {1, MSS4 - 1, MSS4, MSS4 + 1, 2 * MSS4, 45 * MSS4, 65535 - 40};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		roundtrip(fx, &f4, sizes[i], MSS4, F_ACK | F_PSH);
+		roundtrip(fx, &f4, sizes[i], MSS4, F_ACK);
+		roundtrip(fx, &f6, sizes[i] - (i == 6 ? 20 : 0), MSS6, F_ACK | F_PSH);
+	}
+	f4.ts = f6.ts = true;
+	f4.df = false;
+	f6.tos = 0xb8;
+	roundtrip(fx, &f4, 65535 - 52, MSS4_TS, F_ACK | F_PSH);
+	roundtrip(fx, &f6, 65535 - 72, MSS6 - 12, F_ACK | F_ECE);
+	roundtrip(fx, &f6, 7 * (MSS6 - 12) - 3, MSS6 - 12, F_ACK | F_PSH | F_ECE);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+	assert_true(fx->st.gro_super >= 14);
+}
+
+/* Sequence gap, another flow interleaved, flags, options, bad checksums. */
+static void test_gro_not_mergeable(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow a = flow_make(4, 6), b = flow_make(4, 6), c = flow_make(6, 6);
+	uint8_t keep[8][2048];
+	uint32_t klen[8];
+	struct pkt_vec v;
+
+	b.sport = 40001;
+	c.ts = true;
+
+	/* a0 a1 [gap] a3 a4, b interleaved, and a UDP packet: three super-packets, one pass. */
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &a, 0, MSS4, 10, F_ACK));
+	pkt_vec_add(&v, seg(fx, &b, 0, MSS4, 50, F_ACK));
+	pkt_vec_add(&v, seg(fx, &a, MSS4, MSS4, 11, F_ACK));
+	{
+		struct flow u = flow_make(4, 17);
+		static uint8_t ub[600];
+
+		klen[0] = build(&u, payload, 500, 0, 3, 0, CK_FULL, ub);
+		memcpy(keep[0], ub, klen[0]);
+		pkt_vec_add(&v, pkt_from(&fx->pool, ub, klen[0]));
+	}
+	pkt_vec_add(&v, seg(fx, &b, MSS4, MSS4, 51, F_ACK | F_PSH));
+	pkt_vec_add(&v, seg(fx, &a, 3 * MSS4, MSS4, 13, F_ACK));
+	pkt_vec_add(&v, seg(fx, &a, 4 * MSS4, 100, 14, F_ACK));
+	pkt_vec_add(&v, seg(fx, &a, 4 * MSS4 + 100, 100, 15, F_ACK)); /* after a short one */
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 5);
+	assert_super(v.p[0], &a, 0, 2 * MSS4, 0, 10, F_ACK, MSS4);
+	assert_super(v.p[1], &b, 0, 2 * MSS4, 0, 50, F_ACK | F_PSH, MSS4);
+	assert_passed(v.p[2], keep[0], klen[0]);
+	assert_super(v.p[3], &a, 3 * MSS4, MSS4 + 100, 3 * MSS4, 13, F_ACK, MSS4);
+	klen[1] = build(&a, payload + 4 * MSS4 + 100, 100, 4 * MSS4 + 100, 15, F_ACK, CK_FULL,
+			keep[1]);
+	assert_passed(v.p[4], keep[1], klen[1]);
+	pkt_vec_free(&v);
+
+	/* Flags: FIN, SYN, RST, URG, CWR never merge and end the flow's run; PSH ends it after. */
+	{
+		const uint8_t odd[] = {F_ACK | F_FIN, F_ACK | F_RST, F_SYN | F_ACK,
+				       F_ACK | F_URG, F_ACK | F_CWR, F_ACK | F_PSH};
+
+		for (size_t i = 0; i < sizeof(odd); i++) {
+			pkt_vec_init(&v);
+			pkt_vec_add(&v, seg(fx, &c, 0, MSS4, 0, F_ACK));
+			pkt_vec_add(&v, seg(fx, &c, MSS4, MSS4, 0, F_ACK));
+			pkt_vec_add(&v, seg(fx, &c, 2 * MSS4, MSS4, 0, odd[i]));
+			klen[0] = build(&c, payload + 2 * MSS4, MSS4, 2 * MSS4, 0, odd[i], CK_FULL,
+					keep[0]);
+			pkt_vec_add(&v, seg(fx, &c, 3 * MSS4, MSS4, 0, F_ACK));
+			klen[1] = build(&c, payload + 3 * MSS4, MSS4, 3 * MSS4, 0, F_ACK, CK_FULL,
+					keep[1]);
+			gro_run(fx, &v);
+			if (odd[i] == (F_ACK | F_PSH)) {
+				assert_int_equal(v.n, 2);
+				assert_super(v.p[0], &c, 0, 3 * MSS4, 0, 0, F_ACK | F_PSH, MSS4);
+			} else {
+				assert_int_equal(v.n, 3);
+				assert_super(v.p[0], &c, 0, 2 * MSS4, 0, 0, F_ACK, MSS4);
+				assert_passed(v.p[1], keep[0], klen[0]);
+			}
+			assert_passed(v.p[v.n - 1], keep[1], klen[1]);
+			pkt_vec_free(&v);
+		}
+	}
+
+	/* A pure ACK of the flow in between ends the run: the flow's order is kept. */
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &a, 0, MSS4, 1, F_ACK));
+	pkt_vec_add(&v, seg(fx, &a, MSS4, 0, 2, F_ACK));
+	klen[0] = build(&a, payload, 0, MSS4, 2, F_ACK, CK_FULL, keep[0]);
+	pkt_vec_add(&v, seg(fx, &a, MSS4, MSS4, 3, F_ACK));
+	pkt_vec_add(&v, seg(fx, &a, 2 * MSS4, MSS4, 4, F_ACK));
+	klen[1] = build(&a, payload, MSS4, 0, 1, F_ACK, CK_FULL, keep[1]);
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 3);
+	assert_passed(v.p[0], keep[1], klen[1]);
+	assert_passed(v.p[1], keep[0], klen[0]);
+	assert_super(v.p[2], &a, MSS4, 2 * MSS4, MSS4, 3, F_ACK, MSS4);
+	pkt_vec_free(&v);
+}
+
+/* Every field that must match, changed on the second segment: nothing merges. */
+static void test_gro_fields(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_vec v;
+
+	for (int i = 0; i < 11; i++) {
+		struct flow f = flow_make(i < 8 ? 4 : 6, 6), g;
+		uint16_t id1 = 2;
+		uint8_t b0[2048], b1[2048];
+		uint32_t l0, l1;
+
+		f.ts = true;
+		g = f;
+		switch (i) {
+		case 0:
+			g.ttl = 63;
+			break;
+		case 1:
+			g.tos = 3; /* ECN CE on one segment */
+			break;
+		case 2:
+			g.df = false, f.df = false, id1 = 7;
+			break;
+		case 3:
+			g.ack++;
+			break;
+		case 4:
+			g.window++;
+			break;
+		case 5:
+			g.tsval++;
+			break;
+		case 6:
+			g.sack = true;
+			break;
+		case 7:
+			g.df = false;
+			break;
+		case 8:
+			g.label ^= 1;
+			break;
+		case 9:
+			g.ttl = 1;
+			break;
+		case 10:
+			g.dport++;
+			break;
+		}
+		l0 = build(&f, payload, MSS4, 0, 1, F_ACK, CK_FULL, b0);
+		l1 = build(&g, payload + MSS4, MSS4, MSS4, id1, F_ACK, CK_FULL, b1);
+		pkt_vec_init(&v);
+		pkt_vec_add(&v, pkt_from(&fx->pool, b0, l0));
+		pkt_vec_add(&v, pkt_from(&fx->pool, b1, l1));
+		gro_run(fx, &v);
+		assert_int_equal(v.n, 2);
+		assert_passed(v.p[0], b0, l0);
+		assert_passed(v.p[1], b1, l1);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super, 0);
+
+	/* With DF the ID carries no meaning (RFC 6864): these merge, and the first ID stays. */
+	{
+		struct flow f = flow_make(4, 6);
+
+		pkt_vec_init(&v);
+		pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 100, F_ACK));
+		pkt_vec_add(&v, seg(fx, &f, MSS4, MSS4, 7, F_ACK));
+		pkt_vec_add(&v, seg(fx, &f, 2 * MSS4, MSS4, 0, F_ACK));
+		gro_run(fx, &v);
+		assert_int_equal(v.n, 1);
+		assert_super(v.p[0], &f, 0, 3 * MSS4, 0, 100, F_ACK, MSS4);
+		pkt_vec_free(&v);
+	}
+	/* A SACK option, even the same on both, is not merged. */
+	{
+		struct flow f = flow_make(4, 6);
+		uint8_t b0[2048];
+		uint32_t l0;
+
+		f.sack = true;
+		pkt_vec_init(&v);
+		pkt_vec_add(&v, seg(fx, &f, 0, 1000, 1, F_ACK));
+		l0 = build(&f, payload, 1000, 0, 1, F_ACK, CK_FULL, b0);
+		pkt_vec_add(&v, seg(fx, &f, 1000, 1000, 2, F_ACK));
+		gro_run(fx, &v);
+		assert_int_equal(v.n, 2);
+		assert_passed(v.p[0], b0, l0);
+		pkt_vec_free(&v);
+	}
+	/* A larger segment after the first cannot join (gso_size is the first's). */
+	{
+		struct flow f = flow_make(6, 6);
+		uint8_t b1[2048];
+		uint32_t l1;
+
+		pkt_vec_init(&v);
+		pkt_vec_add(&v, seg(fx, &f, 0, 1000, 0, F_ACK));
+		pkt_vec_add(&v, seg(fx, &f, 1000, 1000, 0, F_ACK));
+		pkt_vec_add(&v, seg(fx, &f, 2000, 1001, 0, F_ACK));
+		l1 = build(&f, payload + 2000, 1001, 2000, 0, F_ACK, CK_FULL, b1);
+		gro_run(fx, &v);
+		assert_int_equal(v.n, 2);
+		assert_super(v.p[0], &f, 0, 2000, 0, 0, F_ACK, 1000);
+		assert_passed(v.p[1], b1, l1);
+		pkt_vec_free(&v);
+	}
+}
+
+static void test_gro_bad_csum(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	uint8_t bad[2048], bad_ip[2048], bad_head[2048];
+	uint32_t lb, li, lh;
+	struct pkt_vec v;
+
+	/* a0 a1 a2(bad TCP checksum) a3 a4: a2 passes unchanged for the kernel to drop. */
+	lb = build(&f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad);
+	bad[40 + 100] ^= 0x01;
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 1, F_ACK));
+	pkt_vec_add(&v, seg(fx, &f, MSS4, MSS4, 2, F_ACK));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
+	pkt_vec_add(&v, seg(fx, &f, 3 * MSS4, MSS4, 4, F_ACK));
+	pkt_vec_add(&v, seg(fx, &f, 4 * MSS4, MSS4, 5, F_ACK));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 3);
+	assert_super(v.p[0], &f, 0, 2 * MSS4, 0, 1, F_ACK, MSS4);
+	assert_passed(v.p[1], bad, lb);
+	assert_super(v.p[2], &f, 3 * MSS4, 2 * MSS4, 3 * MSS4, 4, F_ACK, MSS4);
+	assert_int_equal(fx->st.gro_bad_csum, 1);
+	pkt_vec_free(&v);
+
+	/* A bad first segment: it passes, the next ones start their own super-packet. */
+	lh = build(&f, payload, MSS4, 0, 1, F_ACK, CK_FULL, bad_head);
+	bad_head[lh - 1] ^= 0x10;
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad_head, lh));
+	pkt_vec_add(&v, seg(fx, &f, MSS4, MSS4, 2, F_ACK));
+	pkt_vec_add(&v, seg(fx, &f, 2 * MSS4, MSS4, 3, F_ACK));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 2);
+	assert_passed(v.p[0], bad_head, lh);
+	assert_super(v.p[1], &f, MSS4, 2 * MSS4, MSS4, 2, F_ACK, MSS4);
+	assert_int_equal(fx->st.gro_bad_csum, 2);
+	pkt_vec_free(&v);
+
+	/* A bad IPv4 header checksum (the TCP one is fine) on the second segment. */
+	li = build(&f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad_ip);
+	bad_ip[10] ^= 0x80;
+	lb = build(&f, payload, MSS4, 0, 1, F_ACK, CK_FULL, bad);
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad_ip, li));
+	pkt_vec_add(&v, seg(fx, &f, MSS4, MSS4, 2, F_ACK)); /* a good copy of it */
+	pkt_vec_add(&v, seg(fx, &f, 2 * MSS4, MSS4, 3, F_ACK));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 3);
+	assert_passed(v.p[0], bad, lb);
+	assert_passed(v.p[1], bad_ip, li);
+	assert_super(v.p[2], &f, MSS4, 2 * MSS4, MSS4, 2, F_ACK, MSS4);
+	assert_int_equal(fx->st.gro_bad_csum, 3);
+	pkt_vec_free(&v);
+}
+
+/* 50 full segments are more than 65535 bytes: two super-packets. No big buffer: no merging. */
+static void test_gro_limits(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	uint32_t fit = (65535 - 40) / MSS4; /* 47 */
+	static uint8_t keep[4][2048];
+	uint32_t klen[4];
+	struct pkt_vec v;
+	struct pkt *held[8];
+	struct pkt *p;
+
+	pkt_vec_init(&v);
+	for (uint32_t i = 0; i < 50; i++)
+		pkt_vec_add(&v, seg(fx, &f, i * MSS4, MSS4, (uint16_t)i, F_ACK));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 2);
+	assert_super(v.p[0], &f, 0, fit * MSS4, 0, 0, F_ACK, MSS4);
+	assert_super(v.p[1], &f, fit * MSS4, (50 - fit) * MSS4, fit * MSS4, (uint16_t)fit, F_ACK,
+		     MSS4);
+	pkt_vec_free(&v);
+
+	/* The big pool empty: everything passes through, counted. */
+	for (uint32_t i = 0; i < fx->big.count; i++)
+		held[i] = pkt_alloc(&fx->big);
+	pkt_vec_init(&v);
+	for (uint32_t i = 0; i < 4; i++) {
+		klen[i] = build(&f, payload + i * MSS4, MSS4, i * MSS4, (uint16_t)i, F_ACK, CK_FULL,
+				keep[i]);
+		pkt_vec_add(&v, pkt_from(&fx->pool, keep[i], klen[i]));
+	}
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 4);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_passed(v.p[i], keep[i], klen[i]);
+	assert_int_equal(fx->st.gro_nomem, 1);
+	pkt_vec_free(&v);
+	free_all(held, fx->big.count);
+
+	/* No big pool at all. */
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, pkt_from(&fx->pool, keep[0], klen[0]));
+	pkt_vec_add(&v, pkt_from(&fx->pool, keep[1], klen[1]));
+	gro_coalesce(&v, NULL, &fx->st);
+	assert_int_equal(v.n, 2);
+	assert_passed(v.p[1], keep[1], klen[1]);
+	pkt_vec_free(&v);
+
+	/* No headroom for the vnet header: freed and counted; garbage passes. */
+	pkt_vec_init(&v);
+	p = pkt_alloc(&fx->pool);
+	pkt_reset(p, 0);
+	memcpy(pkt_put(p, klen[0]), keep[0], klen[0]);
+	pkt_vec_add(&v, p);
+	pkt_vec_add(&v, pkt_from(&fx->pool, (const uint8_t *)"\x60\x00", 2));
+	pkt_vec_add(&v, pkt_from(&fx->pool, (const uint8_t *)"", 0));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(fx->st.drops[OFFLOAD_DROP_HEADROOM], 1);
+	assert_passed(v.p[0], (const uint8_t *)"\x60\x00", 2);
+	assert_passed(v.p[1], (const uint8_t *)"", 0);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_in - fx->st.gro_out, 50 - 2 + 1);
+}
+
+/* Many flows in one batch, shuffled between flows but in order within each. */
+static void test_gro_many_flows(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f[8];
+	uint32_t next[8] = {0}, order[64], n = 0;
+	struct pkt_vec v;
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 8; i++) {
+		f[i] = flow_make(i & 1 ? 6 : 4, 6);
+		f[i].sport = (uint16_t)(1000 + i);
+	}
+	pkt_vec_init(&v);
+	while (n < 64) {
+		x = x * 1103515245 + 12345;
+		uint32_t k = (x >> 16) % 8;
+
+		if (next[k] == 8)
+			continue;
+		order[n++] = k;
+		pkt_vec_add(&v, seg(fx, &f[k], next[k] * 1000, 1000, (uint16_t)next[k], F_ACK));
+		next[k]++;
+	}
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 8);
+	/* In the order of each flow's first packet. */
+	for (uint32_t i = 0, seen = 0; i < 64 && seen < 8; i++) {
+		bool first = true;
+
+		for (uint32_t j = 0; j < i; j++)
+			first &= order[j] != order[i];
+		if (first)
+			assert_super(v.p[seen++], &f[order[i]], 0, 8000, 0, 0, F_ACK, 1000);
+	}
+	pkt_vec_free(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_vnet_hdr_codec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_tcp4_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_tcp6_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_tcp_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_udp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_udp_zero_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_partial_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_not_mergeable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_bad_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_many_flows, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
