@@ -129,10 +129,11 @@ static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size)
 		check(h.gso_type == VNET_HDR_GSO_NONE && n == 0 && in->len == len);
 		at = (uint32_t)h.csum_start + h.csum_offset;
 		for (uint32_t i = 0; i < len; i++)
-			check(in->data[i] == data[i] || ((h.flags & VNET_HDR_F_NEEDS_CSUM) &&
-							 (i == at || i == at + 1)));
+			check(in->data[i] == data[i] ||
+			      ((h.flags & VNET_HDR_F_NEEDS_CSUM) && (i == at || i == at + 1)));
 		if (h.flags & VNET_HDR_F_NEEDS_CSUM) {
-			uint16_t c = csum_fold(csum_partial(data + h.csum_start, len - h.csum_start, 0));
+			uint16_t c =
+				csum_fold(csum_partial(data + h.csum_start, len - h.csum_start, 0));
 
 			check(get_be16(in->data + at) == (c ? c : 0xffff));
 		}
