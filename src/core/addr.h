@@ -8,6 +8,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* An IP address without a port, for inner packets and allowed IPs. */
+struct vw_ipaddr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+};
+
 /* A UDP endpoint, IPv4 or IPv6; family AF_UNSPEC (0) when unset. */
 struct vw_endpoint {
 	union {
@@ -15,12 +21,14 @@ struct vw_endpoint {
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	};
-};
-
-/* An IP address without a port, for inner packets and allowed IPs. */
-struct vw_ipaddr {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];
+	/*
+	 * Our own address the peer's packets arrived at (family 0: not known). Replies
+	 * leave from it, so a host with several addresses answers from the one the peer
+	 * used, as the kernel's WireGuard does; the ifindex pins link-local addresses.
+	 * Not part of vw_endpoint_equal.
+	 */
+	struct vw_ipaddr local;
+	uint32_t local_ifindex;
 };
 
 bool vw_endpoint_equal(const struct vw_endpoint *a, const struct vw_endpoint *b);

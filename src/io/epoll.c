@@ -59,6 +59,10 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 	struct mmsghdr mm[PKT_VEC_MAX];
 	struct iovec iov[PKT_VEC_MAX];
 	struct sockaddr_in6 names[PKT_VEC_MAX];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[IO_PKTINFO_SPACE];
+	} ctl[PKT_VEC_MAX];
 	struct pkt *pk[PKT_VEC_MAX];
 	uint32_t n, want = ep_batch(src);
 	int got;
@@ -74,6 +78,8 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 		mm[n].msg_hdr.msg_namelen = sizeof(names[n]);
 		mm[n].msg_hdr.msg_iov = &iov[n];
 		mm[n].msg_hdr.msg_iovlen = 1;
+		mm[n].msg_hdr.msg_control = ctl[n].buf;
+		mm[n].msg_hdr.msg_controllen = sizeof(ctl[n].buf);
 	}
 	if (!n) {
 		ep_starve(loop, src);
@@ -97,6 +103,7 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 		} else {
 			p->len = mm[i].msg_len;
 			io_endpoint_from_sockaddr(&p->src, &names[i]);
+			io_pktinfo_parse(&mm[i].msg_hdr, &p->src);
 			io_src_received(src, p);
 		}
 	}
@@ -144,6 +151,10 @@ static void ep_udp_send(struct io_src *src, struct pkt_vec *v)
 	struct mmsghdr mm[PKT_VEC_MAX];
 	struct iovec iov[PKT_VEC_MAX];
 	struct sockaddr_in6 names[PKT_VEC_MAX];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[IO_PKTINFO_SPACE];
+	} ctl[PKT_VEC_MAX];
 	struct pkt *pk[PKT_VEC_MAX];
 	uint32_t n = 0, sent = 0;
 
@@ -163,6 +174,9 @@ static void ep_udp_send(struct io_src *src, struct pkt_vec *v)
 		mm[n].msg_hdr.msg_namelen = len;
 		mm[n].msg_hdr.msg_iov = &iov[n];
 		mm[n].msg_hdr.msg_iovlen = 1;
+		mm[n].msg_hdr.msg_controllen =
+			io_pktinfo_build(&p->dst, src->family, ctl[n].buf, sizeof(ctl[n].buf));
+		mm[n].msg_hdr.msg_control = mm[n].msg_hdr.msg_controllen ? ctl[n].buf : NULL;
 		pk[n++] = p;
 	}
 	while (sent < n) {
@@ -176,6 +190,12 @@ static void ep_udp_send(struct io_src *src, struct pkt_vec *v)
 			sent += (uint32_t)r;
 		} else if (r < 0 && errno == EINTR) {
 			continue;
+		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			   mm[sent].msg_hdr.msg_controllen) {
+			/* The remembered source address is gone: let the kernel pick one. */
+			mm[sent].msg_hdr.msg_control = NULL;
+			mm[sent].msg_hdr.msg_controllen = 0;
+			src->stats.tx_source_retries++;
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			/* Socket buffer full: drop rather than block the loop. */
 			src->stats.tx_dropped += n - sent;

@@ -135,6 +135,15 @@ bool io_src_fatal(const struct io_src *src, int err);
 void io_src_fail(struct io_src *src, int err);
 /* Converts a received address: v4-mapped IPv6 becomes AF_INET. */
 void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+#define IO_PKTINFO_SPACE 64
+/* The local address a datagram arrived at, from its control messages, into ep->local. */
+void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep);
+/*
+ * The control message that sends from dst->local on a socket of sock_family; its
+ * length, or 0 when dst has no usable local address (the kernel then picks one).
+ */
+size_t io_pktinfo_build(const struct vw_endpoint *dst, int sock_family, void *buf, size_t cap);
 /* Destination for a socket of `family`; false when it cannot be reached from it. */
 bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,
 			     unsigned int *len);

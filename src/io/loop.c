@@ -467,6 +467,78 @@ void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa)
 	}
 }
 
+void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+				ep->local.family = AF_INET;
+				memcpy(ep->local.bytes, &pi.ipi6_addr.s6_addr[12], 4);
+			} else {
+				ep->local.family = AF_INET6;
+				memcpy(ep->local.bytes, &pi.ipi6_addr, 16);
+			}
+			ep->local_ifindex = (uint32_t)pi.ipi6_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			/* ipi_addr is the header's destination: the address the peer used. */
+			ep->local.family = AF_INET;
+			memcpy(ep->local.bytes, &pi.ipi_addr, 4);
+			ep->local_ifindex = (uint32_t)pi.ipi_ifindex;
+		}
+	}
+}
+
+size_t io_pktinfo_build(const struct vw_endpoint *dst, int sock_family, void *buf, size_t cap)
+{
+	struct msghdr m = {.msg_control = buf, .msg_controllen = cap};
+	struct cmsghdr *c;
+
+	if (!dst->local.family || dst->local.family != dst->sa.sa_family)
+		return 0;
+	memset(buf, 0, cap);
+	c = CMSG_FIRSTHDR(&m);
+	if (sock_family == AF_INET6 && cap >= CMSG_SPACE(sizeof(struct in6_pktinfo))) {
+		struct in6_pktinfo pi = {0};
+
+		if (dst->local.family == AF_INET) {
+			pi.ipi6_addr.s6_addr[10] = 0xff;
+			pi.ipi6_addr.s6_addr[11] = 0xff;
+			memcpy(&pi.ipi6_addr.s6_addr[12], dst->local.bytes, 4);
+		} else {
+			memcpy(&pi.ipi6_addr, dst->local.bytes, 16);
+			/* Only a link-local source needs its interface; a global one may move. */
+			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				pi.ipi6_ifindex = (int)dst->local_ifindex;
+		}
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	if (sock_family == AF_INET && dst->local.family == AF_INET &&
+	    cap >= CMSG_SPACE(sizeof(struct in_pktinfo))) {
+		struct in_pktinfo pi = {0};
+
+		memcpy(&pi.ipi_spec_dst, dst->local.bytes, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	return 0;
+}
+
 bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,
 			     unsigned int *len)
 {

@@ -74,6 +74,7 @@ struct io_stats {
 	uint64_t tx_errors;  /* the kernel refused the send (no route, unreachable, ...) */
 	uint64_t tx_dropped; /* not sent: no or wrong-family destination, foreign pool,
 				closed source, socket buffer full (epoll) */
+	uint64_t tx_source_retries; /* sent again without the remembered source address */
 };
 
 /* NULL with errno set when the backend cannot be created. opts may be NULL. */

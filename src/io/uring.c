@@ -44,6 +44,10 @@ struct ur_op {
 	struct msghdr msg;
 	struct iovec iov;
 	struct sockaddr_in6 addr;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[IO_PKTINFO_SPACE];
+	} ctl; /* PKTINFO: the local address received at, or to send from */
 	struct io_src *src;
 	uint32_t gen;
 	uint32_t slot;
@@ -159,6 +163,8 @@ static void ur_arm_rx(struct io_loop *loop, struct ur_backend *u, struct io_src 
 			op->msg.msg_namelen = sizeof(op->addr);
 			op->msg.msg_iov = &op->iov;
 			op->msg.msg_iovlen = 1;
+			op->msg.msg_control = op->ctl.buf;
+			op->msg.msg_controllen = sizeof(op->ctl.buf);
 			/* MSG_TRUNC: the result is the datagram's full size, so truncation shows.
 			 */
 			io_uring_prep_recvmsg(sqe, src->fd, &op->msg, MSG_TRUNC);
@@ -249,9 +255,31 @@ static void ur_rx_done(struct io_src *src, struct ur_op *op, struct pkt *p, int 
 		return;
 	}
 	p->len = (uint32_t)res;
-	if (src->kind == IO_SRC_UDP)
+	if (src->kind == IO_SRC_UDP) {
 		io_endpoint_from_sockaddr(&p->src, &op->addr);
+		io_pktinfo_parse(&op->msg, &p->src);
+	}
 	io_src_received(src, p);
+}
+
+/*
+ * The local address a peer's endpoint remembers may be gone (the host moved): the
+ * kernel refuses that source (EINVAL for IPv6, ENETUNREACH for IPv4, ...). Send the
+ * packet again and let the kernel pick the source, as the kernel's WireGuard does.
+ */
+static bool ur_resend_without_source(struct ur_backend *u, struct ur_op *op, uint32_t idx)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return false;
+	op->msg.msg_control = NULL;
+	op->msg.msg_controllen = 0;
+	op->gen++;
+	op->src->stats.tx_source_retries++;
+	io_uring_prep_sendmsg(sqe, op->src->fd, &op->msg, 0);
+	io_uring_sqe_set_data64(sqe, ud_pkt(idx, op->gen));
+	return true;
 }
 
 static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res)
@@ -274,6 +302,11 @@ static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud,
 	if (op->kind == OP_RX) {
 		op->kind = OP_IDLE;
 		ur_rx_done(src, op, p, res);
+		return;
+	}
+	if (res < 0 && res != -ECANCELED && op->msg.msg_controllen &&
+	    ur_resend_without_source(u, op, idx)) {
+		src->inflight++;
 		return;
 	}
 	op->kind = OP_IDLE;
@@ -435,6 +468,9 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 			op->msg.msg_namelen = namelen;
 			op->msg.msg_iov = &op->iov;
 			op->msg.msg_iovlen = 1;
+			op->msg.msg_controllen = io_pktinfo_build(&p->dst, src->family, op->ctl.buf,
+								  sizeof(op->ctl.buf));
+			op->msg.msg_control = op->msg.msg_controllen ? op->ctl.buf : NULL;
 			io_uring_prep_sendmsg(sqe, src->fd, &op->msg, 0);
 		} else {
 			io_uring_prep_write(sqe, src->fd, p->data, p->len, 0);

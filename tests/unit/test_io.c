@@ -123,9 +123,21 @@ struct echo {
 	struct io_loop *loop;
 	struct io_udp *a, *b;
 	struct vw_endpoint b_seen_by_a;
-	uint32_t received, max_batch, bad_src, bad_data;
+	uint32_t received, max_batch, bad_src, bad_data, bad_local;
 	bool seen[ECHO_N];
 };
+
+/* PKTINFO: the local address a datagram arrived at is loopback, in the sender's family. */
+static bool local_is_loopback(const struct vw_endpoint *ep)
+{
+	static const uint8_t v4[4] = {127, 0, 0, 1};
+	static const uint8_t v6[16] = {[15] = 1};
+
+	if (ep->local.family != ep->sa.sa_family)
+		return false;
+	return ep->local.family == AF_INET ? !memcmp(ep->local.bytes, v4, 4)
+					   : !memcmp(ep->local.bytes, v6, 16);
+}
 
 static void echo_b_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 {
@@ -150,6 +162,8 @@ static void echo_a_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 
 		if (!vw_endpoint_equal(&p->src, &e->b_seen_by_a))
 			e->bad_src++;
+		if (!local_is_loopback(&p->src))
+			e->bad_local++;
 		assert_int_equal(pkt_headroom(p), PKT_HEADROOM);
 		seq = p->len == ECHO_LEN ? get_be32(p->data) : ECHO_N;
 		if (seq >= ECHO_N || e->seen[seq] || p->data[ECHO_LEN - 1] != (uint8_t)seq)
@@ -206,6 +220,7 @@ static void udp_echo(void **state, const char *host)
 
 	assert_int_equal(e.received, ECHO_N);
 	assert_int_equal(e.bad_src, 0);
+	assert_int_equal(e.bad_local, 0);
 	assert_int_equal(e.bad_data, 0);
 	/* Batching: completions arrive as vectors, not one callback per packet. */
 	assert_true(e.max_batch > 1);
