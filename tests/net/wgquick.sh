@@ -32,10 +32,14 @@ in_ns "$a" env WG_QUICK_USERSPACE_IMPLEMENTATION="$VWIRED" wg-quick up "$WORK/$i
 pid=$(pgrep -f "vwired $ifa" | head -1)
 [ -n "$pid" ] || fail "no vwired process for $ifa after wg-quick up"
 echo "wg-quick up: vwired pid $pid"
-in_ns "$a" ip -o addr show dev "$ifa" | grep -q "10.56.0.1/24" || fail "address not applied"
+# Output captured first: `cmd | grep -q` can kill cmd with SIGPIPE, failing under pipefail.
+addrs=$(in_ns "$a" ip -o addr show dev "$ifa")
+[[ $addrs == *"10.56.0.1/24"* ]] || fail "address not applied"
 [ "$(in_ns "$a" cat /sys/class/net/$ifa/mtu)" = 1400 ] || fail "MTU not applied"
-in_ns "$a" ip route show 10.57.0.0/16 | grep -q "$ifa" || fail "no route for AllowedIPs"
-in_ns "$a" wg show "$ifa" | grep -q "192.168.203.2:51820" || fail "wg show: endpoint missing"
+routes=$(in_ns "$a" ip route show 10.57.0.0/16)
+[[ $routes == *"$ifa"* ]] || fail "no route for AllowedIPs"
+show=$(in_ns "$a" wg show "$ifa")
+[[ $show == *"192.168.203.2:51820"* ]] || fail "wg show: endpoint missing"
 
 bg wggo.log in_ns "$b" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$ifb"
 wait_for 10 in_ns "$b" ip link show "$ifb" || fail "wireguard-go did not start"
