@@ -107,3 +107,18 @@ bool vw_endpoint_parse(struct vw_endpoint *e, const char *s)
 	e->in4.sin_port = htons(port);
 	return true;
 }
+
+bool vw_ipaddr_parse(struct vw_ipaddr *ip, const char *s)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, ip->bytes) != 1)
+			return false;
+		ip->family = AF_INET6;
+	} else {
+		if (inet_pton(AF_INET, s, ip->bytes) != 1)
+			return false;
+		ip->family = AF_INET;
+	}
+	return true;
+}

@@ -40,5 +40,7 @@ void vw_endpoint_format(const struct vw_endpoint *e, char *out, size_t outlen);
  * them (no name resolution: that is the caller's business). False on error.
  */
 bool vw_endpoint_parse(struct vw_endpoint *e, const char *s);
+/* A numeric IPv4 or IPv6 address (no prefix, no zone); false when it is neither. */
+bool vw_ipaddr_parse(struct vw_ipaddr *ip, const char *s);
 
 #endif

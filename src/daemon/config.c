@@ -195,17 +195,7 @@ static bool valid_ifname(const char *s)
 
 static bool parse_ip(const char *s, struct vw_ipaddr *ip)
 {
-	memset(ip, 0, sizeof(*ip));
-	if (strchr(s, ':')) {
-		if (inet_pton(AF_INET6, s, ip->bytes) != 1)
-			return false;
-		ip->family = AF_INET6;
-	} else {
-		if (inet_pton(AF_INET, s, ip->bytes) != 1)
-			return false;
-		ip->family = AF_INET;
-	}
-	return true;
+	return vw_ipaddr_parse(ip, s);
 }
 
 static void prefix_mask(struct config_prefix *p)

@@ -347,20 +347,7 @@ static void serve(struct ctl_server *s, int fd)
 
 		(void)!write(fd, msg, sizeof(msg) - 1);
 	} else {
-		for (size_t off = 0; off < o.len;) {
-			ssize_t n = write(fd, o.buf + off, o.len - off);
-
-			if (n < 0 && errno == EAGAIN) {
-				struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-
-				if (poll(&pfd, 1, 2000) <= 0)
-					break;
-				continue;
-			}
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
+		vwired_write_all(fd, o.buf, o.len);
 	}
 	free(o.buf);
 }

@@ -68,17 +68,7 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 
 static bool parse_ip(const char *s, struct vw_ipaddr *ip)
 {
-	memset(ip, 0, sizeof(*ip));
-	if (strchr(s, ':')) {
-		if (inet_pton(AF_INET6, s, ip->bytes) != 1)
-			return false;
-		ip->family = AF_INET6;
-	} else {
-		if (inet_pton(AF_INET, s, ip->bytes) != 1)
-			return false;
-		ip->family = AF_INET;
-	}
-	return true;
+	return vw_ipaddr_parse(ip, s);
 }
 
 /* "[-]addr/cidr": the length is required here, unlike in a config file. */

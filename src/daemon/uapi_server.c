@@ -38,8 +38,7 @@ struct uapi_server {
 	uint32_t nconns;
 };
 
-/* Blocking-ish write of a whole answer: the client reads it right away. */
-static int write_all(int fd, const char *buf, size_t len)
+int vwired_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
@@ -165,13 +164,13 @@ static int answer_get(struct uapi_server *s, int fd)
 	if (!text)
 		goto out;
 	uapi_format_get(&dev, text, len + 1);
-	rc = write_all(fd, text, len);
+	rc = vwired_write_all(fd, text, len);
 	crypto_wipe(text, len);
 out:
 	if (rc == -ENOMEM) {
 		char e[32];
 
-		write_all(fd, e, uapi_format_errno(-ENOMEM, e, sizeof(e)));
+		vwired_write_all(fd, e, uapi_format_errno(-ENOMEM, e, sizeof(e)));
 		rc = 0;
 	}
 	free(text);
@@ -277,7 +276,7 @@ static int answer_set(struct uapi_server *s, int fd, const char *req, size_t len
 		rc = apply_set(s->d, &set);
 	uapi_set_free(&set);
 	vwired_kick_timers(s->d);
-	return write_all(fd, e, uapi_format_errno(rc, e, sizeof(e)));
+	return vwired_write_all(fd, e, uapi_format_errno(rc, e, sizeof(e)));
 }
 
 /* Serves every complete request in the buffer; false when the connection must close. */
@@ -300,10 +299,10 @@ static bool serve_requests(struct uapi_conn *c)
 			rc = answer_set(c->server, c->fd, c->buf, reqlen);
 			break;
 		case UAPI_REQ_TOO_LARGE:
-			write_all(c->fd, e, uapi_format_errno(-EMSGSIZE, e, sizeof(e)));
+			vwired_write_all(c->fd, e, uapi_format_errno(-EMSGSIZE, e, sizeof(e)));
 			return false;
 		default:
-			write_all(c->fd, e, uapi_format_errno(-EINVAL, e, sizeof(e)));
+			vwired_write_all(c->fd, e, uapi_format_errno(-EINVAL, e, sizeof(e)));
 			return false;
 		}
 		if (rc)

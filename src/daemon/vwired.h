@@ -127,6 +127,12 @@ void vwired_after_device_calls(struct vwired *d, uint64_t now);
 void vwired_bridge_tick(struct vwired *d, uint64_t now);
 uint64_t vwired_bridge_deadline(const struct vwired *d);
 
+/*
+ * Writes a whole answer to a control-socket client (nonblocking fd), waiting up to
+ * 2 s for room at a time: clients read answers right away. 0 or -errno.
+ */
+int vwired_write_all(int fd, const char *buf, size_t len);
+
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);
 void uapi_server_free(struct uapi_server *s);
