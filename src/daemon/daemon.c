@@ -21,6 +21,12 @@
 
 /* 4096 buffers of ~2.2 KiB: rx rings, TUN reads, staged packets and handshakes. */
 #define VWIRED_POOL_PACKETS 4096
+/*
+ * With offloads a TUN read is up to 64 KiB + the 10-byte virtio_net_hdr. Only the
+ * pages a packet touches become resident, so 1024 such buffers cost little RSS.
+ */
+#define VWIRED_POOL_PACKETS_OFFLOAD 1024
+#define VWIRED_BUF_OFFLOAD (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
 
 const char *vwired_drop_name(enum vwired_drop reason)
 {
@@ -143,7 +149,13 @@ static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 {
 	int rc;
 
-	d->tun = io_tun_open(d->loop, name, IO_DEV_TUN, vwired_on_tun_rx, d);
+	if (d->opt.offload) {
+		d->tun = io_tun_open(d->loop, name, IO_DEV_TUN_VNET, vwired_on_tun_rx, d);
+		if (!d->tun)
+			vw_warn("%s: TUN offloads refused (%s): plain TUN", name, strerror(errno));
+	}
+	if (!d->tun)
+		d->tun = io_tun_open(d->loop, name, IO_DEV_TUN, vwired_on_tun_rx, d);
 	if (!d->tun) {
 		vw_err("cannot create or attach TUN device '%s': %s%s", name, strerror(errno),
 		       errno == EPERM ? " (needs CAP_NET_ADMIN, or a persistent device: "
@@ -271,8 +283,9 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		d->cfg.iface.mtu = CONFIG_DEFAULT_MTU;
 	}
 
-	if (!pkt_pool_init(&d->pool, VWIRED_POOL_PACKETS, PKT_DEFAULT_SIZE)) {
-		vw_err("cannot allocate %u packet buffers", VWIRED_POOL_PACKETS);
+	if (!pkt_pool_init(&d->pool, opt->offload ? VWIRED_POOL_PACKETS_OFFLOAD : VWIRED_POOL_PACKETS,
+			   opt->offload ? VWIRED_BUF_OFFLOAD : PKT_DEFAULT_SIZE)) {
+		vw_err("cannot allocate the packet buffers");
 		return -1;
 	}
 	d->loop = io_loop_new(opt->io, &d->pool, NULL);

@@ -31,7 +31,22 @@ static void flush_tun(struct vwired *d, struct pkt_vec *out)
 		pkt_vec_free(out);
 		return;
 	}
+	/* An offloading TUN takes every packet with a vnet header: TCP runs merged. */
+	if (io_tun_offloads(d->tun))
+		gro_coalesce(out, &d->pool, &d->offload);
 	io_tun_write(d->loop, d->tun, out);
+}
+
+/* Plaintext IP packets into the tunnel. */
+static void tunnel_send_ip(struct vwired *d, struct pkt_vec *v, uint64_t now)
+{
+	struct pkt_vec out;
+
+	pkt_vec_init(&out);
+	while (v->n) {
+		wg_device_send(&d->wg, v, now, &out);
+		vwired_flush_udp(d, &out);
+	}
 }
 
 void vwired_sync_wall_clock(struct vwired *d)
@@ -93,15 +108,26 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 {
 	struct vwired *d = ctx;
 	uint64_t now = vw_clock_mono_ns();
-	struct pkt_vec out;
+	struct pkt_vec segs;
 
-	(void)tun;
 	d->tun_batches++;
-	pkt_vec_init(&out);
-	do {
-		wg_device_send(&d->wg, v, now, &out);
-		vwired_flush_udp(d, &out);
-	} while (v->n);
+	if (!io_tun_offloads(tun)) {
+		tunnel_send_ip(d, v, now);
+	} else {
+		/* Super-packets from the kernel's TSO become MTU-sized packets first. */
+		pkt_vec_init(&segs);
+		while (v->n) {
+			enum gso_batch_status st =
+				gso_split_batch(v, &d->gso_cursor, &d->pool, &segs, &d->offload);
+
+			tunnel_send_ip(d, &segs, now);
+			if (st == GSO_BATCH_NOMEM) {
+				d->drops[VWIRED_DROP_NO_BUFFER] += v->n;
+				pkt_vec_free(v);
+				d->gso_cursor = 0;
+			}
+		}
+	}
 	vwired_after_device_calls(d, now);
 	vwired_kick_timers(d);
 }

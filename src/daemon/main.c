@@ -30,6 +30,7 @@ static void usage(FILE *out)
 		"  --run-dir DIR       where the sockets go (default /run)\n"
 		"  --io BACKEND        auto (default: io_uring, else epoll), uring or epoll\n"
 		"  --user USER         drop to USER once devices and sockets are set up\n"
+		"  --offload           TUN with TSO/GRO offloads (64 KiB super-packets; experimental)\n"
 		"  -v, --verbose       debug logging\n");
 }
 
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"run-dir", required_argument, NULL, 'r'},
 		{"io", required_argument, NULL, 'i'},	  {"user", required_argument, NULL, 'u'},
 		{"foreground", no_argument, NULL, 'f'},	  {"verbose", no_argument, NULL, 'v'},
+		{"offload", no_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},	  {0},
 	};
 	struct vwired_options opt = {.io = IO_AUTO};
@@ -109,6 +111,9 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			opt.user = optarg;
+			break;
+		case 'o':
+			opt.offload = true;
 			break;
 		case 'f':
 			foreground = true;

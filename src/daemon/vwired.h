@@ -15,6 +15,8 @@
 #include "daemon/config.h"
 #include "io/loop.h"
 #include "io/tun.h"
+#include "offload/gro.h"
+#include "offload/gso.h"
 #include "tunnel/device.h"
 #include "vxlan/ipfrag.h"
 #include "vxlan/vxlan.h"
@@ -23,7 +25,8 @@
 #define VWIRED_DROP_REASONS(X)                                                           \
 	X(NO_TUN, "no_tun")		  /* inner packet for the TUN while Tun = off */ \
 	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */  \
-	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */
+	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */ \
+	X(NO_BUFFER, "no_buffer") /* TUN super-packet left unsplit: pool empty */
 
 #define VWIRED_DROP_ENUM_(id, name) VWIRED_DROP_##id,
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
@@ -56,6 +59,7 @@ struct vwired_options {
 	const char *run_dir;	 /* default "/run" */
 	enum io_backend io;
 	const char *user; /* drop to this user after setup; NULL: stay */
+	bool offload;	  /* TUN with TSO/GRO offloads (src/offload), 64 KiB buffers */
 	bool verbose;
 };
 
@@ -85,6 +89,9 @@ struct vwired {
 	struct vw_wire *wires; /* cfg.n_wires */
 	bool wires_dirty;
 	uint64_t wire_kick_at, frag_expire_at;
+
+	struct offload_stats offload; /* TSO split on TUN reads, GRO coalesce on TUN writes */
+	uint32_t gso_cursor;	      /* where gso_split_batch stopped in a super-packet */
 
 	uint64_t started_ns;
 	uint64_t drops[VWIRED_DROP_MAX];

@@ -25,7 +25,13 @@
  * when its write is over.
  */
 
-enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP };
+/*
+ * IO_DEV_TUN_VNET: a TUN whose packets carry a 10-byte virtio_net_hdr in front
+ * (IFF_VNET_HDR, little-endian), with checksum and TCP segmentation offloads on, so
+ * the kernel hands over TCP super-packets of up to 64 KiB and accepts them back
+ * (src/offload splits and coalesces). Reads then need buffers of 64 KiB + 10.
+ */
+enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP, IO_DEV_TUN_VNET };
 
 typedef void (*io_tun_rx_cb)(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 
@@ -42,6 +48,8 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 			   io_tun_rx_cb cb, void *ctx);
 const char *io_tun_name(const struct io_tun *tun);
 int io_tun_ifindex(const struct io_tun *tun);
+/* True when the device was opened as IO_DEV_TUN_VNET and the kernel took the offloads. */
+bool io_tun_offloads(const struct io_tun *tun);
 /* True when the device existed before io_tun_open (persistent, made by someone else). */
 bool io_tun_attached(const struct io_tun *tun);
 /* 0 on success or when not permitted on an attached device (warned); -errno otherwise. */

@@ -215,6 +215,7 @@ vwired_argv() {
 	*) VWIRED_ARGV=("$VWIRED") ;;
 	esac
 	[ -z "${VWIRED_VERBOSE:-}" ] || VWIRED_ARGV+=(-v)
+	[ -z "${VWIRED_OFFLOAD:-}" ] || VWIRED_ARGV+=(--offload)
 	return 0
 }
 
