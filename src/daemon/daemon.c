@@ -194,6 +194,9 @@ int vwired_set_listen_port(struct vwired *d, uint16_t port)
 		return rc;
 	}
 	d->listen_port = port;
+	/* With offloads, runs of equal-sized packets to a peer leave as one GSO send. */
+	if (d->opt.offload && (rc = io_udp_enable_gso(d->udp)) < 0)
+		vw_warn("UDP GSO unavailable (%s): one send per packet", strerror(-rc));
 	if (d->fwmark)
 		io_udp_set_fwmark(d->udp, d->fwmark);
 	return 0;

@@ -155,59 +155,83 @@ static void ep_udp_send(struct io_src *src, struct pkt_vec *v)
 		struct cmsghdr align;
 		uint8_t buf[IO_PKTINFO_SPACE];
 	} ctl[PKT_VEC_MAX];
-	struct pkt *pk[PKT_VEC_MAX];
-	uint32_t n = 0, sent = 0;
+	struct pkt_vec ok;
+	uint32_t first[PKT_VEC_MAX], count[PKT_VEC_MAX], nmsg = 0, sent = 0;
 
+	/* Packets without a usable destination go first; the rest keep their order. */
+	pkt_vec_init(&ok);
 	for (uint32_t i = 0; i < v->n; i++) {
-		struct pkt *p = v->p[i];
 		unsigned int len;
 
-		if (!io_endpoint_to_sockaddr(&p->dst, src->family, &names[n], &len)) {
+		if (!io_endpoint_to_sockaddr(&v->p[i]->dst, src->family, &names[0], &len)) {
 			src->stats.tx_dropped++;
-			pkt_free(p);
+			pkt_free(v->p[i]);
 			continue;
 		}
-		iov[n].iov_base = p->data;
-		iov[n].iov_len = p->len;
-		memset(&mm[n], 0, sizeof(mm[n]));
-		mm[n].msg_hdr.msg_name = &names[n];
-		mm[n].msg_hdr.msg_namelen = len;
-		mm[n].msg_hdr.msg_iov = &iov[n];
-		mm[n].msg_hdr.msg_iovlen = 1;
-		mm[n].msg_hdr.msg_controllen =
-			io_pktinfo_build(&p->dst, src->family, ctl[n].buf, sizeof(ctl[n].buf));
-		mm[n].msg_hdr.msg_control = mm[n].msg_hdr.msg_controllen ? ctl[n].buf : NULL;
-		pk[n++] = p;
+		pkt_vec_add(&ok, v->p[i]);
 	}
-	while (sent < n) {
-		int r = sendmmsg(src->fd, mm + sent, n - sent, MSG_DONTWAIT);
+	/* One message per packet, or per GSO run: iovecs in order, so a run's are adjacent. */
+	for (uint32_t i = 0; i < ok.n; i += count[nmsg++]) {
+		struct pkt *p = ok.p[i];
+		uint32_t run = src->gso ? io_gso_run(&ok, i) : 1;
+		struct msghdr *h = &mm[nmsg].msg_hdr;
+		unsigned int len;
+
+		for (uint32_t k = 0; k < run; k++) {
+			iov[i + k].iov_base = ok.p[i + k]->data;
+			iov[i + k].iov_len = ok.p[i + k]->len;
+		}
+		io_endpoint_to_sockaddr(&p->dst, src->family, &names[nmsg], &len);
+		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+		h->msg_name = &names[nmsg];
+		h->msg_namelen = len;
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = run;
+		h->msg_controllen = io_udp_cmsg_build(&p->dst, src->family,
+						      run > 1 ? (uint16_t)p->len : 0, true,
+						      ctl[nmsg].buf, sizeof(ctl[nmsg].buf));
+		h->msg_control = h->msg_controllen ? ctl[nmsg].buf : NULL;
+		first[nmsg] = i;
+		count[nmsg] = run;
+	}
+	while (sent < nmsg) {
+		int r = sendmmsg(src->fd, mm + sent, nmsg - sent, MSG_DONTWAIT);
 
 		if (r > 0) {
-			for (int i = 0; i < r; i++) {
-				src->stats.tx_packets++;
-				src->stats.tx_bytes += pk[sent + (uint32_t)i]->len;
+			for (uint32_t m = sent; m < sent + (uint32_t)r; m++) {
+				src->stats.tx_packets += count[m];
+				for (uint32_t k = 0; k < count[m]; k++)
+					src->stats.tx_bytes += ok.p[first[m] + k]->len;
 			}
 			sent += (uint32_t)r;
 		} else if (r < 0 && errno == EINTR) {
 			continue;
-		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			   mm[sent].msg_hdr.msg_controllen) {
-			/* The remembered source address is gone: let the kernel pick one. */
-			mm[sent].msg_hdr.msg_control = NULL;
-			mm[sent].msg_hdr.msg_controllen = 0;
-			src->stats.tx_source_retries++;
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			/* Socket buffer full: drop rather than block the loop. */
-			src->stats.tx_dropped += n - sent;
+			for (uint32_t m = sent; m < nmsg; m++)
+				src->stats.tx_dropped += count[m];
 			break;
 		} else {
+			struct msghdr *h = &mm[sent].msg_hdr;
+			struct pkt *p = ok.p[first[sent]];
+			size_t again = io_udp_cmsg_build(&p->dst, src->family,
+							 count[sent] > 1 ? (uint16_t)p->len : 0,
+							 false, ctl[sent].buf, sizeof(ctl[sent].buf));
+
+			if (again < h->msg_controllen) {
+				/* The remembered source address is gone: let the kernel pick one. */
+				h->msg_controllen = again;
+				h->msg_control = again ? ctl[sent].buf : NULL;
+				src->stats.tx_source_retries++;
+				continue;
+			}
 			/* sendmmsg reports an error on the first message it could not send. */
-			src->stats.tx_errors++;
+			src->stats.tx_errors += count[sent];
 			sent++;
 		}
 	}
-	for (uint32_t i = 0; i < n; i++)
-		pkt_free(pk[i]);
+	pkt_vec_free(&ok);
+	v->n = 0;
 }
 
 static void ep_tun_write(struct io_src *src, struct pkt_vec *v)

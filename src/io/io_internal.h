@@ -31,6 +31,7 @@ struct io_src {
 	bool pending;	/* on loop->pending */
 	bool starved;	/* epoll: EPOLLIN off because the pool ran empty */
 	int failed;	/* -errno that stopped receiving for good (TUN/TAP deleted), else 0 */
+	bool gso;	/* UDP: runs of equal-sized packets to one peer go out as one GSO send */
 	struct pkt_vec rx;
 	struct io_stats stats;
 	/* io_uring: op index of each receive slot (IO_SLOT_EMPTY when not armed). */
@@ -136,14 +137,24 @@ void io_src_fail(struct io_src *src, int err);
 /* Converts a received address: v4-mapped IPv6 becomes AF_INET. */
 void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
 /* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
-#define IO_PKTINFO_SPACE 64
+#define IO_PKTINFO_SPACE 96
 /* The local address a datagram arrived at, from its control messages, into ep->local. */
 void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep);
 /*
- * The control message that sends from dst->local on a socket of sock_family; its
- * length, or 0 when dst has no usable local address (the kernel then picks one).
+ * The control messages of one UDP send: the source address (dst->local, when
+ * with_src and known) and, when gso_size is not 0, UDP_SEGMENT so the kernel cuts
+ * the payload into datagrams of gso_size. Their length; 0 when there is neither.
  */
-size_t io_pktinfo_build(const struct vw_endpoint *dst, int sock_family, void *buf, size_t cap);
+size_t io_udp_cmsg_build(const struct vw_endpoint *dst, int sock_family, uint16_t gso_size,
+			 bool with_src, void *buf, size_t cap);
+/* Most datagrams one GSO send carries (the kernel's UDP_MAX_SEGMENTS) and their bytes. */
+#define IO_GSO_MAX_SEGS 64
+#define IO_GSO_MAX_BYTES 65000
+/*
+ * How many packets from v->p[i] on one GSO send can carry: the same destination
+ * and source, each as long as the first except a shorter last one. 1: send alone.
+ */
+uint32_t io_gso_run(const struct pkt_vec *v, uint32_t i);
 /* Destination for a socket of `family`; false when it cannot be reached from it. */
 bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,
 			     unsigned int *len);

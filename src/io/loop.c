@@ -2,6 +2,7 @@
 #include "io/io_internal.h"
 
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,17 +498,14 @@ void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep)
 	}
 }
 
-size_t io_pktinfo_build(const struct vw_endpoint *dst, int sock_family, void *buf, size_t cap)
+/* Appends IPV6_PKTINFO or IP_PKTINFO for dst->local; false when there is none. */
+static bool cmsg_add_source(struct msghdr *m, struct cmsghdr **c, const struct vw_endpoint *dst,
+			    int sock_family)
 {
-	struct msghdr m = {.msg_control = buf, .msg_controllen = cap};
-	struct cmsghdr *c;
-
 	if (!dst->local.family || dst->local.family != dst->sa.sa_family)
-		return 0;
-	memset(buf, 0, cap);
-	c = CMSG_FIRSTHDR(&m);
-	if (sock_family == AF_INET6 && cap >= CMSG_SPACE(sizeof(struct in6_pktinfo))) {
-		struct in6_pktinfo pi = {0};
+		return false;
+	if (sock_family == AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
 
 		if (dst->local.family == AF_INET) {
 			pi.ipi6_addr.s6_addr[10] = 0xff;
@@ -519,24 +517,73 @@ size_t io_pktinfo_build(const struct vw_endpoint *dst, int sock_family, void *bu
 			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
 				pi.ipi6_ifindex = (int)dst->local_ifindex;
 		}
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
-	}
-	if (sock_family == AF_INET && dst->local.family == AF_INET &&
-	    cap >= CMSG_SPACE(sizeof(struct in_pktinfo))) {
-		struct in_pktinfo pi = {0};
+		(*c)->cmsg_level = IPPROTO_IPV6;
+		(*c)->cmsg_type = IPV6_PKTINFO;
+		(*c)->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(*c), &pi, sizeof(pi));
+	} else if (sock_family == AF_INET && dst->local.family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi_spec_dst, dst->local.bytes, 4);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
+		(*c)->cmsg_level = IPPROTO_IP;
+		(*c)->cmsg_type = IP_PKTINFO;
+		(*c)->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(*c), &pi, sizeof(pi));
+	} else {
+		return false;
 	}
-	return 0;
+	*c = CMSG_NXTHDR(m, *c);
+	return true;
+}
+
+size_t io_udp_cmsg_build(const struct vw_endpoint *dst, int sock_family, uint16_t gso_size,
+			 bool with_src, void *buf, size_t cap)
+{
+	struct msghdr m = { .msg_control = buf, .msg_controllen = cap };
+	struct cmsghdr *c;
+	size_t len = 0;
+
+	if (cap < CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t)))
+		return 0;
+	memset(buf, 0, cap);
+	c = CMSG_FIRSTHDR(&m);
+	if (with_src && cmsg_add_source(&m, &c, dst, sock_family))
+		len += CMSG_SPACE(dst->local.family == AF_INET && sock_family == AF_INET
+					  ? sizeof(struct in_pktinfo)
+					  : sizeof(struct in6_pktinfo));
+	if (gso_size && c) {
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+		len += CMSG_SPACE(sizeof(uint16_t));
+	}
+	return len;
+}
+
+static bool same_route(const struct vw_endpoint *a, const struct vw_endpoint *b)
+{
+	return vw_endpoint_equal(a, b) && a->local.family == b->local.family &&
+	       !memcmp(a->local.bytes, b->local.bytes, sizeof(a->local.bytes));
+}
+
+uint32_t io_gso_run(const struct pkt_vec *v, uint32_t i)
+{
+	const struct pkt *a = v->p[i];
+	uint32_t n = 1, total = a->len;
+
+	while (i + n < v->n && n < IO_GSO_MAX_SEGS) {
+		const struct pkt *b = v->p[i + n];
+
+		if (b->len > a->len || total + b->len > IO_GSO_MAX_BYTES ||
+		    !same_route(&a->dst, &b->dst))
+			break;
+		total += b->len;
+		n++;
+		if (b->len < a->len)
+			break;
+	}
+	return n;
 }
 
 bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,

@@ -134,6 +134,12 @@ uint16_t io_udp_port(const struct io_udp *sock);
 int io_udp_set_port(struct io_udp *sock, uint16_t port);
 /* SO_MARK for routing (wg fwmark); 0 clears. 0 or -errno (EPERM without CAP_NET_ADMIN). */
 int io_udp_set_fwmark(struct io_udp *sock, uint32_t mark);
+/*
+ * UDP GSO (UDP_SEGMENT): from now on, runs of packets in one send vector that go
+ * to the same endpoint with the same length (a shorter last one allowed) leave in
+ * one sendmsg, cut into datagrams by the kernel. 0, or -errno where unsupported.
+ */
+int io_udp_enable_gso(struct io_udp *sock);
 /* Sends each packet to p->dst. Takes every packet (see ownership rules). */
 void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v);
 const struct io_stats *io_udp_stats(const struct io_udp *sock);

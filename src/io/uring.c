@@ -40,7 +40,21 @@ enum { OP_IDLE, OP_RX, OP_TX };
 #define UR_SQE_RETRIES 16
 #define UR_DRAIN_NS    (2 * NSEC_PER_SEC)
 
+/*
+ * A GSO send: the iovecs and packets of one run that leaves in one sendmsg with
+ * UDP_SEGMENT. Taken from a fixed free list; the run's first packet's op owns it
+ * until its completion, which frees every packet of the run.
+ */
+#define UR_GSO_SLOTS 64
+struct ur_gso {
+	struct iovec iov[IO_GSO_MAX_SEGS];
+	struct pkt *pkts[IO_GSO_MAX_SEGS];
+	uint32_t n;
+	struct ur_gso *next_free;
+};
+
 struct ur_op {
+	struct ur_gso *gso; /* TX of a GSO run: its slot; NULL for one packet */
 	struct msghdr msg;
 	struct iovec iov;
 	struct sockaddr_in6 addr;
@@ -57,6 +71,7 @@ struct ur_op {
 struct ur_backend {
 	struct io_uring ring;
 	struct ur_op *ops;
+	struct ur_gso *gso_slots, *gso_free;
 	uint32_t inflight; /* SQEs handed out whose completion is not reaped yet */
 	struct __kernel_timespec ts;
 	uint64_t timer_at;
@@ -267,19 +282,48 @@ static void ur_rx_done(struct io_src *src, struct ur_op *op, struct pkt *p, int 
  * kernel refuses that source (EINVAL for IPv6, ENETUNREACH for IPv4, ...). Send the
  * packet again and let the kernel pick the source, as the kernel's WireGuard does.
  */
-static bool ur_resend_without_source(struct ur_backend *u, struct ur_op *op, uint32_t idx)
+static bool ur_resend_without_source(struct ur_backend *u, struct ur_op *op, uint32_t idx,
+				     const struct pkt *p)
 {
-	struct io_uring_sqe *sqe = ur_sqe(u);
+	struct io_uring_sqe *sqe;
+	size_t again = io_udp_cmsg_build(&p->dst, op->src->family,
+					 op->gso ? (uint16_t)p->len : 0, false, op->ctl.buf,
+					 sizeof(op->ctl.buf));
 
-	if (!sqe)
+	if (again >= op->msg.msg_controllen || !(sqe = ur_sqe(u)))
 		return false;
-	op->msg.msg_control = NULL;
-	op->msg.msg_controllen = 0;
+	op->msg.msg_controllen = again;
+	op->msg.msg_control = again ? op->ctl.buf : NULL;
 	op->gen++;
 	op->src->stats.tx_source_retries++;
 	io_uring_prep_sendmsg(sqe, op->src->fd, &op->msg, 0);
 	io_uring_sqe_set_data64(sqe, ud_pkt(idx, op->gen));
 	return true;
+}
+
+/* The end of a send: count it, free its packet(s) and its GSO slot. */
+static void ur_tx_done(struct ur_backend *u, struct ur_op *op, struct pkt *p, int res)
+{
+	struct io_src *src = op->src;
+	struct ur_gso *g = op->gso;
+	uint32_t n = g ? g->n : 1;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct pkt *q = g ? g->pkts[k] : p;
+
+		if (res >= 0) {
+			src->stats.tx_packets++;
+			src->stats.tx_bytes += q->len;
+		} else {
+			src->stats.tx_errors++;
+		}
+		pkt_free(q);
+	}
+	if (g) {
+		g->next_free = u->gso_free;
+		u->gso_free = g;
+		op->gso = NULL;
+	}
 }
 
 static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res)
@@ -305,18 +349,12 @@ static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud,
 		return;
 	}
 	if (res < 0 && res != -ECANCELED && op->msg.msg_controllen &&
-	    ur_resend_without_source(u, op, idx)) {
+	    ur_resend_without_source(u, op, idx, p)) {
 		src->inflight++;
 		return;
 	}
 	op->kind = OP_IDLE;
-	if (res >= 0) {
-		src->stats.tx_packets++;
-		src->stats.tx_bytes += p->len;
-	} else {
-		src->stats.tx_errors++;
-	}
-	pkt_free(p);
+	ur_tx_done(u, op, p, res);
 }
 
 static void ur_watch_done(struct io_watch *w, int res)
@@ -437,39 +475,68 @@ static int ur_src_set_fd(struct io_loop *loop, struct io_src *src, int fd)
 static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 {
 	struct ur_backend *u = ur(loop);
+	struct pkt_vec ok;
 
+	pkt_vec_init(&ok);
 	for (uint32_t i = 0; i < v->n; i++) {
-		struct pkt *p = v->p[i];
+		struct sockaddr_in6 probe;
+		unsigned int len;
+
+		if (src->kind == IO_SRC_UDP &&
+		    !io_endpoint_to_sockaddr(&v->p[i]->dst, src->family, &probe, &len)) {
+			src->stats.tx_dropped++;
+			pkt_free(v->p[i]);
+			continue;
+		}
+		pkt_vec_add(&ok, v->p[i]);
+	}
+	for (uint32_t i = 0, run; i < ok.n; i += run) {
+		struct pkt *p = ok.p[i];
 		uint32_t idx = io_pkt_index(loop, p);
 		struct ur_op *op = &u->ops[idx];
 		struct io_uring_sqe *sqe;
 		unsigned int namelen = 0;
 
-		if (src->kind == IO_SRC_UDP &&
-		    !io_endpoint_to_sockaddr(&p->dst, src->family, &op->addr, &namelen)) {
-			src->stats.tx_dropped++;
-			pkt_free(p);
-			continue;
-		}
+		run = src->kind == IO_SRC_UDP && src->gso && u->gso_free ? io_gso_run(&ok, i) : 1;
 		sqe = ur_sqe(u);
 		if (!sqe) {
-			src->stats.tx_dropped++;
-			pkt_free(p);
+			for (uint32_t k = 0; k < run; k++) {
+				src->stats.tx_dropped++;
+				pkt_free(ok.p[i + k]);
+			}
 			continue;
 		}
 		op->kind = OP_TX;
 		op->src = src;
 		op->gen++;
+		op->gso = NULL;
 		if (src->kind == IO_SRC_UDP) {
-			op->iov.iov_base = p->data;
-			op->iov.iov_len = p->len;
+			io_endpoint_to_sockaddr(&p->dst, src->family, &op->addr, &namelen);
 			memset(&op->msg, 0, sizeof(op->msg));
 			op->msg.msg_name = &op->addr;
 			op->msg.msg_namelen = namelen;
-			op->msg.msg_iov = &op->iov;
-			op->msg.msg_iovlen = 1;
-			op->msg.msg_controllen = io_pktinfo_build(&p->dst, src->family, op->ctl.buf,
-								  sizeof(op->ctl.buf));
+			if (run > 1) {
+				struct ur_gso *g = u->gso_free;
+
+				u->gso_free = g->next_free;
+				g->n = run;
+				for (uint32_t k = 0; k < run; k++) {
+					g->pkts[k] = ok.p[i + k];
+					g->iov[k].iov_base = ok.p[i + k]->data;
+					g->iov[k].iov_len = ok.p[i + k]->len;
+				}
+				op->gso = g;
+				op->msg.msg_iov = g->iov;
+				op->msg.msg_iovlen = run;
+			} else {
+				op->iov.iov_base = p->data;
+				op->iov.iov_len = p->len;
+				op->msg.msg_iov = &op->iov;
+				op->msg.msg_iovlen = 1;
+			}
+			op->msg.msg_controllen =
+				io_udp_cmsg_build(&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0,
+						  true, op->ctl.buf, sizeof(op->ctl.buf));
 			op->msg.msg_control = op->msg.msg_controllen ? op->ctl.buf : NULL;
 			io_uring_prep_sendmsg(sqe, src->fd, &op->msg, 0);
 		} else {
@@ -478,6 +545,7 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 		io_uring_sqe_set_data64(sqe, ud_pkt(idx, op->gen));
 		src->inflight++;
 	}
+	v->n = 0;
 	/* Submitted with the next wait, together with everything else of this iteration. */
 }
 
@@ -550,9 +618,16 @@ static int ur_init(struct io_loop *loop, const char **why)
 	if (!u)
 		return -ENOMEM;
 	u->ops = calloc(loop->pool->count, sizeof(*u->ops));
-	if (!u->ops) {
+	u->gso_slots = calloc(UR_GSO_SLOTS, sizeof(*u->gso_slots));
+	if (!u->ops || !u->gso_slots) {
+		free(u->ops);
+		free(u->gso_slots);
 		free(u);
 		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < UR_GSO_SLOTS; i++) {
+		u->gso_slots[i].next_free = u->gso_free;
+		u->gso_free = &u->gso_slots[i];
 	}
 	/* Room for a completion of every packet, watch and timer at once: no overflow. */
 	cq = loop->pool->count + 1024;
@@ -573,6 +648,7 @@ static int ur_init(struct io_loop *loop, const char **why)
 	}
 	if (ret < 0) {
 		free(u->ops);
+		free(u->gso_slots);
 		free(u);
 		return ret;
 	}
@@ -580,6 +656,7 @@ static int ur_init(struct io_loop *loop, const char **why)
 	if (ret) {
 		io_uring_queue_exit(&u->ring);
 		free(u->ops);
+		free(u->gso_slots);
 		free(u);
 		return ret;
 	}
@@ -612,6 +689,7 @@ static void ur_fini(struct io_loop *loop)
 	}
 	io_uring_queue_exit(&u->ring);
 	free(u->ops);
+	free(u->gso_slots);
 	free(u);
 	loop->be = NULL;
 }
