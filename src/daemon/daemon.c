@@ -23,9 +23,9 @@
 #define VWIRED_POOL_PACKETS 4096
 /*
  * With offloads a TUN read is up to 64 KiB + the 10-byte virtio_net_hdr. Only the
- * pages a packet touches become resident, so 1024 such buffers cost little RSS.
+ * pages a packet touches become resident, so 2048 such buffers cost little RSS.
  */
-#define VWIRED_POOL_PACKETS_OFFLOAD 1024
+#define VWIRED_POOL_PACKETS_OFFLOAD 2048
 #define VWIRED_BUF_OFFLOAD (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
 
 const char *vwired_drop_name(enum vwired_drop reason)
@@ -197,6 +197,8 @@ int vwired_set_listen_port(struct vwired *d, uint16_t port)
 	/* With offloads, runs of equal-sized packets to a peer leave as one GSO send. */
 	if (d->opt.offload && (rc = io_udp_enable_gso(d->udp)) < 0)
 		vw_warn("UDP GSO unavailable (%s): one send per packet", strerror(-rc));
+	if (d->opt.offload && (rc = io_udp_enable_gro(d->udp)) < 0)
+		vw_warn("UDP GRO unavailable (%s): one receive per packet", strerror(-rc));
 	if (d->fwmark)
 		io_udp_set_fwmark(d->udp, d->fwmark);
 	return 0;

@@ -103,8 +103,7 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 		} else {
 			p->len = mm[i].msg_len;
 			io_endpoint_from_sockaddr(&p->src, &names[i]);
-			io_pktinfo_parse(&mm[i].msg_hdr, &p->src);
-			io_src_received(src, p);
+			io_udp_received(src, p, io_pktinfo_parse(&mm[i].msg_hdr, &p->src));
 		}
 	}
 }

@@ -32,6 +32,7 @@ struct io_src {
 	bool starved;	/* epoll: EPOLLIN off because the pool ran empty */
 	int failed;	/* -errno that stopped receiving for good (TUN/TAP deleted), else 0 */
 	bool gso;	/* UDP: runs of equal-sized packets to one peer go out as one GSO send */
+	bool gro;	/* UDP: receives may hold several datagrams (UDP_GRO), split on arrival */
 	struct pkt_vec rx;
 	struct io_stats stats;
 	/* io_uring: op index of each receive slot (IO_SLOT_EMPTY when not armed). */
@@ -138,8 +139,14 @@ void io_src_fail(struct io_src *src, int err);
 void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
 /* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
 #define IO_PKTINFO_SPACE 96
-/* The local address a datagram arrived at, from its control messages, into ep->local. */
-void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep);
+/*
+ * The local address a datagram arrived at, from its control messages, into
+ * ep->local; returns the UDP GRO segment size when the receive holds several
+ * datagrams (0 otherwise).
+ */
+uint16_t io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep);
+/* Hands a UDP receive to its source, one packet per datagram when it was GRO'd. */
+void io_udp_received(struct io_src *src, struct pkt *p, uint16_t gro_size);
 /*
  * The control messages of one UDP send: the source address (dst->local, when
  * with_src and known) and, when gso_size is not 0, UDP_SEGMENT so the kernel cuts

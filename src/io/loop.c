@@ -405,6 +405,42 @@ void io_src_received(struct io_src *src, struct pkt *p)
 		src_deliver(src);
 }
 
+void io_udp_received(struct io_src *src, struct pkt *p, uint16_t gro_size)
+{
+	struct pkt *segs[IO_GSO_MAX_SEGS * 2];
+	uint32_t len = p->len, n = 0;
+
+	if (!gro_size || len <= gro_size) {
+		io_src_received(src, p);
+		return;
+	}
+	/*
+	 * A GRO'd receive holds several datagrams of gro_size (the last may be
+	 * shorter): the first stays in p, the others are copied into their own
+	 * packets so every stage still sees one datagram per packet. All copies are
+	 * made before p is handed on: delivery may consume p at once.
+	 */
+	for (uint32_t off = gro_size; off < len && n < sizeof(segs) / sizeof(segs[0]);
+	     off += gro_size) {
+		uint32_t seg = len - off < gro_size ? len - off : gro_size;
+		struct pkt *q = pkt_alloc(src->loop->pool);
+
+		if (!q) {
+			src->stats.rx_nobuf++;
+			break;
+		}
+		memcpy(q->data, p->data + off, seg);
+		q->len = seg;
+		q->src = p->src;
+		segs[n++] = q;
+	}
+	src->stats.rx_coalesced++;
+	p->len = gro_size;
+	io_src_received(src, p);
+	for (uint32_t i = 0; i < n; i++)
+		io_src_received(src, segs[i]);
+}
+
 bool io_src_fatal(const struct io_src *src, int err)
 {
 	/* A socket error is about one datagram; a TUN/TAP without its device stays broken. */
@@ -468,8 +504,10 @@ void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa)
 	}
 }
 
-void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep)
+uint16_t io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep)
 {
+	uint16_t gro_size = 0;
+
 	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
 	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
@@ -494,8 +532,16 @@ void io_pktinfo_parse(const struct msghdr *msg, struct vw_endpoint *ep)
 			ep->local.family = AF_INET;
 			memcpy(ep->local.bytes, &pi.ipi_addr, 4);
 			ep->local_ifindex = (uint32_t)pi.ipi_ifindex;
+		} else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			if (size > 0 && size <= 65535)
+				gro_size = (uint16_t)size;
 		}
 	}
+	return gro_size;
 }
 
 /* Appends IPV6_PKTINFO or IP_PKTINFO for dst->local; false when there is none. */

@@ -75,6 +75,7 @@ struct io_stats {
 	uint64_t tx_dropped; /* not sent: no or wrong-family destination, foreign pool,
 				closed source, socket buffer full (epoll) */
 	uint64_t tx_source_retries; /* sent again without the remembered source address */
+	uint64_t rx_coalesced;	    /* UDP GRO receives that held several datagrams */
 };
 
 /* NULL with errno set when the backend cannot be created. opts may be NULL. */
@@ -140,6 +141,12 @@ int io_udp_set_fwmark(struct io_udp *sock, uint32_t mark);
  * one sendmsg, cut into datagrams by the kernel. 0, or -errno where unsupported.
  */
 int io_udp_enable_gso(struct io_udp *sock);
+/*
+ * UDP GRO (UDP_GRO): the kernel may hand over several datagrams of one flow in one
+ * receive (a GSO send over veth, a NIC's GRO); they are split into one packet each
+ * before the callback. Needs receive buffers of 64 KiB (else -EMSGSIZE). 0 or -errno.
+ */
+int io_udp_enable_gro(struct io_udp *sock);
 /* Sends each packet to p->dst. Takes every packet (see ownership rules). */
 void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v);
 const struct io_stats *io_udp_stats(const struct io_udp *sock);

@@ -133,6 +133,18 @@ int io_udp_enable_gso(struct io_udp *sock)
 	return 0;
 }
 
+int io_udp_enable_gro(struct io_udp *sock)
+{
+	int on = 1;
+
+	if (sock->src.cap < 65535)
+		return -EMSGSIZE;
+	if (setsockopt(sock->src.fd, SOL_UDP, UDP_GRO, &on, sizeof(on)))
+		return -errno;
+	sock->src.gro = true;
+	return 0;
+}
+
 uint16_t io_udp_port(const struct io_udp *sock)
 {
 	return sock->port;
@@ -151,6 +163,12 @@ int io_udp_set_port(struct io_udp *sock, uint16_t port)
 	fd = udp_bind(port, sock->fwmark, &family, &bound);
 	if (fd < 0)
 		return fd;
+	/* The new socket must coalesce too: the receive buffers are sized for it. */
+	if (sock->src.gro) {
+		int on = 1;
+
+		setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+	}
 	err = loop->ops->src_set_fd(loop, &sock->src, fd);
 	if (err) {
 		close(fd);

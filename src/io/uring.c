@@ -272,7 +272,8 @@ static void ur_rx_done(struct io_src *src, struct ur_op *op, struct pkt *p, int 
 	p->len = (uint32_t)res;
 	if (src->kind == IO_SRC_UDP) {
 		io_endpoint_from_sockaddr(&p->src, &op->addr);
-		io_pktinfo_parse(&op->msg, &p->src);
+		io_udp_received(src, p, io_pktinfo_parse(&op->msg, &p->src));
+		return;
 	}
 	io_src_received(src, p);
 }
