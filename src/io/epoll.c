@@ -60,7 +60,7 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 	struct iovec iov[PKT_VEC_MAX];
 	struct sockaddr_in6 names[PKT_VEC_MAX];
 	union {
-		struct cmsghdr align;
+		size_t align; /* struct cmsghdr alignment */
 		uint8_t buf[IO_PKTINFO_SPACE];
 	} ctl[PKT_VEC_MAX];
 	struct pkt *pk[PKT_VEC_MAX];
@@ -151,7 +151,7 @@ static void ep_udp_send(struct io_src *src, struct pkt_vec *v)
 	struct iovec iov[PKT_VEC_MAX];
 	struct sockaddr_in6 names[PKT_VEC_MAX];
 	union {
-		struct cmsghdr align;
+		size_t align; /* struct cmsghdr alignment */
 		uint8_t buf[IO_PKTINFO_SPACE];
 	} ctl[PKT_VEC_MAX];
 	struct pkt_vec ok;

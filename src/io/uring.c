@@ -59,7 +59,7 @@ struct ur_op {
 	struct iovec iov;
 	struct sockaddr_in6 addr;
 	union {
-		struct cmsghdr align;
+		size_t align; /* struct cmsghdr alignment */
 		uint8_t buf[IO_PKTINFO_SPACE];
 	} ctl; /* PKTINFO: the local address received at, or to send from */
 	struct io_src *src;
