@@ -30,7 +30,8 @@ static void usage(FILE *out)
 		"  --run-dir DIR       where the sockets go (default /run)\n"
 		"  --io BACKEND        auto (default: io_uring, else epoll), uring or epoll\n"
 		"  --user USER         drop to USER once devices and sockets are set up\n"
-		"  --offload           TUN with TSO/GRO offloads (64 KiB super-packets; experimental)\n"
+		"  --no-offload        no TUN TSO/GRO and UDP GSO/GRO offloads (on by default:\n"
+		"                      64 KiB super-packets, one system call per run of packets)\n"
 		"  -v, --verbose       debug logging\n");
 }
 
@@ -85,10 +86,10 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"run-dir", required_argument, NULL, 'r'},
 		{"io", required_argument, NULL, 'i'},	  {"user", required_argument, NULL, 'u'},
 		{"foreground", no_argument, NULL, 'f'},	  {"verbose", no_argument, NULL, 'v'},
-		{"offload", no_argument, NULL, 'o'},
+		{"offload", no_argument, NULL, 'o'},	  {"no-offload", no_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},	  {0},
 	};
-	struct vwired_options opt = {.io = IO_AUTO};
+	struct vwired_options opt = {.io = IO_AUTO, .offload = true};
 	static struct vwired d;
 	bool foreground = false;
 	int ready_fd = -1, c, rc;
@@ -114,6 +115,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			opt.offload = true;
+			break;
+		case 'O':
+			opt.offload = false;
 			break;
 		case 'f':
 			foreground = true;

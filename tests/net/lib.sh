@@ -215,7 +215,10 @@ vwired_argv() {
 	*) VWIRED_ARGV=("$VWIRED") ;;
 	esac
 	[ -z "${VWIRED_VERBOSE:-}" ] || VWIRED_ARGV+=(-v)
-	[ -z "${VWIRED_OFFLOAD:-}" ] || VWIRED_ARGV+=(--offload)
+	case "${VWIRED_OFFLOAD:-}" in
+	0) VWIRED_ARGV+=(--no-offload) ;;
+	1) VWIRED_ARGV+=(--offload) ;;
+	esac
 	return 0
 }
 
