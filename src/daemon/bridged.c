@@ -270,7 +270,9 @@ static void on_tap_error(void *ctx, struct io_tun *tap, int err)
 	bridge_output(d, &out, now);
 }
 
-static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t mtu)
+/* mac: the address to give the TAP (the bridge's own, stable across restarts), or NULL. */
+static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t mtu,
+		    const uint8_t *mac)
 {
 	struct io_tun *tap = io_tun_open(d->loop, name, IO_DEV_TAP, vwired_on_tap_rx, d);
 	int rc;
@@ -281,6 +283,10 @@ static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t 
 	}
 	d->ports[port].tap = tap;
 	io_tun_on_error(tap, on_tap_error, d);
+	if (mac && (rc = io_tun_set_mac(tap, mac)) < 0) {
+		vw_err("%s: cannot set MAC: %s", name, strerror(-rc));
+		return -1;
+	}
 	if ((rc = io_tun_set_mtu(tap, mtu)) < 0 || (rc = io_tun_set_up(tap)) < 0) {
 		vw_err("%s: cannot set MTU %u and bring it up: %s", name, mtu, strerror(-rc));
 		return -1;
@@ -410,7 +416,7 @@ int vwired_bridge_init(struct vwired *d)
 
 	/* Port 0: this host's interface on the bridge, like the kernel bridge device. */
 	d->ports[BR_PORT_LOCAL].kind = VW_PORT_LOCAL;
-	if (open_tap(d, BR_PORT_LOCAL, cb->name, cb->mtu))
+	if (open_tap(d, BR_PORT_LOCAL, cb->name, cb->mtu, d->br.mac))
 		return -1;
 	for (uint32_t i = 0; i < cb->n_addresses; i++) {
 		rc = io_tun_add_addr(d->ports[0].tap, &cb->addresses[i].addr,
@@ -434,7 +440,7 @@ int vwired_bridge_init(struct vwired *d)
 			return -1;
 		}
 		d->ports[port].kind = VW_PORT_TAP;
-		if (open_tap(d, (uint32_t)port, cb->ports[i], cb->mtu))
+		if (open_tap(d, (uint32_t)port, cb->ports[i], cb->mtu, NULL))
 			return -1;
 	}
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,21 @@ int io_netdev_set_up(const char *ifname)
 		return err;
 	ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
 	return netdev_ioctl(SIOCSIFFLAGS, ifname, &ifr);
+}
+
+int io_tun_set_mac(struct io_tun *tun, const uint8_t mac[6])
+{
+	struct ifreq ifr;
+	uint8_t cur[6];
+
+	if (tun->kind != IO_DEV_TAP)
+		return -EINVAL;
+	if (!io_netdev_get_mac(tun->name, cur) && !memcmp(cur, mac, 6))
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	return tun_not_permitted(tun, netdev_ioctl(SIOCSIFHWADDR, tun->name, &ifr), "set its MAC");
 }
 
 int io_netdev_get_mac(const char *ifname, uint8_t mac[6])

@@ -57,6 +57,9 @@ int io_tun_set_mtu(struct io_tun *tun, uint32_t mtu);
 int io_tun_set_up(struct io_tun *tun);
 /* An address already present counts as success. */
 int io_tun_add_addr(struct io_tun *tun, const struct vw_ipaddr *addr, uint8_t prefixlen);
+/* TAP only: sets the MAC (before the link is up); 0 also when not permitted on an
+ * attached device (warned). -errno otherwise. */
+int io_tun_set_mac(struct io_tun *tun, const uint8_t mac[6]);
 /* TAP only; 0 or -errno. */
 int io_tun_get_mac(const struct io_tun *tun, uint8_t mac[6]);
 /* Writes each packet (p->data, p->len). Takes every packet. */
