@@ -245,7 +245,7 @@ static bool parse_prefix(char *s, struct config_prefix *out)
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
-		uint64_t v;
+		uint64_t v = 0;
 		char byte[3];
 
 		if (!s[0] || !s[1] || (i < 5 && s[2] != ':') || (i == 5 && s[2]))
@@ -526,7 +526,7 @@ static int k_private_key(struct parser *p, const char *key, const char *val)
 
 static int k_listen_port(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 0, 65535, &v))
 		return -1;
@@ -536,7 +536,7 @@ static int k_listen_port(struct parser *p, const char *key, const char *val)
 
 static int k_fwmark(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	bool ok;
 
 	if (!strcasecmp(val, "off")) {
@@ -578,7 +578,7 @@ static int k_iface_address(struct parser *p, const char *key, const char *val)
 
 static int k_iface_mtu(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, MTU_MIN, 65535, &v))
 		return -1;
@@ -701,7 +701,7 @@ static int k_endpoint(struct parser *p, const char *key, const char *val)
 
 static int k_keepalive(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (!strcasecmp(val, "off")) {
 		p->peer->persistent_keepalive = 0;
@@ -730,7 +730,7 @@ static int k_bridge_address(struct parser *p, const char *key, const char *val)
 
 static int k_bridge_mtu(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, MTU_MIN, 65535, &v))
 		return -1;
@@ -746,7 +746,7 @@ static int k_stp(struct parser *p, const char *key, const char *val)
 
 static int k_bridge_priority(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 0, 65535, &v))
 		return -1;
@@ -757,7 +757,7 @@ static int k_bridge_priority(struct parser *p, const char *key, const char *val)
 /* The 802.1D ranges of the bridge timers, in seconds. */
 static int k_hello_time(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 1, 10, &v))
 		return -1;
@@ -768,7 +768,7 @@ static int k_hello_time(struct parser *p, const char *key, const char *val)
 
 static int k_max_age(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 6, 40, &v))
 		return -1;
@@ -779,7 +779,7 @@ static int k_max_age(struct parser *p, const char *key, const char *val)
 
 static int k_forward_delay(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 4, 30, &v))
 		return -1;
@@ -790,7 +790,7 @@ static int k_forward_delay(struct parser *p, const char *key, const char *val)
 
 static int k_ageing_time(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 10, 1000000, &v))
 		return -1;
@@ -852,7 +852,7 @@ static int k_remote(struct parser *p, const char *key, const char *val)
 
 static int k_vni(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 0, (1u << 24) - 1, &v))
 		return -1;
@@ -863,7 +863,7 @@ static int k_vni(struct parser *p, const char *key, const char *val)
 
 static int k_wire_port(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 1, 65535, &v))
 		return -1;
@@ -873,7 +873,7 @@ static int k_wire_port(struct parser *p, const char *key, const char *val)
 
 static int k_cost(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	/* 802.1D-2004 path costs run to 200000000 (a 100 kbit/s link). */
 	if (number(p, key, val, 1, 200000000, &v))
@@ -884,7 +884,7 @@ static int k_cost(struct parser *p, const char *key, const char *val)
 
 static int k_wire_priority(struct parser *p, const char *key, const char *val)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (number(p, key, val, 0, 255, &v))
 		return -1;

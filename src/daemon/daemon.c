@@ -95,7 +95,8 @@ static int apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t n
 		return 0;
 	}
 	if (rc && rc != -EEXIST) {
-		vw_err("peer %s (line %u): %s", key, cp->line, strerror(-rc));
+		vw_err("%s:%u: [Peer] PublicKey %s: %s", d->opt.config_path, cp->line, key,
+		       rc == -ENOSPC ? "too many peers" : strerror(-rc));
 		return -1;
 	}
 	if (cp->has_preshared_key)
@@ -307,6 +308,8 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 
 	wcfg.pool = &d->pool;
 	wcfg.mtu = d->cfg.iface.mtu;
+	/* As many peers as a config file may hold (the UAPI adds within the same cap). */
+	wcfg.max_peers = CONFIG_MAX_PEERS;
 	if ((rc = wg_device_init(&d->wg, &wcfg)) < 0) {
 		vw_err("cannot create the WireGuard device: %s", strerror(-rc));
 		return -1;
