@@ -98,6 +98,27 @@ static void ip_to_text(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 	t->n++;
 }
 
+/* A wire as `vwirectl show` lists it: its peer, VNI, tunnel and port state, counters. */
+static void show_wire_text(struct vwired *d, uint32_t i, struct out *o)
+{
+	const struct config_wire *cw = &d->cfg.wires[i];
+	const struct vw_wire *w = &d->wires[i];
+	const struct br_port *bp = br_get_port(&d->br, w->port);
+	const struct stp_port *sp = br_get_stp_port(&d->br, w->port);
+	char key[WG_KEY_LEN_BASE64 + 1];
+
+	key_to_base64(key, wg_peer_public_key(w->peer));
+	outf(o, "\nwire: %s\n  remote: %s vni %u port %u\n  peer: %s\n", cw->name, w->remote_str,
+	     cw->vni, cw->port, key);
+	outf(o, "  tunnel: %s\n  bridge port: %u, state %s\n", w->up ? "up" : "down", w->port,
+	     sp ? stp_state_name(sp->state) : "?");
+	if (bp)
+		outf(o,
+		     "  frames: %" PRIu64 " received, %" PRIu64 " sent; BPDUs %" PRIu64
+		     " received, %" PRIu64 " sent\n",
+		     bp->cnt.rx_frames, bp->cnt.tx_frames, bp->cnt.rx_bpdu, bp->cnt.tx_bpdu);
+}
+
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
 	uint8_t pub[WG_KEY_LEN];
@@ -118,6 +139,10 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
 		if (d->drops[i])
 			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
+	if (d->has_bridge)
+		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
+	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
+		show_wire_text(d, i, o);
 	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
 		struct wg_peer_info info;
 		struct ip_text t = {o, false, 0};

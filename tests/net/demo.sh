@@ -33,6 +33,17 @@ for f in "${FIVEHOST_NAMES[@]}"; do
 done
 echo "ping matrix: 20/20 pairs, 56 B and 1472 B with DF"
 
+# vwirectl show lists each host's wires (peer, VNI, tunnel and port state, counters).
+for h in "${FIVEHOST_NAMES[@]}"; do
+	want=$(fh_peers_of "$h" | wc -l)
+	json=$("$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json) || fail "$h: vwirectl show --json failed"
+	got=$(python3 -c 'import json,sys; w=json.loads(sys.argv[1])["wires"]; print(sum(1 for x in w if x["tunnel_up"] and x["vni"] > 0))' "$json")
+	[ "$got" -eq "$want" ] || fail "$h: vwirectl show --json lists $got wires up, expected $want"
+	text=$("$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}")
+	[ "$(grep -c '^wire: ' <<<"$text")" -eq "$want" ] || fail "$h: vwirectl show lists the wrong number of wires"
+done
+echo "vwirectl show: every host lists its wires, tunnels up"
+
 total_frames() {
 	local h sum=0 n
 	for h in "${FIVEHOST_NAMES[@]}"; do

@@ -24,8 +24,8 @@ fh_peers_of() { # the hosts $1 has a wire to
 	local p
 	for p in "${FIVEHOST_PAIRS[@]}"; do
 		set -- "$1" $p
-		[ "$2" = "$1" ] && echo "$3"
-		[ "$3" = "$1" ] && echo "$2"
+		if [ "$2" = "$1" ]; then echo "$3"; fi
+		if [ "$3" = "$1" ]; then echo "$2"; fi
 	done | sort -u
 }
 
