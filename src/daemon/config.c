@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/parse.h"
 #include "crypto/crypto.h"
 #include "crypto/x25519.h"
 
@@ -122,23 +123,6 @@ static char *trim(char *s)
 	return s;
 }
 
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		uint64_t d = (uint64_t)(*s - '0');
-
-		if (*s < '0' || *s > '9' || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool parse_hex_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -236,7 +220,7 @@ static bool parse_prefix(char *s, struct config_prefix *out)
 		out->cidr = out->addr.family == AF_INET ? 32 : 128;
 		return true;
 	}
-	if (!parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
+	if (!vw_parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
 		return false;
 	out->cidr = (uint8_t)cidr;
 	return true;
@@ -420,7 +404,7 @@ static int bad_number(struct parser *p, const char *key, const char *val, uint64
 static int number(struct parser *p, const char *key, const char *val, uint64_t lo, uint64_t hi,
 		  uint64_t *out)
 {
-	if (!parse_uint(val, hi, out) || *out < lo)
+	if (!vw_parse_uint(val, hi, out) || *out < lo)
 		return bad_number(p, key, val, lo, hi);
 	return 0;
 }
@@ -546,7 +530,7 @@ static int k_fwmark(struct parser *p, const char *key, const char *val)
 	if (val[0] == '0' && (val[1] == 'x' || val[1] == 'X'))
 		ok = parse_hex_uint(val + 2, UINT32_MAX, &v);
 	else
-		ok = parse_uint(val, UINT32_MAX, &v);
+		ok = vw_parse_uint(val, UINT32_MAX, &v);
 	if (!ok) {
 		char q[QUOTE_MAX + 8];
 
@@ -690,7 +674,7 @@ static int k_endpoint(struct parser *p, const char *key, const char *val)
 		if (inet_pton(AF_INET, host, &a4) != 1 && !valid_hostname(host))
 			return fail(p, key, "\"%s\": not an IPv4 address or host name", q);
 	}
-	if (!parse_uint(port_str, 65535, &port) || port == 0)
+	if (!vw_parse_uint(port_str, 65535, &port) || port == 0)
 		return fail(p, key, "\"%s\": the port is not a number from 1 to 65535", q);
 	strcpy(peer->endpoint_str, val);
 	/* Fails for names and zones, which leaves the family AF_UNSPEC. */
@@ -707,7 +691,7 @@ static int k_keepalive(struct parser *p, const char *key, const char *val)
 		p->peer->persistent_keepalive = 0;
 		return 0;
 	}
-	if (!parse_uint(val, 65535, &v)) {
+	if (!vw_parse_uint(val, 65535, &v)) {
 		char q[QUOTE_MAX + 8];
 
 		quote(q, sizeof(q), val);

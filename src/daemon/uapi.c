@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "crypto/crypto.h"
 
 /* ---- request splitting ---- */
@@ -49,23 +50,6 @@ enum uapi_request_kind uapi_request_split(const char *buf, size_t len, size_t *r
 
 /* ---- value syntax, as wireguard-go's strconv and netip read it ---- */
 
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		uint64_t d = (uint64_t)(*s - '0');
-
-		if (*s < '0' || *s > '9' || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool parse_ip(const char *s, struct vw_ipaddr *ip)
 {
 	return vw_ipaddr_parse(ip, s);
@@ -86,7 +70,7 @@ static bool parse_allowed_ip(char *s, struct uapi_allowed_ip *out)
 	*slash = '\0';
 	if (!parse_ip(s, &out->addr))
 		return false;
-	if (!parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
+	if (!vw_parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
 		return false;
 	out->cidr = (uint8_t)cidr;
 	return true;
@@ -140,7 +124,7 @@ static bool parse_endpoint(char *s, struct uapi_peer_op *op)
 			return false;
 		e->in4.sin_family = AF_INET;
 	}
-	if (!parse_uint(port_str, 65535, &port))
+	if (!vw_parse_uint(port_str, 65535, &port))
 		return false;
 	if (e->sa.sa_family == AF_INET) {
 		e->in4.sin_port = htons((uint16_t)port);
@@ -150,7 +134,7 @@ static bool parse_endpoint(char *s, struct uapi_peer_op *op)
 	if (zone) {
 		uint64_t id;
 
-		if (parse_uint(zone, UINT32_MAX, &id)) {
+		if (vw_parse_uint(zone, UINT32_MAX, &id)) {
 			e->in6.sin6_scope_id = (uint32_t)id;
 		} else {
 			/* Naming an interface is a system call: the daemon resolves it. */
@@ -239,12 +223,12 @@ static int device_line(struct set_parser *sp, const char *key, const char *value
 			return -EINVAL;
 		s->flags |= UAPI_SET_PRIVATE_KEY;
 	} else if (!strcmp(key, "listen_port")) {
-		if (!parse_uint(value, 65535, &v))
+		if (!vw_parse_uint(value, 65535, &v))
 			return -EINVAL;
 		s->listen_port = (uint16_t)v;
 		s->flags |= UAPI_SET_LISTEN_PORT;
 	} else if (!strcmp(key, "fwmark")) {
-		if (!parse_uint(value, UINT32_MAX, &v))
+		if (!vw_parse_uint(value, UINT32_MAX, &v))
 			return -EINVAL;
 		s->fwmark = (uint32_t)v;
 		s->flags |= UAPI_SET_FWMARK;
@@ -295,7 +279,7 @@ static int peer_value(struct uapi_peer_op *op, const char *key, char *value)
 			return -EINVAL;
 		op->flags |= UAPI_PEER_HAS_ENDPOINT;
 	} else if (!strcmp(key, "persistent_keepalive_interval")) {
-		if (!parse_uint(value, 65535, &v))
+		if (!vw_parse_uint(value, 65535, &v))
 			return -EINVAL;
 		op->persistent_keepalive_interval = (uint16_t)v;
 		op->flags |= UAPI_PEER_HAS_KEEPALIVE;
@@ -610,18 +594,18 @@ static int get_peer_line(struct get_parser *gp, const char *key, char *value)
 		return 0;
 	}
 	if (!strcmp(key, "persistent_keepalive_interval")) {
-		if (!parse_uint(value, 65535, &v))
+		if (!vw_parse_uint(value, 65535, &v))
 			return -EPROTO;
 		p->persistent_keepalive_interval = (uint16_t)v;
 		return 0;
 	}
 	if (!strcmp(key, "last_handshake_time_nsec")) {
-		if (!parse_uint(value, 999999999, &v))
+		if (!vw_parse_uint(value, 999999999, &v))
 			return -EPROTO;
 		p->last_handshake_time_nsec = (uint32_t)v;
 		return 0;
 	}
-	if (!parse_uint(value, UINT64_MAX, &v))
+	if (!vw_parse_uint(value, UINT64_MAX, &v))
 		return -EPROTO;
 	if (!strcmp(key, "last_handshake_time_sec"))
 		p->last_handshake_time_sec = v;
@@ -666,7 +650,7 @@ static int get_line(void *ctx, char *key, char *value)
 	if (!strcmp(key, "errno")) {
 		bool neg = value[0] == '-';
 
-		if (!parse_uint(value + neg, 4095, &v))
+		if (!vw_parse_uint(value + neg, 4095, &v))
 			return -EPROTO;
 		gp->err = neg ? -(int)v : (int)v;
 		gp->have_errno = true;
@@ -679,13 +663,13 @@ static int get_line(void *ctx, char *key, char *value)
 	if (!strcmp(key, "private_key"))
 		return key_from_hex(dev->private_key, value) ? 0 : -EPROTO;
 	if (!strcmp(key, "listen_port")) {
-		if (!parse_uint(value, 65535, &v))
+		if (!vw_parse_uint(value, 65535, &v))
 			return -EPROTO;
 		dev->listen_port = (uint16_t)v;
 		return 0;
 	}
 	if (!strcmp(key, "fwmark")) {
-		if (!parse_uint(value, UINT32_MAX, &v))
+		if (!vw_parse_uint(value, UINT32_MAX, &v))
 			return -EPROTO;
 		dev->fwmark = (uint32_t)v;
 		return 0;
