@@ -392,22 +392,13 @@ static void on_listen_readable(void *ctx, int fd, uint32_t events)
 struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
 {
 	struct ctl_server *s = calloc(1, sizeof(*s));
-	int rc;
 
 	if (!s)
 		return NULL;
 	s->d = d;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->listen_fd = io_unix_listen(path, 0600);
+	s->listen_fd = vwired_listen(d, path, on_listen_readable, s);
 	if (s->listen_fd < 0) {
-		vw_err("cannot listen on %s: %s", path, strerror(-s->listen_fd));
-		free(s);
-		return NULL;
-	}
-	if ((rc = io_watch_fd(d->loop, s->listen_fd, on_listen_readable, s)) < 0) {
-		vw_err("cannot watch %s: %s", path, strerror(-rc));
-		close(s->listen_fd);
-		unlink(path);
 		free(s);
 		return NULL;
 	}
@@ -416,8 +407,6 @@ struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
 
 void ctl_server_free(struct ctl_server *s)
 {
-	io_unwatch_fd(s->d->loop, s->listen_fd);
-	close(s->listen_fd);
-	unlink(s->path);
+	vwired_unlisten(s->d, s->listen_fd, s->path);
 	free(s);
 }

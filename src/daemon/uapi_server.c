@@ -393,27 +393,41 @@ static void on_listen_readable(void *ctx, int fd, uint32_t events)
 	}
 }
 
+int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx)
+{
+	int fd = io_unix_listen(path, 0600), rc;
+
+	if (fd < 0) {
+		vw_err("cannot listen on %s: %s%s", path, strerror(-fd),
+		       fd == -EADDRINUSE ? " (another instance with this name is running)" : "");
+		return -1;
+	}
+	if ((rc = io_watch_fd(d->loop, fd, cb, ctx)) < 0) {
+		vw_err("cannot watch %s: %s", path, strerror(-rc));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+void vwired_unlisten(struct vwired *d, int fd, const char *path)
+{
+	io_unwatch_fd(d->loop, fd);
+	close(fd);
+	unlink(path);
+}
+
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
 {
 	struct uapi_server *s = calloc(1, sizeof(*s));
-	int rc;
 
 	if (!s)
 		return NULL;
 	s->d = d;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->listen_fd = io_unix_listen(path, 0600);
+	s->listen_fd = vwired_listen(d, path, on_listen_readable, s);
 	if (s->listen_fd < 0) {
-		vw_err("cannot listen on %s: %s%s", path, strerror(-s->listen_fd),
-		       s->listen_fd == -EADDRINUSE ? " (another instance with this name is running)"
-						   : "");
-		free(s);
-		return NULL;
-	}
-	if ((rc = io_watch_fd(d->loop, s->listen_fd, on_listen_readable, s)) < 0) {
-		vw_err("cannot watch %s: %s", path, strerror(-rc));
-		close(s->listen_fd);
-		unlink(path);
 		free(s);
 		return NULL;
 	}
@@ -424,8 +438,6 @@ void uapi_server_free(struct uapi_server *s)
 {
 	while (s->conns)
 		conn_close(s->conns);
-	io_unwatch_fd(s->d->loop, s->listen_fd);
-	close(s->listen_fd);
-	unlink(s->path);
+	vwired_unlisten(s->d, s->listen_fd, s->path);
 	free(s);
 }

@@ -139,6 +139,10 @@ uint64_t vwired_bridge_deadline(const struct vwired *d);
  * 2 s for room at a time: clients read answers right away. 0 or -errno.
  */
 int vwired_write_all(int fd, const char *buf, size_t len);
+/* A control socket at path (mode 0600) served by cb: its fd, or -1 after logging why. */
+int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx);
+/* Stops serving it and removes the socket file. */
+void vwired_unlisten(struct vwired *d, int fd, const char *path);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);
