@@ -36,16 +36,23 @@ static uint32_t port_of_tap(const struct vwired *d, const struct io_tun *tap)
 	return UINT32_MAX;
 }
 
-/* Sends inner IPv4 packets (VXLAN fragments) into the tunnel. */
-static void tunnel_send(struct vwired *d, struct pkt_vec *in, uint64_t now)
+/*
+ * Moves the packets of v whose p->port equals the first one's into group (in
+ * order; v keeps the rest, in order) and returns that port. v must not be empty.
+ */
+static uint32_t take_first_group(struct pkt_vec *v, struct pkt_vec *group)
 {
-	struct pkt_vec out;
+	uint32_t port = v->p[0]->port, keep = 0;
 
-	pkt_vec_init(&out);
-	while (in->n) {
-		wg_device_send(&d->wg, in, now, &out);
-		vwired_flush_udp(d, &out);
+	pkt_vec_init(group);
+	for (uint32_t i = 0; i < v->n; i++) {
+		if (v->p[i]->port == port)
+			pkt_vec_add(group, v->p[i]);
+		else
+			v->p[keep++] = v->p[i];
 	}
+	v->n = keep;
+	return port;
 }
 
 /* Frames for wires (p->port = wire index): encapsulate, fragment, encrypt, send. */
@@ -58,7 +65,7 @@ static void wires_send(struct vwired *d, struct pkt_vec *frames, uint64_t now)
 	vx_encap_batch(&d->vx, frames, &encapped);
 	while (encapped.n) {
 		ipfrag_fragment_batch(&d->frag, &encapped, &d->pool, &frags);
-		tunnel_send(d, &frags, now);
+		vwired_tunnel_send(d, &frags, now);
 	}
 }
 
@@ -69,19 +76,9 @@ static void bridge_output(struct vwired *d, struct pkt_vec *out, uint64_t now)
 
 	pkt_vec_init(&wires);
 	while (out->n) {
-		uint32_t port = out->p[0]->port, keep = 0;
+		uint32_t port = take_first_group(out, &one);
 		struct vw_port *vp = port < BR_MAX_PORTS ? &d->ports[port] : NULL;
 
-		pkt_vec_init(&one);
-		for (uint32_t i = 0; i < out->n; i++) {
-			struct pkt *p = out->p[i];
-
-			if (p->port == port)
-				pkt_vec_add(&one, p);
-			else
-				out->p[keep++] = p;
-		}
-		out->n = keep;
 		if (!vp || vp->kind == VW_PORT_NONE) {
 			d->drops[VWIRED_DROP_BAD_PORT] += one.n;
 			pkt_vec_free(&one);
@@ -141,16 +138,8 @@ void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *t
 	ipfrag_reassemble_batch(&d->frag, in, &whole, now);
 	vx_decap_batch(&d->vx, &whole, &frames, to_tun);
 	while (frames.n) {
-		uint32_t wire = frames.p[0]->port, keep = 0;
+		uint32_t wire = take_first_group(&frames, &group);
 
-		pkt_vec_init(&group);
-		for (uint32_t i = 0; i < frames.n; i++) {
-			if (frames.p[i]->port == wire)
-				pkt_vec_add(&group, frames.p[i]);
-			else
-				frames.p[keep++] = frames.p[i];
-		}
-		frames.n = keep;
 		if (wire < d->cfg.n_wires) {
 			d->wires[wire].rx_frames += group.n;
 			bridge_input(d, d->wires[wire].port, &group, now);

@@ -37,8 +37,7 @@ static void flush_tun(struct vwired *d, struct pkt_vec *out)
 	io_tun_write(d->loop, d->tun, out);
 }
 
-/* Plaintext IP packets into the tunnel. */
-static void tunnel_send_ip(struct vwired *d, struct pkt_vec *v, uint64_t now)
+void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now)
 {
 	struct pkt_vec out;
 
@@ -112,7 +111,7 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 
 	d->tun_batches++;
 	if (!io_tun_offloads(tun)) {
-		tunnel_send_ip(d, v, now);
+		vwired_tunnel_send(d, v, now);
 	} else {
 		/* Super-packets from the kernel's TSO become MTU-sized packets first. */
 		pkt_vec_init(&segs);
@@ -120,7 +119,7 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 			enum gso_batch_status st =
 				gso_split_batch(v, &d->gso_cursor, &d->pool, &segs, &d->offload);
 
-			tunnel_send_ip(d, &segs, now);
+			vwired_tunnel_send(d, &segs, now);
 			if (st == GSO_BATCH_NOMEM) {
 				d->drops[VWIRED_DROP_NO_BUFFER] += v->n;
 				pkt_vec_free(v);

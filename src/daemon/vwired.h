@@ -112,6 +112,8 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v);
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 void vwired_on_deadline(void *ctx, uint64_t now_ns);
 void vwired_flush_udp(struct vwired *d, struct pkt_vec *out);
+/* Plaintext IP packets (routed, or VXLAN fragments of a wire) into the tunnel; v ends empty. */
+void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now);
 /* After anything that may have changed the device's timers (config, UAPI set). */
 void vwired_kick_timers(struct vwired *d);
 /* Keeps the device's wall-clock offset right for TAI64N and `wg show`. */
