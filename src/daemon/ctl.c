@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,75 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o)
 		     bp->cnt.rx_frames, bp->cnt.tx_frames, bp->cnt.rx_bpdu, bp->cnt.tx_bpdu);
 }
 
+/* The offload counters both views print, in one place so that they agree. */
+static const struct {
+	const char *name;
+	size_t at;
+} offload_counters[] = {
+	{"split_in", offsetof(struct offload_stats, split_in)},
+	{"split_segs", offsetof(struct offload_stats, split_segs)},
+	{"csum_completed", offsetof(struct offload_stats, csum_completed)},
+	{"gro_in", offsetof(struct offload_stats, gro_in)},
+	{"gro_out", offsetof(struct offload_stats, gro_out)},
+	{"gro_super", offsetof(struct offload_stats, gro_super)},
+	{"gro_merged", offsetof(struct offload_stats, gro_merged)},
+	{"gro_bad_csum", offsetof(struct offload_stats, gro_bad_csum)},
+	{"gro_nomem", offsetof(struct offload_stats, gro_nomem)},
+};
+
+static uint64_t offload_counter(const struct offload_stats *st, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const uint8_t *)st + offload_counters[i].at, sizeof(v));
+	return v;
+}
+
+/* TUN/TAP segmentation and coalescing: the split and merge counts and their drops. */
+static void show_offload(const struct vwired *d, struct out *o, bool json)
+{
+	const struct offload_stats *st = &d->offload;
+
+	if (!json) {
+		outf(o, "  offload: %s\n", d->opt.offload ? "on" : "off");
+		for (size_t i = 0; i < sizeof(offload_counters) / sizeof(offload_counters[0]); i++)
+			if (offload_counter(st, i))
+				outf(o, "  offload %s: %" PRIu64 "\n", offload_counters[i].name,
+				     offload_counter(st, i));
+		for (uint32_t i = 0; i < OFFLOAD_DROP__MAX; i++)
+			if (st->drops[i])
+				outf(o, "  drop %s: %" PRIu64 "\n", offload_drop_name(i),
+				     st->drops[i]);
+		return;
+	}
+	outf(o, "\"offload\": {\"enabled\": %s", d->opt.offload ? "true" : "false");
+	for (size_t i = 0; i < sizeof(offload_counters) / sizeof(offload_counters[0]); i++)
+		outf(o, ", \"%s\": %" PRIu64, offload_counters[i].name, offload_counter(st, i));
+	for (uint32_t i = 0; i < OFFLOAD_DROP__MAX; i++)
+		outf(o, ", \"%s\": %" PRIu64, offload_drop_name(i), st->drops[i]);
+	outf(o, "}, ");
+}
+
+/* The wires' IPv4 fragmentation and reassembly (only frames over the tunnel MTU use it). */
+static void show_ipfrag(const struct vwired *d, struct out *o, bool json)
+{
+	const struct ipfrag_stats *st = &d->frag.stats;
+
+	if (!d->frag_ready)
+		return;
+	if (json) {
+		outf(o,
+		     "\"ipfrag\": {\"fragmented\": %" PRIu64 ", \"fragments_out\": %" PRIu64
+		     ", \"fragments_in\": %" PRIu64 ", \"reassembled\": %" PRIu64 "}, ",
+		     st->fragmented, st->fragments_out, st->fragments_in, st->reassembled);
+		return;
+	}
+	outf(o,
+	     "  ipfrag: %" PRIu64 " packets fragmented into %" PRIu64 ", %" PRIu64
+	     " fragments reassembled into %" PRIu64 "\n",
+	     st->fragmented, st->fragments_out, st->fragments_in, st->reassembled);
+}
+
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
 	uint8_t pub[WG_KEY_LEN];
@@ -139,6 +209,8 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
 		if (d->drops[i])
 			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
+	show_offload(d, o, false);
+	show_ipfrag(d, o, false);
 	if (d->has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
@@ -194,7 +266,10 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		outf(o, "%s\"%s\": %" PRIu64, first ? "" : ", ", wg_drop_name(i), d->wg.drops[i]);
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
 		outf(o, ", \"%s\": %" PRIu64, vwired_drop_name(i), d->drops[i]);
-	outf(o, "}, \"bridge\": ");
+	outf(o, "}, ");
+	show_offload(d, o, true);
+	show_ipfrag(d, o, true);
+	outf(o, "\"bridge\": ");
 	if (d->has_bridge)
 		outf(o, "\"%s\"", d->cfg.bridge.name);
 	else

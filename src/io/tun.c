@@ -29,6 +29,16 @@ static int tun_enable_offloads(int fd)
 	return ioctl(fd, TUNSETOFFLOAD, offloads) ? -1 : 0;
 }
 
+static bool tun_kind_is_tap(enum io_tun_kind kind)
+{
+	return kind == IO_DEV_TAP || kind == IO_DEV_TAP_VNET;
+}
+
+static bool tun_kind_has_vnet(enum io_tun_kind kind)
+{
+	return kind == IO_DEV_TUN_VNET || kind == IO_DEV_TAP_VNET;
+}
+
 struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_kind kind,
 			   io_tun_rx_cb cb, void *ctx)
 {
@@ -52,8 +62,8 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 	if (fd < 0)
 		return NULL;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (short)((kind == IO_DEV_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
-				(kind == IO_DEV_TUN_VNET ? IFF_VNET_HDR : 0));
+	ifr.ifr_flags = (short)(tun_kind_is_tap(kind) ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
+			(tun_kind_has_vnet(kind) ? IFF_VNET_HDR : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		err = errno;
@@ -61,7 +71,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 		errno = err;
 		return NULL;
 	}
-	if (kind == IO_DEV_TUN_VNET && tun_enable_offloads(fd)) {
+	if (tun_kind_has_vnet(kind) && tun_enable_offloads(fd)) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -95,7 +105,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 
 bool io_tun_offloads(const struct io_tun *tun)
 {
-	return tun->kind == IO_DEV_TUN_VNET;
+	return tun_kind_has_vnet(tun->kind);
 }
 
 const char *io_tun_name(const struct io_tun *tun)
@@ -155,7 +165,7 @@ int io_tun_add_addr(struct io_tun *tun, const struct vw_ipaddr *addr, uint8_t pr
 
 int io_tun_get_mac(const struct io_tun *tun, uint8_t mac[6])
 {
-	if (tun->kind != IO_DEV_TAP)
+	if (!tun_kind_is_tap(tun->kind))
 		return -EINVAL;
 	return io_netdev_get_mac(tun->name, mac);
 }
@@ -255,7 +265,7 @@ int io_tun_set_mac(struct io_tun *tun, const uint8_t mac[6])
 	struct ifreq ifr;
 	uint8_t cur[6];
 
-	if (tun->kind != IO_DEV_TAP)
+	if (!tun_kind_is_tap(tun->kind))
 		return -EINVAL;
 	if (!io_netdev_get_mac(tun->name, cur) && !memcmp(cur, mac, 6))
 		return 0;

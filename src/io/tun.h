@@ -30,8 +30,10 @@
  * (IFF_VNET_HDR, little-endian), with checksum and TCP segmentation offloads on, so
  * the kernel hands over TCP super-packets of up to 64 KiB and accepts them back
  * (src/offload splits and coalesces). Reads then need buffers of 64 KiB + 10.
+ * IO_DEV_TAP_VNET: the same for a TAP; the frames' offsets count from the Ethernet
+ * header (and reads need room for it too).
  */
-enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP, IO_DEV_TUN_VNET };
+enum io_tun_kind { IO_DEV_TUN, IO_DEV_TAP, IO_DEV_TUN_VNET, IO_DEV_TAP_VNET };
 
 typedef void (*io_tun_rx_cb)(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 

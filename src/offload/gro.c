@@ -38,6 +38,7 @@ struct gro_seg {
 	uint8_t l3;
 	uint8_t l4;
 	uint8_t csum;
+	uint8_t link; /* frames: Ethernet (+ 802.1Q) bytes pulled off in front of the IP header */
 	uint8_t next; /* the next member of its group, or NO_NEXT */
 	uint16_t payload;
 	uint32_t seq;
@@ -60,6 +61,7 @@ struct gro_work {
 	struct gro_group g[PKT_VEC_MAX];
 	uint32_t ngroups;
 	uint32_t max_len;
+	bool frames; /* Ethernet frames (TAP), not IP packets (TUN) */
 };
 
 /* Only NOP and timestamp options: nothing else is safe to repeat on every segment. */
@@ -120,7 +122,8 @@ static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool
 	return false;
 }
 
-static void seg_parse(const struct pkt *p, struct gro_seg *s)
+/* ip: false for a frame that carries no IP (it belongs to no flow). */
+static void seg_parse(const struct pkt *p, struct gro_seg *s, bool ip)
 {
 	const uint8_t *d = p->data;
 	uint32_t l4, flags;
@@ -128,7 +131,7 @@ static void seg_parse(const struct pkt *p, struct gro_seg *s)
 
 	memset(s, 0, sizeof(*s));
 	s->next = NO_NEXT;
-	if (!seg_parse_ip(d, p->len, s, &cand))
+	if (!ip || !seg_parse_ip(d, p->len, s, &cand))
 		return;
 	s->kind = SEG_FLOW;
 	l4 = (uint32_t)(d[s->l3 + 12] >> 4) * 4;
@@ -149,7 +152,10 @@ static bool flow_equal(const struct gro_work *w, uint32_t a, uint32_t b)
 	const struct gro_seg *sa = &w->s[a], *sb = &w->s[b];
 	const uint8_t *da = w->p[a]->data, *db = w->p[b]->data;
 
-	if (sa->hash != sb->hash || sa->ipv != sb->ipv)
+	if (sa->hash != sb->hash || sa->ipv != sb->ipv || sa->link != sb->link)
+		return false;
+	/* Frames of one flow merge only with the same addresses and VLAN tag. */
+	if (sa->link && memcmp(da - sa->link, db - sb->link, sa->link))
 		return false;
 	if (sa->ipv == 4 ? memcmp(da + 12, db + 12, 8) : memcmp(da + 8, db + 8, 32))
 		return false;
@@ -258,7 +264,14 @@ static void group_packets(struct gro_work *w, uint32_t n, struct offload_stats *
 		struct gro_seg *s = &w->s[j];
 		struct gro_group *g;
 
-		seg_parse(w->p[j], s);
+		uint32_t link = 0;
+
+		if (w->frames) {
+			link = offload_eth_l3_offset(w->p[j]->data, w->p[j]->len);
+			pkt_pull(w->p[j], link);
+		}
+		seg_parse(w->p[j], s, !w->frames || link);
+		s->link = (uint8_t)link;
 		g = s->kind == SEG_OTHER ? NULL : open_group_of(w, j);
 		if (g && s->kind == SEG_CAND && can_merge(w, g, j)) {
 			if (!csum_good(w, g->head, st)) {
@@ -275,10 +288,12 @@ static void group_packets(struct gro_work *w, uint32_t n, struct offload_stats *
 	}
 }
 
-static void emit(struct pkt_vec *v, struct pkt *p, struct offload_stats *st)
+/* Passes p on unmerged, its link header back in front, behind a zero vnet header. */
+static void emit(struct pkt_vec *v, struct pkt *p, uint32_t link, struct offload_stats *st)
 {
 	static const struct vnet_hdr none;
 
+	pkt_push(p, link);
 	if (!vnet_hdr_push(p, &none)) {
 		st->drops[OFFLOAD_DROP_HEADROOM]++;
 		pkt_free(p);
@@ -331,6 +346,12 @@ static struct pkt *super_build(struct gro_work *w, const struct gro_group *g, st
 		.csum_start = hs->l3,
 		.csum_offset = 16,
 	};
+	if (hs->link) {
+		/* A frame's offsets count from its first byte, the link header included. */
+		memcpy(pkt_push(q, hs->link), head->data - hs->link, hs->link);
+		vh.csum_start = (uint16_t)(vh.csum_start + hs->link);
+		vh.hdr_len = (uint16_t)(vh.hdr_len + hs->link);
+	}
 	vnet_hdr_push(q, &vh);
 	q->port = head->port;
 	q->flags = head->flags;
@@ -344,14 +365,14 @@ static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt
 	uint32_t m;
 
 	if (g->count == 1) {
-		emit(v, w->p[g->head], st);
+		emit(v, w->p[g->head], w->s[g->head].link, st);
 		return;
 	}
 	q = super_build(w, g, big);
 	if (!q) {
 		st->gro_nomem++;
 		for (m = g->head; m != NO_NEXT; m = w->s[m].next)
-			emit(v, w->p[m], st);
+			emit(v, w->p[m], w->s[m].link, st);
 		return;
 	}
 	for (m = g->head; m != NO_NEXT; m = w->s[m].next)
@@ -361,11 +382,12 @@ static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt
 	st->gro_merged += g->count;
 }
 
-void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
+static void coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st, bool frames)
 {
 	struct gro_work w;
 	uint32_t n = v->n;
 
+	w.frames = frames;
 	w.ngroups = 0;
 	w.max_len = 0;
 	if (big && big->bufsize > PKT_HEADROOM) {
@@ -381,4 +403,14 @@ void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats 
 	for (uint32_t k = 0; k < w.ngroups; k++)
 		group_emit(&w, &w.g[k], big, v, st);
 	st->gro_out += v->n;
+}
+
+void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
+{
+	coalesce(v, big, st, false);
+}
+
+void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
+{
+	coalesce(v, big, st, true);
 }

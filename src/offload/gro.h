@@ -53,4 +53,12 @@
  */
 void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
 
+/*
+ * The same for Ethernet frames going to a TAP opened with IFF_VNET_HDR. Frames of one
+ * TCP flow merge only when their Ethernet headers (and 802.1Q tag) are identical; the
+ * super-frame carries the first one's, and its vnet header's csum_start and hdr_len count
+ * from the frame's first byte, as the kernel's tap expects. Frames without IP pass through.
+ */
+void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
+
 #endif

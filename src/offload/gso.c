@@ -98,12 +98,25 @@ static enum gso_status drop(struct offload_stats *st, enum offload_drop *why,
 	return GSO_DROP;
 }
 
-enum gso_status gso_split(const struct vnet_hdr *h, struct pkt *in, uint32_t *cursor,
-			  struct pkt_pool *pool, struct pkt_vec *out, struct offload_stats *st,
-			  enum offload_drop *why)
+/*
+ * Payload bytes per segment: the sender's gso_size, or less for TCP when each segment's
+ * IP packet must stay within max_l3 (0: no limit). UDP datagrams are never re-cut.
+ */
+static uint32_t seg_payload(const struct vnet_hdr *h, const struct vnet_layout *lay,
+			    uint32_t max_l3)
+{
+	if (lay->l4_proto == PROTO_TCP && max_l3 > lay->hdrs_len &&
+	    max_l3 - lay->hdrs_len < h->gso_size)
+		return max_l3 - lay->hdrs_len;
+	return h->gso_size;
+}
+
+static enum gso_status split_packet(const struct vnet_hdr *h, struct pkt *in, uint32_t *cursor,
+				    uint32_t max_l3, struct pkt_pool *pool, struct pkt_vec *out,
+				    struct offload_stats *st, enum offload_drop *why)
 {
 	struct vnet_layout lay;
-	uint32_t nsegs, maxseg;
+	uint32_t nsegs, maxseg, size;
 
 	if (!vnet_hdr_check(h, in->data, in->len, &lay, why)) {
 		st->drops[*why]++;
@@ -117,8 +130,9 @@ enum gso_status gso_split(const struct vnet_hdr *h, struct pkt *in, uint32_t *cu
 		*cursor = 0;
 		return GSO_PASS;
 	}
-	nsegs = gso_segments(h, &lay);
-	maxseg = lay.hdrs_len + (lay.payload < h->gso_size ? lay.payload : h->gso_size);
+	size = seg_payload(h, &lay, max_l3);
+	nsegs = lay.payload ? (lay.payload + size - 1) / size : 1;
+	maxseg = lay.hdrs_len + (lay.payload < size ? lay.payload : size);
 	if ((uint64_t)PKT_HEADROOM + maxseg + PKT_TAILROOM > pool->bufsize)
 		return drop(st, why, OFFLOAD_DROP_SEG_SIZE);
 	if (*cursor > nsegs)
@@ -130,7 +144,7 @@ enum gso_status gso_split(const struct vnet_hdr *h, struct pkt *in, uint32_t *cu
 			st->split_stalls++;
 			return GSO_MORE;
 		}
-		seg->len = seg_build(seg->data, in->data, &lay, h->gso_size, *cursor, nsegs);
+		seg->len = seg_build(seg->data, in->data, &lay, size, *cursor, nsegs);
 		seg->port = in->port;
 		seg->flags = in->flags;
 		pkt_vec_add(out, seg);
@@ -142,6 +156,45 @@ enum gso_status gso_split(const struct vnet_hdr *h, struct pkt *in, uint32_t *cu
 	return GSO_DONE;
 }
 
+enum gso_status gso_split(const struct vnet_hdr *h, struct pkt *in, uint32_t *cursor,
+			  struct pkt_pool *pool, struct pkt_vec *out, struct offload_stats *st,
+			  enum offload_drop *why)
+{
+	return split_packet(h, in, cursor, 0, pool, out, st, why);
+}
+
+/*
+ * gso_split for an Ethernet frame: the IP packet behind the link header is split and
+ * each segment gets a copy of that header. csum_start and hdr_len count from the frame's
+ * start in the vnet header, from the IP header in gso_split. A non-GSO frame is checked
+ * and completed as a whole (the offsets are the frame's own).
+ */
+static enum gso_status split_frame(const struct vnet_hdr *h, struct pkt *in, uint32_t *cursor,
+				   uint32_t max_frame, struct pkt_pool *pool, struct pkt_vec *out,
+				   struct offload_stats *st, enum offload_drop *why)
+{
+	uint32_t link, first = out->n;
+	struct vnet_hdr ih = *h;
+	enum gso_status s;
+
+	if (h->gso_type == VNET_HDR_GSO_NONE)
+		return split_packet(h, in, cursor, 0, pool, out, st, why);
+	link = offload_eth_l3_offset(in->data, in->len);
+	if (!link)
+		return drop(st, why, OFFLOAD_DROP_IP);
+	if (h->csum_start < link && (h->flags & VNET_HDR_F_NEEDS_CSUM))
+		return drop(st, why, OFFLOAD_DROP_CSUM);
+	ih.csum_start = (uint16_t)(h->csum_start >= link ? h->csum_start - link : 0);
+	ih.hdr_len = (uint16_t)(h->hdr_len > link ? h->hdr_len - link : 0);
+	pkt_pull(in, link);
+	s = split_packet(&ih, in, cursor, max_frame > link ? max_frame - link : 0, pool, out, st,
+			 why);
+	/* Segments are built at PKT_HEADROOM: the link header always fits in front. */
+	for (uint32_t i = first; i < out->n; i++)
+		memcpy(pkt_push(out->p[i], link), in->data - link, link);
+	pkt_push(in, link);
+	return s;
+}
 /* Drops the first n packets of v (already moved or freed) and closes the gap. */
 static void vec_consume(struct pkt_vec *v, uint32_t n)
 {
@@ -149,8 +202,9 @@ static void vec_consume(struct pkt_vec *v, uint32_t n)
 	v->n -= n;
 }
 
-enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, struct pkt_pool *pool,
-				      struct pkt_vec *out, struct offload_stats *st)
+static enum gso_batch_status split_batch(struct pkt_vec *in, uint32_t *cursor,
+					 struct pkt_pool *pool, struct pkt_vec *out,
+					 struct offload_stats *st, bool frames, uint32_t max_frame)
 {
 	enum gso_batch_status ret = GSO_BATCH_DONE;
 	uint32_t i;
@@ -173,7 +227,8 @@ enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, stru
 		}
 		vnet_hdr_decode(p->data, &h);
 		pkt_pull(p, VNET_HDR_LEN);
-		s = gso_split(&h, p, cursor, pool, out, st, &why);
+		s = frames ? split_frame(&h, p, cursor, max_frame, pool, out, st, &why)
+			   : split_packet(&h, p, cursor, 0, pool, out, st, &why);
 		if (s == GSO_PASS) {
 			pkt_vec_add(out, p);
 			continue;
@@ -189,4 +244,17 @@ enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, stru
 	}
 	vec_consume(in, i);
 	return ret;
+}
+
+enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, struct pkt_pool *pool,
+				      struct pkt_vec *out, struct offload_stats *st)
+{
+	return split_batch(in, cursor, pool, out, st, false, 0);
+}
+
+enum gso_batch_status gso_split_frames_batch(struct pkt_vec *in, uint32_t *cursor,
+					     struct pkt_pool *pool, struct pkt_vec *out,
+					     struct offload_stats *st, uint32_t max_frame)
+{
+	return split_batch(in, cursor, pool, out, st, true, max_frame);
 }

@@ -66,6 +66,20 @@ enum gso_batch_status {
 enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, struct pkt_pool *pool,
 				      struct pkt_vec *out, struct offload_stats *st);
 
+/*
+ * The same for Ethernet frames read from a TAP with IFF_VNET_HDR (csum_start and hdr_len
+ * count from the frame's start). A super-frame's IP packet (behind 14 bytes of Ethernet,
+ * or 18 with one 802.1Q tag) is split, and every segment carries a copy of the frame's
+ * link header. When max_frame is not 0, TCP super-frames are cut finer than the sender's
+ * gso_size where needed so that every segment frame is at most max_frame bytes: smaller
+ * segments are valid TCP, and it lets a frame that crosses a wire fit the tunnel without
+ * IP fragmentation. UDP_L4 datagrams are never re-cut (their boundaries are the sender's).
+ * GSO frames that carry no IPv4/IPv6 are refused (OFFLOAD_DROP_IP).
+ */
+enum gso_batch_status gso_split_frames_batch(struct pkt_vec *in, uint32_t *cursor,
+					     struct pkt_pool *pool, struct pkt_vec *out,
+					     struct offload_stats *st, uint32_t max_frame);
+
 /* The NEEDS_CSUM completion alone, in place over pkt[0..len); false if the field is outside. */
 bool gso_csum_complete(const struct vnet_hdr *h, uint8_t *pkt, uint32_t len);
 

@@ -201,3 +201,23 @@ const char *offload_drop_name(enum offload_drop why)
 		return "unknown";
 	return names[why];
 }
+
+#define ETH_P_IPV4  0x0800
+#define ETH_P_IPV6  0x86dd
+#define ETH_P_8021Q 0x8100
+
+uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len)
+{
+	uint32_t at = 12, type;
+
+	if (len < 14)
+		return 0;
+	type = get_be16(frame + at);
+	if (type == ETH_P_8021Q) {
+		if (len < 18)
+			return 0;
+		at += 4;
+		type = get_be16(frame + at);
+	}
+	return type == ETH_P_IPV4 || type == ETH_P_IPV6 ? at + 2 : 0;
+}

@@ -112,4 +112,10 @@ bool vnet_hdr_check(const struct vnet_hdr *h, const uint8_t *pkt, uint32_t len,
 
 const char *offload_drop_name(enum offload_drop why);
 
+/*
+ * Where the IP header of an Ethernet frame starts: 14, or 18 behind one 802.1Q tag;
+ * 0 when the frame is too short or carries neither IPv4 nor IPv6.
+ */
+uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len);
+
 #endif

@@ -389,6 +389,26 @@ iperf_run() {
 		"$(awk -v b="$bps" 'BEGIN { print b / 1e9 }')" "$(echo "$out" | jq -r '.end.sum_sent.retransmits // 0') retransmits"
 }
 
+# tcp_check NS_FROM NS_TO ADDR BYTES LABEL: BYTES pseudo-random bytes over one TCP
+# connection from NS_FROM to ADDR (in NS_TO); fails unless the receiver got exactly
+# what was sent (count and SHA-256: a data plane that rewrites checksums could
+# corrupt payload without TCP noticing).
+tcp_check() {
+	local from=$1 to=$2 addr=$3 bytes=$4 label=$5 port=$((20000 + RANDOM % 20000)) sent got
+	local tool
+	tool="$(dirname "${BASH_SOURCE[0]}")/tcpcheck.py"
+	bg "tcpcheck-$label.log" ip netns exec "$to" python3 "$tool" recv "$addr" "$port"
+	local rpid=$LAST_PID
+	wait_for 5 sh -c "ip netns exec $to ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+		fail "tcp_check $label: receiver did not start"
+	sent=$(in_ns "$from" timeout 120 python3 "$tool" send "$addr" "$port" "$bytes") ||
+		fail "tcp_check $label: sending failed"
+	wait "$rpid" || true
+	got=$(cat "$WORK/tcpcheck-$label.log")
+	[ "$sent" = "$got" ] || fail "tcp_check $label: sent '$sent', received '$got'"
+	echo "  tcp $label: $bytes bytes arrived intact"
+}
+
 # capture_start NS IF FILE: tshark writing UDP on IF to FILE; returns once capturing.
 capture_start() {
 	bg "tshark-$(basename "$3").log" ip netns exec "$1" tshark -n -i "$2" -f udp -w "$3"
