@@ -94,7 +94,9 @@ static void bridge_output(struct vwired *d, struct pkt_vec *out, uint64_t now)
 			/* An offloading TAP takes every frame with a vnet header: TCP runs merged.
 			 */
 			if (io_tun_offloads(vp->tap))
-				gro_coalesce_frames(&one, &d->pool, &d->offload);
+				gro_coalesce_ex(
+					&one, &d->pool, &d->offload,
+					GRO_FRAMES | (io_tun_offloads_udp(vp->tap) ? GRO_UDP : 0));
 			io_tun_write(d->loop, vp->tap, &one);
 		}
 	}

@@ -31,9 +31,10 @@ static void flush_tun(struct vwired *d, struct pkt_vec *out)
 		pkt_vec_free(out);
 		return;
 	}
-	/* An offloading TUN takes every packet with a vnet header: TCP runs merged. */
+	/* An offloading TUN takes every packet with a vnet header: flows' runs merged. */
 	if (io_tun_offloads(d->tun))
-		gro_coalesce(out, &d->pool, &d->offload);
+		gro_coalesce_ex(out, &d->pool, &d->offload,
+				io_tun_offloads_udp(d->tun) ? GRO_UDP : 0);
 	io_tun_write(d->loop, d->tun, out);
 }
 

@@ -58,6 +58,7 @@ struct io_tun {
 	io_tun_err_cb err_cb;
 	void *err_ctx;
 	enum io_tun_kind kind;
+	bool uso; /* offloads include UDP segmentation (TUN_F_USO4/6) */
 	bool attached;
 	int ifindex;
 	char name[IFNAMSIZ];

@@ -15,17 +15,32 @@
 
 #include "core/log.h"
 
+/* UDP segmentation offload on TUN/TAP (Linux 6.2); the uapi headers of older systems lack it. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 /*
  * Little-endian virtio_net_hdr (src/offload reads it so on every host), then the
- * offloads: checksums and TSO for IPv4 and IPv6, ECN-marked too. -1 with errno.
+ * offloads: checksums and TSO for IPv4 and IPv6, ECN-marked too, and UDP
+ * segmentation where the kernel has it (*uso says so; before 6.2 it answers
+ * EINVAL). -1 with errno.
  */
-static int tun_enable_offloads(int fd)
+static int tun_enable_offloads(int fd, bool *uso)
 {
 	int le = 1;
 	unsigned long offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
+	*uso = false;
 	if (ioctl(fd, TUNSETVNETLE, &le) && errno != EINVAL)
 		return -1;
+	if (!ioctl(fd, TUNSETOFFLOAD, offloads | TUN_F_USO4 | TUN_F_USO6)) {
+		*uso = true;
+		return 0;
+	}
 	return ioctl(fd, TUNSETOFFLOAD, offloads) ? -1 : 0;
 }
 
@@ -44,7 +59,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 {
 	struct ifreq ifr;
 	struct io_tun *t;
-	bool existed;
+	bool existed, uso = false;
 	int fd, err;
 
 	if (!cb || !name || !*name) {
@@ -71,7 +86,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 		errno = err;
 		return NULL;
 	}
-	if (tun_kind_has_vnet(kind) && tun_enable_offloads(fd)) {
+	if (tun_kind_has_vnet(kind) && tun_enable_offloads(fd, &uso)) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -87,6 +102,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 	t->name[IFNAMSIZ - 1] = 0;
 	t->ifindex = (int)if_nametoindex(t->name);
 	t->kind = kind;
+	t->uso = uso;
 	t->attached = existed;
 	t->cb = cb;
 	t->ctx = ctx;
@@ -106,6 +122,11 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 bool io_tun_offloads(const struct io_tun *tun)
 {
 	return tun_kind_has_vnet(tun->kind);
+}
+
+bool io_tun_offloads_udp(const struct io_tun *tun)
+{
+	return tun->uso;
 }
 
 const char *io_tun_name(const struct io_tun *tun)

@@ -52,6 +52,11 @@ const char *io_tun_name(const struct io_tun *tun);
 int io_tun_ifindex(const struct io_tun *tun);
 /* True when the device was opened as IO_DEV_TUN_VNET and the kernel took the offloads. */
 bool io_tun_offloads(const struct io_tun *tun);
+/*
+ * True when the offloads include UDP segmentation (TUN_F_USO4/6, Linux 6.2+): the
+ * device takes UDP_L4 super-packets (and may hand them over, split by src/offload).
+ */
+bool io_tun_offloads_udp(const struct io_tun *tun);
 /* True when the device existed before io_tun_open (persistent, made by someone else). */
 bool io_tun_attached(const struct io_tun *tun);
 /* 0 on success or when not permitted on an attached device (warned); -errno otherwise. */

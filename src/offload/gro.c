@@ -7,6 +7,7 @@
 #include "core/csum.h"
 
 #define PROTO_TCP 6
+#define PROTO_UDP 17
 
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
@@ -38,8 +39,9 @@ struct gro_seg {
 	uint8_t l3;
 	uint8_t l4;
 	uint8_t csum;
-	uint8_t link; /* frames: Ethernet (+ 802.1Q) bytes pulled off in front of the IP header */
-	uint8_t next; /* the next member of its group, or NO_NEXT */
+	uint8_t link;  /* frames: Ethernet (+ 802.1Q) bytes pulled off in front of the IP header */
+	uint8_t proto; /* PROTO_TCP or PROTO_UDP */
+	uint8_t next;  /* the next member of its group, or NO_NEXT */
 	uint16_t payload;
 	uint32_t seq;
 	uint32_t hash;
@@ -62,6 +64,7 @@ struct gro_work {
 	uint32_t ngroups;
 	uint32_t max_len;
 	bool frames; /* Ethernet frames (TAP), not IP packets (TUN) */
+	bool udp;    /* UDP flows merge too (the device takes UDP_L4) */
 };
 
 /* Only NOP and timestamp options: nothing else is safe to repeat on every segment. */
@@ -92,18 +95,31 @@ static uint32_t flow_hash(const uint8_t *d, uint32_t addr_at, uint32_t addr_len,
 	return h;
 }
 
-/* Sets s->ipv and s->l3 for TCP packets with readable ports; false for anything else. */
-static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool *cand)
+/* The smallest L4 header of a protocol gro looks at; 0 for the others. */
+static uint32_t l4_min(uint8_t proto, bool udp)
 {
-	uint32_t ihl;
+	if (proto == PROTO_TCP)
+		return 20;
+	return proto == PROTO_UDP && udp ? 8 : 0;
+}
 
-	if (len < 40)
+/*
+ * Sets s->ipv, s->l3 and s->proto for TCP (and, with udp, UDP) packets with readable
+ * ports; false for anything else.
+ */
+static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool *cand, bool udp)
+{
+	uint32_t ihl, l4;
+
+	if (len < 28)
 		return false;
 	if (d[0] >> 4 == 4) {
 		ihl = (uint32_t)(d[0] & 0x0f) * 4;
+		l4 = l4_min(d[9], udp);
 		/* Only the first fragment has the ports. */
-		if (ihl < 20 || ihl + 20 > len || d[9] != PROTO_TCP || (get_be16(d + 6) & 0x1fff))
+		if (!l4 || ihl < 20 || ihl + l4 > len || (get_be16(d + 6) & 0x1fff))
 			return false;
+		s->proto = d[9];
 		s->ipv = 4;
 		s->l3 = (uint8_t)ihl;
 		*cand = ihl == 20 && get_be16(d + 2) == len && !(get_be16(d + 6) & 0x2000);
@@ -111,8 +127,10 @@ static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool
 		return true;
 	}
 	if (d[0] >> 4 == 6) {
-		if (d[6] != PROTO_TCP || len < 60)
+		l4 = l4_min(d[6], udp);
+		if (!l4 || len < 40 + l4)
 			return false;
+		s->proto = d[6];
 		s->ipv = 6;
 		s->l3 = 40;
 		*cand = (uint32_t)get_be16(d + 4) + 40 == len;
@@ -122,8 +140,25 @@ static bool seg_parse_ip(const uint8_t *d, uint32_t len, struct gro_seg *s, bool
 	return false;
 }
 
+/*
+ * A UDP datagram is a candidate when its length field matches the packet and it
+ * carries data; IPv6 needs a checksum (0 is invalid there: the kernel drops it).
+ */
+static void seg_parse_udp(const struct pkt *p, struct gro_seg *s, bool cand)
+{
+	const uint8_t *uh = p->data + s->l3;
+
+	s->kind = SEG_FLOW;
+	if (!cand || p->len > OFFLOAD_MAX_PACKET || get_be16(uh + 4) != p->len - s->l3 ||
+	    p->len == s->l3 + 8u || (s->ipv == 6 && get_be16(uh + 6) == 0))
+		return;
+	s->kind = SEG_CAND;
+	s->l4 = 8;
+	s->payload = (uint16_t)(p->len - s->l3 - 8);
+}
+
 /* ip: false for a frame that carries no IP (it belongs to no flow). */
-static void seg_parse(const struct pkt *p, struct gro_seg *s, bool ip)
+static void seg_parse(const struct pkt *p, struct gro_seg *s, bool ip, bool udp)
 {
 	const uint8_t *d = p->data;
 	uint32_t l4, flags;
@@ -131,8 +166,12 @@ static void seg_parse(const struct pkt *p, struct gro_seg *s, bool ip)
 
 	memset(s, 0, sizeof(*s));
 	s->next = NO_NEXT;
-	if (!ip || !seg_parse_ip(d, p->len, s, &cand))
+	if (!ip || !seg_parse_ip(d, p->len, s, &cand, udp))
 		return;
+	if (s->proto == PROTO_UDP) {
+		seg_parse_udp(p, s, cand);
+		return;
+	}
 	s->kind = SEG_FLOW;
 	l4 = (uint32_t)(d[s->l3 + 12] >> 4) * 4;
 	if (!cand || l4 < 20 || s->l3 + l4 >= p->len || p->len > OFFLOAD_MAX_PACKET)
@@ -152,7 +191,8 @@ static bool flow_equal(const struct gro_work *w, uint32_t a, uint32_t b)
 	const struct gro_seg *sa = &w->s[a], *sb = &w->s[b];
 	const uint8_t *da = w->p[a]->data, *db = w->p[b]->data;
 
-	if (sa->hash != sb->hash || sa->ipv != sb->ipv || sa->link != sb->link)
+	if (sa->hash != sb->hash || sa->ipv != sb->ipv || sa->proto != sb->proto ||
+	    sa->link != sb->link)
 		return false;
 	/* Frames of one flow merge only with the same addresses and VLAN tag. */
 	if (sa->link && memcmp(da - sa->link, db - sb->link, sa->link))
@@ -186,31 +226,40 @@ static bool can_merge(const struct gro_work *w, const struct gro_group *g, uint3
 	const struct gro_seg *hs = &w->s[g->head], *js = &w->s[j];
 	const uint8_t *hd = w->p[g->head]->data, *jd = w->p[j]->data;
 
-	if (js->seq != g->next_seq || js->payload > g->gso_size || js->l4 != hs->l4 ||
-	    g->len + js->payload > w->max_len)
+	if (js->payload > g->gso_size || js->l4 != hs->l4 || g->len + js->payload > w->max_len)
 		return false;
-	return ip_fields_match(g, hd, jd, hs->ipv) &&
+	if (hs->proto == PROTO_UDP)
+		return ip_fields_match(g, hd, jd, hs->ipv);
+	return js->seq == g->next_seq && ip_fields_match(g, hd, jd, hs->ipv) &&
 	       tcp_fields_match(hd + hs->l3, jd + js->l3, js->l4);
 }
 
-static uint32_t l4_pseudo(const uint8_t *d, uint8_t ipv, uint32_t l4len)
+static uint32_t l4_pseudo(const uint8_t *d, uint8_t ipv, uint8_t proto, uint32_t l4len)
 {
 	if (ipv == 4)
-		return csum_ipv4_pseudo(d + 12, d + 16, PROTO_TCP, (uint16_t)l4len);
-	return csum_ipv6_pseudo(d + 8, d + 24, PROTO_TCP, l4len);
+		return csum_ipv4_pseudo(d + 12, d + 16, proto, (uint16_t)l4len);
+	return csum_ipv6_pseudo(d + 8, d + 24, proto, l4len);
+}
+
+/* UDP over IPv4 may go without a checksum (0): there is nothing to verify. */
+static bool l4_csum_ok(const struct pkt *p, const struct gro_seg *s)
+{
+	uint32_t l4len = p->len - s->l3;
+
+	if (s->proto == PROTO_UDP && s->ipv == 4 && get_be16(p->data + s->l3 + 6) == 0)
+		return true;
+	return csum_fold(csum_partial(p->data + s->l3, l4len,
+				      l4_pseudo(p->data, s->ipv, s->proto, l4len))) == 0;
 }
 
 static bool csum_good(struct gro_work *w, uint32_t i, struct offload_stats *st)
 {
 	struct gro_seg *s = &w->s[i];
 	const struct pkt *p = w->p[i];
-	uint32_t l4len = p->len - s->l3;
 	bool ok;
 
 	if (s->csum == CSUM_UNKNOWN) {
-		ok = (s->ipv == 6 || csum_ipv4_header(p->data, s->l3) == 0) &&
-		     csum_fold(csum_partial(p->data + s->l3, l4len,
-					    l4_pseudo(p->data, s->ipv, l4len))) == 0;
+		ok = (s->ipv == 6 || csum_ipv4_header(p->data, s->l3) == 0) && l4_csum_ok(p, s);
 		s->csum = ok ? CSUM_GOOD : CSUM_BAD;
 		if (!ok)
 			st->gro_bad_csum++;
@@ -242,7 +291,8 @@ static void group_add(struct gro_work *w, struct gro_group *g, uint32_t j)
 	g->next_seq += s->payload;
 	g->len += s->payload;
 	/* PSH or a short segment is where the sender's write ended: nothing follows it. */
-	if (s->payload < g->gso_size || (w->p[j]->data[s->l3 + 13] & TCP_PSH))
+	if (s->payload < g->gso_size ||
+	    (s->proto == PROTO_TCP && (w->p[j]->data[s->l3 + 13] & TCP_PSH)))
 		g->open = false;
 }
 
@@ -270,7 +320,7 @@ static void group_packets(struct gro_work *w, uint32_t n, struct offload_stats *
 			link = offload_eth_l3_offset(w->p[j]->data, w->p[j]->len);
 			pkt_pull(w->p[j], link);
 		}
-		seg_parse(w->p[j], s, !w->frames || link);
+		seg_parse(w->p[j], s, !w->frames || link, w->udp);
 		s->link = (uint8_t)link;
 		g = s->kind == SEG_OTHER ? NULL : open_group_of(w, j);
 		if (g && s->kind == SEG_CAND && can_merge(w, g, j)) {
@@ -314,10 +364,23 @@ static void super_fix_headers(struct pkt *q, const struct gro_seg *hs, bool psh)
 	} else {
 		put_be16(d + 4, (uint16_t)l4len);
 	}
+	/* CHECKSUM_PARTIAL: the field holds the folded, not inverted, pseudo-header sum. */
+	if (hs->proto == PROTO_UDP) {
+		/* The kernel's UDP segmentation swaps this length for each datagram's. */
+		put_be16(th + 4, (uint16_t)l4len);
+		put_be16(th + 6, (uint16_t)~csum_fold(l4_pseudo(d, hs->ipv, PROTO_UDP, l4len)));
+		return;
+	}
 	if (psh)
 		th[13] |= TCP_PSH;
-	/* CHECKSUM_PARTIAL: the field holds the folded, not inverted, pseudo-header sum. */
-	put_be16(th + 16, (uint16_t)~csum_fold(l4_pseudo(d, hs->ipv, l4len)));
+	put_be16(th + 16, (uint16_t)~csum_fold(l4_pseudo(d, hs->ipv, PROTO_TCP, l4len)));
+}
+
+static uint8_t super_gso_type(const struct gro_seg *hs)
+{
+	if (hs->proto == PROTO_UDP)
+		return VNET_HDR_GSO_UDP_L4;
+	return hs->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6;
 }
 
 /* Copies the group into one big buffer; NULL when the pool is empty. */
@@ -337,14 +400,16 @@ static struct pkt *super_build(struct gro_work *w, const struct gro_group *g, st
 		len += w->s[m].payload;
 	}
 	q->len = len;
-	super_fix_headers(q, hs, w->p[g->last]->data[w->s[g->last].l3 + 13] & TCP_PSH);
+	super_fix_headers(q, hs,
+			  hs->proto == PROTO_TCP &&
+				  (w->p[g->last]->data[w->s[g->last].l3 + 13] & TCP_PSH));
 	vh = (struct vnet_hdr){
 		.flags = VNET_HDR_F_NEEDS_CSUM,
-		.gso_type = hs->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6,
+		.gso_type = super_gso_type(hs),
 		.hdr_len = (uint16_t)hdrs,
 		.gso_size = g->gso_size,
 		.csum_start = hs->l3,
-		.csum_offset = 16,
+		.csum_offset = hs->proto == PROTO_UDP ? 6 : 16,
 	};
 	if (hs->link) {
 		/* A frame's offsets count from its first byte, the link header included. */
@@ -380,14 +445,18 @@ static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt
 	v->p[v->n++] = q;
 	st->gro_super++;
 	st->gro_merged += g->count;
+	if (w->s[g->head].proto == PROTO_UDP)
+		st->gro_super_udp++;
 }
 
-static void coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st, bool frames)
+void gro_coalesce_ex(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st,
+		     unsigned flags)
 {
 	struct gro_work w;
 	uint32_t n = v->n;
 
-	w.frames = frames;
+	w.frames = flags & GRO_FRAMES;
+	w.udp = flags & GRO_UDP;
 	w.ngroups = 0;
 	w.max_len = 0;
 	if (big && big->bufsize > PKT_HEADROOM) {
@@ -407,10 +476,10 @@ static void coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_sta
 
 void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
 {
-	coalesce(v, big, st, false);
+	gro_coalesce_ex(v, big, st, 0);
 }
 
 void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
 {
-	coalesce(v, big, st, true);
+	gro_coalesce_ex(v, big, st, GRO_FRAMES);
 }

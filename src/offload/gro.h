@@ -61,4 +61,21 @@ void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats 
  */
 void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
 
+enum gro_flags {
+	GRO_FRAMES = 1, /* v holds Ethernet frames (gro_coalesce_frames) */
+	/*
+	 * UDP too, for a device that took TUN_F_USO4/6: datagrams of one flow (addresses,
+	 * ports, and the IP fields above) with the same payload size, a shorter last one
+	 * allowed, become one UDP_L4 super-packet: UDP length = the whole L4 length, checksum
+	 * field = folded pseudo-header sum for it, csum_offset 6, gso_size = the datagrams'
+	 * payload. The kernel cuts it back into the same datagrams. Each merged datagram's
+	 * checksum verifies (a zero one over IPv4 means none); IPv6 ones with 0 never merge.
+	 */
+	GRO_UDP = 2,
+};
+
+/* gro_coalesce with GRO_FRAMES and GRO_UDP chosen by flags. */
+void gro_coalesce_ex(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st,
+		     unsigned flags);
+
 #endif

@@ -409,6 +409,32 @@ tcp_check() {
 	echo "  tcp $label: $bytes bytes arrived intact"
 }
 
+# kernel_at_least MAJOR MINOR: prints yes when the running kernel is that or newer.
+kernel_at_least() {
+	local v
+	v=$(uname -r)
+	awk -v v="${v%%-*}" -v a="$1" -v b="$2" 'BEGIN { split(v, x, "."); print (x[1] > a || (x[1] == a && x[2] >= b)) ? "yes" : "no" }'
+}
+
+# udp_check NS_FROM NS_TO ADDR COUNT SIZE LABEL: COUNT datagrams of SIZE bytes from
+# NS_FROM to ADDR (in NS_TO), each checked on arrival; fails if one arrived altered
+# or fewer than half arrived (the bursts are paced, so a clean path loses few).
+udp_check() {
+	local from=$1 to=$2 addr=$3 count=$4 size=$5 label=$6 port=$((20000 + RANDOM % 20000))
+	local tool good bad
+	tool="$(dirname "${BASH_SOURCE[0]}")/udpcheck.py"
+	bg "udpcheck-$label.log" ip netns exec "$to" python3 "$tool" recv "$addr" "$port" 1
+	local rpid=$LAST_PID
+	wait_for 5 grep -q ready "$WORK/udpcheck-$label.log" || fail "udp_check $label: receiver did not start"
+	in_ns "$from" timeout 60 python3 "$tool" send "$addr" "$port" "$count" "$size" ||
+		fail "udp_check $label: sending failed"
+	wait "$rpid" || true
+	read -r good bad < <(tail -n 1 "$WORK/udpcheck-$label.log")
+	[ "$bad" -eq 0 ] || fail "udp_check $label: $bad of $count datagrams arrived altered"
+	[ "$good" -ge $((count / 2)) ] || fail "udp_check $label: only $good of $count datagrams arrived"
+	echo "  udp $label: $good of $count datagrams of $size bytes arrived intact"
+}
+
 # capture_start NS IF FILE: tshark writing UDP on IF to FILE; returns once capturing.
 capture_start() {
 	bg "tshark-$(basename "$3").log" ip netns exec "$1" tshark -n -i "$2" -f udp -w "$3"
