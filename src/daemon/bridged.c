@@ -55,6 +55,32 @@ static uint32_t take_first_group(struct pkt_vec *v, struct pkt_vec *group)
 	return port;
 }
 
+/* An IPv4 fragment that is not its datagram's last (More Fragments set). */
+static bool more_fragments(const struct pkt *p)
+{
+	return p->len >= 20 && (p->data[0] >> 4) == 4 && (p->data[6] & 0x20);
+}
+
+/*
+ * Moves the fragments that are not their datagram's last to the front, the rest keeping
+ * its order. A datagram completes with its last fragment, so every flow's order is kept,
+ * and the full-sized fragments form one run of equal-sized packets: one GSO send,
+ * instead of runs of one as they alternate with the short tails.
+ */
+static void fragments_for_gso(struct pkt_vec *v)
+{
+	struct pkt *rest[PKT_VEC_MAX];
+	uint32_t n = 0, k = 0;
+
+	for (uint32_t i = 0; i < v->n; i++) {
+		if (more_fragments(v->p[i]))
+			v->p[k++] = v->p[i];
+		else
+			rest[n++] = v->p[i];
+	}
+	memcpy(v->p + k, rest, n * sizeof(rest[0]));
+}
+
 /* Frames for wires (p->port = wire index): encapsulate, fragment, encrypt, send. */
 static void wires_send(struct vwired *d, struct pkt_vec *frames, uint64_t now)
 {
@@ -65,6 +91,8 @@ static void wires_send(struct vwired *d, struct pkt_vec *frames, uint64_t now)
 	vx_encap_batch(&d->vx, frames, &encapped);
 	while (encapped.n) {
 		ipfrag_fragment_batch(&d->frag, &encapped, &d->pool, &frags);
+		if (d->opt.offload)
+			fragments_for_gso(&frags);
 		vwired_tunnel_send(d, &frags, now);
 	}
 }

@@ -64,19 +64,22 @@ echo "bridge: pings, 56 B and 1472 B with DF, both ways"
 # counter N FIELD: a number from host N's vwirectl show --json.
 counter() { show "$1" | jq -r "$2"; }
 # round LABEL ADDR_A ADDR_B: TCP both ways and UDP A -> B between the two addresses;
-# sets SPLIT (super-packets A split), FRAGS (packets A fragmented), SUPER and SUPER_UDP
-# (super-packets B built) for what this round moved.
+# sets SPLIT (super-packets A split), FRAGS (packets A fragmented during the TCP
+# transfers), SUPER and SUPER_UDP (super-packets B built) for what this round moved.
 round() {
 	local label=$1 aa=$2 ab=$3 s0 f0 g0 u0
 	s0=$(counter 1 .offload.split_in) f0=$(counter 1 .ipfrag.fragmented)
 	g0=$(counter 2 .offload.gro_super) u0=$(counter 2 .offload.gro_super_udp)
 	tcp_check "$NS_A" "$NS_B" "$ab" $((32 << 20)) "$label-a-to-b"
 	tcp_check "$NS_B" "$NS_A" "$aa" $((32 << 20)) "$label-b-to-a"
+	FRAGS=$(($(counter 1 .ipfrag.fragmented) - f0))
 	udp_check "$NS_A" "$NS_B" "$ab" 4000 1000 "$label-a-to-b"
-	SPLIT=$(($(counter 1 .offload.split_in) - s0)) FRAGS=$(($(counter 1 .ipfrag.fragmented) - f0))
+	# Over the wire these need two fragments each (the full ones leave in GSO runs).
+	udp_check "$NS_A" "$NS_B" "$ab" 2000 1440 "$label-a-to-b-fragmented"
+	SPLIT=$(($(counter 1 .offload.split_in) - s0))
 	SUPER=$(($(counter 2 .offload.gro_super) - g0))
 	SUPER_UDP=$(($(counter 2 .offload.gro_super_udp) - u0))
-	echo "  $label: A split $SPLIT super-packets and fragmented $FRAGS packets;" \
+	echo "  $label: A split $SPLIT super-packets and fragmented $FRAGS packets for TCP;" \
 		"B built $SUPER super-packets, $SUPER_UDP of them UDP"
 }
 
