@@ -74,6 +74,7 @@ enum gso_batch_status gso_split_batch(struct pkt_vec *in, uint32_t *cursor, stru
  * gso_size where needed so that every segment frame is at most max_frame bytes: smaller
  * segments are valid TCP, and it lets a frame that crosses a wire fit the tunnel without
  * IP fragmentation. UDP_L4 datagrams are never re-cut (their boundaries are the sender's).
+ * A max_frame too small for the headers and one payload byte is ignored (gso_size used).
  * GSO frames that carry no IPv4/IPv6 are refused (OFFLOAD_DROP_IP).
  */
 enum gso_batch_status gso_split_frames_batch(struct pkt_vec *in, uint32_t *cursor,

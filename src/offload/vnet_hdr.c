@@ -219,5 +219,13 @@ uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len)
 		at += 4;
 		type = get_be16(frame + at);
 	}
-	return type == ETH_P_IPV4 || type == ETH_P_IPV6 ? at + 2 : 0;
+	at += 2;
+	/* The version must be the one the ethertype names (the kernel drops others anyway). */
+	if (len <= at)
+		return 0;
+	if (type == ETH_P_IPV4)
+		return frame[at] >> 4 == 4 ? at : 0;
+	if (type == ETH_P_IPV6)
+		return frame[at] >> 4 == 6 ? at : 0;
+	return 0;
 }

@@ -115,7 +115,8 @@ const char *offload_drop_name(enum offload_drop why);
 
 /*
  * Where the IP header of an Ethernet frame starts: 14, or 18 behind one 802.1Q tag;
- * 0 when the frame is too short or carries neither IPv4 nor IPv6.
+ * 0 when the frame is too short, carries neither IPv4 nor IPv6, or its IP version is
+ * not the one the ethertype names.
  */
 uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len);
 

@@ -3,7 +3,10 @@
 """
 Writes the seed corpus of fuzz_offload: super-packets as a TUN with IFF_VNET_HDR hands
 them over (mode byte 0: vnet header + packet) and batches of segments as they come out
-of the tunnel (mode byte 1: packets behind 2-byte lengths).
+of the tunnel (mode byte 1: packets behind 2-byte lengths); the same for Ethernet frames
+as a TAP with IFF_VNET_HDR hands them over (mode byte 2: 2-byte big-endian max_frame,
+vnet header with offsets from the frame's start, frame) and as they come off the wires
+(mode byte 3: frames behind 2-byte lengths). Names: frame_* for the frame seeds.
 
     python3 tests/fuzz/make_offload_seeds.py
 """
@@ -19,6 +22,9 @@ ACK, PSH, FIN, CWR = 0x10, 0x08, 0x01, 0x80
 
 SRC4, DST4 = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
 SRC6, DST6 = bytes([0xFD] + [0] * 14 + [1]), bytes([0xFD] + [0] * 14 + [2])
+MAC_A, MAC_B = bytes([2, 0, 0x5E, 0x10, 0, 1]), bytes([2, 0, 0x5E, 0x10, 0, 2])
+ETH_IP, ETH_IPV6, ETH_ARP, ETH_VLAN = 0x0800, 0x86DD, 0x0806, 0x8100
+TUNNEL_FRAME = 1384  # 1420 - outer IPv4 20 - UDP 8 - VXLAN 8
 
 
 def csum_sum(b, acc=0):
@@ -98,6 +104,54 @@ def segments(v6, n, mss, ts=False, first_seq=1000, ident=1):
             for i in range(n)]
 
 
+def eth(ethertype, vlan=None, src=MAC_A, dst=MAC_B):
+    """An Ethernet header, with one 802.1Q tag (vlan = TCI) if asked."""
+    if vlan is None:
+        return dst + src + struct.pack("!H", ethertype)
+    return dst + src + struct.pack("!HHH", ETH_VLAN, vlan, ethertype)
+
+
+def arp_frame(src=MAC_A):
+    arp = struct.pack("!HHBBH", 1, ETH_IP, 6, 4, 1) + src + bytes([10, 1, 0, 1]) + \
+        bytes(6) + bytes([10, 1, 0, 2])
+    return eth(ETH_ARP, src=src, dst=b"\xff" * 6) + arp
+
+
+def stp_frame(src=MAC_A):
+    """A configuration BPDU: 802.3 length, LLC 42 42 03, 35 bytes, padded to 60."""
+    bpdu = struct.pack("!HBBB", 0, 0, 0, 1) + struct.pack("!H", 0x8000) + src + \
+        struct.pack("!I", 100) + struct.pack("!H", 0x8000) + src + \
+        struct.pack("!HHHHH", 0x8001, 0, 20 * 256, 2 * 256, 15 * 256)
+    f = bytes([1, 0x80, 0xC2, 0, 0, 0]) + src + struct.pack("!H", 3 + len(bpdu)) + \
+        b"\x42\x42\x03" + bpdu
+    return f + bytes(60 - len(f))
+
+
+def split_frame(name, v6, proto, n, gso, max_frame=0, flags=ACK, ts=False, vlan=None,
+                hdr=None):
+    p = packet(v6, proto, payload(n), flags=flags, full=False, ts=ts)
+    link = eth(ETH_IPV6 if v6 else ETH_IP, vlan)
+    l3 = 40 if v6 else 20
+    l4 = (32 if ts else 20) if proto == 6 else 8
+    gso_type = GSO_UDP_L4 if proto == 17 else (GSO_TCPV6 if v6 else GSO_TCPV4)
+    h = hdr or vnet(NEEDS_CSUM, gso_type, len(link) + l3 + l4, gso, len(link) + l3,
+                    16 if proto == 6 else 6)
+    write(name, b"\2" + struct.pack("!H", max_frame) + h + link + p)
+
+
+def frame_seed(name, h, frame, max_frame=0):
+    write(name, b"\2" + struct.pack("!H", max_frame) + h + frame)
+
+
+def coalesce_frames(name, frames):
+    write(name, b"\3" + b"".join(struct.pack("!H", len(f)) + f for f in frames))
+
+
+def frames(segs, v6, vlan=None, src=MAC_A):
+    link = eth(ETH_IPV6 if v6 else ETH_IP, vlan, src)
+    return [link + p for p in segs]
+
+
 def main():
     split("split_tcp4_64k", False, 6, 65535 - 40, 1380, ACK | PSH)
     split("split_tcp4_small", False, 6, 3000, 1380, ACK | PSH | FIN)
@@ -137,6 +191,48 @@ def main():
     gap = segments(False, 8, 1200)
     del gap[4]
     coalesce("gro_gap", gap)
+
+    split_frame("frame_split_tcp4", False, 6, 20000, 1448, ts=True, flags=ACK | PSH)
+    split_frame("frame_split_tcp4_cap1384", False, 6, 65535 - 52, 1448, TUNNEL_FRAME,
+                flags=ACK | PSH, ts=True)
+    split_frame("frame_split_tcp4_cap100", False, 6, 8000, 1460, 100, flags=ACK | FIN)
+    split_frame("frame_split_tcp4_vlan", False, 6, 10000, 1380, vlan=0x2064)
+    split_frame("frame_split_tcp6_vlan_cap1384", True, 6, 30000, 1428, TUNNEL_FRAME, ts=True,
+                vlan=100)
+    split_frame("frame_split_tcp6", True, 6, 65535 - 20, 1440)
+    split_frame("frame_split_udp4_cap1000", False, 17, 14000, 1392, 1000)
+    split_frame("frame_split_udp6_vlan", True, 17, 9000, 1372, TUNNEL_FRAME, vlan=7)
+    split_frame("frame_bad_csum_start_in_eth", False, 6, 4000, 1000,
+                hdr=vnet(NEEDS_CSUM, GSO_TCPV4, 54, 1000, 10, 16))
+    split_frame("frame_bad_csum_start_ip_relative", False, 6, 4000, 1000,
+                hdr=vnet(NEEDS_CSUM, GSO_TCPV4, 40, 1000, 20, 16))
+    frame_seed("frame_bad_arp_gso", vnet(NEEDS_CSUM, GSO_TCPV4, 54, 1000, 34, 16),
+               arp_frame())
+    p = packet(False, 6, payload(900), full=False)
+    frame_seed("frame_partial_tcp4", vnet(NEEDS_CSUM, GSO_NONE, 0, 0, 34, 16),
+               eth(ETH_IP) + p, TUNNEL_FRAME)
+    p = packet(True, 17, payload(300), full=False)
+    frame_seed("frame_partial_udp6_vlan", vnet(NEEDS_CSUM, GSO_NONE, 0, 0, 58, 6),
+               eth(ETH_IPV6, 100) + p)
+    frame_seed("frame_plain_arp", vnet(0, GSO_NONE, 0, 0, 0, 0), arp_frame())
+    frame_seed("frame_plain_stp", vnet(0, GSO_NONE, 0, 0, 0, 0), stp_frame())
+
+    coalesce_frames("frame_gro_tcp4", frames(segments(False, 10, 1380), False))
+    coalesce_frames("frame_gro_tcp6_ts_vlan", frames(segments(True, 12, 1348, ts=True), True,
+                                                      vlan=0x2064))
+    a = frames(segments(False, 5, 1000), False)
+    b = frames(segments(False, 5, 1000), False, src=MAC_B)
+    mixed = [x for pair in zip(a, b) for x in pair]
+    mixed.insert(3, arp_frame())
+    mixed.insert(6, stp_frame())
+    coalesce_frames("frame_gro_two_macs", mixed)
+    a = frames(segments(False, 4, 1200), False, vlan=100)
+    b = frames(segments(False, 4, 1200), False, vlan=200)
+    coalesce_frames("frame_gro_vlan_tci", [x for pair in zip(a, b) for x in pair])
+    # One flow whose source MAC changes half way (a VM moved, a MAC flapped): two runs.
+    segs = segments(False, 8, 1000)
+    coalesce_frames("frame_gro_mac_change",
+                    frames(segs[:4], False) + frames(segs[4:], False, src=MAC_B))
 
 
 if __name__ == "__main__":
