@@ -14,6 +14,8 @@
 
 enum io_src_kind { IO_SRC_UDP, IO_SRC_TUN };
 
+struct ur_bufring;
+
 /*
  * A packet source: a UDP socket or a TUN/TAP fd. Received packets collect in
  * rx and go to the owner once per iteration (or when rx is full).
@@ -39,6 +41,11 @@ struct io_src {
 	uint32_t *slots;
 	uint32_t armed;
 	uint32_t inflight; /* operations whose completion still refers to this source */
+	/*
+	 * io_uring: the provided buffer ring of this source's multishot receive;
+	 * NULL on the one-SQE-per-receive path (slots). The backend frees it.
+	 */
+	struct ur_bufring *bufring;
 };
 
 #define IO_SLOT_EMPTY UINT32_MAX
@@ -104,6 +111,7 @@ struct io_loop {
 	struct pkt_pool *pool;
 	uint32_t rx_depth;
 	uint32_t sq_entries;
+	bool no_multishot; /* io_uring: one SQE per receive even where multishot works */
 	bool stop;
 	uint64_t deadline;
 	io_deadline_cb deadline_cb;
@@ -156,7 +164,7 @@ void io_udp_received(struct io_src *src, struct pkt *p, uint16_t gro_size);
 size_t io_udp_cmsg_build(const struct vw_endpoint *dst, int sock_family, uint16_t gso_size,
 			 bool with_src, void *buf, size_t cap);
 /* Most datagrams one GSO send carries (the kernel's UDP_MAX_SEGMENTS) and their bytes. */
-#define IO_GSO_MAX_SEGS 64
+#define IO_GSO_MAX_SEGS	 64
 #define IO_GSO_MAX_BYTES 65000
 /*
  * How many packets from v->p[i] on one GSO send can carry: the same destination

@@ -52,6 +52,7 @@ struct io_loop *io_loop_new(enum io_backend backend, struct pkt_pool *pool,
 	if (loop->rx_depth > IO_MAX_RX_DEPTH)
 		loop->rx_depth = IO_MAX_RX_DEPTH;
 	loop->sq_entries = opts && opts->sq_entries ? opts->sq_entries : IO_DEFAULT_SQ_ENTRIES;
+	loop->no_multishot = opts && opts->no_multishot;
 	loop->deadline = IO_NO_DEADLINE;
 	loop->sigfd = -1;
 	err = loop_init_backend(loop, backend);

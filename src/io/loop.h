@@ -37,6 +37,14 @@
  *  - Receives in flight hold pool packets (rx_depth per source). When the pool
  *    is empty a receive is not armed, rx_nobuf is counted, and it is armed
  *    again on a later iteration once packets were freed.
+ *  - io_uring with provided buffer rings and multishot receives (UDP: kernel
+ *    6.0, TUN/TAP reads: 6.7; else one SQE per receive as above): each source
+ *    has a ring of rx_depth (rounded up to a power of two) pool packets that
+ *    its one multishot receive fills. Packets in a ring are the loop's; the
+ *    ring is topped up from the pool once per iteration (rx_nobuf when the
+ *    pool runs short). Closing or rebinding cancels the receive; once its last
+ *    completion is reaped the ring is unregistered and every packet still in
+ *    it goes back to the pool.
  *  - io_uring SQEs and the per-operation state (msghdr, iovec, address) are
  *    the loop's; the memory an operation points into stays valid until its
  *    completion is reaped, also across close: closing cancels the operations
@@ -60,6 +68,8 @@ struct io_tun;
 struct io_loop_opts {
 	uint32_t rx_depth;   /* receives kept in flight per UDP socket or TUN/TAP; 0: 32 */
 	uint32_t sq_entries; /* io_uring submission queue; 0: 256 */
+	/* io_uring: one SQE per receive even where the kernel has multishot (tests) */
+	bool no_multishot;
 };
 
 /* Counters of one UDP socket or TUN/TAP: every drop has its reason. */
@@ -71,9 +81,9 @@ struct io_stats {
 	uint64_t rx_errors;    /* receive failed */
 	uint64_t tx_packets;
 	uint64_t tx_bytes;
-	uint64_t tx_errors;  /* the kernel refused the send (no route, unreachable, ...) */
-	uint64_t tx_dropped; /* not sent: no or wrong-family destination, foreign pool,
-				closed source, socket buffer full (epoll) */
+	uint64_t tx_errors;	    /* the kernel refused the send (no route, unreachable, ...) */
+	uint64_t tx_dropped;	    /* not sent: no or wrong-family destination, foreign pool,
+				       closed source, socket buffer full (epoll) */
 	uint64_t tx_source_retries; /* sent again without the remembered source address */
 	uint64_t rx_coalesced;	    /* UDP GRO receives that held several datagrams */
 };

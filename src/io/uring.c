@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The io_uring backend. Each iteration: arm what is missing (receives up to
- * rx_depth per source, fd polls, the deadline timeout), submit everything in
- * one io_uring_enter that also waits, then reap the completions in batches.
+ * The io_uring backend. Each iteration: arm what is missing (receives, fd
+ * polls, the deadline timeout), submit everything in one io_uring_enter that
+ * also waits, then reap the completions in batches.
+ *
+ * Receives take one of two paths per source:
+ *  - multishot (where the kernel has it, unless io_loop_opts.no_multishot): a
+ *    provided buffer ring of pool packets per source, its own buffer group,
+ *    and ONE recvmsg (UDP) or read (TUN/TAP) SQE that keeps completing, one
+ *    CQE per datagram or frame, each naming the buffer it filled. The ring is
+ *    topped up once per iteration; a receive that ended (ring ran empty,
+ *    cancel, error) is armed again on the next one.
+ *  - per operation: rx_depth SQEs per source, each with its own pool packet.
  *
  * Per-packet operation state (msghdr, iovec, address) lives in ops[], one entry
  * per pool packet: a packet is in at most one operation at a time, so the
@@ -13,8 +22,10 @@
  *   UD_WATCH  the io_watch pointer (8-byte aligned)
  *   UD_TIMER  timer generation << 3
  *   UD_IGNORE cancels and removals, whose completions carry nothing
+ *   UD_RECV   generation << 32 | buffer group << 3: a multishot receive; the
+ *             generation tells the one armed now from cancelled ones
  * Anything the kernel may still write to stays allocated until its completion
- * is reaped (src->inflight, w->armed, u->inflight).
+ * is reaped (src->inflight, w->armed, u->inflight, bufring->live).
  */
 #include "io/io_internal.h"
 
@@ -23,12 +34,13 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
 
-enum { UD_PKT = 1, UD_WATCH = 2, UD_TIMER = 3, UD_IGNORE = 4 };
+enum { UD_PKT = 1, UD_WATCH = 2, UD_TIMER = 3, UD_IGNORE = 4, UD_RECV = 5 };
 #define UD_KIND(ud) ((unsigned)((ud)&7))
 
 enum { OP_IDLE, OP_RX, OP_TX };
@@ -39,6 +51,27 @@ enum { OP_IDLE, OP_RX, OP_TX };
 #define UR_MAX_CQ      65536
 #define UR_SQE_RETRIES 16
 #define UR_DRAIN_NS    (2 * NSEC_PER_SEC)
+
+/* Kernel 6.7; liburing before 2.5 has no name for it. */
+#define UR_OP_READ_MULTISHOT 49
+/* The kernel takes at most 32768 buffers per ring; bids are 16 bits. */
+#define UR_BUFRING_MAX 32768
+
+/*
+ * The layout the kernel writes a multishot recvmsg into, at the start of each
+ * buffer: struct io_uring_recvmsg_out, the name (a sockaddr_in6 padded to 8,
+ * so the control messages after it are aligned), the control messages, then
+ * the payload. The buffer is registered UR_MS_OFFSET into the packet so the
+ * payload starts at PKT_HEADROOM, where every receive puts it.
+ */
+#define UR_MS_NAMELEN 32
+#define UR_MS_CTLLEN  80
+#define UR_MS_HDR     (sizeof(struct io_uring_recvmsg_out) + UR_MS_NAMELEN + UR_MS_CTLLEN)
+#define UR_MS_OFFSET  (PKT_HEADROOM - UR_MS_HDR)
+_Static_assert(UR_MS_HDR <= PKT_HEADROOM, "recvmsg header must fit the headroom");
+_Static_assert(UR_MS_CTLLEN >= CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)),
+	       "room for PKTINFO and UDP_GRO");
+_Static_assert(UR_MS_NAMELEN >= sizeof(struct sockaddr_in6) && UR_MS_NAMELEN % 8 == 0, "name room");
 
 /*
  * A GSO send: the iovecs and packets of one run that leaves in one sendmsg with
@@ -68,11 +101,40 @@ struct ur_op {
 	uint8_t kind;
 };
 
+/*
+ * A source's provided buffer ring. Every bid is either in the ring, holding the
+ * pool packet pkts[bid], or free (on free_bids) until the next top-up gives it a
+ * packet. The ring memory and the packets in it are the kernel's to use until
+ * the ring is unregistered, which waits for the last multishot's final CQE.
+ */
+struct ur_bufring {
+	struct io_src *src;
+	struct io_uring_buf_ring *ring; /* shared with the kernel; page-aligned */
+	struct pkt **pkts;
+	uint16_t *free_bids;
+	uint32_t nfree_bids;
+	uint32_t entries; /* a power of two */
+	uint32_t gen;	  /* of the multishot armed now */
+	uint32_t live;	  /* multishots whose final CQE is not reaped: armed + cancelled */
+	uint16_t bgid;
+	bool armed;
+	bool worked; /* a multishot here filled a buffer or went on: the kernel has it */
+	/* UDP: what the kernel lays each buffer out by (see UR_MS_HDR). */
+	struct msghdr msg;
+	uint8_t name[UR_MS_NAMELEN];
+	uint8_t ctl[UR_MS_CTLLEN];
+};
+
 struct ur_backend {
 	struct io_uring ring;
 	struct ur_op *ops;
 	struct ur_gso *gso_slots, *gso_free;
-	uint32_t inflight; /* SQEs handed out whose completion is not reaped yet */
+	uint32_t inflight;	 /* SQEs handed out whose completion is not reaped yet */
+	struct ur_bufring **brs; /* by buffer group id */
+	uint32_t nbrs;
+	uint32_t recv_gen;
+	bool recv_ms; /* UDP sockets get a buffer ring and a multishot recvmsg */
+	bool read_ms; /* TUN/TAP the same with a multishot read */
 	struct __kernel_timespec ts;
 	uint64_t timer_at;
 	uint32_t timer_gen;
@@ -287,9 +349,8 @@ static bool ur_resend_without_source(struct ur_backend *u, struct ur_op *op, uin
 				     const struct pkt *p)
 {
 	struct io_uring_sqe *sqe;
-	size_t again = io_udp_cmsg_build(&p->dst, op->src->family,
-					 op->gso ? (uint16_t)p->len : 0, false, op->ctl.buf,
-					 sizeof(op->ctl.buf));
+	size_t again = io_udp_cmsg_build(&p->dst, op->src->family, op->gso ? (uint16_t)p->len : 0,
+					 false, op->ctl.buf, sizeof(op->ctl.buf));
 
 	if (again >= op->msg.msg_controllen || !(sqe = ur_sqe(u)))
 		return false;
@@ -358,6 +419,367 @@ static void ur_pkt_done(struct io_loop *loop, struct ur_backend *u, uint64_t ud,
 	ur_tx_done(u, op, p, res);
 }
 
+/* Multishot receives into provided buffer rings */
+
+static inline uint64_t ud_recv(uint16_t bgid, uint32_t gen)
+{
+	return ((uint64_t)gen << 32) | ((uint64_t)bgid << 3) | UD_RECV;
+}
+
+static bool ur_ms_wanted(const struct ur_backend *u, const struct io_src *src)
+{
+	return src->kind == IO_SRC_UDP ? u->recv_ms : u->read_ms;
+}
+
+static uint32_t ur_pow2(uint32_t n)
+{
+	uint32_t r = 1;
+
+	while (r < n && r < UR_BUFRING_MAX)
+		r <<= 1;
+	return r;
+}
+
+/* A free buffer group id, growing the table when all are taken; -1 when none is left. */
+static int ur_bgid_alloc(struct ur_backend *u)
+{
+	uint32_t old = u->nbrs, n = old ? 2 * old : 8;
+	struct ur_bufring **grown;
+
+	for (uint32_t i = 0; i < old; i++)
+		if (!u->brs[i])
+			return (int)i;
+	if (n > UINT16_MAX + 1U)
+		n = UINT16_MAX + 1U;
+	if (n == old)
+		return -1;
+	grown = realloc(u->brs, n * sizeof(*grown));
+	if (!grown)
+		return -1;
+	memset(grown + old, 0, (n - old) * sizeof(*grown));
+	u->brs = grown;
+	u->nbrs = n;
+	return (int)old;
+}
+
+static void ur_br_release(struct ur_bufring *br)
+{
+	free(br->ring);
+	free(br->pkts);
+	free(br->free_bids);
+	free(br);
+}
+
+static struct ur_bufring *ur_br_alloc(struct io_src *src)
+{
+	struct ur_bufring *br = calloc(1, sizeof(*br));
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
+	void *mem = NULL;
+
+	if (!br)
+		return NULL;
+	br->src = src;
+	br->entries = ur_pow2(src->depth);
+	bytes = (br->entries * sizeof(struct io_uring_buf) + page - 1) / page * page;
+	br->pkts = calloc(br->entries, sizeof(*br->pkts));
+	br->free_bids = malloc(br->entries * sizeof(*br->free_bids));
+	if (posix_memalign(&mem, page, bytes) || !br->pkts || !br->free_bids) {
+		br->ring = mem;
+		ur_br_release(br);
+		return NULL;
+	}
+	memset(mem, 0, bytes);
+	br->ring = mem;
+	io_uring_buf_ring_init(br->ring);
+	for (uint32_t i = 0; i < br->entries; i++)
+		br->free_bids[br->nfree_bids++] = (uint16_t)(br->entries - 1 - i);
+	br->msg.msg_name = br->name;
+	br->msg.msg_namelen = UR_MS_NAMELEN;
+	br->msg.msg_control = br->ctl;
+	br->msg.msg_controllen = UR_MS_CTLLEN;
+	return br;
+}
+
+/*
+ * Gives src a buffer ring; false leaves it on the per-operation path. A kernel
+ * without buffer rings (before 5.19) turns multishot off for every source.
+ */
+static bool ur_br_new(struct ur_backend *u, struct io_src *src)
+{
+	struct io_uring_buf_reg reg;
+	struct ur_bufring *br = ur_br_alloc(src);
+	int bgid = br ? ur_bgid_alloc(u) : -1, ret;
+
+	if (bgid < 0) {
+		if (br)
+			ur_br_release(br);
+		return false;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)br->ring;
+	reg.ring_entries = br->entries;
+	reg.bgid = (uint16_t)bgid;
+	ret = io_uring_register_buf_ring(&u->ring, &reg, 0);
+	if (ret < 0) {
+		if (ret == -EINVAL || ret == -ENOSYS || ret == -EOPNOTSUPP) {
+			u->recv_ms = u->read_ms = false;
+		} else {
+			vw_warn("io_uring: no buffer ring (%s): one receive per operation",
+				strerror(-ret));
+		}
+		ur_br_release(br);
+		return false;
+	}
+	br->bgid = (uint16_t)bgid;
+	u->brs[bgid] = br;
+	src->bufring = br;
+	return true;
+}
+
+/*
+ * Unregisters and frees the ring, every packet still in it back to the pool.
+ * Only once no multishot refers to it (br->live == 0), or the ring is gone.
+ */
+static void ur_br_free(struct ur_backend *u, struct ur_bufring *br, bool registered)
+{
+	if (registered)
+		io_uring_unregister_buf_ring(&u->ring, br->bgid);
+	for (uint32_t b = 0; b < br->entries; b++)
+		pkt_free(br->pkts[b]);
+	u->brs[br->bgid] = NULL;
+	br->src->bufring = NULL;
+	ur_br_release(br);
+}
+
+/* Where the kernel writes into a packet: UDP leaves room for its recvmsg header. */
+static uint8_t *ur_br_addr(const struct io_src *src, struct pkt *p)
+{
+	return src->kind == IO_SRC_UDP ? p->head + UR_MS_OFFSET : p->data;
+}
+
+static uint32_t ur_br_len(const struct io_src *src)
+{
+	return src->kind == IO_SRC_UDP ? (uint32_t)UR_MS_HDR + src->cap : src->cap;
+}
+
+/* Every free bid gets a fresh pool packet; rx_nobuf when the pool runs short. */
+static void ur_br_fill(struct io_loop *loop, struct io_src *src, struct ur_bufring *br)
+{
+	int mask = io_uring_buf_ring_mask(br->entries), added = 0;
+
+	while (br->nfree_bids) {
+		struct pkt *p = pkt_alloc(loop->pool);
+		uint16_t bid;
+
+		if (!p) {
+			src->stats.rx_nobuf++;
+			break;
+		}
+		bid = br->free_bids[--br->nfree_bids];
+		br->pkts[bid] = p;
+		io_uring_buf_ring_add(br->ring, ur_br_addr(src, p), ur_br_len(src), bid, mask,
+				      added++);
+	}
+	/* One release store makes the whole batch visible to the kernel. */
+	if (added)
+		io_uring_buf_ring_advance(br->ring, added);
+}
+
+/* The packet the kernel filled (its bid leaves the ring); NULL if there is none. */
+static struct pkt *ur_br_take(struct ur_bufring *br, uint32_t cqe_flags)
+{
+	uint32_t bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+	struct pkt *p;
+
+	if (!(cqe_flags & IORING_CQE_F_BUFFER))
+		return NULL;
+	if (bid >= br->entries || !br->pkts[bid]) {
+		vw_err("io_uring: completion names buffer %u, not in the ring", bid);
+		return NULL;
+	}
+	p = br->pkts[bid];
+	br->pkts[bid] = NULL;
+	br->free_bids[br->nfree_bids++] = (uint16_t)bid;
+	return p;
+}
+
+static void ur_ms_arm(struct ur_backend *u, struct io_src *src, struct ur_bufring *br)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return; /* next iteration */
+	if (src->kind == IO_SRC_UDP)
+		/* MSG_TRUNC: an oversized datagram shows in the out-header's flags. */
+		io_uring_prep_recvmsg_multishot(sqe, src->fd, &br->msg, MSG_TRUNC);
+	else
+		/* No address and no length: the buffer and its size come from the ring. */
+		io_uring_prep_rw(UR_OP_READ_MULTISHOT, sqe, src->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = br->bgid;
+	br->gen = ++u->recv_gen;
+	io_uring_sqe_set_data64(sqe, ud_recv(br->bgid, br->gen));
+	br->armed = true;
+	br->live++;
+	src->inflight++;
+}
+
+/* Once per iteration: top the ring up, and arm the receive if it ended. */
+static void ur_ms_prepare(struct io_loop *loop, struct ur_backend *u, struct io_src *src)
+{
+	struct ur_bufring *br = src->bufring;
+
+	ur_br_fill(loop, src, br);
+	/* Armed on an empty ring it would end at once with ENOBUFS, again and again. */
+	if (!br->armed && br->nfree_bids < br->entries && ur_ms_wanted(u, src))
+		ur_ms_arm(u, src, br);
+}
+
+/* Cancels the receive armed now; its final CQE (or this, if none) frees the ring. */
+static void ur_ms_stop(struct ur_backend *u, struct io_src *src, struct ur_bufring *br)
+{
+	struct io_uring_sqe *sqe;
+
+	if (br->armed) {
+		sqe = ur_sqe(u);
+		if (!sqe) {
+			vw_err("io_uring: cannot queue a cancel; a receive stays armed");
+			return;
+		}
+		io_uring_prep_cancel64(sqe, ud_recv(br->bgid, br->gen), 0);
+		io_uring_sqe_set_data64(sqe, UD_IGNORE);
+		br->armed = false;
+	}
+	if (!br->live && src->dead)
+		ur_br_free(u, br, true);
+}
+
+/*
+ * A UDP datagram as the kernel laid it out (UR_MS_HDR). The out-header and
+ * control messages are copied out first: with an odd pool buffer size they
+ * are not aligned in the packet.
+ */
+static void ur_ms_udp(struct io_src *src, struct ur_bufring *br, struct pkt *p, int res)
+{
+	uint8_t *buf = ur_br_addr(src, p);
+	union {
+		struct cmsghdr align;
+		uint8_t buf[UR_MS_CTLLEN];
+	} ctl;
+	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &br->msg), out;
+	struct msghdr view = {.msg_control = ctl.buf};
+
+	if (!o) {
+		src->stats.rx_errors++;
+		pkt_free(p);
+		return;
+	}
+	memcpy(&out, o, sizeof(out));
+	if (out.flags & MSG_TRUNC) {
+		src->stats.rx_truncated++;
+		pkt_free(p);
+		return;
+	}
+	p->data = io_uring_recvmsg_payload(o, &br->msg);
+	p->len = io_uring_recvmsg_payload_length(o, res, &br->msg);
+	if (out.namelen >= sizeof(struct sockaddr_in) && out.namelen <= UR_MS_NAMELEN)
+		io_endpoint_from_sockaddr(&p->src, io_uring_recvmsg_name(o));
+	view.msg_controllen = out.controllen < UR_MS_CTLLEN ? out.controllen : UR_MS_CTLLEN;
+	memcpy(ctl.buf, buf + sizeof(out) + UR_MS_NAMELEN, view.msg_controllen);
+	io_udp_received(src, p, io_pktinfo_parse(&view, &p->src));
+}
+
+/* One filled buffer: handed on like a per-operation receive. */
+static void ur_ms_data(struct io_src *src, struct ur_bufring *br, struct pkt *p, int res)
+{
+	if (res < 0 || src->dead) {
+		if (res < 0 && res != -ECANCELED)
+			src->stats.rx_errors++;
+		pkt_free(p);
+		return;
+	}
+	if (src->kind == IO_SRC_UDP) {
+		ur_ms_udp(src, br, p, res);
+		return;
+	}
+	if ((uint32_t)res > src->cap) {
+		src->stats.rx_truncated++;
+		pkt_free(p);
+		return;
+	}
+	p->len = (uint32_t)res;
+	io_src_received(src, p);
+}
+
+/*
+ * Ends that are no error: cancelled (close, rebind), the ring ran empty
+ * (ENOBUFS; the data waits in the socket), the CQ was full (the kernel ends a
+ * multishot it cannot post for). All are armed again on the next iteration.
+ */
+static bool ur_ms_benign_end(int res)
+{
+	return res >= 0 || res == -ECANCELED || res == -EINTR || res == -ENOBUFS ||
+	       res == -EOVERFLOW;
+}
+
+/* How a kernel refuses a multishot it does not have (before anything was received). */
+static bool ur_ms_refused(int res)
+{
+	return res == -EINVAL || res == -EOPNOTSUPP || res == -EBADFD;
+}
+
+/* The final CQE of one multishot receive (no IORING_CQE_F_MORE). */
+static void ur_ms_end(struct ur_backend *u, struct ur_bufring *br, uint32_t gen, int res)
+{
+	struct io_src *src = br->src;
+	bool current = br->armed && gen == br->gen;
+
+	br->live--;
+	src->inflight--;
+	if (current)
+		br->armed = false;
+	if (current && !br->worked && ur_ms_refused(res)) {
+		/*
+		 * Buffer rings (5.19) but not this multishot (recvmsg 6.0, read 6.7),
+		 * or not on this fd. A TUN/TAP deleted just now also lands here; the
+		 * per-operation reads then see it gone.
+		 */
+		vw_warn("io_uring: no multishot %s: one receive per operation",
+			src->kind == IO_SRC_UDP ? "recvmsg" : "read");
+		if (src->kind == IO_SRC_UDP)
+			u->recv_ms = false;
+		else
+			u->read_ms = false;
+	} else if (!ur_ms_benign_end(res) && !src->dead && !src->failed) {
+		src->stats.rx_errors++;
+		if (io_src_fatal(src, res))
+			io_src_fail(src, res); /* not re-armed: it would fail at once, forever */
+	}
+	if (!br->live && (src->dead || src->failed || !ur_ms_wanted(u, src)))
+		ur_br_free(u, br, true);
+}
+
+static void ur_recv_done(struct ur_backend *u, uint64_t ud, int res, uint32_t flags)
+{
+	uint32_t bgid = (uint32_t)(ud >> 3) & 0xffff;
+	struct ur_bufring *br = bgid < u->nbrs ? u->brs[bgid] : NULL;
+	struct pkt *p;
+
+	if (!br) {
+		vw_err("io_uring: completion for a receive not in flight");
+		return;
+	}
+	p = ur_br_take(br, flags);
+	if (p)
+		ur_ms_data(br->src, br, p, res);
+	if (p || (flags & IORING_CQE_F_MORE))
+		br->worked = true;
+	if (flags & IORING_CQE_F_MORE)
+		return;
+	/* A final CQE may still carry a datagram (the kernel ended it for a full CQ). */
+	ur_ms_end(u, br, (uint32_t)(ud >> 32), p ? 0 : res);
+}
+
 static void ur_watch_done(struct io_watch *w, int res)
 {
 	w->armed = false;
@@ -384,9 +806,16 @@ static void ur_timer_done(struct ur_backend *u, uint64_t ud, int res)
 	}
 }
 
-static void ur_complete(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res)
+static void ur_complete(struct io_loop *loop, struct ur_backend *u, uint64_t ud, int res,
+			uint32_t flags)
 {
 	switch (UD_KIND(ud)) {
+	case UD_RECV:
+		ur_recv_done(u, ud, res, flags);
+		/* One SQE, many CQEs: the SQE is done with its last one. */
+		if (flags & IORING_CQE_F_MORE)
+			return;
+		break;
 	case UD_PKT:
 		ur_pkt_done(loop, u, ud, res);
 		break;
@@ -408,6 +837,7 @@ static void ur_reap(struct io_loop *loop, struct ur_backend *u)
 {
 	struct io_uring_cqe *cqes[UR_CQE_BATCH];
 	uint64_t ud[UR_CQE_BATCH];
+	uint32_t flags[UR_CQE_BATCH];
 	int res[UR_CQE_BATCH];
 	unsigned n, total = 0;
 
@@ -416,10 +846,11 @@ static void ur_reap(struct io_loop *loop, struct ur_backend *u)
 		for (unsigned i = 0; i < n; i++) {
 			ud[i] = cqes[i]->user_data;
 			res[i] = cqes[i]->res;
+			flags[i] = cqes[i]->flags;
 		}
 		io_uring_cq_advance(&u->ring, n);
 		for (unsigned i = 0; i < n; i++)
-			ur_complete(loop, u, ud[i], res[i]);
+			ur_complete(loop, u, ud[i], res[i], flags[i]);
 		total += n;
 	}
 }
@@ -429,15 +860,23 @@ static int ur_wait(struct io_loop *loop)
 	struct ur_backend *u = ur(loop);
 	int ret;
 
-	for (struct io_src *s = loop->srcs; s; s = s->next)
-		if (!s->dead && !s->failed && s->armed < s->depth)
+	for (struct io_src *s = loop->srcs; s; s = s->next) {
+		if (s->dead || s->failed)
+			continue;
+		if (s->bufring)
+			ur_ms_prepare(loop, u, s);
+		else if (s->armed < s->depth)
 			ur_arm_rx(loop, u, s);
+	}
 	for (struct io_watch *w = loop->watches; w; w = w->next)
 		if (!w->dead && !w->armed && !w->failed)
 			ur_arm_watch(u, w);
 	ur_sync_timer(loop, u);
 	ret = io_uring_submit_and_wait(&u->ring, 1);
-	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME)
+	if (ret == -EBADR)
+		/* The kernel could not keep an overflowed CQE (out of memory): say so, go on. */
+		vw_err("io_uring: completions were lost");
+	else if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME)
 		return ret;
 	ur_reap(loop, u);
 	return 0;
@@ -445,12 +884,16 @@ static int ur_wait(struct io_loop *loop)
 
 static int ur_src_add(struct io_loop *loop, struct io_src *src)
 {
-	(void)loop;
+	struct ur_backend *u = ur(loop);
+
+	/* Slots also with a buffer ring: a kernel refusing the multishot falls back to them. */
 	src->slots = malloc(src->depth * sizeof(*src->slots));
 	if (!src->slots)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < src->depth; i++)
 		src->slots[i] = IO_SLOT_EMPTY;
+	if (ur_ms_wanted(u, src))
+		ur_br_new(u, src);
 	/* Receives are armed by the next ur_wait, all in its one submit. */
 	return 0;
 }
@@ -458,15 +901,20 @@ static int ur_src_add(struct io_loop *loop, struct io_src *src)
 static void ur_src_del(struct io_loop *loop, struct io_src *src)
 {
 	ur_cancel_slots(ur(loop), src);
+	if (src->bufring)
+		ur_ms_stop(ur(loop), src, src->bufring);
 	/* Now: the receives hold the socket (and its port) until they are cancelled. */
 	io_uring_submit(&ur(loop)->ring);
 	/* In-flight operations hold their own file reference: closing is safe now. */
 	close(src->fd);
 }
 
+/* The ring and its packets stay; the next ur_wait arms a multishot on the new fd. */
 static int ur_src_set_fd(struct io_loop *loop, struct io_src *src, int fd)
 {
 	ur_cancel_slots(ur(loop), src);
+	if (src->bufring)
+		ur_ms_stop(ur(loop), src, src->bufring);
 	io_uring_submit(&ur(loop)->ring);
 	close(src->fd);
 	src->fd = fd;
@@ -535,9 +983,9 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 				op->msg.msg_iov = &op->iov;
 				op->msg.msg_iovlen = 1;
 			}
-			op->msg.msg_controllen =
-				io_udp_cmsg_build(&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0,
-						  true, op->ctl.buf, sizeof(op->ctl.buf));
+			op->msg.msg_controllen = io_udp_cmsg_build(
+				&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0, true,
+				op->ctl.buf, sizeof(op->ctl.buf));
 			op->msg.msg_control = op->msg.msg_controllen ? op->ctl.buf : NULL;
 			io_uring_prep_sendmsg(sqe, src->fd, &op->msg, 0);
 		} else {
@@ -604,6 +1052,8 @@ static int ur_check(struct ur_backend *u, const struct io_uring_params *p, const
 			break;
 		}
 	}
+	/* Multishot recvmsg has no opcode of its own: a kernel without it says EINVAL. */
+	u->read_ms = u->recv_ms && io_uring_opcode_supported(probe, UR_OP_READ_MULTISHOT);
 	io_uring_free_probe(probe);
 	return err;
 }
@@ -653,6 +1103,7 @@ static int ur_init(struct io_loop *loop, const char **why)
 		free(u);
 		return ret;
 	}
+	u->recv_ms = !loop->no_multishot;
 	ret = ur_check(u, &p, why);
 	if (ret) {
 		io_uring_queue_exit(&u->ring);
@@ -689,6 +1140,11 @@ static void ur_fini(struct io_loop *loop)
 		}
 	}
 	io_uring_queue_exit(&u->ring);
+	/* Left only when the drain gave up; with the ring gone the kernel let go of them. */
+	for (uint32_t b = 0; b < u->nbrs; b++)
+		if (u->brs[b])
+			ur_br_free(u, u->brs[b], false);
+	free(u->brs);
 	free(u->ops);
 	free(u->gso_slots);
 	free(u);
