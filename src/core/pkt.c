@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "pkt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct pkt_pool_lock {
+	pthread_mutex_t mu;
+};
 
 bool pkt_pool_init(struct pkt_pool *pool, uint32_t count, uint32_t bufsize)
 {
@@ -32,8 +37,23 @@ bool pkt_pool_init(struct pkt_pool *pool, uint32_t count, uint32_t bufsize)
 	return true;
 }
 
+bool pkt_pool_share(struct pkt_pool *pool)
+{
+	if (pool->lock)
+		return true;
+	pool->lock = malloc(sizeof(*pool->lock));
+	if (!pool->lock)
+		return false;
+	pthread_mutex_init(&pool->lock->mu, NULL);
+	return true;
+}
+
 void pkt_pool_destroy(struct pkt_pool *pool)
 {
+	if (pool->lock) {
+		pthread_mutex_destroy(&pool->lock->mu);
+		free(pool->lock);
+	}
 	free(pool->pkts);
 	free(pool->mem);
 	memset(pool, 0, sizeof(*pool));
@@ -41,12 +61,19 @@ void pkt_pool_destroy(struct pkt_pool *pool)
 
 struct pkt *pkt_alloc(struct pkt_pool *pool)
 {
-	struct pkt *p = pool->free;
+	struct pkt *p;
 
+	if (pool->lock)
+		pthread_mutex_lock(&pool->lock->mu);
+	p = pool->free;
+	if (p) {
+		pool->free = p->next;
+		pool->nfree--;
+	}
+	if (pool->lock)
+		pthread_mutex_unlock(&pool->lock->mu);
 	if (!p)
 		return NULL;
-	pool->free = p->next;
-	pool->nfree--;
 	pkt_reset(p, PKT_HEADROOM);
 	memset(&p->src, 0, sizeof(p->src));
 	memset(&p->dst, 0, sizeof(p->dst));
@@ -60,9 +87,13 @@ void pkt_free(struct pkt *p)
 	if (!p)
 		return;
 	pool = p->pool;
+	if (pool->lock)
+		pthread_mutex_lock(&pool->lock->mu);
 	p->next = pool->free;
 	pool->free = p;
 	pool->nfree++;
+	if (pool->lock)
+		pthread_mutex_unlock(&pool->lock->mu);
 }
 
 void pkt_vec_free(struct pkt_vec *v)

@@ -33,13 +33,13 @@ struct pkt {
 	uint8_t *data;
 	uint32_t len;
 	uint32_t size;
-	struct pkt *next;	  /* free list, or whichever queue owns the packet */
+	struct pkt *next; /* free list, or whichever queue owns the packet */
 	struct pkt_pool *pool;
 	/* Metadata a stage hands to the next; meaning set by the owner of the vector. */
-	uint32_t port;		  /* ingress/egress port, wire or peer index */
+	uint32_t port; /* ingress/egress port, wire or peer index */
 	uint32_t flags;
-	struct vw_endpoint src;	  /* outer source (UDP receive) */
-	struct vw_endpoint dst;	  /* outer destination (UDP send) */
+	struct vw_endpoint src; /* outer source (UDP receive) */
+	struct vw_endpoint dst; /* outer destination (UDP send) */
 };
 
 static inline uint32_t pkt_headroom(const struct pkt *p)
@@ -107,6 +107,8 @@ static inline void pkt_reset(struct pkt *p, uint32_t headroom)
 	p->next = NULL;
 }
 
+struct pkt_pool_lock;
+
 struct pkt_pool {
 	struct pkt *free;
 	uint32_t nfree;
@@ -114,11 +116,18 @@ struct pkt_pool {
 	uint32_t bufsize;
 	struct pkt *pkts;
 	uint8_t *mem;
+	struct pkt_pool_lock *lock; /* NULL: one thread only (the default) */
 };
 
 /* Allocates count buffers of bufsize bytes once. Returns false on ENOMEM. */
 bool pkt_pool_init(struct pkt_pool *pool, uint32_t count, uint32_t bufsize);
 void pkt_pool_destroy(struct pkt_pool *pool);
+/*
+ * From now on pkt_alloc and pkt_free may be called from several threads at once (vwired's
+ * workers share one pool: a packet read by one may be sent by another). Costs a mutex per
+ * call, so pools stay unshared unless needed. false on ENOMEM.
+ */
+bool pkt_pool_share(struct pkt_pool *pool);
 /* A reset packet with PKT_HEADROOM, or NULL when the pool is empty (callers count that drop). */
 struct pkt *pkt_alloc(struct pkt_pool *pool);
 void pkt_free(struct pkt *p);

@@ -28,10 +28,11 @@
 /* Reassembly timeouts are checked this often. */
 #define FRAG_EXPIRE_INTERVAL NSEC_PER_SEC
 
-static uint32_t port_of_tap(const struct vwired *d, const struct io_tun *tap)
+/* The bridge port whose TAP queue (of worker w) tap is. */
+static uint32_t port_of_tap(const struct vwired_worker *w, const struct io_tun *tap)
 {
 	for (uint32_t i = 0; i < BR_MAX_PORTS; i++)
-		if (d->ports[i].tap == tap)
+		if (w->taps[i] == tap)
 			return i;
 	return UINT32_MAX;
 }
@@ -119,13 +120,16 @@ static void bridge_output(struct vwired *d, struct pkt_vec *out, uint64_t now)
 				}
 			}
 		} else {
-			/* An offloading TAP takes every frame with a vnet header: TCP runs merged.
-			 */
-			if (io_tun_offloads(vp->tap))
-				gro_coalesce_ex(
-					&one, &d->pool, &d->offload,
-					GRO_FRAMES | (io_tun_offloads_udp(vp->tap) ? GRO_UDP : 0));
-			io_tun_write(d->loop, vp->tap, &one);
+			/* Written on the queue of the worker that holds the lock. */
+			struct io_tun *tap = d->cur->taps[port];
+
+			/* An offloading TAP takes every frame with a vnet header: flows' runs
+			 * merged. */
+			if (io_tun_offloads(tap))
+				gro_coalesce_ex(&one, &d->pool, &d->offload,
+						GRO_FRAMES |
+							(io_tun_offloads_udp(tap) ? GRO_UDP : 0));
+			io_tun_write(d->cur->loop, tap, &one);
 		}
 	}
 	if (wires.n)
@@ -179,20 +183,22 @@ static void tap_input_offload(struct vwired *d, uint32_t port, struct pkt_vec *v
 
 void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v)
 {
-	struct vwired *d = ctx;
-	uint32_t port = port_of_tap(d, tap);
+	struct vwired_worker *w = ctx;
+	struct vwired *d = w->d;
+	uint32_t port = port_of_tap(w, tap);
 	uint64_t now = vw_clock_mono_ns();
 
+	vwired_lock(d, w);
 	if (port == UINT32_MAX) {
 		d->drops[VWIRED_DROP_BAD_PORT] += v->n;
 		pkt_vec_free(v);
-		return;
-	}
-	if (io_tun_offloads(tap))
+	} else if (io_tun_offloads(tap)) {
 		tap_input_offload(d, port, v, now);
-	else
+	} else {
 		bridge_input(d, port, v, now);
+	}
 	vwired_after_device_calls(d, now);
+	vwired_unlock(d);
 }
 
 /*
@@ -310,18 +316,24 @@ uint64_t vwired_bridge_deadline(const struct vwired *d)
 }
 
 /* A TAP that disappears takes its port down; the bridge's own TAP takes vwired down. */
-static void on_tap_error(void *ctx, struct io_tun *tap, int err)
+static void tap_failed(struct vwired *d, struct vwired_worker *w, struct io_tun *tap, int err)
 {
-	struct vwired *d = ctx;
-	uint32_t port = port_of_tap(d, tap);
+	uint32_t port = port_of_tap(w, tap);
 	uint64_t now = vw_clock_mono_ns();
+	const struct stp_port *sp;
 	struct pkt_vec out;
 
 	if (port == BR_PORT_LOCAL || port == UINT32_MAX) {
-		vw_info("bridge device %s is gone (%s): exiting", io_tun_name(tap), strerror(-err));
-		io_loop_stop(d->loop);
+		if (!d->stopping)
+			vw_info("bridge device %s is gone (%s): exiting", io_tun_name(tap),
+				strerror(-err));
+		vwired_stop(d);
 		return;
 	}
+	/* Every worker's queue of the TAP fails: the port goes down once. */
+	sp = br_get_stp_port(&d->br, port);
+	if (sp && sp->state == STP_DISABLED)
+		return;
 	vw_warn("bridge port %s failed (%s): port %u disabled", io_tun_name(tap), strerror(-err),
 		port);
 	pkt_vec_init(&out);
@@ -329,26 +341,76 @@ static void on_tap_error(void *ctx, struct io_tun *tap, int err)
 	bridge_output(d, &out, now);
 }
 
+static void on_tap_error(void *ctx, struct io_tun *tap, int err)
+{
+	struct vwired_worker *w = ctx;
+
+	vwired_lock(w->d, w);
+	tap_failed(w->d, w, tap, err);
+	vwired_unlock(w->d);
+}
+
+/* Worker w's queue of TAP name; with offloads when vnet. */
+static struct io_tun *open_tap_queue(struct vwired *d, struct vwired_worker *w, const char *name,
+				     bool vnet)
+{
+	return io_tun_open_queue(w->loop, name, vnet ? IO_DEV_TAP_VNET : IO_DEV_TAP,
+				 d->n_workers > 1, vwired_on_tap_rx, w);
+}
+
+/*
+ * Worker 0's queue, with offloads where the kernel takes them. A persistent single-queue
+ * TAP refuses IFF_MULTI_QUEUE (EINVAL): then vwired runs one worker.
+ */
+static struct io_tun *open_tap_first(struct vwired *d, const char *name)
+{
+	struct io_tun *tap = NULL;
+
+	for (;;) {
+		if (d->opt.offload) {
+			tap = open_tap_queue(d, &d->workers[0], name, true);
+			if (!tap && errno != EINVAL)
+				vw_warn("%s: TAP offloads refused (%s): plain TAP", name,
+					strerror(errno));
+		}
+		if (!tap)
+			tap = open_tap_queue(d, &d->workers[0], name, false);
+		if (tap || errno != EINVAL || d->n_workers == 1)
+			return tap;
+		vw_info("%s: a single-queue device: running one worker", name);
+		d->n_workers = 1;
+	}
+}
+
+int vwired_bridge_open_queues(struct vwired *d, struct vwired_worker *w)
+{
+	for (uint32_t port = 0; port < BR_MAX_PORTS; port++) {
+		struct io_tun *first = d->ports[port].tap;
+
+		if (!first)
+			continue;
+		w->taps[port] = open_tap_queue(d, w, io_tun_name(first), io_tun_offloads(first));
+		if (!w->taps[port])
+			return -errno;
+		io_tun_on_error(w->taps[port], on_tap_error, w);
+	}
+	return 0;
+}
+
 /* mac: the address to give the TAP (the bridge's own, stable across restarts), or NULL. */
 static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t mtu,
 		    const uint8_t *mac)
 {
-	struct io_tun *tap = NULL;
+	struct io_tun *tap = open_tap_first(d, name);
 	int rc;
 
-	if (d->opt.offload) {
-		tap = io_tun_open(d->loop, name, IO_DEV_TAP_VNET, vwired_on_tap_rx, d);
-		if (!tap)
-			vw_warn("%s: TAP offloads refused (%s): plain TAP", name, strerror(errno));
-	}
-	if (!tap)
-		tap = io_tun_open(d->loop, name, IO_DEV_TAP, vwired_on_tap_rx, d);
 	if (!tap) {
 		vw_err("cannot create or attach TAP device '%s': %s", name, strerror(errno));
 		return -1;
 	}
 	d->ports[port].tap = tap;
-	io_tun_on_error(tap, on_tap_error, d);
+	d->workers[0].taps[port] = tap;
+	io_tun_on_error(tap, on_tap_error, &d->workers[0]);
 	if (mac && (rc = io_tun_set_mac(tap, mac)) < 0) {
 		vw_err("%s: cannot set MAC: %s", name, strerror(-rc));
 		return -1;

@@ -190,6 +190,31 @@ static void show_ipfrag(const struct vwired *d, struct out *o, bool json)
 	     st->fragmented, st->fragments_out, st->fragments_in, st->reassembled);
 }
 
+/* What each worker's socket and TUN queue received and sent, as of its last batch. */
+static void show_workers(const struct vwired *d, struct out *o, bool json)
+{
+	if (!json)
+		outf(o, "  workers: %u\n", d->n_workers);
+	else
+		outf(o, "\"workers\": [");
+	for (uint32_t i = 0; i < d->n_workers; i++) {
+		const struct vwired_worker *w = &d->workers[i];
+
+		if (json)
+			outf(o,
+			     "%s{\"udp_rx\": %" PRIu64 ", \"udp_tx\": %" PRIu64
+			     ", \"tun_rx\": %" PRIu64 ", \"tun_tx\": %" PRIu64 "}",
+			     i ? ", " : "", w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx);
+		else if (d->n_workers > 1)
+			outf(o,
+			     "  worker %u: udp %" PRIu64 " received, %" PRIu64 " sent; tun %" PRIu64
+			     " read, %" PRIu64 " written\n",
+			     i, w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx);
+	}
+	if (json)
+		outf(o, "], ");
+}
+
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
 	uint8_t pub[WG_KEY_LEN];
@@ -212,6 +237,7 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
 	show_offload(d, o, false);
 	show_ipfrag(d, o, false);
+	show_workers(d, o, false);
 	if (d->has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
@@ -270,6 +296,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	outf(o, "}, ");
 	show_offload(d, o, true);
 	show_ipfrag(d, o, true);
+	show_workers(d, o, true);
 	outf(o, "\"bridge\": ");
 	if (d->has_bridge)
 		outf(o, "\"%s\"", d->cfg.bridge.name);
@@ -442,7 +469,10 @@ static void serve(struct ctl_server *s, int fd)
 			break;
 	}
 	req[len] = '\0';
+	/* Answers read the shared state: under the lock, as worker 0. */
+	vwired_lock(s->d, &s->d->workers[0]);
 	handle_request(s->d, req, &o);
+	vwired_unlock(s->d);
 	if (o.oom) {
 		static const char msg[] = "error: out of memory\n";
 

@@ -26,7 +26,7 @@
  * pages a packet touches become resident, so 2048 such buffers cost little RSS.
  */
 #define VWIRED_POOL_PACKETS_OFFLOAD 2048
-#define VWIRED_BUF_OFFLOAD (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
+#define VWIRED_BUF_OFFLOAD	    (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
 
 const char *vwired_drop_name(enum vwired_drop reason)
 {
@@ -137,12 +137,41 @@ static int apply_config(struct vwired *d)
 }
 
 /* The TUN went away (`ip link del`, `wg-quick down`): exit, as wireguard-go does. */
-static void on_tun_error(void *ctx, struct io_tun *tun, int err)
+void vwired_on_tun_error(void *ctx, struct io_tun *tun, int err)
 {
-	struct vwired *d = ctx;
+	struct vwired_worker *w = ctx;
+	struct vwired *d = w->d;
 
-	vw_info("%s: device %s is gone (%s): exiting", d->name, io_tun_name(tun), strerror(-err));
-	io_loop_stop(d->loop);
+	vwired_lock(d, w);
+	if (!d->stopping)
+		vw_info("%s: device %s is gone (%s): exiting", d->name, io_tun_name(tun),
+			strerror(-err));
+	vwired_stop(d);
+	vwired_unlock(d);
+}
+
+/*
+ * Worker 0's TUN queue: with offloads where the kernel takes them, multi-queue when
+ * there are several workers. A persistent single-queue device (made without
+ * multi_queue) refuses IFF_MULTI_QUEUE: then vwired runs one worker.
+ */
+static struct io_tun *open_tun_queue(struct vwired *d, const char *name)
+{
+	struct io_tun *t = NULL;
+	bool mq = d->n_workers > 1;
+
+	if (d->opt.offload) {
+		t = io_tun_open_queue(d->loop, name, IO_DEV_TUN_VNET, mq, vwired_on_tun_rx,
+				      &d->workers[0]);
+		if (!t && mq && errno == EINVAL)
+			return NULL;
+		if (!t)
+			vw_warn("%s: TUN offloads refused (%s): plain TUN", name, strerror(errno));
+	}
+	if (!t)
+		t = io_tun_open_queue(d->loop, name, IO_DEV_TUN, mq, vwired_on_tun_rx,
+				      &d->workers[0]);
+	return t;
 }
 
 static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
@@ -150,13 +179,13 @@ static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 {
 	int rc;
 
-	if (d->opt.offload) {
-		d->tun = io_tun_open(d->loop, name, IO_DEV_TUN_VNET, vwired_on_tun_rx, d);
-		if (!d->tun)
-			vw_warn("%s: TUN offloads refused (%s): plain TUN", name, strerror(errno));
+	d->tun = open_tun_queue(d, name);
+	if (!d->tun && d->n_workers > 1 && errno == EINVAL) {
+		vw_info("%s: a single-queue device: running one worker", name);
+		d->n_workers = 1;
+		d->tun = open_tun_queue(d, name);
 	}
-	if (!d->tun)
-		d->tun = io_tun_open(d->loop, name, IO_DEV_TUN, vwired_on_tun_rx, d);
+	d->workers[0].tun = d->tun;
 	if (!d->tun) {
 		vw_err("cannot create or attach TUN device '%s': %s%s", name, strerror(errno),
 		       errno == EPERM ? " (needs CAP_NET_ADMIN, or a persistent device: "
@@ -164,7 +193,7 @@ static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 				      : "");
 		return -1;
 	}
-	io_tun_on_error(d->tun, on_tun_error, d);
+	io_tun_on_error(d->tun, vwired_on_tun_error, &d->workers[0]);
 	if ((rc = io_tun_set_mtu(d->tun, mtu)) < 0) {
 		vw_err("%s: cannot set MTU %u: %s", name, mtu, strerror(-rc));
 		return -1;
@@ -183,25 +212,36 @@ static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 	return 0;
 }
 
+void vwired_udp_offloads(struct vwired *d, struct io_udp *udp)
+{
+	int rc;
+
+	/* With offloads, runs of equal-sized packets to a peer leave as one GSO send. */
+	if (d->opt.offload && (rc = io_udp_enable_gso(udp)) < 0)
+		vw_warn("UDP GSO unavailable (%s): one send per packet", strerror(-rc));
+	if (d->opt.offload && (rc = io_udp_enable_gro(udp)) < 0)
+		vw_warn("UDP GRO unavailable (%s): one receive per packet", strerror(-rc));
+}
+
+/* Worker 0's socket moves first; the others follow it when kicked (workers.c). */
 int vwired_set_listen_port(struct vwired *d, uint16_t port)
 {
 	int rc;
 
 	if (!d->udp) {
-		d->udp = io_udp_open(d->loop, port, vwired_on_udp_rx, d);
+		d->udp = io_udp_open_shared(d->loop, port, d->n_workers > 1, vwired_on_udp_rx,
+					    &d->workers[0]);
 		if (!d->udp)
 			return -errno;
+		d->workers[0].udp = d->udp;
+		vwired_udp_offloads(d, d->udp);
 	} else if ((rc = io_udp_set_port(d->udp, port)) < 0) {
 		return rc;
 	}
 	d->listen_port = port;
-	/* With offloads, runs of equal-sized packets to a peer leave as one GSO send. */
-	if (d->opt.offload && (rc = io_udp_enable_gso(d->udp)) < 0)
-		vw_warn("UDP GSO unavailable (%s): one send per packet", strerror(-rc));
-	if (d->opt.offload && (rc = io_udp_enable_gro(d->udp)) < 0)
-		vw_warn("UDP GRO unavailable (%s): one receive per packet", strerror(-rc));
 	if (d->fwmark)
 		io_udp_set_fwmark(d->udp, d->fwmark);
+	vwired_workers_kick(d);
 	return 0;
 }
 
@@ -209,8 +249,11 @@ int vwired_set_fwmark(struct vwired *d, uint32_t mark)
 {
 	int rc = d->udp ? io_udp_set_fwmark(d->udp, mark) : 0;
 
-	if (!rc)
+	if (!rc) {
 		d->fwmark = mark;
+		d->workers[0].fwmark = mark;
+		vwired_workers_kick(d);
+	}
 	return rc;
 }
 
@@ -270,6 +313,15 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 
 	memset(d, 0, sizeof(*d));
 	d->opt = *opt;
+	pthread_mutex_init(&d->lock, NULL);
+	d->n_workers = vwired_workers_wanted(opt);
+	for (uint32_t i = 0; i < VWIRED_MAX_WORKERS; i++) {
+		d->workers[i].d = d;
+		d->workers[i].id = i;
+		d->workers[i].kick_fd = -1;
+	}
+	/* Until the workers start, worker 0 (this thread) does everything. */
+	d->cur = &d->workers[0];
 	if (!d->opt.run_dir)
 		d->opt.run_dir = "/run";
 	d->started_ns = vw_clock_mono_ns();
@@ -289,7 +341,8 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		d->cfg.iface.mtu = CONFIG_DEFAULT_MTU;
 	}
 
-	if (!pkt_pool_init(&d->pool, opt->offload ? VWIRED_POOL_PACKETS_OFFLOAD : VWIRED_POOL_PACKETS,
+	if (!pkt_pool_init(&d->pool,
+			   opt->offload ? VWIRED_POOL_PACKETS_OFFLOAD : VWIRED_POOL_PACKETS,
 			   opt->offload ? VWIRED_BUF_OFFLOAD : PKT_DEFAULT_SIZE)) {
 		vw_err("cannot allocate the packet buffers");
 		return -1;
@@ -300,6 +353,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		       opt->io == IO_EPOLL ? "epoll" : "io_uring", strerror(errno));
 		return -1;
 	}
+	d->workers[0].loop = d->loop;
 	io_loop_on_deadline(d->loop, vwired_on_deadline, d);
 	if ((rc = io_loop_catch_signals(d->loop, NULL, NULL)) < 0) {
 		vw_err("cannot catch signals: %s", strerror(-rc));
@@ -334,19 +388,26 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		return -1;
 	if (open_control_sockets(d))
 		return -1;
+	if (vwired_workers_prepare(d))
+		return -1;
+	vwired_workers_open(d);
 	vwired_bridge_start(d);
 	if (opt->user && drop_privileges(opt->user))
 		return -1;
 	vwired_kick_timers(d);
-	vw_info("%s: listening on UDP %u, %s%s, %s event loop", d->name, io_udp_port(d->udp),
-		d->tun ? "TUN " : "no TUN", d->tun ? io_tun_name(d->tun) : "",
-		io_loop_backend_name(d->loop));
+	vw_info("%s: listening on UDP %u, %s%s, %s event loop, %u worker%s", d->name,
+		io_udp_port(d->udp), d->tun ? "TUN " : "no TUN", d->tun ? io_tun_name(d->tun) : "",
+		io_loop_backend_name(d->loop), d->n_workers, d->n_workers == 1 ? "" : "s");
 	return 0;
 }
 
 int vwired_run(struct vwired *d)
 {
-	int rc = io_loop_run(d->loop);
+	int rc;
+
+	vwired_workers_start(d);
+	rc = io_loop_run(d->loop);
+	vwired_workers_stop(d);
 
 	if (rc < 0)
 		vw_err("event loop failed: %s", strerror(-rc));
@@ -371,10 +432,12 @@ void vwired_free(struct vwired *d)
 	/* The device frees staged packets into the pool: before the pool goes. */
 	if (d->wg_ready)
 		wg_device_free(&d->wg);
+	vwired_workers_free(d);
 	if (d->loop)
 		io_loop_free(d->loop);
 	if (d->pool.pkts)
 		pkt_pool_destroy(&d->pool);
 	config_free(&d->cfg);
+	pthread_mutex_destroy(&d->lock);
 	crypto_wipe(d, sizeof(*d));
 }

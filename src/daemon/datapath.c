@@ -10,32 +10,37 @@
 #include "core/clock.h"
 #include "daemon/vwired.h"
 
+/* Sends leave through the socket of the worker that holds the lock (workers.c). */
 void vwired_flush_udp(struct vwired *d, struct pkt_vec *out)
 {
+	struct vwired_worker *w = d->cur;
+
 	if (!out->n)
 		return;
-	if (!d->udp) {
+	if (!w->udp) {
 		d->drops[VWIRED_DROP_UDP_NO_SOCKET] += out->n;
 		pkt_vec_free(out);
 		return;
 	}
-	io_udp_send(d->loop, d->udp, out);
+	io_udp_send(w->loop, w->udp, out);
 }
 
 static void flush_tun(struct vwired *d, struct pkt_vec *out)
 {
+	struct vwired_worker *w = d->cur;
+
 	if (!out->n)
 		return;
-	if (!d->tun) {
+	if (!w->tun) {
 		d->drops[VWIRED_DROP_NO_TUN] += out->n;
 		pkt_vec_free(out);
 		return;
 	}
 	/* An offloading TUN takes every packet with a vnet header: flows' runs merged. */
-	if (io_tun_offloads(d->tun))
+	if (io_tun_offloads(w->tun))
 		gro_coalesce_ex(out, &d->pool, &d->offload,
-				io_tun_offloads_udp(d->tun) ? GRO_UDP : 0);
-	io_tun_write(d->loop, d->tun, out);
+				io_tun_offloads_udp(w->tun) ? GRO_UDP : 0);
+	io_tun_write(w->loop, w->tun, out);
 }
 
 void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now)
@@ -61,6 +66,15 @@ void vwired_kick_timers(struct vwired *d)
 
 	if (br < next)
 		next = br;
+	/* Only worker 0 has the timers; another worker wakes it when they moved earlier. */
+	if (d->cur->id != 0) {
+		if (next < d->timer_at) {
+			d->timer_at = next;
+			vwired_kick_worker(d, 0);
+		}
+		return;
+	}
+	d->timer_at = next;
 	io_loop_set_deadline(d->loop, next == UINT64_MAX ? IO_NO_DEADLINE : next);
 }
 
@@ -76,9 +90,8 @@ static bool batch_under_load(const struct pkt_vec *v)
 	return handshakes >= PKT_VEC_MAX / 8;
 }
 
-void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
+static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v)
 {
-	struct vwired *d = ctx;
 	uint64_t now = vw_clock_mono_ns();
 	bool under_load = batch_under_load(v);
 	struct pkt_vec out_udp, out_ip;
@@ -104,9 +117,8 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 	vwired_kick_timers(d);
 }
 
-void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
+static void tun_rx(struct vwired *d, struct io_tun *tun, struct pkt_vec *v)
 {
-	struct vwired *d = ctx;
 	uint64_t now = vw_clock_mono_ns();
 	struct pkt_vec segs;
 
@@ -132,9 +144,8 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 	vwired_kick_timers(d);
 }
 
-void vwired_on_deadline(void *ctx, uint64_t now_ns)
+static void deadline(struct vwired *d, uint64_t now_ns)
 {
-	struct vwired *d = ctx;
 	struct pkt_vec out;
 	bool done;
 
@@ -147,4 +158,33 @@ void vwired_on_deadline(void *ctx, uint64_t now_ns)
 	vwired_after_device_calls(d, now_ns);
 	vwired_bridge_tick(d, now_ns);
 	vwired_kick_timers(d);
+}
+
+void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
+{
+	struct vwired_worker *w = ctx;
+	struct vwired *d = w->d;
+
+	vwired_lock(d, w);
+	udp_rx(d, sock, v);
+	vwired_unlock(d);
+}
+
+void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
+{
+	struct vwired_worker *w = ctx;
+	struct vwired *d = w->d;
+
+	vwired_lock(d, w);
+	tun_rx(d, tun, v);
+	vwired_unlock(d);
+}
+
+void vwired_on_deadline(void *ctx, uint64_t now_ns)
+{
+	struct vwired *d = ctx;
+
+	vwired_lock(d, &d->workers[0]);
+	deadline(d, now_ns);
+	vwired_unlock(d);
 }

@@ -17,7 +17,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER] [-v]\n"
+		"Usage: vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER]\n"
+		"              [--workers N] [--no-offload] [-v]\n"
 		"       vwired [-f] [--run-dir DIR] [--io ...] [-v] IFNAME\n"
 		"\n"
 		"  -c, --config FILE   the interface, its peers, bridge and wires (wg setconf "
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		"  --user USER         drop to USER once devices and sockets are set up\n"
 		"  --no-offload        no TUN TSO/GRO and UDP GSO/GRO offloads (on by default:\n"
 		"                      64 KiB super-packets, one system call per run of packets)\n"
+		"  --workers N         threads, each with its own ring, UDP socket and TUN/TAP\n"
+		"                      queue (default: one per online core, at most 16)\n"
 		"  -v, --verbose       debug logging\n");
 }
 
@@ -83,11 +86,17 @@ static void detach_stdio(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"run-dir", required_argument, NULL, 'r'},
-		{"io", required_argument, NULL, 'i'},	  {"user", required_argument, NULL, 'u'},
-		{"foreground", no_argument, NULL, 'f'},	  {"verbose", no_argument, NULL, 'v'},
-		{"offload", no_argument, NULL, 'o'},	  {"no-offload", no_argument, NULL, 'O'},
-		{"help", no_argument, NULL, 'h'},	  {0},
+		{"config", required_argument, NULL, 'c'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"io", required_argument, NULL, 'i'},
+		{"user", required_argument, NULL, 'u'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"offload", no_argument, NULL, 'o'},
+		{"no-offload", no_argument, NULL, 'O'},
+		{"workers", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct vwired_options opt = {.io = IO_AUTO, .offload = true};
 	static struct vwired d;
@@ -119,6 +128,19 @@ int main(int argc, char **argv)
 		case 'O':
 			opt.offload = false;
 			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || n < 1 ||
+			    n > VWIRED_MAX_WORKERS) {
+				fprintf(stderr, "vwired: --workers %s: expected 1 to %u\n", optarg,
+					VWIRED_MAX_WORKERS);
+				return 2;
+			}
+			opt.workers = (uint32_t)n;
+			break;
+		}
 		case 'f':
 			foreground = true;
 			break;

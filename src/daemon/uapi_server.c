@@ -280,7 +280,7 @@ static int answer_set(struct uapi_server *s, int fd, const char *req, size_t len
 }
 
 /* Serves every complete request in the buffer; false when the connection must close. */
-static bool serve_requests(struct uapi_conn *c)
+static bool serve_requests_locked(struct uapi_conn *c)
 {
 	size_t reqlen;
 
@@ -311,6 +311,18 @@ static bool serve_requests(struct uapi_conn *c)
 		memmove(c->buf, c->buf + reqlen, c->len - reqlen);
 		c->len -= reqlen;
 	}
+}
+
+/* Requests read and change the shared state: under the lock, as worker 0. */
+static bool serve_requests(struct uapi_conn *c)
+{
+	struct vwired *d = c->server->d;
+	bool ok;
+
+	vwired_lock(d, &d->workers[0]);
+	ok = serve_requests_locked(c);
+	vwired_unlock(d);
+	return ok;
 }
 
 static void on_conn_readable(void *ctx, int fd, uint32_t events)

@@ -7,6 +7,7 @@
  * the packet pool, the event loop, the UDP socket, the TUN, the WireGuard device
  * and the control sockets, and moves packet vectors between them (datapath.c).
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,8 +26,8 @@
 #define VWIRED_DROP_REASONS(X)                                                           \
 	X(NO_TUN, "no_tun")		  /* inner packet for the TUN while Tun = off */ \
 	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */  \
-	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */ \
-	X(NO_BUFFER, "no_buffer") /* TUN super-packet left unsplit: pool empty */
+	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */  \
+	X(NO_BUFFER, "no_buffer")	  /* TUN super-packet left unsplit: pool empty */
 
 #define VWIRED_DROP_ENUM_(id, name) VWIRED_DROP_##id,
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
@@ -53,6 +54,31 @@ struct vw_wire {
 	uint64_t rx_frames;
 };
 
+/* The most workers vwired runs (one per core by default, --workers N). */
+#define VWIRED_MAX_WORKERS 16
+
+struct vwired;
+
+/*
+ * A worker: a thread with its own event loop (its own ring), its own UDP socket in the
+ * listen port's SO_REUSEPORT group and its own queue of the TUN and of every TAP.
+ * Worker 0 is the main thread; it alone has the timers, signals and control sockets.
+ */
+struct vwired_worker {
+	struct vwired *d;
+	uint32_t id;
+	pthread_t thread;
+	bool running;
+	struct io_loop *loop;
+	struct io_udp *udp;
+	struct io_tun *tun;
+	struct io_tun *taps[BR_MAX_PORTS];
+	int kick_fd;	 /* eventfd: another worker asks this one to look at the shared state */
+	uint32_t fwmark; /* the mark its socket carries */
+	/* Its io counters as of its last batch, copied under the lock for vwirectl show. */
+	uint64_t udp_rx, udp_tx, tun_rx, tun_tx;
+};
+
 struct vwired_options {
 	const char *config_path; /* NULL: wireguard-go mode, configured over the UAPI only */
 	const char *ifname;	 /* wireguard-go mode: the TUN and the UAPI socket name */
@@ -60,6 +86,7 @@ struct vwired_options {
 	enum io_backend io;
 	const char *user; /* drop to this user after setup; NULL: stay */
 	bool offload;	  /* TUN with TSO/GRO offloads (src/offload), 64 KiB buffers */
+	uint32_t workers; /* 0: one per online core */
 	bool verbose;
 };
 
@@ -96,6 +123,18 @@ struct vwired {
 	uint64_t started_ns;
 	uint64_t drops[VWIRED_DROP_MAX];
 	uint64_t udp_batches, tun_batches;
+
+	/*
+	 * Workers (workers.c). d->loop, d->udp, d->tun and the ports' taps are worker 0's.
+	 * Everything above is shared and changes only under lock; cur is the worker that
+	 * holds it, and the datapath sends through cur's loop, socket and queues.
+	 */
+	pthread_mutex_t lock;
+	uint32_t n_workers;
+	struct vwired_worker workers[VWIRED_MAX_WORKERS];
+	struct vwired_worker *cur;
+	uint64_t timer_at; /* worker 0's deadline as last armed */
+	bool stopping;
 };
 
 const char *vwired_drop_name(enum vwired_drop reason);
@@ -119,6 +158,11 @@ void vwired_kick_timers(struct vwired *d);
 /* Keeps the device's wall-clock offset right for TAI64N and `wg show`. */
 void vwired_sync_wall_clock(struct vwired *d);
 
+/* The TUN (any worker's queue) went away: vwired exits. */
+void vwired_on_tun_error(void *ctx, struct io_tun *tun, int err);
+/* UDP GSO and GRO on a worker's socket when offloads are on (warned when unavailable). */
+void vwired_udp_offloads(struct vwired *d, struct io_udp *udp);
+
 /* Changing the listen port or fwmark (UAPI); 0 or -errno. */
 int vwired_set_listen_port(struct vwired *d, uint16_t port);
 int vwired_set_fwmark(struct vwired *d, uint32_t mark);
@@ -128,6 +172,8 @@ int vwired_bridge_init(struct vwired *d);
 void vwired_bridge_start(struct vwired *d);
 void vwired_bridge_free(struct vwired *d);
 void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v);
+/* Worker w's queue of every TAP worker 0 opened; 0 or -errno. */
+int vwired_bridge_open_queues(struct vwired *d, struct vwired_worker *w);
 /* Decrypted inner packets: wires' VXLAN to the bridge, the rest into to_tun. */
 void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *to_tun,
 			 uint64_t now);
@@ -145,6 +191,27 @@ int vwired_write_all(int fd, const char *buf, size_t len);
 int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx);
 /* Stops serving it and removes the socket file. */
 void vwired_unlisten(struct vwired *d, int fd, const char *path);
+
+/* workers.c */
+/* How many workers to run (options, cores); called before anything is opened. */
+uint32_t vwired_workers_wanted(const struct vwired_options *opt);
+/* Takes the shared state for worker w: every callback on a worker's loop starts so. */
+void vwired_lock(struct vwired *d, struct vwired_worker *w);
+void vwired_unlock(struct vwired *d);
+/* Worker 0's kick eventfd (with more than one worker); 0 or -1 after logging. */
+int vwired_workers_prepare(struct vwired *d);
+/* Opens workers 1..n-1 (loop, socket, queues); fewer, with a warning, if that fails. */
+void vwired_workers_open(struct vwired *d);
+/* Starts their threads; vwired_workers_stop asks them to end and waits for them. */
+void vwired_workers_start(struct vwired *d);
+void vwired_workers_stop(struct vwired *d);
+void vwired_workers_free(struct vwired *d);
+/* Under the lock: stop every worker's loop (fatal device errors). */
+void vwired_stop(struct vwired *d);
+/* Under the lock: the other workers look at the listen port, fwmark and timers again. */
+void vwired_workers_kick(struct vwired *d);
+/* Wakes worker i to look at the shared state (worker 0: its timers). */
+void vwired_kick_worker(struct vwired *d, uint32_t i);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);

@@ -56,6 +56,7 @@ struct io_udp {
 	void *ctx;
 	uint16_t port;
 	uint32_t fwmark;
+	bool reuseport; /* a member of the port's SO_REUSEPORT group (one per worker) */
 };
 
 struct io_tun {
@@ -65,7 +66,8 @@ struct io_tun {
 	io_tun_err_cb err_cb;
 	void *err_ctx;
 	enum io_tun_kind kind;
-	bool uso; /* offloads include UDP segmentation (TUN_F_USO4/6) */
+	bool uso;	  /* offloads include UDP segmentation (TUN_F_USO4/6) */
+	bool multi_queue; /* one queue of an IFF_MULTI_QUEUE device (one per worker) */
 	bool attached;
 	int ifindex;
 	char name[IFNAMSIZ];

@@ -140,6 +140,15 @@ int io_loop_catch_signals(struct io_loop *loop, io_signal_cb cb, void *ctx);
 typedef void (*io_udp_rx_cb)(void *ctx, struct io_udp *sock, struct pkt_vec *v);
 /* NULL with errno set (EADDRINUSE, ...). */
 struct io_udp *io_udp_open(struct io_loop *loop, uint16_t port, io_udp_rx_cb cb, void *ctx);
+/*
+ * With reuseport, the socket joins port's SO_REUSEPORT group: several loops (workers)
+ * each have their own socket on one port, the kernel spreads the flows among them by
+ * hash, and what any of them sends leaves from the same port. Every member, the first
+ * included, must be opened so (with port 0 the first picks it: pass the others
+ * io_udp_port of the first). Rebinding (io_udp_set_port) keeps the option.
+ */
+struct io_udp *io_udp_open_shared(struct io_loop *loop, uint16_t port, bool reuseport,
+				  io_udp_rx_cb cb, void *ctx);
 uint16_t io_udp_port(const struct io_udp *sock);
 /* Moves to another port (0: random); on failure the old socket stays. 0 or -errno. */
 int io_udp_set_port(struct io_udp *sock, uint16_t port);

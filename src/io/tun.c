@@ -57,6 +57,12 @@ static bool tun_kind_has_vnet(enum io_tun_kind kind)
 struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_kind kind,
 			   io_tun_rx_cb cb, void *ctx)
 {
+	return io_tun_open_queue(loop, name, kind, false, cb, ctx);
+}
+
+struct io_tun *io_tun_open_queue(struct io_loop *loop, const char *name, enum io_tun_kind kind,
+				 bool multi_queue, io_tun_rx_cb cb, void *ctx)
+{
 	struct ifreq ifr;
 	struct io_tun *t;
 	bool existed, uso = false;
@@ -78,7 +84,8 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 		return NULL;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = (short)(tun_kind_is_tap(kind) ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
-			(tun_kind_has_vnet(kind) ? IFF_VNET_HDR : 0);
+			(tun_kind_has_vnet(kind) ? IFF_VNET_HDR : 0) |
+			(multi_queue ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		err = errno;
@@ -103,6 +110,7 @@ struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_k
 	t->ifindex = (int)if_nametoindex(t->name);
 	t->kind = kind;
 	t->uso = uso;
+	t->multi_queue = multi_queue;
 	t->attached = existed;
 	t->cb = cb;
 	t->ctx = ctx;

@@ -48,6 +48,14 @@ typedef void (*io_tun_err_cb)(void *ctx, struct io_tun *tun, int err);
 /* name may be a template ("vw%d"). NULL with errno set. */
 struct io_tun *io_tun_open(struct io_loop *loop, const char *name, enum io_tun_kind kind,
 			   io_tun_rx_cb cb, void *ctx);
+/*
+ * One queue of a multi-queue device (IFF_MULTI_QUEUE): every queue of the device must be
+ * opened so, each on its worker's loop, by the same name (the first one creates it, give
+ * the others io_tun_name of the first). The kernel spreads flows over the queues and
+ * takes writes on any. A device made single-queue refuses it (EINVAL).
+ */
+struct io_tun *io_tun_open_queue(struct io_loop *loop, const char *name, enum io_tun_kind kind,
+				 bool multi_queue, io_tun_rx_cb cb, void *ctx);
 const char *io_tun_name(const struct io_tun *tun);
 int io_tun_ifindex(const struct io_tun *tun);
 /* True when the device was opened as IO_DEV_TUN_VNET and the kernel took the offloads. */

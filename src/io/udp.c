@@ -23,7 +23,8 @@ static void udp_set_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-static int udp_socket6(uint16_t port)
+/* reuseport: joins the port's SO_REUSEPORT group (set before bind, on every member). */
+static int udp_socket6(uint16_t port, bool reuseport)
 {
 	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int off = 0, on = 1, fd, err;
@@ -34,6 +35,7 @@ static int udp_socket6(uint16_t port)
 	/* PKTINFO: learn the local address each datagram arrived at (replies leave from it). */
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on))) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
 		close(fd);
@@ -42,7 +44,7 @@ static int udp_socket6(uint16_t port)
 	return fd;
 }
 
-static int udp_socket4(uint16_t port)
+static int udp_socket4(uint16_t port, bool reuseport)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int on = 1, fd, err;
@@ -51,6 +53,7 @@ static int udp_socket4(uint16_t port)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on))) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
 		close(fd);
@@ -60,16 +63,16 @@ static int udp_socket4(uint16_t port)
 }
 
 /* A bound socket for both families where the host has IPv6, else IPv4 only. */
-static int udp_bind(uint16_t port, uint32_t fwmark, int *family, uint16_t *bound)
+static int udp_bind(uint16_t port, uint32_t fwmark, bool reuseport, int *family, uint16_t *bound)
 {
 	struct sockaddr_in6 sa;
 	socklen_t len = sizeof(sa);
 	int fd;
 
-	fd = udp_socket6(port);
+	fd = udp_socket6(port, reuseport);
 	*family = AF_INET6;
 	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) {
-		fd = udp_socket4(port);
+		fd = udp_socket4(port, reuseport);
 		*family = AF_INET;
 	}
 	if (fd < 0)
@@ -90,6 +93,12 @@ static int udp_bind(uint16_t port, uint32_t fwmark, int *family, uint16_t *bound
 
 struct io_udp *io_udp_open(struct io_loop *loop, uint16_t port, io_udp_rx_cb cb, void *ctx)
 {
+	return io_udp_open_shared(loop, port, false, cb, ctx);
+}
+
+struct io_udp *io_udp_open_shared(struct io_loop *loop, uint16_t port, bool reuseport,
+				  io_udp_rx_cb cb, void *ctx)
+{
 	struct io_udp *u;
 	int fd, err;
 
@@ -100,7 +109,8 @@ struct io_udp *io_udp_open(struct io_loop *loop, uint16_t port, io_udp_rx_cb cb,
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
-	fd = udp_bind(port, 0, &u->src.family, &u->port);
+	u->reuseport = reuseport;
+	fd = udp_bind(port, 0, reuseport, &u->src.family, &u->port);
 	if (fd < 0) {
 		free(u);
 		errno = -fd;
@@ -160,7 +170,7 @@ int io_udp_set_port(struct io_udp *sock, uint16_t port)
 		return -EBADF;
 	if (port && port == sock->port)
 		return 0;
-	fd = udp_bind(port, sock->fwmark, &family, &bound);
+	fd = udp_bind(port, sock->fwmark, sock->reuseport, &family, &bound);
 	if (fd < 0)
 		return fd;
 	/* The new socket must coalesce too: the receive buffers are sized for it. */

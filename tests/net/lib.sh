@@ -416,17 +416,47 @@ kernel_at_least() {
 	awk -v v="${v%%-*}" -v a="$1" -v b="$2" 'BEGIN { split(v, x, "."); print (x[1] > a || (x[1] == a && x[2] >= b)) ? "yes" : "no" }'
 }
 
-# udp_check NS_FROM NS_TO ADDR COUNT SIZE LABEL: COUNT datagrams of SIZE bytes from
-# NS_FROM to ADDR (in NS_TO), each checked on arrival; fails if one arrived altered
-# or fewer than half arrived (the bursts are paced, so a clean path loses few).
+# tcp_check_parallel N NS_FROM NS_TO ADDR BYTES LABEL: N connections at once, each
+# checked like tcp_check.
+tcp_check_parallel() {
+	local n=$1 from=$2 to=$3 addr=$4 bytes=$5 label=$6 i tool base=$((20000 + RANDOM % 20000))
+	local rpids=() spids=()
+	tool="$(dirname "${BASH_SOURCE[0]}")/tcpcheck.py"
+	for ((i = 0; i < n; i++)); do
+		bg "tcpcheck-$label-$i.log" ip netns exec "$to" python3 "$tool" recv "$addr" $((base + i))
+		rpids+=("$LAST_PID")
+	done
+	for ((i = 0; i < n; i++)); do
+		wait_for 5 sh -c "ip netns exec $to ss -Hltn 'sport = :$((base + i))' | grep -q LISTEN" ||
+			fail "tcp_check_parallel $label: receiver $i did not start"
+	done
+	for ((i = 0; i < n; i++)); do
+		in_ns "$from" timeout 120 python3 "$tool" send "$addr" $((base + i)) "$bytes" \
+			>"$WORK/tcpcheck-$label-$i.sent" &
+		spids+=($!)
+	done
+	for ((i = 0; i < n; i++)); do
+		wait "${spids[$i]}" || fail "tcp_check_parallel $label: sender $i failed"
+		wait "${rpids[$i]}" || true
+		[ "$(cat "$WORK/tcpcheck-$label-$i.sent")" = "$(cat "$WORK/tcpcheck-$label-$i.log")" ] ||
+			fail "tcp_check_parallel $label: connection $i: sent '$(cat "$WORK/tcpcheck-$label-$i.sent")', received '$(cat "$WORK/tcpcheck-$label-$i.log")'"
+	done
+	echo "  tcp $label: $n connections at once, $bytes bytes each arrived intact"
+}
+
+# udp_check NS_FROM NS_TO ADDR COUNT SIZE LABEL [FLOWS]: COUNT datagrams of SIZE bytes
+# from NS_FROM to ADDR (in NS_TO), from FLOWS source ports (default 1), each checked on
+# arrival; fails if one arrived altered or fewer than half arrived (the bursts are
+# paced, so a clean path loses few).
 udp_check() {
-	local from=$1 to=$2 addr=$3 count=$4 size=$5 label=$6 port=$((20000 + RANDOM % 20000))
+	local from=$1 to=$2 addr=$3 count=$4 size=$5 label=$6 flows=${7:-1}
+	local port=$((20000 + RANDOM % 20000))
 	local tool good bad
 	tool="$(dirname "${BASH_SOURCE[0]}")/udpcheck.py"
 	bg "udpcheck-$label.log" ip netns exec "$to" python3 "$tool" recv "$addr" "$port" 1
 	local rpid=$LAST_PID
 	wait_for 5 grep -q ready "$WORK/udpcheck-$label.log" || fail "udp_check $label: receiver did not start"
-	in_ns "$from" timeout 60 python3 "$tool" send "$addr" "$port" "$count" "$size" ||
+	in_ns "$from" timeout 60 python3 "$tool" send "$addr" "$port" "$count" "$size" "$flows" ||
 		fail "udp_check $label: sending failed"
 	wait "$rpid" || true
 	read -r good bad < <(tail -n 1 "$WORK/udpcheck-$label.log")

@@ -109,6 +109,22 @@ else
 		[ "$SUPER_UDP" -gt 10 ] || fail "B merged UDP into only $SUPER_UDP USO super-frames"
 	fi
 fi
+# Workers: with several, every flow still arrives intact with flows in flight at
+# once, and flows spread over the workers. Flows that get answers stay on the queue
+# their answers are written from (the TUN's flow steering follows the worker that
+# receives the peer's packets: one per peer), so the spread is seen on one-way UDP
+# from 16 source ports, which the TUN hashes over its queues.
+nw=$(counter 1 '.workers | length')
+echo "  A runs $nw worker(s)"
+if [ "$nw" -gt 1 ]; then
+	tcp_check_parallel 4 "$NS_A" "$NS_B" 10.0.0.2 $((8 << 20)) workers
+	w0=$(show 1 | jq -c '[.workers[].tun_rx]')
+	udp_check "$NS_A" "$NS_B" 10.0.0.2 4000 200 workers 16
+	w1=$(show 1 | jq -c '[.workers[].tun_rx]')
+	busy=$(jq -n --argjson a "$w0" --argjson b "$w1" '[range($a | length) | select($b[.] > $a[.] + 100)] | length')
+	echo "  16 UDP flows: TUN reads per worker before $w0, after $w1"
+	[ "$busy" -ge 2 ] || fail "16 flows, but only $busy of $nw workers read them from the TUN"
+fi
 check_drops "wo${TAG}1"
 check_drops "wo${TAG}2"
 echo "offload: PASS"

@@ -4,7 +4,8 @@
 
   udpcheck.py recv ADDR PORT SECONDS           count datagrams until SECONDS pass with none,
                                                print "GOOD BAD"
-  udpcheck.py send ADDR PORT COUNT SIZE        send COUNT datagrams of SIZE bytes in bursts
+  udpcheck.py send ADDR PORT COUNT SIZE [N]    send COUNT datagrams of SIZE bytes in bursts,
+                                               round robin from N sockets (N flows; default 1)
 
 Every datagram carries its sequence number and bytes derived from it, so the receiver
 can tell a datagram that arrived intact from one whose payload was cut, merged or
@@ -51,13 +52,16 @@ def recv(addr, port, quiet):
     print(good, bad, flush=True)
 
 
-def send(addr, port, count, size):
-    s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
-    s.connect((addr, port))
+def send(addr, port, count, size, nsock):
+    socks = []
+    for _ in range(nsock):
+        s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+        s.connect((addr, port))
+        socks.append(s)
     msgs = [payload(i, size) for i in range(count)]
     for i in range(0, count, 32):
-        for m in msgs[i : i + 32]:
-            s.send(m)
+        for k, m in enumerate(msgs[i : i + 32]):
+            socks[(i + k) % nsock].send(m)
         # Bursts let the tunnel batch them; the pause keeps queues from overflowing.
         time.sleep(0.002)
 
@@ -65,7 +69,8 @@ def send(addr, port, count, size):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "recv":
         recv(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
-    elif len(sys.argv) == 6 and sys.argv[1] == "send":
-        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "send":
+        n = int(sys.argv[6]) if len(sys.argv) == 7 else 1
+        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), n)
     else:
         sys.exit(__doc__)

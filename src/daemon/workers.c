@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vwired's workers (issue 8). N threads, each with its own event loop (its own ring),
+ * its own UDP socket in the listen port's SO_REUSEPORT group and its own queue of the
+ * multi-queue TUN and TAPs: the kernel spreads flows over the sockets and queues, so the
+ * system calls and the kernel's copies of different flows run on different cores.
+ * Worker 0 is the main thread and alone runs the timers, signals and control sockets.
+ *
+ * Everything else is shared and serialized by one lock, d->lock: the WireGuard device
+ * (so each peer's nonce counter, replay window and timers change under it, in one
+ * order, exactly as with one thread), the bridge, VXLAN, reassembly and the counters.
+ * A worker takes it for each batch it got and the datapath sends through that worker's
+ * own loop, socket and queues (d->cur). The AEAD runs under the lock as well: what runs
+ * in parallel is the I/O, not yet the crypto. The packet pool is shared
+ * (pkt_pool_share): a packet one worker read may be staged and later sent by another.
+ *
+ * Workers other than 0 never touch another loop: what they need from the others (stop,
+ * rebind to a new listen port, a new fwmark, an earlier timer for worker 0) comes as a
+ * kick on their eventfd, and they look at the shared state under the lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "daemon/vwired.h"
+
+uint32_t vwired_workers_wanted(const struct vwired_options *opt)
+{
+	long n = opt->workers ? (long)opt->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (n > VWIRED_MAX_WORKERS)
+		n = VWIRED_MAX_WORKERS;
+	return (uint32_t)n;
+}
+
+void vwired_lock(struct vwired *d, struct vwired_worker *w)
+{
+	pthread_mutex_lock(&d->lock);
+	d->cur = w;
+}
+
+/* The io counters belong to the worker's loop: only its own thread reads them. */
+static void publish_counters(struct vwired_worker *w)
+{
+	const struct io_stats *us = w->udp ? io_udp_stats(w->udp) : NULL;
+	const struct io_stats *ts = w->tun ? io_tun_stats(w->tun) : NULL;
+
+	w->udp_rx = us ? us->rx_packets : 0;
+	w->udp_tx = us ? us->tx_packets : 0;
+	w->tun_rx = ts ? ts->rx_packets : 0;
+	w->tun_tx = ts ? ts->tx_packets : 0;
+}
+
+void vwired_unlock(struct vwired *d)
+{
+	publish_counters(d->cur);
+	/* Worker 0's io is the default for the single-threaded start and end. */
+	d->cur = &d->workers[0];
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void kick(struct vwired_worker *w)
+{
+	uint64_t one = 1;
+
+	if (w->kick_fd >= 0)
+		(void)!write(w->kick_fd, &one, sizeof(one));
+}
+
+/* A worker's socket follows worker 0's: same port (its SO_REUSEPORT group), same mark. */
+static void sync_socket(struct vwired *d, struct vwired_worker *w)
+{
+	uint16_t port = io_udp_port(d->udp);
+	int rc;
+
+	if (w->udp && io_udp_port(w->udp) != port && (rc = io_udp_set_port(w->udp, port)) < 0)
+		vw_warn("worker %u: cannot move to UDP port %u: %s", w->id, port, strerror(-rc));
+	if (w->udp && w->fwmark != d->fwmark) {
+		if ((rc = io_udp_set_fwmark(w->udp, d->fwmark)) < 0)
+			vw_warn("worker %u: cannot set fwmark: %s", w->id, strerror(-rc));
+		w->fwmark = d->fwmark;
+	}
+}
+
+static void on_kick(void *ctx, int fd, uint32_t events)
+{
+	struct vwired_worker *w = ctx;
+	struct vwired *d = w->d;
+	uint64_t n;
+
+	(void)events;
+	(void)!read(fd, &n, sizeof(n));
+	vwired_lock(d, w);
+	if (d->stopping)
+		io_loop_stop(w->loop);
+	else if (w->id == 0)
+		vwired_kick_timers(d);
+	else
+		sync_socket(d, w);
+	vwired_unlock(d);
+}
+
+void vwired_kick_worker(struct vwired *d, uint32_t i)
+{
+	if (i < d->n_workers)
+		kick(&d->workers[i]);
+}
+
+void vwired_workers_kick(struct vwired *d)
+{
+	for (uint32_t i = 1; i < d->n_workers; i++)
+		kick(&d->workers[i]);
+}
+
+void vwired_stop(struct vwired *d)
+{
+	d->stopping = true;
+	for (uint32_t i = 0; i < d->n_workers; i++) {
+		if (&d->workers[i] == d->cur)
+			io_loop_stop(d->workers[i].loop);
+		else
+			kick(&d->workers[i]);
+	}
+}
+
+static int watch_kicks(struct vwired_worker *w)
+{
+	int rc;
+
+	w->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->kick_fd < 0)
+		return -errno;
+	if ((rc = io_watch_fd(w->loop, w->kick_fd, on_kick, w)) < 0) {
+		close(w->kick_fd);
+		w->kick_fd = -1;
+		return rc;
+	}
+	return 0;
+}
+
+int vwired_workers_prepare(struct vwired *d)
+{
+	int rc;
+
+	if (d->n_workers < 2)
+		return 0;
+	if (!pkt_pool_share(&d->pool)) {
+		vw_err("cannot share the packet pool between workers");
+		return -1;
+	}
+	if ((rc = watch_kicks(&d->workers[0])) < 0) {
+		vw_err("cannot set up worker 0's wakeups: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void close_worker(struct vwired_worker *w)
+{
+	for (uint32_t p = 0; p < BR_MAX_PORTS; p++)
+		if (w->taps[p])
+			io_tun_close(w->taps[p]);
+	if (w->tun)
+		io_tun_close(w->tun);
+	if (w->udp)
+		io_udp_close(w->udp);
+	if (w->kick_fd >= 0) {
+		io_unwatch_fd(w->loop, w->kick_fd);
+		close(w->kick_fd);
+	}
+	if (w->loop)
+		io_loop_free(w->loop);
+	memset(w->taps, 0, sizeof(w->taps));
+	w->tun = NULL;
+	w->udp = NULL;
+	w->loop = NULL;
+	w->kick_fd = -1;
+}
+
+/* Worker i's loop, socket and queues, like worker 0's. */
+static int open_worker(struct vwired *d, struct vwired_worker *w)
+{
+	int rc;
+
+	/* Worker 0 already chose (and logged) the backend: the others take the same. */
+	w->loop = io_loop_new(io_loop_backend(d->loop), &d->pool, NULL);
+	if (!w->loop)
+		return -errno;
+	if ((rc = watch_kicks(w)) < 0)
+		return rc;
+	w->udp = io_udp_open_shared(w->loop, io_udp_port(d->udp), true, vwired_on_udp_rx, w);
+	if (!w->udp)
+		return -errno;
+	vwired_udp_offloads(d, w->udp);
+	sync_socket(d, w);
+	if (d->tun) {
+		w->tun = io_tun_open_queue(w->loop, io_tun_name(d->tun),
+					   io_tun_offloads(d->tun) ? IO_DEV_TUN_VNET : IO_DEV_TUN,
+					   true, vwired_on_tun_rx, w);
+		if (!w->tun)
+			return -errno;
+		io_tun_on_error(w->tun, vwired_on_tun_error, w);
+	}
+	return vwired_bridge_open_queues(d, w);
+}
+
+void vwired_workers_open(struct vwired *d)
+{
+	for (uint32_t i = 1; i < d->n_workers; i++) {
+		int rc = open_worker(d, &d->workers[i]);
+
+		if (rc < 0) {
+			vw_warn("cannot open worker %u (%s): running %u worker%s", i, strerror(-rc),
+				i, i == 1 ? "" : "s");
+			close_worker(&d->workers[i]);
+			d->n_workers = i;
+			break;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct vwired_worker *w = arg;
+	int rc = io_loop_run(w->loop);
+
+	if (rc < 0)
+		vw_err("worker %u: event loop failed: %s", w->id, strerror(-rc));
+	return NULL;
+}
+
+void vwired_workers_start(struct vwired *d)
+{
+	for (uint32_t i = 1; i < d->n_workers; i++) {
+		struct vwired_worker *w = &d->workers[i];
+		int rc = pthread_create(&w->thread, NULL, worker_main, w);
+
+		if (rc) {
+			/* Its socket and queues stay open but idle: the others carry the flows. */
+			vw_warn("cannot start worker %u: %s", i, strerror(rc));
+			continue;
+		}
+		w->running = true;
+	}
+}
+
+void vwired_workers_stop(struct vwired *d)
+{
+	vwired_lock(d, &d->workers[0]);
+	d->stopping = true;
+	vwired_workers_kick(d);
+	vwired_unlock(d);
+	for (uint32_t i = 1; i < d->n_workers; i++) {
+		if (d->workers[i].running)
+			pthread_join(d->workers[i].thread, NULL);
+		d->workers[i].running = false;
+	}
+}
+
+void vwired_workers_free(struct vwired *d)
+{
+	struct vwired_worker *w0 = &d->workers[0];
+
+	for (uint32_t i = 1; i < d->n_workers; i++)
+		close_worker(&d->workers[i]);
+	if (w0->kick_fd >= 0 && d->loop) {
+		io_unwatch_fd(d->loop, w0->kick_fd);
+		close(w0->kick_fd);
+		w0->kick_fd = -1;
+	}
+}
