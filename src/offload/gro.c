@@ -20,6 +20,9 @@
 
 #define NO_NEXT 0xff
 
+/* Linux's UDP_MAX_SEGMENTS before 6.11 (128 since): the most datagrams one UDP_L4 carries. */
+#define GRO_UDP_MAX_SEGS 64
+
 enum seg_kind {
 	SEG_OTHER, /* not TCP, or no ports to read: belongs to no flow */
 	SEG_FLOW,  /* TCP that cannot merge: ends its flow's open group */
@@ -228,8 +231,9 @@ static bool can_merge(const struct gro_work *w, const struct gro_group *g, uint3
 
 	if (js->payload > g->gso_size || js->l4 != hs->l4 || g->len + js->payload > w->max_len)
 		return false;
+	/* The kernel refuses UDP_L4 packets of more datagrams than UDP_MAX_SEGMENTS. */
 	if (hs->proto == PROTO_UDP)
-		return ip_fields_match(g, hd, jd, hs->ipv);
+		return g->count < GRO_UDP_MAX_SEGS && ip_fields_match(g, hd, jd, hs->ipv);
 	return js->seq == g->next_seq && ip_fields_match(g, hd, jd, hs->ipv) &&
 	       tcp_fields_match(hd + hs->l3, jd + js->l3, js->l4);
 }

@@ -5,9 +5,10 @@
 /*
  * "GRO coalesce": prepares a batch of decrypted IP packets for a TUN opened with
  * IFF_VNET_HDR. Every packet that comes out starts with a vnet header (VNET_HDR_LEN
- * bytes) and is one TUN write. Runs of TCP segments of one flow become one super-packet
- * in a buffer from the caller's pool of big buffers; everything else passes through
- * unchanged behind a zero header (GSO_NONE, no flags: the kernel checks it as usual).
+ * bytes) and is one TUN write. Runs of TCP segments of one flow (and with GRO_UDP, below,
+ * UDP datagrams) become one super-packet in a buffer from the caller's pool of big
+ * buffers; everything else passes through unchanged behind a zero header (GSO_NONE, no
+ * flags: the kernel checks it as usual).
  *
  * A segment joins the flow's open super-packet only when all of this holds (a subset of
  * the kernel's tcp_gro_receive rules, kept conservative):
@@ -47,8 +48,8 @@
 /*
  * Rewrites v in place (v->n can only shrink). Merged segments are copied into a buffer
  * from big (PKT_HEADROOM + up to 65535 bytes is enough; smaller buffers limit the
- * super-packet) and freed; when big is NULL or empty, packets pass through unmerged
- * (st->gro_nomem). A packet without VNET_HDR_LEN bytes of headroom is freed and counted
+ * super-packet) and freed; when big is NULL nothing merges, and when it is empty a group
+ * passes through unmerged (st->gro_nomem). A packet without VNET_HDR_LEN bytes of headroom is freed and counted
  * (OFFLOAD_DROP_HEADROOM).
  */
 void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);

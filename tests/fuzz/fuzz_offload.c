@@ -2,13 +2,15 @@
 /*
  * The offload paths take whatever the TUN or TAP (split) or the tunnel's far end
  * (coalesce) hands them. The first input byte picks the path: bit 0 split (0) or
- * coalesce (1), bit 1 IP packets as on a TUN (0) or Ethernet frames as on a TAP (1).
+ * coalesce (1), bit 1 IP packets as on a TUN (0) or Ethernet frames as on a TAP (1),
+ * bit 2 GRO_UDP (UDP datagrams merge too, as for a device that took USO).
  *   split, packets: 10 bytes of vnet header, then the packet, as read from a TUN.
  *         A refused packet must be untouched; a passed one may only have its checksum
  *         field changed, to the completed sum; segments must carry valid checksums and,
  *         in order, exactly the payload; and coalescing them must give back valid
  *         super-packets or the segments unchanged, whose payloads in order are the
- *         super-packet's again.
+ *         super-packet's again (UDP_L4 ones always with GRO_UDP, TCP ones with it when
+ *         bit 2 is set).
  *   split, frames: a 2-byte big-endian max_frame, 10 bytes of vnet header (offsets from
  *         the frame's start), then the frame, through gso_split_frames_batch. The same
  *         checks on the IP packet behind the link header (parsed here: 14 bytes, or 18
@@ -19,9 +21,14 @@
  *         at that segment size.
  *   coalesce: packets (frames), each behind a 2-byte big-endian length, up to PKT_VEC_MAX.
  *         Every output starts with a vnet header; a GSO_NONE output is one of the inputs
- *         unchanged; a super-packet passes our own vnet check and its checksum completes
- *         (frames: behind an input's link header, offsets from the frame's start); the
- *         inputs merged carry exactly the payload bytes the super-packets do.
+ *         unchanged; a super-packet (TCP, or with GRO_UDP a UDP_L4 one) passes our own
+ *         vnet check and its checksum completes (frames: behind an input's link header,
+ *         offsets from the frame's start), and gso_split cuts it into segments that
+ *         verify, gso_size each but a shorter last, whose payloads in order are its own;
+ *         each of a UDP super-packet's segments is one of the inputs as it was sent (but
+ *         for an IPv4 ID under DF and an IPv4 UDP checksum the input left 0), each input
+ *         used once; the TCP inputs merged carry exactly the payload bytes the TCP
+ *         super-packets do. The counters agree.
  * No crash, no leak: every buffer is back in its pool at the end.
  */
 #include <stdbool.h>
@@ -70,16 +77,21 @@ static void check(int ok)
 		abort();
 }
 
-/* The link header of an Ethernet frame carrying IPv4/IPv6 (one 802.1Q tag at most); 0 else. */
+/*
+ * The link header of an Ethernet frame carrying IPv4/IPv6 (one 802.1Q tag at most) with
+ * the IP version the ethertype names in the first byte behind it; 0 else.
+ */
 static uint32_t eth_link(const uint8_t *f, uint32_t len)
 {
 	uint32_t at = 12;
 
 	if (len >= 18 && f[12] == 0x81 && f[13] == 0x00)
 		at = 16;
-	if (len < at + 2)
+	if (len <= at + 2)
 		return 0;
-	if ((f[at] == 0x08 && f[at + 1] == 0x00) || (f[at] == 0x86 && f[at + 1] == 0xdd))
+	if (f[at] == 0x08 && f[at + 1] == 0x00 && f[at + 2] >> 4 == 4)
+		return at + 2;
+	if (f[at] == 0x86 && f[at + 1] == 0xdd && f[at + 2] >> 4 == 6)
 		return at + 2;
 	return 0;
 }
@@ -108,11 +120,108 @@ static int csums_valid(const uint8_t *d, uint32_t len, uint32_t l3, uint8_t prot
 	return csum_fold(csum_partial(d + l3, len - l3, ps)) == 0;
 }
 
+/* The inputs of one coalesce call, for a UDP super-packet's segments to be found among. */
+struct inputs {
+	struct pkt **orig;
+	uint8_t *used;
+	uint32_t n;
+};
+
+#define USED_PASSED 1 /* an output passed through unchanged */
+#define USED_TCP    2 /* counted into a TCP super-packet's payload */
+#define USED_UDP    3 /* one of a UDP super-packet's segments */
+
 /*
- * A super-packet (frames: super-frame) from coalescing: our own check takes its IP packet
- * and its checksum completes. Returns the link header length; *lay gets the layout.
+ * Whether segment s (an IP packet gso_split cut from a UDP super-packet) is input d as
+ * it was sent: byte for byte but for the IPv4 ID under DF (and the header checksum, if
+ * the IDs differ), and the UDP checksum where an IPv4 input left it 0 (none).
  */
-static uint32_t check_super(struct pkt *q, bool frames, struct vnet_layout *lay)
+static bool udp_same(const uint8_t *s, uint32_t slen, const uint8_t *d, uint32_t dlen)
+{
+	uint32_t l3;
+
+	if (slen != dlen || slen < 28)
+		return false;
+	if (s[0] >> 4 != 4)
+		return memcmp(s, d, slen) == 0;
+	l3 = (uint32_t)(s[0] & 15) * 4;
+	if (l3 + 8 > slen)
+		return false;
+	for (uint32_t i = 0; i < slen; i++) {
+		bool id = (s[6] & 0x40) &&
+			  (i == 4 || i == 5 || ((i == 10 || i == 11) && memcmp(s + 4, d + 4, 2)));
+		bool none = (i == l3 + 6 || i == l3 + 7) && get_be16(d + l3 + 6) == 0;
+
+		if (s[i] != d[i] && !id && !none)
+			return false;
+	}
+	return true;
+}
+
+/* Marks the first input not yet used that segment s of a super-frame behind link is. */
+static void find_input(struct inputs *in, const uint8_t *link_hdr, uint32_t link, const uint8_t *s,
+		       uint32_t slen)
+{
+	for (uint32_t k = 0; k < in->n; k++) {
+		const struct pkt *o = in->orig[k];
+
+		if (in->used[k] || o->len < link || memcmp(o->data, link_hdr, link) != 0 ||
+		    (link && eth_link(o->data, o->len) != link))
+			continue;
+		if (udp_same(s, slen, o->data + link, o->len - link)) {
+			in->used[k] = USED_UDP;
+			return;
+		}
+	}
+	abort();
+}
+
+/*
+ * gso_split of a super-packet's IP packet (behind its vnet header and link bytes; ih is
+ * the vnet header with offsets from the IP header):
+ * the segments verify, each gso_size of payload but a shorter last, in order exactly
+ * the super-packet's payload; with in, each segment of a UDP one is one of the inputs.
+ */
+static void split_back(struct fuzz_state *st, struct pkt *q, const struct vnet_hdr *ih,
+		       uint32_t link, const struct vnet_layout *lay, struct inputs *in)
+{
+	const uint8_t *link_hdr = q->data + VNET_HDR_LEN;
+	uint32_t cursor = 0, at = 0, nsegs = 0, want = gso_segments(ih, lay);
+	enum offload_drop why;
+	enum gso_status s;
+	struct pkt_vec out;
+
+	pkt_pull(q, VNET_HDR_LEN + link);
+	do {
+		pkt_vec_init(&out);
+		s = gso_split(ih, q, &cursor, &st->pool, &out, &st->st, &why);
+		check((s == GSO_DONE || s == GSO_MORE) && (s == GSO_DONE || out.n > 0));
+		for (uint32_t i = 0; i < out.n; i++, nsegs++) {
+			struct pkt *g = out.p[i];
+			uint32_t plen = g->len - lay->hdrs_len;
+
+			check(g->len >= lay->hdrs_len && nsegs < want);
+			check(plen == ih->gso_size || (nsegs + 1 == want && plen <= ih->gso_size));
+			check(memcmp(g->data + lay->hdrs_len, q->data + lay->hdrs_len + at, plen) ==
+			      0);
+			check(csums_valid(g->data, g->len, lay->l3_len, lay->l4_proto));
+			if (in && lay->l4_proto == 17)
+				find_input(in, link_hdr, link, g->data, g->len);
+			at += plen;
+		}
+		pkt_vec_free(&out);
+	} while (s == GSO_MORE);
+	check(nsegs == want && at == lay->payload);
+	pkt_push(q, VNET_HDR_LEN + link);
+}
+
+/*
+ * A super-packet (frames: super-frame) from coalescing: TCP, or with udp UDP_L4 too. Our
+ * own check takes its IP packet, its checksum completes, and it splits back (see
+ * split_back). Returns the link header length; *lay gets the layout.
+ */
+static uint32_t check_super(struct fuzz_state *st, struct pkt *q, bool frames, bool udp,
+			    struct vnet_layout *lay, struct inputs *in)
 {
 	enum offload_drop why;
 	struct vnet_hdr h, ih;
@@ -121,17 +230,26 @@ static uint32_t check_super(struct pkt *q, bool frames, struct vnet_layout *lay)
 
 	check(!frames || link);
 	vnet_hdr_decode(q->data, &h);
-	check(h.flags == VNET_HDR_F_NEEDS_CSUM && h.csum_offset == 16);
-	check(h.gso_type == VNET_HDR_GSO_TCPV4 || h.gso_type == VNET_HDR_GSO_TCPV6);
+	check(h.flags == VNET_HDR_F_NEEDS_CSUM);
+	if (h.gso_type == VNET_HDR_GSO_UDP_L4)
+		check(udp && h.csum_offset == 6);
+	else
+		check((h.gso_type == VNET_HDR_GSO_TCPV4 || h.gso_type == VNET_HDR_GSO_TCPV6) &&
+		      h.csum_offset == 16);
 	check(h.csum_start >= link && h.hdr_len >= link);
 	ih = h;
 	ih.csum_start = (uint16_t)(h.csum_start - link);
 	ih.hdr_len = (uint16_t)(h.hdr_len - link);
 	check(vnet_hdr_check(&ih, d + link, len - link, lay, &why));
 	check(lay->hdrs_len == ih.hdr_len && lay->payload > h.gso_size);
+	check(len - link <= OFFLOAD_MAX_PACKET);
+	/* UDP: the length field is the whole L4 length (the kernel's segmentation rewrites it). */
+	if (lay->l4_proto == 17)
+		check(get_be16(d + link + lay->l3_len + 4) == len - link - lay->l3_len);
+	split_back(st, q, &ih, link, lay, in);
 	/* Offsets from the frame's start, as the tap takes them. */
 	check(gso_csum_complete(&h, d, len));
-	check(csums_valid(d + link, len - link, lay->l3_len, 6));
+	check(csums_valid(d + link, len - link, lay->l3_len, lay->l4_proto));
 	return link;
 }
 
@@ -140,11 +258,12 @@ static uint32_t check_super(struct pkt *q, bool frames, struct vnet_layout *lay)
  * starts with the link header, super-packets are valid, and the payloads of the outputs
  * in order are the super-packet's payload[0..total).
  */
-static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, bool frames,
+static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, unsigned flags,
 		    const uint8_t *link_hdr, uint32_t link, uint32_t hdrs, const uint8_t *payload,
 		    uint32_t total)
 {
 	static const uint8_t zero[VNET_HDR_LEN];
+	bool frames = flags & GRO_FRAMES;
 	uint32_t at = 0;
 	struct pkt_vec out;
 
@@ -152,10 +271,12 @@ static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, bool f
 		pkt_vec_init(&out);
 		for (uint32_t i = k; i < n && i < k + PKT_VEC_MAX; i++)
 			pkt_vec_add(&out, segs[i]);
-		if (frames)
+		if (flags == GRO_FRAMES)
 			gro_coalesce_frames(&out, &st->big, &st->st);
-		else
+		else if (flags == 0)
 			gro_coalesce(&out, &st->big, &st->st);
+		else
+			gro_coalesce_ex(&out, &st->big, &st->st, flags);
 		for (uint32_t i = 0; i < out.n; i++) {
 			struct pkt *q = out.p[i];
 			uint8_t *d = q->data + VNET_HDR_LEN;
@@ -166,7 +287,9 @@ static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, bool f
 			if (memcmp(q->data, zero, VNET_HDR_LEN) != 0) {
 				struct vnet_layout lay;
 
-				check(check_super(q, frames, &lay) == link && lay.hdrs_len == hdrs);
+				check(check_super(st, q, frames, flags & GRO_UDP, &lay, NULL) ==
+					      link &&
+				      lay.hdrs_len == hdrs);
 			}
 			plen = q->len - VNET_HDR_LEN - link - hdrs;
 			check(plen <= total - at &&
@@ -194,7 +317,13 @@ static void check_passed(const struct vnet_hdr *h, const uint8_t *got, const uin
 	}
 }
 
-static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size)
+/* How split segments are coalesced back: UDP ones with GRO_UDP, TCP ones with it if asked. */
+static unsigned regroup_flags(uint8_t l4_proto, bool udp, bool frames)
+{
+	return (frames ? GRO_FRAMES : 0) | (l4_proto == 17 || udp ? GRO_UDP : 0);
+}
+
+static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size, bool udp)
 {
 	static struct pkt *segs[MAX_IN + 1];
 	struct vnet_layout lay;
@@ -254,13 +383,14 @@ static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size)
 		break;
 	}
 	pkt_free(in);
-	if (s != GSO_DONE || lay.l4_proto != 6) {
+	if (s != GSO_DONE || (lay.l4_proto != 6 && lay.l4_proto != 17)) {
 		for (uint32_t k = 0; k < n; k++)
 			pkt_free(segs[k]);
 		return;
 	}
 	/* Back together. */
-	regroup(st, segs, n, false, NULL, 0, lay.hdrs_len, data + lay.hdrs_len, lay.payload);
+	regroup(st, segs, n, regroup_flags(lay.l4_proto, udp, false), NULL, 0, lay.hdrs_len,
+		data + lay.hdrs_len, lay.payload);
 }
 
 enum expect { EXP_DROP, EXP_PASS, EXP_SPLIT };
@@ -306,7 +436,7 @@ static enum expect frame_expect(const struct fuzz_state *st, const struct vnet_h
 	return EXP_SPLIT;
 }
 
-static void fuzz_split_frames(struct fuzz_state *st, const uint8_t *data, size_t size)
+static void fuzz_split_frames(struct fuzz_state *st, const uint8_t *data, size_t size, bool udp)
 {
 	static struct pkt *segs[POOL_COUNT];
 	static uint8_t flat[POOL_COUNT][PKT_DEFAULT_SIZE];
@@ -392,10 +522,10 @@ static void fuzz_split_frames(struct fuzz_state *st, const uint8_t *data, size_t
 		memcpy(flat[k], q->data + link, flat_len[k]);
 		at += plen;
 	}
-	if (s == GSO_BATCH_DONE && lay.l4_proto == 6) {
+	if (s == GSO_BATCH_DONE && (lay.l4_proto == 6 || lay.l4_proto == 17)) {
 		check(at == lay.payload);
-		regroup(st, segs, n, true, frame, link, lay.hdrs_len, frame + link + lay.hdrs_len,
-			lay.payload);
+		regroup(st, segs, n, regroup_flags(lay.l4_proto, udp, true), frame, link,
+			lay.hdrs_len, frame + link + lay.hdrs_len, lay.payload);
 	} else {
 		for (uint32_t k = 0; k < n; k++)
 			pkt_free(segs[k]);
@@ -453,15 +583,18 @@ static bool same_link(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_
 	return alen >= link && (link == 0 || memcmp(a, b, link) == 0);
 }
 
-static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t size, bool frames)
+static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t size, bool frames,
+			  bool udp)
 {
 	static const uint8_t zero[VNET_HDR_LEN];
 	struct pkt *orig[PKT_VEC_MAX];
 	uint8_t used[PKT_VEC_MAX] = {0};
 	struct vnet_layout super_lay[PKT_VEC_MAX];
 	uint32_t super_link[PKT_VEC_MAX];
+	struct inputs in = {.orig = orig, .used = used};
+	struct offload_stats before = st->st;
+	uint32_t n = 0, nsuper = 0, nsuper_udp = 0, npassed = 0;
 	struct pkt_vec v;
-	uint32_t n = 0;
 
 	pkt_vec_init(&v);
 	while (size >= 2 && n < PKT_VEC_MAX) {
@@ -481,7 +614,10 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 		data += len;
 		size -= len;
 	}
-	if (frames)
+	in.n = n;
+	if (udp)
+		gro_coalesce_ex(&v, &st->big, &st->st, GRO_UDP | (frames ? GRO_FRAMES : 0));
+	else if (frames)
 		gro_coalesce_frames(&v, &st->big, &st->st);
 	else
 		gro_coalesce(&v, &st->big, &st->st);
@@ -499,18 +635,26 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 			    memcmp(orig[k]->data, q->data + VNET_HDR_LEN, orig[k]->len) == 0)
 				break;
 		check(k < n);
-		used[k] = 1;
+		used[k] = USED_PASSED;
+		npassed++;
 	}
 	/*
-	 * The super-packets next: valid, and per link header (frames: only frames with the same
-	 * one merge) they carry exactly the payload bytes of the inputs that went into them.
+	 * The super-packets next: valid, each UDP one's segments found among the inputs, and per
+	 * link header (frames: only frames with the same one merge) the TCP ones carry exactly
+	 * the payload bytes of the inputs that went into them.
 	 */
 	for (uint32_t i = 0; i < v.n; i++) {
 		struct pkt *q = v.p[i];
 
 		super_link[i] = NOT_SUPER;
-		if (memcmp(q->data, zero, VNET_HDR_LEN) != 0)
-			super_link[i] = check_super(q, frames, &super_lay[i]);
+		if (memcmp(q->data, zero, VNET_HDR_LEN) == 0)
+			continue;
+		super_link[i] = check_super(st, q, frames, udp, &super_lay[i], &in);
+		nsuper++;
+		if (super_lay[i].l4_proto == 17) {
+			super_link[i] = ACCOUNTED;
+			nsuper_udp++;
+		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
 		uint64_t in_payload = 0, out_payload = 0;
@@ -523,7 +667,7 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 				continue;
 			check(tcp_payload_len(orig[j]->data, orig[j]->len, frames, &plen));
 			in_payload += plen;
-			used[j] = 2;
+			used[j] = USED_TCP;
 		}
 		for (uint32_t i = 0; i < v.n; i++)
 			if (super_link[i] == link &&
@@ -537,6 +681,10 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 	/* Every super-packet was made of some inputs. */
 	for (uint32_t i = 0; i < v.n; i++)
 		check(super_link[i] == ACCOUNTED || super_link[i] == NOT_SUPER);
+	check(st->st.gro_in - before.gro_in == n && st->st.gro_out - before.gro_out == v.n);
+	check(st->st.gro_super - before.gro_super == nsuper);
+	check(st->st.gro_super_udp - before.gro_super_udp == nsuper_udp);
+	check(st->st.gro_merged - before.gro_merged == n - npassed);
 	pkt_vec_free(&v);
 	for (uint32_t k = 0; k < n; k++)
 		pkt_free(orig[k]);
@@ -550,16 +698,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] & 3) {
 	case 0:
-		fuzz_split(st, data + 1, size - 1);
+		fuzz_split(st, data + 1, size - 1, data[0] & 4);
 		break;
 	case 1:
-		fuzz_coalesce(st, data + 1, size - 1, false);
+		fuzz_coalesce(st, data + 1, size - 1, false, data[0] & 4);
 		break;
 	case 2:
-		fuzz_split_frames(st, data + 1, size - 1);
+		fuzz_split_frames(st, data + 1, size - 1, data[0] & 4);
 		break;
 	case 3:
-		fuzz_coalesce(st, data + 1, size - 1, true);
+		fuzz_coalesce(st, data + 1, size - 1, true, data[0] & 4);
 		break;
 	}
 	check(st->pool.nfree == st->pool.count && st->big.nfree == st->big.count);

@@ -6,7 +6,10 @@ them over (mode byte 0: vnet header + packet) and batches of segments as they co
 of the tunnel (mode byte 1: packets behind 2-byte lengths); the same for Ethernet frames
 as a TAP with IFF_VNET_HDR hands them over (mode byte 2: 2-byte big-endian max_frame,
 vnet header with offsets from the frame's start, frame) and as they come off the wires
-(mode byte 3: frames behind 2-byte lengths). Names: frame_* for the frame seeds.
+(mode byte 3: frames behind 2-byte lengths). Names: frame_* for the frame seeds. Bit 2
+of the mode byte asks for GRO_UDP (UDP datagrams merge too, as for a device that took
+USO): coalesce seeds gro_udp_* (mode 5) and frame_gro_udp_* (mode 7); for split seeds it
+coalesces TCP segments back with GRO_UDP (UDP ones always are).
 
     python3 tests/fuzz/make_offload_seeds.py
 """
@@ -73,6 +76,40 @@ def packet(v6, proto, data, seq=1000, ident=1, flags=ACK, full=True, ts=False):
     return bytes(ip) + bytes(seg)
 
 
+def udp_packet(v6, data, ident=1, df=True, csum="full", sport=40000, dport=5201, tos=0,
+               ttl=64, label=0x12345, opts=b"", frag=0, udp_len=None):
+    """A UDP datagram, every field chosen: csum "full", "zero" (none) or "bad"; IPv4
+    options opts (IHL > 5), fragment bits frag (MF 0x2000 | offset), udp_len to lie."""
+    l4 = bytearray(struct.pack("!HHHH", sport, dport,
+                               8 + len(data) if udp_len is None else udp_len, 0) + data)
+    src, dst = (SRC6, DST6) if v6 else (SRC4, DST4)
+    ps = csum_sum(src) + csum_sum(dst) + 17 + len(l4)
+    c = ~fold(csum_sum(bytes(l4), ps)) & 0xFFFF or 0xFFFF
+    if csum == "zero":
+        c = 0
+    elif csum == "bad":
+        c ^= 0x0100
+    l4[6:8] = struct.pack("!H", c)
+    if v6:
+        ip = struct.pack("!IHBB", 6 << 28 | tos << 20 | label, len(l4), 17, ttl) + src + dst
+    else:
+        ihl = 5 + len(opts) // 4
+        ip = bytearray(struct.pack("!BBHHHBBH", 0x40 | ihl, tos, ihl * 4 + len(l4), ident,
+                                   (0x4000 if df else 0) | frag, ttl, 17, 0) + src + dst +
+                       opts)
+        ip[10:12] = struct.pack("!H", ~fold(csum_sum(bytes(ip))) & 0xFFFF)
+    return bytes(ip) + bytes(l4)
+
+
+def udp_run(v6, sizes, seed=5, ident=1, **kw):
+    """Datagrams of one flow cut in turn from one payload, IDs counting up from ident."""
+    data, out, off = payload(sum(sizes), seed), [], 0
+    for i, n in enumerate(sizes):
+        out.append(udp_packet(v6, data[off:off + n], ident=(ident + i) & 0xFFFF, **kw))
+        off += n
+    return out
+
+
 def vnet(flags, gso_type, hdr_len, gso_size, start, off):
     return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, start, off)
 
@@ -93,8 +130,12 @@ def split(name, v6, proto, n, gso, flags=ACK, ts=False, gso_type=None, hdr=None)
     write(name, b"\0" + h + p)
 
 
-def coalesce(name, pkts):
-    write(name, b"\1" + b"".join(struct.pack("!H", len(p)) + p for p in pkts))
+def coalesce(name, pkts, mode=1):
+    write(name, bytes([mode]) + b"".join(struct.pack("!H", len(p)) + p for p in pkts))
+
+
+def coalesce_udp(name, pkts):
+    coalesce(name, pkts, mode=5)
 
 
 def segments(v6, n, mss, ts=False, first_seq=1000, ident=1):
@@ -143,8 +184,8 @@ def frame_seed(name, h, frame, max_frame=0):
     write(name, b"\2" + struct.pack("!H", max_frame) + h + frame)
 
 
-def coalesce_frames(name, frames):
-    write(name, b"\3" + b"".join(struct.pack("!H", len(f)) + f for f in frames))
+def coalesce_frames(name, frames, mode=3):
+    write(name, bytes([mode]) + b"".join(struct.pack("!H", len(f)) + f for f in frames))
 
 
 def frames(segs, v6, vlan=None, src=MAC_A):
@@ -233,6 +274,108 @@ def main():
     segs = segments(False, 8, 1000)
     coalesce_frames("frame_gro_mac_change",
                     frames(segs[:4], False) + frames(segs[4:], False, src=MAC_B))
+
+    udp_seeds()
+
+
+def udp_seeds():
+    """GRO_UDP: UDP runs that merge, end, or never start."""
+    u4, u6 = 1392, 1372  # 1420 - 20 - 8, 1420 - 40 - 8
+    coalesce_udp("gro_udp4", udp_run(False, [u4] * 10))
+    coalesce_udp("gro_udp6_short_last", udp_run(True, [u6] * 7 + [100], tos=0xB8))
+    # 47 full ones fill 65452 bytes: the rest go to a second super-packet.
+    coalesce_udp("gro_udp4_64k", udp_run(False, [u4] * 50))
+    coalesce_udp("gro_udp4_65535", udp_run(False, [u4] * 47 + [83]))
+    coalesce_udp("gro_udp4_65536", udp_run(False, [u4] * 47 + [84, 84]))
+    coalesce_udp("gro_udp6_65535", udp_run(True, [u6] * 47 + [1003, 1003]))
+    coalesce_udp("gro_udp6_1byte", udp_run(True, [1] * 64))
+    # Without DF the IDs must count up (here across the wrap, then a gap).
+    run = udp_run(False, [700] * 6, ident=0xFFFD, df=False)
+    del run[4]
+    coalesce_udp("gro_udp4_nodf_ids", run)
+    coalesce_udp("gro_udp4_df_any_id", [udp_packet(False, payload(700, i), ident=i * 977)
+                                        for i in range(5)])
+    coalesce_udp("gro_udp_sizes",
+                 udp_run(False, [1000, 1000, 400, 1000, 1000, 1001, 1001, 0, 999, 500, 500]))
+    run = udp_run(False, [1200] * 6)
+    run[1] = udp_run(False, [1200] * 6, csum="zero")[1]
+    run[3] = udp_run(False, [1200] * 6, csum="zero")[3]
+    coalesce_udp("gro_udp4_zero_csum", run)
+    run = udp_run(True, [1200] * 6)
+    run[2] = udp_run(True, [1200] * 6, csum="zero")[2]
+    coalesce_udp("gro_udp6_zero_csum", run)
+    run = udp_run(False, [1200] * 5) + udp_run(True, [1200] * 3)
+    run[2] = udp_run(False, [1200] * 5, csum="bad")[2]
+    run[5] = udp_run(True, [1200] * 3, csum="bad")[0]
+    coalesce_udp("gro_udp_bad_csum", run)
+    run = udp_run(False, [1200] * 5)
+    bad = bytearray(run[2])
+    bad[10] ^= 0x40  # the IPv4 header checksum, the UDP one fine
+    run[2] = bytes(bad)
+    coalesce_udp("gro_udp4_bad_ip_csum", run)
+    # Not candidates amid a run: IP options, MF, a fragment, a lying UDP length.
+    run = udp_run(False, [1000] * 12)
+    d = payload(1000, 9)
+    run[2] = udp_packet(False, d, ident=3, opts=bytes([0x94, 4, 0, 0]))
+    run[5] = udp_packet(False, d, ident=6, frag=0x2000)
+    run[8] = udp_packet(False, d, ident=9, frag=185)
+    run[11] = udp_packet(False, d, ident=12, udp_len=8 + 999)
+    coalesce_udp("gro_udp_not_candidates", run)
+    # Runs of them: the first fragments (MF), IP options, IPv4 and IPv6 lengths short of
+    # the packet (4 bytes behind each datagram, counted in the UDP length only).
+    data = payload(3000, 11)
+    coalesce_udp("gro_udp_mf_run", [udp_packet(False, data[i * 1000:(i + 1) * 1000],
+                                               ident=i, df=False, frag=0x2000)
+                                    for i in range(3)])
+    coalesce_udp("gro_udp_opts_run", [udp_packet(False, data[i * 1000:(i + 1) * 1000],
+                                                 ident=i, opts=bytes([0x94, 4, 0, 0]))
+                                      for i in range(3)])
+    for name, v6 in (("gro_udp4_padded_run", False), ("gro_udp6_padded_run", True)):
+        run = []
+        for i in range(3):
+            p = bytearray(udp_packet(v6, data[i * 1000:(i + 1) * 1000] + bytes(4), ident=i))
+            l3 = 40 if v6 else 20
+            if v6:
+                p[4:6] = struct.pack("!H", len(p) - 40 - 4)
+            else:
+                p[2:4] = struct.pack("!H", len(p) - 4)
+                p[10:12] = b"\0\0"
+                p[10:12] = struct.pack("!H", ~fold(csum_sum(bytes(p[:20]))) & 0xFFFF)
+            run.append(bytes(p))
+        coalesce_udp(name, run)
+    # Fields that split flows or runs: ports, TOS, TTL, IPv6 label and hop limit.
+    # Each a run of the flow, then one with a field changed that must keep them apart.
+    for name, v6, kw in (("sport", False, {"sport": 40001}), ("tos", False, {"tos": 1}),
+                         ("ttl", False, {"ttl": 63}), ("df", False, {"df": False}),
+                         ("tclass", True, {"tos": 0xB8}), ("label", True, {"label": 1}),
+                         ("hoplimit", True, {"ttl": 1})):
+        run = udp_run(v6, [900] * 6, seed=7)
+        run[3:] = udp_run(v6, [900] * 6, seed=7, **kw)[3:]
+        coalesce_udp("gro_udp_field_" + name, run)
+    # TCP and UDP interleaved, one UDP flow on the TCP flow's addresses and ports.
+    t = segments(False, 5, 1380)
+    a = udp_run(False, [1100, 1100, 600, 1100, 1100])
+    b = udp_run(True, [1300] * 5, seed=6)
+    c = udp_run(False, [1000] * 5, seed=7, sport=40001)
+    coalesce_udp("gro_udp_mixed_tcp", [x for group in zip(t, a, b, c) for x in group])
+    # The same batch without GRO_UDP: UDP passes, TCP merges.
+    coalesce("gro_udp_off", [x for group in zip(t, a, b, c) for x in group])
+
+    coalesce_frames("frame_gro_udp4", frames(udp_run(False, [u4 - 14] * 6 + [17]), False),
+                    mode=7)
+    a = frames(udp_run(True, [1000] * 4), True, vlan=0x2064)
+    b = frames(udp_run(True, [1000] * 4), True, vlan=0x2065)
+    c = frames(udp_run(False, [1000] * 4), False, src=MAC_B)
+    mixed = [x for group in zip(a, b, c) for x in group]
+    mixed.insert(4, arp_frame())
+    coalesce_frames("frame_gro_udp_vlans_macs", mixed, mode=7)
+    coalesce_frames("frame_gro_udp_off", frames(udp_run(False, [1000] * 4), False))
+    # Split seeds whose TCP segments are coalesced back with GRO_UDP.
+    p = packet(False, 6, payload(20000), flags=ACK | PSH, full=False)
+    write("split_tcp4_gro_udp", b"\4" + vnet(NEEDS_CSUM, GSO_TCPV4, 40, 1380, 20, 16) + p)
+    p = packet(False, 6, payload(9000), full=False)
+    write("frame_split_tcp4_gro_udp", b"\6" + struct.pack("!H", TUNNEL_FRAME) +
+          vnet(NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16) + eth(ETH_IP) + p)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ mode=$1 target=$2 seeds=$3 work=$4
 case "$mode" in
 libfuzzer)
 	mkdir -p "$work"
+	# libFuzzer's own exit code for a crash is 77, which meson reads as "skipped".
 	exec "$target" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=1024 \
+		-error_exitcode=1 -timeout_exitcode=1 \
 		-print_final_stats=1 -artifact_prefix="$work/" "$work" "$seeds"
 	;;
 replay)

@@ -3,7 +3,7 @@
  * TSO split and GRO coalesce against packets this file builds field by field on its
  * own (with its own RFC 1071 sum), checksums verified with core/csum.h; the same for
  * Ethernet frames (TAP): those packets behind an Ethernet header (and 802.1Q tag) written
- * here too.
+ * here too; GRO of UDP datagrams into UDP_L4 super-packets (GRO_UDP), for packets and frames.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -2173,6 +2173,1140 @@ static void test_gro_frames_roundtrip(void **state)
 	assert_int_equal(fx->st.gro_bad_csum, 0);
 }
 
+/* ---- GRO of UDP datagrams (GRO_UDP: a TUN/TAP that took USO) ---- */
+
+#define UDP4_SIZE 1392 /* 1420 - 20 - 8 */
+#define UDP6_SIZE 1372 /* 1420 - 40 - 8 */
+
+/* The inputs of one batch as built here, by input index. */
+static uint8_t ukeep[PKT_VEC_MAX][2048];
+static uint32_t uklen[PKT_VEC_MAX];
+
+static void gro_udp_run(struct fixture *fx, struct pkt_vec *v, unsigned flags)
+{
+	gro_coalesce_ex(v, &fx->big, &fx->st, flags);
+}
+
+/*
+ * Appends to v a datagram of flow f (behind e's link header when e is not NULL) carrying
+ * data[0..plen) with IP ID id and its checksum as ck; its bytes are kept in ukeep[input
+ * index]. Returns that index.
+ */
+static uint32_t uadd(struct fixture *fx, struct pkt_vec *v, const struct eth *e,
+		     const struct flow *f, const uint8_t *data, uint32_t plen, uint16_t id,
+		     enum ck ck)
+{
+	uint32_t k = v->n, link = e ? eth_put(e, ethertype_of(f), ukeep[k]) : 0;
+
+	uklen[k] = link + build(f, data, plen, 0, id, 0, ck, ukeep[k] + link);
+	pkt_vec_add(v, pkt_from(&fx->pool, ukeep[k], uklen[k]));
+	return k;
+}
+
+/* Appends datagrams of sizes size[0..n) cut in turn from data, IDs id0, id0 + 1, ... */
+static void uadd_run(struct fixture *fx, struct pkt_vec *v, const struct eth *e,
+		     const struct flow *f, const uint8_t *data, const uint32_t *size, uint32_t n,
+		     uint16_t id0, enum ck ck)
+{
+	for (uint32_t k = 0, off = 0; k < n; off += size[k], k++)
+		uadd(fx, v, e, f, data + off, size[k], (uint16_t)(id0 + k), ck);
+}
+
+static uint32_t sum_of(const uint32_t *size, uint32_t from, uint32_t to)
+{
+	uint32_t s = 0;
+
+	for (uint32_t k = from; k < to; k++)
+		s += size[k];
+	return s;
+}
+
+/* The input at index k passed through unchanged, behind a zero vnet header. */
+static void assert_passed_k(const struct pkt *out, uint32_t k)
+{
+	assert_passed(out, ukeep[k], uklen[k]);
+}
+
+/*
+ * out must be the UDP_L4 super-packet (super-frame behind e when not NULL) of flow f
+ * carrying data[0..total) with the first datagram's IP ID id: the reference packet
+ * written here with IP and UDP lengths for the whole, the UDP checksum field the folded
+ * (not inverted) pseudo-header sum over the whole L4 length, and the vnet header spelled
+ * out byte by byte (little endian): NEEDS_CSUM, gso_type 5, hdr_len, gso_size,
+ * csum_start, csum_offset 6.
+ */
+static void assert_super_udp(const struct pkt *out, const struct eth *e, const struct flow *f,
+			     const uint8_t *data, uint32_t total, uint16_t id, uint32_t gso)
+{
+	static uint8_t b[70100];
+	uint32_t link = e ? eth_put(e, ethertype_of(f), b) : 0, l3 = l3_of(f);
+	uint32_t len = link + build(f, data, total, 0, id, 0, CK_PARTIAL, b + link);
+	uint32_t start = link + l3, hlen = link + l3 + 8;
+	const uint8_t want_vh[VNET_HDR_LEN] = {
+		0x01, /* NEEDS_CSUM */
+		5,    /* UDP_L4 */
+		(uint8_t)hlen,
+		(uint8_t)(hlen >> 8),
+		(uint8_t)gso,
+		(uint8_t)(gso >> 8),
+		(uint8_t)start,
+		(uint8_t)(start >> 8),
+		6, /* the UDP checksum field */
+		0,
+	};
+	uint8_t *d = out->data + VNET_HDR_LEN, *ip = d + link;
+	struct vnet_hdr h, ih;
+	struct vnet_layout lay;
+	enum offload_drop why;
+	uint16_t sum;
+
+	assert_true(total > gso); /* at least two datagrams */
+	assert_memory_equal(out->data, want_vh, VNET_HDR_LEN);
+	assert_int_equal(out->len, VNET_HDR_LEN + len);
+	assert_memory_equal(d, b, len);
+	/* The fields the reference rewrote, spelled out once more. */
+	assert_int_equal(get_be16(ip + (f->ipv == 4 ? 2 : 4)), (f->ipv == 4 ? 28 : 8) + total);
+	assert_int_equal(get_be16(ip + l3 + 4), 8 + total);
+	assert_int_equal(get_be16(ip + l3 + 6), ref_fold(ref_pseudo(f, 8 + total)));
+	/* Our own check of what the kernel gets takes it. */
+	vnet_hdr_decode(out->data, &h);
+	ih = h;
+	ih.csum_start = (uint16_t)(h.csum_start - link);
+	ih.hdr_len = (uint16_t)(h.hdr_len - link);
+	assert_true(vnet_hdr_check(&ih, ip, len - link, &lay, &why));
+	assert_int_equal(lay.l4_proto, 17);
+	assert_int_equal(lay.payload, total);
+	/* What the kernel does with it, by this file's own sum: it verifies. */
+	sum = (uint16_t)~ref_fold(ref_sum(d + start, len - start, 0));
+	put_be16(d + start + 6, sum ? sum : 0xffff);
+	assert_csums(ip, len - link);
+	memcpy(d, b, len);
+}
+
+/* A run of one flow, IPv4 and IPv6, full-sized and with a shorter last one. */
+static void test_gro_udp_merge(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	uint32_t size[PKT_VEC_MAX];
+	struct pkt_vec v;
+
+	/* Ten full IPv4 datagrams. */
+	for (uint32_t k = 0; k < 10; k++)
+		size[k] = UDP4_SIZE;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 10, 300, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u4, payload, 10 * UDP4_SIZE, 300, UDP4_SIZE);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super, 1);
+	assert_int_equal(fx->st.gro_super_udp, 1);
+	assert_int_equal(fx->st.gro_merged, 10);
+	assert_int_equal(fx->st.gro_in, 10);
+	assert_int_equal(fx->st.gro_out, 1);
+
+	/* IPv6 with a traffic class and a flow label, the last one shorter. */
+	u6.tos = 0xb8;
+	u6.label = 0xabcde;
+	for (uint32_t k = 0; k < 7; k++)
+		size[k] = UDP6_SIZE;
+	size[7] = 100;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload + 5, size, 8, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u6, payload + 5, 7 * UDP6_SIZE + 100, 0, UDP6_SIZE);
+	pkt_vec_free(&v);
+
+	/* Two are enough; the second may be a single byte. */
+	size[0] = 500, size[1] = 1;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload + 9, size, 2, 0xffff, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u4, payload + 9, 501, 0xffff, 500);
+	pkt_vec_free(&v);
+
+	/* A full batch of one-byte datagrams: gso_size 1, PKT_VEC_MAX of them. */
+	for (uint32_t k = 0; k < PKT_VEC_MAX; k++)
+		size[k] = 1;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload, size, PKT_VEC_MAX, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u6, payload, PKT_VEC_MAX, 0, 1);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super_udp, 4);
+	assert_int_equal(fx->st.gro_merged, 10 + 8 + 2 + PKT_VEC_MAX);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+}
+
+/* A shorter datagram ends its group, a larger one never joins, an empty one never merges. */
+static void test_gro_udp_sizes(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 17);
+	struct pkt_vec v;
+
+	/* 1000 1000 400 | 1000 1000: the next equal-sized one starts a new group. */
+	{
+		const uint32_t size[] = {1000, 1000, 400, 1000, 1000};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2400, 1, 1000);
+		assert_super_udp(v.p[1], NULL, &f, payload + 2400, 2000, 4, 1000);
+		pkt_vec_free(&v);
+	}
+	/* 1000 400 | 400: the second short one has no group to join and passes alone. */
+	{
+		const uint32_t size[] = {1000, 400, 400};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 1, 1000);
+		assert_passed_k(v.p[1], 2);
+		pkt_vec_free(&v);
+	}
+	/* 1000 400 | 400 400: it starts a group of 400-byte datagrams. */
+	{
+		const uint32_t size[] = {1000, 400, 400, 400};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 4, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 1, 1000);
+		assert_super_udp(v.p[1], NULL, &f, payload + 1400, 800, 3, 400);
+		pkt_vec_free(&v);
+	}
+	/* 1000 1000 | 1001 1001 999: a larger one never joins; it starts its own group. */
+	{
+		const uint32_t size[] = {1000, 1000, 1001, 1001, 999};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
+		assert_super_udp(v.p[1], NULL, &f, payload + 2000, 3001, 3, 1001);
+		pkt_vec_free(&v);
+	}
+	/* 500 | 1000 | 1001: each larger than the one before: nothing merges. */
+	{
+		const uint32_t size[] = {500, 1000, 1001};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		for (uint32_t k = 0; k < 3; k++)
+			assert_passed_k(v.p[k], k);
+		pkt_vec_free(&v);
+	}
+	/* 1000 1000 | 0 | 1000 1000: an empty datagram is of the flow but no candidate. */
+	{
+		const uint32_t size[] = {1000, 1000, 0, 1000, 1000};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
+		assert_passed_k(v.p[1], 2);
+		assert_super_udp(v.p[2], NULL, &f, payload + 2000, 2000, 4, 1000);
+		pkt_vec_free(&v);
+	}
+	/* Empty ones only. */
+	{
+		const uint32_t size[] = {0, 0, 0};
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		for (uint32_t k = 0; k < 3; k++)
+			assert_passed_k(v.p[k], k);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super_udp, 9);
+	assert_int_equal(fx->st.gro_super, 9);
+}
+
+/* Every field that must match, changed on the second datagram: nothing merges. */
+static void test_gro_udp_fields(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_vec v;
+
+	for (int i = 0; i < 15; i++) {
+		struct flow f = flow_make(i < 9 ? 4 : 6, 17), g;
+		uint16_t id1 = 2;
+
+		g = f;
+		switch (i) {
+		case 0:
+			g.sport++;
+			break;
+		case 1:
+			g.dport--;
+			break;
+		case 2:
+			g.src[3] = 9;
+			break;
+		case 3:
+			g.dst[0] = 11;
+			break;
+		case 4:
+			g.tos = 0x01; /* ECT(1) on one datagram only */
+			break;
+		case 5:
+			g.ttl = 63;
+			break;
+		case 6:
+			g.df = false; /* DF on the first only */
+			break;
+		case 7:
+			f.df = g.df = false; /* no DF: the ID must be the next one */
+			id1 = 3;
+			break;
+		case 8:
+			f.df = g.df = false;
+			id1 = 1; /* the same ID again */
+			break;
+		case 9:
+			g.tos = 0xb8; /* traffic class */
+			break;
+		case 10:
+			g.label ^= 1;
+			break;
+		case 11:
+			g.ttl = 255; /* hop limit */
+			break;
+		case 12:
+			g.src[15] = 7;
+			break;
+		case 13:
+			g.dst[1] = 1;
+			break;
+		case 14:
+			g.sport = 5201, g.dport = 40000; /* the ports swapped */
+			break;
+		}
+		pkt_vec_init(&v);
+		uadd(fx, &v, NULL, &f, payload, 1000, 1, CK_FULL);
+		uadd(fx, &v, NULL, &g, payload + 1000, 1000, id1, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_passed_k(v.p[0], 0);
+		assert_passed_k(v.p[1], 1);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super, 0);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+
+	/* Without DF the IDs count up by one, across the wrap; the first ID stays. */
+	{
+		struct flow f = flow_make(4, 17);
+		const uint32_t size[] = {700, 700, 700, 700};
+
+		f.df = false;
+		f.tos = 0x02;
+		f.ttl = 3;
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &f, payload, size, 4, 0xfffe, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 1);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2800, 0xfffe, 700);
+		pkt_vec_free(&v);
+
+		/* 5 6 | 8 9: a gap in the IDs starts a new group. */
+		pkt_vec_init(&v);
+		uadd(fx, &v, NULL, &f, payload, 700, 5, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 700, 700, 6, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 1400, 700, 8, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 2100, 700, 9, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 2);
+		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 5, 700);
+		assert_super_udp(v.p[1], NULL, &f, payload + 1400, 1400, 8, 700);
+		pkt_vec_free(&v);
+	}
+	/* With DF the ID carries no meaning (RFC 6864): any IDs merge, the first one stays. */
+	{
+		struct flow f = flow_make(4, 17);
+
+		pkt_vec_init(&v);
+		uadd(fx, &v, NULL, &f, payload, 700, 100, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 700, 700, 7, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 1400, 700, 0, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 2100, 700, 0, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 1);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2800, 100, 700);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super_udp, 4);
+}
+
+/* This file's own sums for a hand-made UDP packet b[0..len) whose UDP header is at l4. */
+static void udp_refix(uint8_t *b, uint32_t len, uint32_t l4, const struct flow *f)
+{
+	uint16_t v;
+
+	if (f->ipv == 4) {
+		put_be16(b + 10, 0);
+		put_be16(b + 10, (uint16_t)~ref_fold(ref_sum(b, (uint32_t)(b[0] & 15) * 4, 0)));
+	}
+	put_be16(b + l4 + 6, 0);
+	v = (uint16_t)~ref_fold(ref_sum(b + l4, len - l4, ref_pseudo(f, len - l4)));
+	put_be16(b + l4 + 6, v ? v : 0xffff);
+}
+
+/* IPv4 with a 4-byte router alert option (IHL 6), field by field. */
+static uint32_t build_udp4_opts(const struct flow *f, const uint8_t *data, uint32_t plen,
+				uint16_t id, uint8_t *out)
+{
+	uint32_t len = 24 + 8 + plen;
+
+	memset(out, 0, 32);
+	out[0] = 0x46;
+	out[1] = f->tos;
+	put_be16(out + 2, (uint16_t)len);
+	put_be16(out + 4, id);
+	put_be16(out + 6, f->df ? 0x4000 : 0);
+	out[8] = f->ttl;
+	out[9] = 17;
+	memcpy(out + 12, f->src, 4);
+	memcpy(out + 16, f->dst, 4);
+	out[20] = 0x94, out[21] = 4; /* router alert, value 0 */
+	put_be16(out + 24, f->sport);
+	put_be16(out + 26, f->dport);
+	put_be16(out + 28, (uint16_t)(8 + plen));
+	memcpy(out + 32, data, plen);
+	udp_refix(out, len, 24, f);
+	return len;
+}
+
+/* IPv6 with an 8-byte hop-by-hop header (PadN) in front of UDP, field by field. */
+static uint32_t build_udp6_hbh(const struct flow *f, const uint8_t *data, uint32_t plen,
+			       uint8_t *out)
+{
+	uint32_t len = 40 + 8 + 8 + plen;
+
+	memset(out, 0, 56);
+	put_be32(out, 6u << 28 | (uint32_t)f->tos << 20 | f->label);
+	put_be16(out + 4, (uint16_t)(len - 40));
+	out[6] = 0; /* hop-by-hop */
+	out[7] = f->ttl;
+	memcpy(out + 8, f->src, 16);
+	memcpy(out + 24, f->dst, 16);
+	out[40] = 17, out[41] = 0, out[42] = 1, out[43] = 4; /* next UDP, PadN of 4 */
+	put_be16(out + 48, f->sport);
+	put_be16(out + 50, f->dport);
+	put_be16(out + 52, (uint16_t)(8 + plen));
+	memcpy(out + 56, data, plen);
+	udp_refix(out, len, 48, f);
+	return len;
+}
+
+/* Appends a hand-made packet, kept at its input index. */
+static void uadd_raw(struct fixture *fx, struct pkt_vec *v, const uint8_t *b, uint32_t len)
+{
+	memcpy(ukeep[v->n], b, len);
+	uklen[v->n] = len;
+	pkt_vec_add(v, pkt_from(&fx->pool, b, len));
+}
+
+/*
+ * Not candidates, each with valid checksums (by this file's sums over the packet as it
+ * stands) so that only the rule at hand keeps it out: IP options, fragments, UDP or IP
+ * length fields that do not match the packet, IPv6 extension headers. Three in a row
+ * never merge; one amid a run of its flow ends the group before it.
+ */
+static void test_gro_udp_not_candidates(void **state)
+{
+	struct fixture *fx = *state;
+	static uint8_t b[2048];
+	struct pkt_vec v;
+
+	for (int i = 0; i < 9; i++) {
+		struct flow f = flow_make(i < 7 ? 4 : 6, 17);
+		uint32_t l3 = l3_of(&f);
+
+		pkt_vec_init(&v);
+		for (uint32_t k = 0; k < 3; k++) {
+			const uint8_t *data = payload + k * 1000;
+			uint32_t len = build(&f, data, 1000, 0, (uint16_t)(1 + k), 0, CK_FULL, b);
+
+			switch (i) {
+			case 0:
+				len = build_udp4_opts(&f, data, 1000, (uint16_t)(1 + k), b);
+				break;
+			case 1:
+				put_be16(b + 6, 0x2000); /* MF, offset 0: the first fragment */
+				break;
+			case 2:
+				put_be16(b + 6, 185); /* offset 1480 */
+				break;
+			case 3:
+				put_be16(b + 6, 0x4000 | 0x2000); /* DF and MF */
+				break;
+			case 4:
+				put_be16(b + l3 + 4,
+					 (uint16_t)(8 + 1000 - 1)); /* UDP length short */
+				break;
+			case 5:
+				put_be16(b + l3 + 4,
+					 (uint16_t)(8 + 1000 + 1)); /* UDP length long */
+				break;
+			case 6:
+			case 7:
+				/* Four bytes more behind the datagram, counted in the UDP length
+				 * but not in the IP one. */
+				memset(b + len, 0, 4);
+				len += 4;
+				put_be16(b + l3 + 4, (uint16_t)(len - l3));
+				break;
+			case 8:
+				len = build_udp6_hbh(&f, data, 1000, b);
+				break;
+			}
+			udp_refix(b, len, i == 0 ? 24 : i == 8 ? 48 : l3, &f);
+			uadd_raw(fx, &v, b, len);
+		}
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		for (uint32_t k = 0; k < 3; k++)
+			assert_passed_k(v.p[k], k);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super, 0);
+
+	/* Amid a run of the flow: a0 a1 X a2 a3 makes two super-packets around X. */
+	for (int i = 0; i < 4; i++) {
+		struct flow f = flow_make(i < 3 ? 4 : 6, 17);
+		uint32_t l3 = l3_of(&f), len;
+
+		pkt_vec_init(&v);
+		uadd(fx, &v, NULL, &f, payload, 1000, 1, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 1000, 1000, 2, CK_FULL);
+		len = build(&f, payload + 2000, 1000, 0, 3, 0, CK_FULL, b);
+		switch (i) {
+		case 0:
+			len = build_udp4_opts(&f, payload + 2000, 1000, 3, b);
+			break;
+		case 1:
+			put_be16(b + 6, 0x4000 | 0x2000);
+			break;
+		case 2:
+			put_be16(b + l3 + 4, (uint16_t)(8 + 999));
+			break;
+		case 3:
+			put_be16(b + l3 + 4, (uint16_t)(8 + 999));
+			break;
+		}
+		udp_refix(b, len, i == 0 ? 24 : l3, &f);
+		uadd_raw(fx, &v, b, len);
+		uadd(fx, &v, NULL, &f, payload + 3000, 1000, 4, CK_FULL);
+		uadd(fx, &v, NULL, &f, payload + 4000, 1000, 5, CK_FULL);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
+		assert_passed_k(v.p[1], 2);
+		assert_super_udp(v.p[2], NULL, &f, payload + 3000, 2000, 4, 1000);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super_udp, 8);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+}
+
+/* Checksum 0: "none" over IPv4 (merges), invalid over IPv6 (never). Bad ones pass, counted. */
+static void test_gro_udp_csum(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	const uint32_t size[] = {1200, 1200, 1200, 1200, 1200};
+	static uint8_t bad[2048];
+	struct pkt_vec v;
+	uint32_t len;
+
+	/* IPv4 without checksums: the super-packet is the same as with them. */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 9, CK_ZERO);
+	assert_int_equal(get_be16(ukeep[2] + 26), 0);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u4, payload, 4800, 9, 1200);
+	pkt_vec_free(&v);
+
+	/* With and without, mixed. */
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < 5; k++)
+		uadd(fx, &v, NULL, &u4, payload + k * 1200, 1200, (uint16_t)k,
+		     k & 1 ? CK_FULL : CK_ZERO);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], NULL, &u4, payload, 6000, 0, 1200);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+
+	/* IPv6 with 0: never merged, passed unchanged behind a zero vnet header. */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_ZERO);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 3);
+	for (uint32_t k = 0; k < 3; k++)
+		assert_passed_k(v.p[k], k);
+	pkt_vec_free(&v);
+	/* ... and one amid a run ends the group before it. */
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < 5; k++)
+		uadd(fx, &v, NULL, &u6, payload + k * 1200, 1200, 0, k == 2 ? CK_ZERO : CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 3);
+	assert_super_udp(v.p[0], NULL, &u6, payload, 2400, 0, 1200);
+	assert_passed_k(v.p[1], 2);
+	assert_super_udp(v.p[2], NULL, &u6, payload + 3600, 2400, 0, 1200);
+	pkt_vec_free(&v);
+	/* The first one 0: it passes, the rest merge. */
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < 3; k++)
+		uadd(fx, &v, NULL, &u6, payload + k * 1200, 1200, 0, k == 0 ? CK_ZERO : CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 2);
+	assert_passed_k(v.p[0], 0);
+	assert_super_udp(v.p[1], NULL, &u6, payload + 1200, 2400, 0, 1200);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+
+	/* A bad UDP checksum amid a run (IPv4, then IPv6): it passes, counted. */
+	for (int ipv = 4; ipv <= 6; ipv += 2) {
+		const struct flow *f = ipv == 4 ? &u4 : &u6;
+		uint64_t before = fx->st.gro_bad_csum;
+
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, f, payload, size, 5, 20, CK_FULL);
+		ukeep[2][l3_of(f) + 8 + 100] ^= 0x01;
+		pkt_free(v.p[2]);
+		v.p[2] = pkt_from(&fx->pool, ukeep[2], uklen[2]);
+		gro_udp_run(fx, &v, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		assert_super_udp(v.p[0], NULL, f, payload, 2400, 20, 1200);
+		assert_passed_k(v.p[1], 2);
+		assert_super_udp(v.p[2], NULL, f, payload + 3600, 2400, 23, 1200);
+		assert_int_equal(fx->st.gro_bad_csum, before + 1);
+		pkt_vec_free(&v);
+	}
+	/* A bad first datagram: it passes, the next ones make their own super-packet. */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
+	ukeep[0][uklen[0] - 1] ^= 0x80;
+	pkt_free(v.p[0]);
+	v.p[0] = pkt_from(&fx->pool, ukeep[0], uklen[0]);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 2);
+	assert_passed_k(v.p[0], 0);
+	assert_super_udp(v.p[1], NULL, &u6, payload + 1200, 2400, 0, 1200);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_bad_csum, 3);
+	/* A bad IPv4 header checksum (UDP fine) on the second; a good copy after it. */
+	len = build(&u4, payload + 1200, 1200, 0, 2, 0, CK_FULL, bad);
+	bad[10] ^= 0x40;
+	pkt_vec_init(&v);
+	uadd(fx, &v, NULL, &u4, payload, 1200, 1, CK_FULL);
+	uadd_raw(fx, &v, bad, len);
+	uadd(fx, &v, NULL, &u4, payload + 1200, 1200, 2, CK_FULL);
+	uadd(fx, &v, NULL, &u4, payload + 2400, 1200, 3, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 3);
+	assert_passed_k(v.p[0], 0);
+	assert_passed_k(v.p[1], 1);
+	assert_super_udp(v.p[2], NULL, &u4, payload + 1200, 2400, 2, 1200);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_bad_csum, 4);
+}
+
+/* Without GRO_UDP, UDP passes one by one behind a zero header as before; TCP still merges. */
+static void test_gro_udp_off(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow t = flow_make(4, 6), u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	struct eth e = eth_make();
+
+	for (int mode = 0; mode < 4; mode++) {
+		const struct eth *le = mode >= 2 ? &e : NULL;
+		struct pkt_vec v;
+		uint32_t idx[12], nu = 0;
+
+		pkt_vec_init(&v);
+		for (uint32_t k = 0; k < 4; k++) {
+			if (le)
+				pkt_vec_add(&v,
+					    fseg(fx, le, &t, k * 1000, 1000, (uint16_t)k, F_ACK));
+			else
+				pkt_vec_add(&v, seg(fx, &t, k * 1000, 1000, (uint16_t)k, F_ACK));
+			idx[nu++] =
+				uadd(fx, &v, le, &u4, payload + k * 900, 900, (uint16_t)k, CK_FULL);
+			idx[nu++] = uadd(fx, &v, le, &u6, payload + k * 900, 900, 0, CK_FULL);
+		}
+		switch (mode) {
+		case 0:
+			gro_coalesce(&v, &fx->big, &fx->st);
+			break;
+		case 1:
+			gro_coalesce_ex(&v, &fx->big, &fx->st, 0);
+			break;
+		case 2:
+			gro_coalesce_frames(&v, &fx->big, &fx->st);
+			break;
+		case 3:
+			gro_coalesce_ex(&v, &fx->big, &fx->st, GRO_FRAMES);
+			break;
+		}
+		/* The TCP super-packet where its first segment was, then the datagrams in order. */
+		assert_int_equal(v.n, 1 + 8);
+		if (le)
+			assert_super_frame(v.p[0], le, &t, 0, 4000, 0, 0, F_ACK, 1000);
+		else
+			assert_super(v.p[0], &t, 0, 4000, 0, 0, F_ACK, 1000);
+		for (uint32_t k = 0; k < 8; k++)
+			assert_passed_k(v.p[1 + k], idx[k]);
+		pkt_vec_free(&v);
+	}
+	assert_int_equal(fx->st.gro_super, 4);
+	assert_int_equal(fx->st.gro_super_udp, 0);
+}
+
+/* Appends a TCP segment of flow f (payload at seq), kept at its input index like uadd's. */
+static void tadd(struct fixture *fx, struct pkt_vec *v, const struct flow *f, uint32_t seq,
+		 uint32_t plen, uint16_t id, uint8_t flags)
+{
+	uint32_t k = v->n;
+
+	uklen[k] = build(f, payload + seq, plen, seq, id, flags, CK_FULL, ukeep[k]);
+	pkt_vec_add(v, pkt_from(&fx->pool, ukeep[k], uklen[k]));
+}
+
+/*
+ * TCP and UDP flows interleaved (one UDP flow with the TCP flow's addresses and ports):
+ * each merges in its own groups, the output in the order of each group's first packet.
+ */
+static void test_gro_udp_mixed(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow t = flow_make(4, 6), u = flow_make(4, 17), w = flow_make(4, 17);
+	struct flow x = flow_make(6, 17), y = flow_make(6, 17);
+	uint32_t ut[5] = {1100, 1100, 600, 1100, 1100};
+	struct pkt_vec v;
+
+	w.sport = 40001;
+	y.dst[15] = 3;
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < 5; k++) {
+		tadd(fx, &v, &t, k * MSS4, MSS4, (uint16_t)(50 + k), F_ACK);
+		uadd(fx, &v, NULL, &u, payload + sum_of(ut, 0, k), ut[k], (uint16_t)(10 + k),
+		     CK_FULL);
+		uadd(fx, &v, NULL, &x, payload + 7 + k * 1300, 1300, 0, CK_FULL);
+		uadd(fx, &v, NULL, &w, payload + 3 + k * 1000, 1000, (uint16_t)(90 + k), CK_FULL);
+		uadd(fx, &v, NULL, &y, payload + 1 + k * 800, 800, 0, CK_FULL);
+	}
+	gro_udp_run(fx, &v, GRO_UDP);
+	/* u's short third datagram ends its first group; its fourth starts the sixth group. */
+	assert_int_equal(v.n, 6);
+	assert_super(v.p[0], &t, 0, 5 * MSS4, 0, 50, F_ACK, MSS4);
+	assert_super_udp(v.p[1], NULL, &u, payload, 2800, 10, 1100);
+	assert_super_udp(v.p[2], NULL, &x, payload + 7, 5 * 1300, 0, 1300);
+	assert_super_udp(v.p[3], NULL, &w, payload + 3, 5 * 1000, 90, 1000);
+	assert_super_udp(v.p[4], NULL, &y, payload + 1, 5 * 800, 0, 800);
+	assert_super_udp(v.p[5], NULL, &u, payload + 2800, 2200, 13, 1100);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super, 6);
+	assert_int_equal(fx->st.gro_super_udp, 5);
+	assert_int_equal(fx->st.gro_merged, 25);
+
+	/* A TCP segment of the same ports and addresses does not end a UDP run, nor the reverse. */
+	pkt_vec_init(&v);
+	uadd(fx, &v, NULL, &u, payload, 1000, 1, CK_FULL);
+	tadd(fx, &v, &t, 0, MSS4, 1, F_ACK | F_PSH);
+	uadd(fx, &v, NULL, &u, payload + 1000, 1000, 2, CK_FULL);
+	tadd(fx, &v, &t, MSS4, 0, 2, F_ACK);
+	uadd(fx, &v, NULL, &u, payload + 2000, 1000, 3, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 3);
+	assert_super_udp(v.p[0], NULL, &u, payload, 3000, 1, 1000);
+	assert_passed_k(v.p[1], 1);
+	assert_passed_k(v.p[2], 3);
+	pkt_vec_free(&v);
+}
+
+/* GRO_FRAMES | GRO_UDP: datagrams in Ethernet frames merge when the link headers match. */
+static void test_gro_udp_frames(void **state)
+{
+	struct fixture *fx = *state;
+	struct eth e = eth_make(), e2 = eth_make(), ev = eth_make(), ev2 = eth_make();
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17), t = flow_make(4, 6);
+	const unsigned fl = GRO_FRAMES | GRO_UDP;
+	static uint8_t arp[64];
+	uint32_t size[8], arp_at = 0, alen;
+	struct pkt_vec v;
+
+	e2.src[5] = 0x77;
+	ev.vlan = ev2.vlan = true;
+	ev.tci = 0x2064;
+	ev2.tci = 0x2065;
+
+	/* IPv4 behind a plain header, the last one short. */
+	for (uint32_t k = 0; k < 6; k++)
+		size[k] = UDP4_SIZE - 14;
+	size[5] = 17;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, &e, &u4, payload, size, 6, 40, CK_FULL);
+	gro_udp_run(fx, &v, fl);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], &e, &u4, payload, 5 * (UDP4_SIZE - 14) + 17, 40, UDP4_SIZE - 14);
+	pkt_vec_free(&v);
+
+	/* IPv6 behind a tag. */
+	for (uint32_t k = 0; k < 4; k++)
+		size[k] = 1000;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, &ev, &u6, payload + 1, size, 4, 0, CK_FULL);
+	gro_udp_run(fx, &v, fl);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], &ev, &u6, payload + 1, 4000, 0, 1000);
+	pkt_vec_free(&v);
+
+	/*
+	 * One IP flow behind two MACs and two VLAN tags, interleaved with ARP and a TCP flow:
+	 * each link header its own super-frame; ARP passes.
+	 */
+	alen = build_arp(&e, arp);
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < 3; k++) {
+		uadd(fx, &v, &e, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
+		uadd(fx, &v, &e2, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
+		uadd(fx, &v, &ev, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
+		uadd(fx, &v, &ev2, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
+		pkt_vec_add(&v, fseg(fx, &e, &t, k * 1000, 1000, (uint16_t)k, F_ACK));
+		if (k == 1) {
+			arp_at = v.n;
+			uadd_raw(fx, &v, arp, alen);
+		}
+	}
+	gro_udp_run(fx, &v, fl);
+	assert_int_equal(v.n, 6);
+	assert_super_udp(v.p[0], &e, &u4, payload, 3000, 0, 1000);
+	assert_super_udp(v.p[1], &e2, &u4, payload, 3000, 0, 1000);
+	assert_super_udp(v.p[2], &ev, &u4, payload, 3000, 0, 1000);
+	assert_super_udp(v.p[3], &ev2, &u4, payload, 3000, 0, 1000);
+	assert_super_frame(v.p[4], &e, &t, 0, 3000, 0, 0, F_ACK, 1000);
+	assert_passed_k(v.p[5], arp_at);
+	pkt_vec_free(&v);
+
+	/* Two in sequence that would merge but for the link header: both pass unchanged. */
+	pkt_vec_init(&v);
+	uadd(fx, &v, &ev, &u6, payload, 1000, 0, CK_FULL);
+	uadd(fx, &v, &ev2, &u6, payload + 1000, 1000, 0, CK_FULL);
+	gro_udp_run(fx, &v, fl);
+	assert_int_equal(v.n, 2);
+	assert_passed_k(v.p[0], 0);
+	assert_passed_k(v.p[1], 1);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super_udp, 6);
+	assert_int_equal(fx->st.gro_super, 7);
+
+	/* Bare IP datagrams handed over as frames carry no IP ethertype: they pass. */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 3, 0, CK_FULL);
+	gro_udp_run(fx, &v, fl);
+	assert_int_equal(v.n, 3);
+	for (uint32_t k = 0; k < 3; k++)
+		assert_passed_k(v.p[k], k);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super_udp, 6);
+}
+
+/*
+ * The 65535-byte IP length: a run that would exceed it makes two super-packets; one that
+ * meets it exactly makes one. Smaller big buffers cut runs shorter.
+ */
+static void test_gro_udp_limits(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	uint32_t size[PKT_VEC_MAX];
+	const uint32_t fit4 = (65535 - 28) / UDP4_SIZE, fit6 = (65535 - 48) / UDP6_SIZE;
+	struct pkt_vec v;
+
+	assert_int_equal(fit4, 47);
+	assert_int_equal(fit6, 47);
+	/* 50 full IPv4 datagrams: 47 and 3. */
+	for (uint32_t k = 0; k < 50; k++)
+		size[k] = UDP4_SIZE;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 50, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 2);
+	assert_super_udp(v.p[0], NULL, &u4, payload, fit4 * UDP4_SIZE, 0, UDP4_SIZE);
+	assert_super_udp(v.p[1], NULL, &u4, payload + fit4 * UDP4_SIZE, 3 * UDP4_SIZE,
+			 (uint16_t)fit4, UDP4_SIZE);
+	pkt_vec_free(&v);
+
+	/* 47 full and a last one that makes exactly 65535 bytes: one super-packet. */
+	size[fit4] = 65535 - 28 - fit4 * UDP4_SIZE; /* 83 */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.p[0]->len, VNET_HDR_LEN + 65535);
+	assert_super_udp(v.p[0], NULL, &u4, payload, 65535 - 28, 0, UDP4_SIZE);
+	pkt_vec_free(&v);
+	/* One byte more: it passes alone. */
+	size[fit4]++;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 2);
+	assert_super_udp(v.p[0], NULL, &u4, payload, fit4 * UDP4_SIZE, 0, UDP4_SIZE);
+	assert_passed_k(v.p[1], fit4);
+	pkt_vec_free(&v);
+
+	/* IPv6: the whole packet within 65535 bytes too. */
+	for (uint32_t k = 0; k < fit6; k++)
+		size[k] = UDP6_SIZE;
+	size[fit6] = 65535 - 48 - fit6 * UDP6_SIZE; /* 1003 */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload, size, fit6 + 1, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.p[0]->len, VNET_HDR_LEN + 65535);
+	assert_super_udp(v.p[0], NULL, &u6, payload, 65535 - 48, 0, UDP6_SIZE);
+	pkt_vec_free(&v);
+	/* One byte more, twice: the first starts a new group, which the second joins. */
+	size[fit6] = size[fit6 + 1] = 1004;
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u6, payload, size, fit6 + 2, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 2);
+	assert_super_udp(v.p[0], NULL, &u6, payload, fit6 * UDP6_SIZE, 0, UDP6_SIZE);
+	assert_super_udp(v.p[1], NULL, &u6, payload + fit6 * UDP6_SIZE, 2008, 0, 1004);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super_udp, 7);
+
+	/* Big buffers of 5000 bytes: 1028 + 3 * 1000 fit, a fourth more does not. */
+	{
+		struct pkt_pool small;
+
+		assert_true(pkt_pool_init(&small, 4, PKT_HEADROOM + 5000));
+		for (uint32_t k = 0; k < 10; k++)
+			size[k] = 1000;
+		pkt_vec_init(&v);
+		uadd_run(fx, &v, NULL, &u4, payload, size, 10, 0, CK_FULL);
+		gro_coalesce_ex(&v, &small, &fx->st, GRO_UDP);
+		assert_int_equal(v.n, 3);
+		assert_super_udp(v.p[0], NULL, &u4, payload, 4000, 0, 1000);
+		assert_super_udp(v.p[1], NULL, &u4, payload + 4000, 4000, 4, 1000);
+		assert_super_udp(v.p[2], NULL, &u4, payload + 8000, 2000, 8, 1000);
+		pkt_vec_free(&v);
+		assert_int_equal(small.nfree, small.count);
+		pkt_pool_destroy(&small);
+	}
+}
+
+/* The big pool empty (or nearly): groups pass through unchanged, counted in gro_nomem. */
+static void test_gro_udp_nomem(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	const uint32_t size[] = {1000, 1000, 1000, 1000};
+	struct pkt *held[8];
+	struct pkt_vec v;
+
+	for (uint32_t i = 0; i < fx->big.count; i++)
+		held[i] = pkt_alloc(&fx->big);
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
+	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 7);
+	for (uint32_t k = 0; k < 7; k++)
+		assert_passed_k(v.p[k], k);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_nomem, 2);
+	assert_int_equal(fx->st.gro_super, 0);
+
+	/* One buffer left: the first group gets it, the second passes. */
+	pkt_free(held[0]);
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
+	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
+	gro_udp_run(fx, &v, GRO_UDP);
+	assert_int_equal(v.n, 4);
+	assert_super_udp(v.p[0], NULL, &u4, payload, 4000, 0, 1000);
+	for (uint32_t k = 0; k < 3; k++)
+		assert_passed_k(v.p[1 + k], 4 + k);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_nomem, 3);
+	assert_int_equal(fx->st.gro_super_udp, 1);
+	free_all(held + 1, fx->big.count - 1);
+
+	/* No big pool at all: nothing merges. */
+	pkt_vec_init(&v);
+	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
+	gro_coalesce_ex(&v, NULL, &fx->st, GRO_UDP);
+	assert_int_equal(v.n, 4);
+	for (uint32_t k = 0; k < 4; k++)
+		assert_passed_k(v.p[k], k);
+	pkt_vec_free(&v);
+	assert_int_equal(fx->st.gro_super_udp, 1);
+}
+
+static uint8_t usuper[70200];
+
+/*
+ * Datagrams of flow f (behind e when not NULL) of sizes size[0..n), cut in turn from
+ * data, with IP IDs ids[k] (id0 + k when ids is NULL) and checksums as ck: coalesced into
+ * one super-packet (checked against the reference), which gso_split (gso_split_frames_
+ * batch for frames) cuts back into exactly the datagrams a sender with checksums sends:
+ * the inputs themselves when they had checksums and consecutive IDs. Coalescing those
+ * again gives the same super-packet.
+ */
+static void udp_roundtrip(struct fixture *fx, const struct eth *e, const struct flow *f,
+			  const uint8_t *data, const uint32_t *size, uint32_t n,
+			  const uint16_t *ids, uint16_t id0, enum ck ck)
+{
+	static struct pkt *segs[MAXSEGS];
+	static uint8_t want[2048];
+	uint32_t total = sum_of(size, 0, n), link = e ? link_of(e) : 0, slen, got;
+	uint16_t first = ids ? ids[0] : id0;
+	unsigned flags = GRO_UDP | (e ? GRO_FRAMES : 0);
+	struct vnet_hdr h;
+	struct pkt_vec v;
+	struct pkt *q;
+
+	pkt_vec_init(&v);
+	for (uint32_t k = 0, off = 0; k < n; off += size[k], k++)
+		uadd(fx, &v, e, f, data + off, size[k], ids ? ids[k] : (uint16_t)(id0 + k), ck);
+	gro_udp_run(fx, &v, flags);
+	assert_int_equal(v.n, 1);
+	assert_super_udp(v.p[0], e, f, data, total, first, size[0]);
+	q = v.p[0];
+	slen = q->len;
+	memcpy(usuper, q->data, slen);
+	vnet_hdr_pull(q, &h);
+	if (e) {
+		got = split_frames_all(fx, &h, q->data, q->len, TUNNEL_FRAME, segs);
+		pkt_free(q);
+	} else {
+		got = split_all(fx, &h, q, segs);
+	}
+	assert_int_equal(got, n);
+	for (uint32_t k = 0, off = 0; k < n; off += size[k], k++) {
+		uint32_t len = e ? eth_put(e, ethertype_of(f), want) : 0;
+
+		len += build(f, data + off, size[k], 0, (uint16_t)(first + k), 0, CK_FULL,
+			     want + len);
+		assert_int_equal(segs[k]->len, len);
+		assert_memory_equal(segs[k]->data, want, len);
+		if (ck == CK_FULL && !ids)
+			assert_memory_equal(segs[k]->data, ukeep[k], uklen[k]);
+		assert_csums(segs[k]->data + link, len - link);
+	}
+	/* And back again. */
+	pkt_vec_init(&v);
+	for (uint32_t k = 0; k < n; k++)
+		pkt_vec_add(&v, segs[k]);
+	gro_udp_run(fx, &v, flags);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.p[0]->len, slen);
+	assert_memory_equal(v.p[0]->data, usuper, slen);
+	pkt_vec_free(&v);
+}
+
+static void test_gro_udp_roundtrip(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17);
+	struct eth e = eth_make(), ev = eth_make();
+	static uint8_t data[70000];
+	uint32_t size[PKT_VEC_MAX];
+	uint16_t ids[4] = {100, 7, 0, 0xffff};
+
+#define RUN(n, full, last)                            \
+	do {                                          \
+		for (uint32_t k_ = 0; k_ < (n); k_++) \
+			size[k_] = (full);            \
+		size[(n)-1] = (last);                 \
+	} while (0)
+
+	RUN(2, UDP4_SIZE, UDP4_SIZE);
+	udp_roundtrip(fx, NULL, &u4, payload, size, 2, NULL, 1, CK_FULL);
+	RUN(11, UDP4_SIZE, 5);
+	udp_roundtrip(fx, NULL, &u4, payload, size, 11, NULL, 0xfff8, CK_FULL);
+	RUN(PKT_VEC_MAX, 1, 1);
+	udp_roundtrip(fx, NULL, &u4, payload, size, PKT_VEC_MAX, NULL, 3, CK_FULL);
+	RUN(48, UDP4_SIZE, 83);
+	udp_roundtrip(fx, NULL, &u4, payload, size, 48, NULL, 3, CK_FULL);
+	RUN(3, UDP6_SIZE, UDP6_SIZE);
+	udp_roundtrip(fx, NULL, &u6, payload, size, 3, NULL, 0, CK_FULL);
+	RUN(8, UDP6_SIZE, 1);
+	udp_roundtrip(fx, NULL, &u6, payload + 1, size, 8, NULL, 0, CK_FULL);
+	RUN(48, UDP6_SIZE, 1003);
+	udp_roundtrip(fx, NULL, &u6, payload, size, 48, NULL, 0, CK_FULL);
+	RUN(PKT_VEC_MAX, 20, 20);
+	udp_roundtrip(fx, NULL, &u6, payload, size, PKT_VEC_MAX, NULL, 0, CK_FULL);
+	/* Without DF, a TOS, a TTL; IPv6 with a traffic class and label. */
+	u4.df = false, u4.tos = 0x10, u4.ttl = 1;
+	u6.tos = 0x2e, u6.label = 0xfffff, u6.ttl = 2;
+	RUN(5, 1000, 999);
+	udp_roundtrip(fx, NULL, &u4, payload + 2, size, 5, NULL, 0xfffd, CK_FULL);
+	udp_roundtrip(fx, NULL, &u6, payload + 2, size, 5, NULL, 0, CK_FULL);
+	/* IPv4 without checksums: they come back with them. */
+	u4 = flow_make(4, 17);
+	udp_roundtrip(fx, NULL, &u4, payload, size, 5, NULL, 9, CK_ZERO);
+	/* DF and IDs that do not count: they come back numbered from the first, as the
+	 * kernel numbers them. */
+	RUN(4, 600, 600);
+	udp_roundtrip(fx, NULL, &u4, payload, size, 4, ids, 0, CK_FULL);
+
+	/* A datagram whose checksum comes out 0 is sent as 0xffff: it merges and comes back
+	 * the same. The last two bytes of the second datagram set its sum. */
+	for (int ipv = 4; ipv <= 6; ipv += 2) {
+		const struct flow *f = ipv == 4 ? &u4 : &u6;
+		static uint8_t b[2048];
+		uint32_t len, l3 = l3_of(f);
+
+		RUN(3, 800, 800);
+		memcpy(data, payload, 3 * 800);
+		put_be16(data + 1598, 0);
+		len = build(f, data + 800, 800, 0, 0, 0, CK_ZERO, b);
+		put_be16(data + 1598,
+			 (uint16_t)~ref_fold(ref_sum(b + l3, len - l3, ref_pseudo(f, len - l3))));
+		len = build(f, data + 800, 800, 0, 0, 0, CK_FULL, b);
+		assert_int_equal(get_be16(b + l3 + 6), 0xffff);
+		udp_roundtrip(fx, NULL, f, data, size, 3, NULL, 0, CK_FULL);
+	}
+
+	/* Frames: behind a plain header and a tag; not re-cut to the tunnel. */
+	u6 = flow_make(6, 17);
+	ev.vlan = true;
+	ev.tci = 0x0064;
+	RUN(6, UDP4_SIZE, 700);
+	udp_roundtrip(fx, &e, &u4, payload, size, 6, NULL, 1, CK_FULL);
+	RUN(PKT_VEC_MAX, 100, 3);
+	udp_roundtrip(fx, &ev, &u6, payload, size, PKT_VEC_MAX, NULL, 0, CK_FULL);
+	RUN(4, UDP6_SIZE, UDP6_SIZE);
+	udp_roundtrip(fx, &ev, &u4, payload, size, 4, NULL, 0, CK_ZERO);
+#undef RUN
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2203,6 +3337,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_frames_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_l2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_not_candidates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_nomem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_udp_roundtrip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
