@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include <cmocka.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "core/pkt.h"
 
