@@ -123,6 +123,9 @@ static void test_pool_shared_threads(void **state)
 	pthread_t th[3];
 
 	(void)state;
+#ifdef VW_TEST_NO_THREADS
+	skip();
+#endif
 	/* Fewer packets than the threads may hold at once: the empty pool is hit too. */
 	assert_true(pkt_pool_init(&pool, 20, PKT_DEFAULT_SIZE));
 	assert_true(pkt_pool_share(&pool));
