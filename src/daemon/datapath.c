@@ -18,11 +18,24 @@ void vwired_flush_udp(struct vwired *d, struct pkt_vec *out)
 	if (!out->n)
 		return;
 	if (!w->udp) {
+		/* Deferred jobs may point into these packets: done with them before they go. */
+		if (w->jobs)
+			wg_encrypt_jobs_run(w->jobs);
 		d->drops[VWIRED_DROP_UDP_NO_SOCKET] += out->n;
 		pkt_vec_free(out);
 		return;
 	}
-	io_udp_send(w->loop, w->udp, out);
+	if (!w->backlog) {
+		io_udp_send(w->loop, w->udp, out);
+		return;
+	}
+	/* Held until the lock is let go, when their AEAD runs (workers.c). */
+	for (uint32_t i = 0; i < out->n; i++) {
+		if (w->backlog_n == VWIRED_BACKLOG_MAX)
+			vwired_send_backlog(w);
+		w->backlog[w->backlog_n++] = out->p[i];
+	}
+	out->n = 0;
 }
 
 static void flush_tun(struct vwired *d, struct pkt_vec *out)

@@ -77,7 +77,17 @@ struct vwired_worker {
 	uint32_t fwmark; /* the mark its socket carries */
 	/* Its io counters as of its last batch, copied under the lock for vwirectl show. */
 	uint64_t udp_rx, udp_tx, tun_rx, tun_tx;
+	/*
+	 * With several workers: the AEAD of the data packets it sends is left for after the
+	 * lock (jobs), and the UDP sends wait for it, in order (backlog).
+	 */
+	struct wg_encrypt_jobs *jobs;
+	struct pkt **backlog;
+	uint32_t backlog_n;
 };
+
+/* UDP sends a worker holds back while it has the lock; more are sent at once. */
+#define VWIRED_BACKLOG_MAX 8192
 
 struct vwired_options {
 	const char *config_path; /* NULL: wireguard-go mode, configured over the UAPI only */
@@ -212,6 +222,8 @@ void vwired_stop(struct vwired *d);
 void vwired_workers_kick(struct vwired *d);
 /* Wakes worker i to look at the shared state (worker 0: its timers). */
 void vwired_kick_worker(struct vwired *d, uint32_t i);
+/* Encrypts what w deferred and sends its backlog on its own socket (lock held or not). */
+void vwired_send_backlog(struct vwired_worker *w);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "crypto/crypto.h"
 #include "daemon/vwired.h"
 
 uint32_t vwired_workers_wanted(const struct vwired_options *opt)
@@ -42,6 +43,8 @@ void vwired_lock(struct vwired *d, struct vwired_worker *w)
 {
 	pthread_mutex_lock(&d->lock);
 	d->cur = w;
+	/* NULL with one worker: nothing to gain from deferring the AEAD. */
+	d->wg.encrypt_later = w->jobs;
 }
 
 /* The io counters belong to the worker's loop: only its own thread reads them. */
@@ -56,12 +59,37 @@ static void publish_counters(struct vwired_worker *w)
 	w->tun_tx = ts ? ts->tx_packets : 0;
 }
 
+/*
+ * The packets' counters were taken under the lock; their AEAD and sends need only this
+ * worker's own jobs, packets and socket, so they run after it, beside the other workers.
+ */
+void vwired_send_backlog(struct vwired_worker *w)
+{
+	struct pkt_vec v;
+	uint32_t i = 0;
+
+	if (w->jobs)
+		wg_encrypt_jobs_run(w->jobs);
+	while (i < w->backlog_n) {
+		pkt_vec_init(&v);
+		while (i < w->backlog_n && pkt_vec_add(&v, w->backlog[i]))
+			i++;
+		io_udp_send(w->loop, w->udp, &v);
+	}
+	w->backlog_n = 0;
+}
+
 void vwired_unlock(struct vwired *d)
 {
-	publish_counters(d->cur);
+	struct vwired_worker *w = d->cur;
+
+	publish_counters(w);
+	d->wg.encrypt_later = NULL;
 	/* Worker 0's io is the default for the single-threaded start and end. */
 	d->cur = &d->workers[0];
 	pthread_mutex_unlock(&d->lock);
+	if (w->backlog_n || (w->jobs && w->jobs->n))
+		vwired_send_backlog(w);
 }
 
 static void kick(struct vwired_worker *w)
@@ -128,6 +156,24 @@ void vwired_stop(struct vwired *d)
 	}
 }
 
+/* The AEAD outside the lock needs a job list and a send backlog per worker. */
+static int alloc_deferral(struct vwired_worker *w)
+{
+	w->jobs = calloc(1, sizeof(*w->jobs));
+	w->backlog = calloc(VWIRED_BACKLOG_MAX, sizeof(*w->backlog));
+	return w->jobs && w->backlog ? 0 : -ENOMEM;
+}
+
+static void free_deferral(struct vwired_worker *w)
+{
+	if (w->jobs)
+		crypto_wipe(w->jobs, sizeof(*w->jobs));
+	free(w->jobs);
+	free(w->backlog);
+	w->jobs = NULL;
+	w->backlog = NULL;
+}
+
 static int watch_kicks(struct vwired_worker *w)
 {
 	int rc;
@@ -153,8 +199,8 @@ int vwired_workers_prepare(struct vwired *d)
 		vw_err("cannot share the packet pool between workers");
 		return -1;
 	}
-	if ((rc = watch_kicks(&d->workers[0])) < 0) {
-		vw_err("cannot set up worker 0's wakeups: %s", strerror(-rc));
+	if ((rc = watch_kicks(&d->workers[0])) < 0 || (rc = alloc_deferral(&d->workers[0])) < 0) {
+		vw_err("cannot set up worker 0 for other workers: %s", strerror(-rc));
 		return -1;
 	}
 	return 0;
@@ -175,6 +221,7 @@ static void close_worker(struct vwired_worker *w)
 	}
 	if (w->loop)
 		io_loop_free(w->loop);
+	free_deferral(w);
 	memset(w->taps, 0, sizeof(w->taps));
 	w->tun = NULL;
 	w->udp = NULL;
@@ -191,7 +238,7 @@ static int open_worker(struct vwired *d, struct vwired_worker *w)
 	w->loop = io_loop_new(io_loop_backend(d->loop), &d->pool, NULL);
 	if (!w->loop)
 		return -errno;
-	if ((rc = watch_kicks(w)) < 0)
+	if ((rc = watch_kicks(w)) < 0 || (rc = alloc_deferral(w)) < 0)
 		return rc;
 	w->udp = io_udp_open_shared(w->loop, io_udp_port(d->udp), true, vwired_on_udp_rx, w);
 	if (!w->udp)
@@ -273,4 +320,5 @@ void vwired_workers_free(struct vwired *d)
 		close(w0->kick_fd);
 		w0->kick_fd = -1;
 	}
+	free_deferral(w0);
 }

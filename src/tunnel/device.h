@@ -136,10 +136,43 @@ struct wg_device {
 	void (*session_event)(void *ctx, struct wg_peer *peer, bool up);
 	void *session_event_ctx;
 
+	/* When set, data packets' AEAD is left to the caller (struct wg_encrypt_jobs, below). */
+	struct wg_encrypt_jobs *encrypt_later;
+
 	uint64_t drops[WG_DROP_MAX];
 	uint64_t cookie_replies_sent;
 	uint64_t handshakes_completed;
 };
+
+/*
+ * Deferred encryption, so that callers that share one device between threads under a
+ * lock can run the AEAD after letting go of it. With dev->encrypt_later pointing at a
+ * job list, every data packet (keepalives too) is framed as usual inside the entry
+ * points (nonce counter taken, padding, header, room for the tag) and lands in the
+ * output vector, but its plaintext is still there: a job records where it is, the
+ * counter and a copy of the sending key. The caller must run wg_encrypt_jobs_run before
+ * it sends any packet it got from those calls; that touches only the jobs' packets and
+ * keys, never the device, so it needs no lock. Counters are still handed out in order
+ * under the caller's lock, so each peer's nonces stay unique. When the list is full a
+ * packet is simply encrypted at once.
+ */
+#define WG_ENCRYPT_JOBS_MAX 4096
+
+struct wg_encrypt_job {
+	struct pkt *p;
+	uint64_t counter;
+	uint32_t offset; /* plaintext start, from p->data */
+	uint32_t len;	 /* plaintext bytes; the tag goes right after them */
+	uint8_t key[32];
+};
+
+struct wg_encrypt_jobs {
+	uint32_t n;
+	struct wg_encrypt_job job[WG_ENCRYPT_JOBS_MAX];
+};
+
+/* Encrypts every recorded packet in place, wipes the key copies and empties the list. */
+void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs);
 
 /* 0, -EINVAL (no pool) or -ENOMEM. The device starts without a private key. */
 int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg);

@@ -174,24 +174,70 @@ bool wg_packet_create_response(struct wg_peer *peer, struct pkt *p, uint64_t now
 	return true;
 }
 
-/* Pads, encrypts and frames p in place: header in the headroom, padding and tag in the tailroom. */
-bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t counter, uint32_t mtu)
+/*
+ * Pads and frames p in place (header in the headroom, padding and room for the tag in the
+ * tailroom) and says where the plaintext is; its encryption is the caller's. False
+ * without room.
+ */
+static bool frame_data(struct pkt *p, const struct wg_keypair *kp, uint64_t counter, uint32_t mtu,
+		       uint32_t *plain_len)
 {
 	size_t padding = wg_message_padding(p->len, mtu);
-	uint32_t plain_len;
 	uint8_t *hdr;
 
 	if (pkt_headroom(p) < WG_DATA_HEADER_SIZE || pkt_tailroom(p) < padding + WG_AEAD_TAG_SIZE)
 		return false;
 	memset(pkt_put(p, (uint32_t)padding), 0, padding);
-	plain_len = p->len;
+	*plain_len = p->len;
 	pkt_put(p, WG_AEAD_TAG_SIZE);
-	aead_encrypt(p->data, p->data, plain_len, NULL, 0, counter, kp->sending_key);
 	hdr = pkt_push(p, WG_DATA_HEADER_SIZE);
 	wg_message_put_type(hdr, WG_MSG_DATA);
 	put_le32(hdr + WG_DATA_OFF_RECEIVER, kp->remote_index);
 	put_le64(hdr + WG_DATA_OFF_COUNTER, counter);
 	return true;
+}
+
+bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t counter, uint32_t mtu)
+{
+	uint32_t len;
+
+	if (!frame_data(p, kp, counter, mtu, &len))
+		return false;
+	aead_encrypt(p->data + WG_DATA_HEADER_SIZE, p->data + WG_DATA_HEADER_SIZE, len, NULL, 0,
+		     counter, kp->sending_key);
+	return true;
+}
+
+/* wg_packet_encrypt, with the AEAD recorded in jobs while they have room. */
+static bool encrypt_or_defer(struct pkt *p, const struct wg_keypair *kp, uint64_t counter,
+			     uint32_t mtu, struct wg_encrypt_jobs *jobs)
+{
+	struct wg_encrypt_job *j;
+	uint32_t len;
+
+	if (!jobs || jobs->n == WG_ENCRYPT_JOBS_MAX)
+		return wg_packet_encrypt(p, kp, counter, mtu);
+	if (!frame_data(p, kp, counter, mtu, &len))
+		return false;
+	j = &jobs->job[jobs->n++];
+	j->p = p;
+	j->counter = counter;
+	j->offset = WG_DATA_HEADER_SIZE;
+	j->len = len;
+	memcpy(j->key, kp->sending_key, sizeof(j->key));
+	return true;
+}
+
+void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs)
+{
+	for (uint32_t i = 0; i < jobs->n; i++) {
+		struct wg_encrypt_job *j = &jobs->job[i];
+		uint8_t *plain = j->p->data + j->offset;
+
+		aead_encrypt(plain, plain, j->len, NULL, 0, j->counter, j->key);
+		crypto_wipe(j->key, sizeof(j->key));
+	}
+	jobs->n = 0;
 }
 
 static void keep_key_fresh(struct wg_peer *peer, uint64_t now_ns)
@@ -232,7 +278,7 @@ bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns, struct
 		}
 		p = wg_peer_unstage_packet(peer);
 		is_data = p->len != 0;
-		if (!wg_packet_encrypt(p, kp, kp->sending_counter++, dev->mtu)) {
+		if (!encrypt_or_defer(p, kp, kp->sending_counter++, dev->mtu, dev->encrypt_later)) {
 			wg_device_count_drop(dev, peer, false, WG_DROP_TX_NO_ROOM);
 			pkt_free(p);
 			continue;

@@ -504,6 +504,76 @@ static void test_staging(void **state)
 	net_free(&n);
 }
 
+/*
+ * Deferred encryption (vwired's workers run the AEAD outside their lock): the device
+ * frames the packets and takes their counters, the jobs encrypt them later, and the
+ * result is byte for byte what immediate encryption gives (a twin network with the same
+ * seeds); B accepts every packet. A full job list falls back to encrypting at once.
+ */
+static struct wg_encrypt_jobs deferred_jobs;
+
+static void send_batch(struct net *n, uint32_t count, uint8_t tag0, struct pkt_vec *out)
+{
+	struct pkt_vec in;
+
+	pkt_vec_init(&in);
+	pkt_vec_init(out);
+	for (uint32_t i = 0; i < count; i++)
+		pkt_vec_add(&in, make_ip4(n, "10.0.0.1", "10.0.0.2", 100 + i, (uint8_t)(tag0 + i)));
+	assert_int_equal(wg_device_send(&n->a.dev, &in, n->now, out), count);
+}
+
+static void test_deferred_encryption(void **state)
+{
+	static struct net now_net, later_net;
+	struct net *n1 = &now_net, *n2 = &later_net;
+	struct pkt_vec out1, out2;
+
+	(void)state;
+	net_init(n1, NULL);
+	net_init(n2, NULL);
+	net_handshake(n1, &n1->a);
+	net_handshake(n2, &n2->a);
+	n2->a.dev.encrypt_later = &deferred_jobs;
+	send_batch(n1, 64, 0, &out1);
+	send_batch(n2, 64, 0, &out2);
+	assert_int_equal(out2.n, 64);
+	assert_int_equal(deferred_jobs.n, 64);
+	for (uint32_t i = 0; i < 64; i++) {
+		/* Framed, counter in the header, but the plaintext is still there. */
+		assert_int_equal(out2.p[i]->len, out1.p[i]->len);
+		assert_memory_equal(out2.p[i]->data, out1.p[i]->data, WG_DATA_HEADER_SIZE);
+		assert_int_equal(out2.p[i]->data[WG_DATA_HEADER_SIZE], 0x45);
+	}
+	wg_encrypt_jobs_run(&deferred_jobs);
+	assert_int_equal(deferred_jobs.n, 0);
+	for (uint32_t i = 0; i < 64; i++)
+		assert_memory_equal(out2.p[i]->data, out1.p[i]->data, out1.p[i]->len);
+	pkt_vec_free(&out1);
+	/* B took the handshake's packet already; then all 64, in order. */
+	net_route(n2, &n2->a, &out2);
+	net_flush(n2);
+	assert_int_equal(n2->b.rx_count, 1 + 64);
+	for (uint32_t i = 0; i < 64; i++)
+		assert_int_equal(n2->b.rx_tags[1 + i], (uint8_t)i);
+
+	/* A full list: the packet is encrypted at once, the list is left alone. */
+	deferred_jobs.n = WG_ENCRYPT_JOBS_MAX;
+	send_batch(n1, 1, 7, &out1);
+	send_batch(n2, 1, 7, &out2);
+	assert_int_equal(deferred_jobs.n, WG_ENCRYPT_JOBS_MAX);
+	assert_memory_equal(out2.p[0]->data, out1.p[0]->data, out1.p[0]->len);
+	deferred_jobs.n = 0;
+	pkt_vec_free(&out1);
+	net_route(n2, &n2->a, &out2);
+	net_flush(n2);
+	assert_int_equal(n2->b.rx_count, 1 + 64 + 1);
+	assert_int_equal(n2->b.rx_tags[65], 7);
+	n2->a.dev.encrypt_later = NULL;
+	net_free(n1);
+	net_free(n2);
+}
+
 static void test_full_outputs(void **state)
 {
 	struct net n;
@@ -651,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_roaming),
 		cmocka_unit_test(test_staging),
 		cmocka_unit_test(test_full_outputs),
+		cmocka_unit_test(test_deferred_encryption),
 		cmocka_unit_test(test_peer_config),
 		cmocka_unit_test(test_drop_names),
 	};
