@@ -103,9 +103,22 @@ static bool batch_under_load(const struct pkt_vec *v)
 	return handshakes >= PKT_VEC_MAX / 8;
 }
 
-static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v)
+/* Decrypted inner packets: to the bridge (wires' VXLAN) or the TUN. */
+static void deliver_ip(struct vwired *d, struct pkt_vec *out_ip, uint64_t now)
 {
-	uint64_t now = vw_clock_mono_ns();
+	struct pkt_vec to_tun;
+
+	if (!d->has_bridge) {
+		flush_tun(d, out_ip);
+		return;
+	}
+	pkt_vec_init(&to_tun);
+	vwired_bridge_rx_ip(d, out_ip, &to_tun, now);
+	flush_tun(d, &to_tun);
+}
+
+static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uint64_t now)
+{
 	bool under_load = batch_under_load(v);
 	struct pkt_vec out_udp, out_ip;
 
@@ -116,16 +129,24 @@ static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v)
 	do {
 		wg_device_receive(&d->wg, v, now, under_load, &out_udp, &out_ip);
 		vwired_flush_udp(d, &out_udp);
-		if (d->has_bridge) {
-			struct pkt_vec to_tun;
-
-			pkt_vec_init(&to_tun);
-			vwired_bridge_rx_ip(d, &out_ip, &to_tun, now);
-			flush_tun(d, &to_tun);
-		} else {
-			flush_tun(d, &out_ip);
-		}
+		deliver_ip(d, &out_ip, now);
 	} while (v->n);
+	vwired_after_device_calls(d, now);
+	vwired_kick_timers(d);
+}
+
+/* The second half of a receive whose data messages were opened outside the lock. */
+static void udp_rx_decrypted(struct vwired *d, struct wg_decrypt_jobs *jobs, uint64_t now)
+{
+	struct pkt_vec out_udp, out_ip;
+
+	pkt_vec_init(&out_udp);
+	pkt_vec_init(&out_ip);
+	while (jobs->n) {
+		wg_device_receive_decrypted(&d->wg, jobs, now, &out_udp, &out_ip);
+		vwired_flush_udp(d, &out_udp);
+		deliver_ip(d, &out_ip, now);
+	}
 	vwired_after_device_calls(d, now);
 	vwired_kick_timers(d);
 }
@@ -178,8 +199,20 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 	struct vwired_worker *w = ctx;
 	struct vwired *d = w->d;
 
+	struct wg_decrypt_jobs *jobs = w->rx_jobs;
+	uint64_t now = vw_clock_mono_ns();
+
 	vwired_lock(d, w);
-	udp_rx(d, sock, v);
+	d->wg.decrypt_later = jobs;
+	udp_rx(d, sock, v, now);
+	d->wg.decrypt_later = NULL;
+	if (jobs && jobs->n) {
+		/* Lookups were under the lock; the AEAD is not: other workers go on meanwhile. */
+		vwired_unlock(d);
+		wg_decrypt_jobs_run(jobs);
+		vwired_lock(d, w);
+		udp_rx_decrypted(d, jobs, now);
+	}
 	vwired_unlock(d);
 }
 

@@ -160,17 +160,22 @@ void vwired_stop(struct vwired *d)
 static int alloc_deferral(struct vwired_worker *w)
 {
 	w->jobs = calloc(1, sizeof(*w->jobs));
+	w->rx_jobs = calloc(1, sizeof(*w->rx_jobs));
 	w->backlog = calloc(VWIRED_BACKLOG_MAX, sizeof(*w->backlog));
-	return w->jobs && w->backlog ? 0 : -ENOMEM;
+	return w->jobs && w->rx_jobs && w->backlog ? 0 : -ENOMEM;
 }
 
 static void free_deferral(struct vwired_worker *w)
 {
 	if (w->jobs)
 		crypto_wipe(w->jobs, sizeof(*w->jobs));
+	if (w->rx_jobs)
+		crypto_wipe(w->rx_jobs, sizeof(*w->rx_jobs));
 	free(w->jobs);
+	free(w->rx_jobs);
 	free(w->backlog);
 	w->jobs = NULL;
+	w->rx_jobs = NULL;
 	w->backlog = NULL;
 }
 

@@ -136,8 +136,9 @@ struct wg_device {
 	void (*session_event)(void *ctx, struct wg_peer *peer, bool up);
 	void *session_event_ctx;
 
-	/* When set, data packets' AEAD is left to the caller (struct wg_encrypt_jobs, below). */
+	/* When set, data packets' AEAD is left to the caller (wg_encrypt_jobs, below). */
 	struct wg_encrypt_jobs *encrypt_later;
+	struct wg_decrypt_jobs *decrypt_later;
 
 	uint64_t drops[WG_DROP_MAX];
 	uint64_t cookie_replies_sent;
@@ -173,6 +174,36 @@ struct wg_encrypt_jobs {
 
 /* Encrypts every recorded packet in place, wipes the key copies and empties the list. */
 void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs);
+
+/*
+ * The same on receive. With dev->decrypt_later set, wg_device_receive looks up the
+ * keypair of each data message and checks it may still receive, but instead of opening
+ * it there it records a job (the packet, now the list's, and a copy of the key). The
+ * caller runs wg_decrypt_jobs_run without the lock, then, under it again,
+ * wg_device_receive_decrypted does the rest in order: the index must still name a
+ * keypair that may receive with that very key (else RX_KEY_EXPIRED), the tag must have
+ * verified (else RX_BAD_TAG), then the replay window, session, timers and the allowed-IPs
+ * check as always, so the window moves only for authenticated messages, under the lock.
+ * It consumes jobs while out_ip has room and returns how many; the rest stay, in order.
+ * When the list is full a message is opened at once, as without a list.
+ */
+#define WG_DECRYPT_JOBS_MAX PKT_VEC_MAX
+
+struct wg_decrypt_job {
+	struct pkt *p;
+	bool ok;
+	uint8_t key[32];
+};
+
+struct wg_decrypt_jobs {
+	uint32_t n;
+	struct wg_decrypt_job job[WG_DECRYPT_JOBS_MAX];
+};
+
+void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs);
+uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jobs *jobs,
+				     uint64_t now_ns, struct pkt_vec *out_udp,
+				     struct pkt_vec *out_ip);
 
 /* 0, -EINVAL (no pool) or -ENOMEM. The device starts without a private key. */
 int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg);

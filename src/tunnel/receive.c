@@ -222,36 +222,37 @@ static uint32_t inner_ip(const struct pkt *p, uint8_t *family, const uint8_t **s
 	return len <= p->len ? len : 0;
 }
 
-static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struct pkt_vec *out_ip)
+/* The keypair a data message names, if it may still receive; else p is dropped. */
+static struct wg_keypair *rx_data_keypair(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
 {
 	struct wg_index_entry *e;
 	struct wg_keypair *kp;
-	struct wg_peer *peer;
-	uint64_t counter;
-	uint32_t msg_len, len;
-	const uint8_t *src;
-	uint8_t family;
 
 	e = wg_index_lookup(&dev->index_table, get_le32(p->data + WG_DATA_OFF_RECEIVER),
 			    WG_INDEX_KEYPAIR);
 	if (!e) {
 		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_INDEX);
-		return;
+		return NULL;
 	}
 	kp = keypair_of(e);
-	peer = e->peer;
 	if (!wg_keypair_can_receive(kp, now_ns)) {
 		kp->receiving_valid = false;
-		drop(dev, peer, p, WG_DROP_RX_KEY_EXPIRED);
-		return;
+		drop(dev, e->peer, p, WG_DROP_RX_KEY_EXPIRED);
+		return NULL;
 	}
-	counter = get_le64(p->data + WG_DATA_OFF_COUNTER);
-	msg_len = p->len;
-	if (!aead_decrypt(p->data + WG_DATA_HEADER_SIZE, p->data + WG_DATA_HEADER_SIZE,
-			  p->len - WG_DATA_HEADER_SIZE, NULL, 0, counter, kp->receiving_key)) {
-		drop(dev, peer, p, WG_DROP_RX_BAD_TAG);
-		return;
-	}
+	return kp;
+}
+
+/* Everything after a data message authenticated: replay, session, timers, source. */
+static void rx_data_accept(struct wg_device *dev, struct wg_keypair *kp, struct pkt *p,
+			   uint64_t now_ns, struct pkt_vec *out_ip)
+{
+	struct wg_peer *peer = kp->entry.peer;
+	uint64_t counter = get_le64(p->data + WG_DATA_OFF_COUNTER);
+	uint32_t msg_len = p->len, len;
+	const uint8_t *src;
+	uint8_t family;
+
 	/* Only now that it authenticated may the counter move the window. */
 	if (!wg_replay_check(&kp->receiving_counter, counter, WG_REJECT_AFTER_MESSAGES)) {
 		drop(dev, peer, p, WG_DROP_RX_REPLAY);
@@ -288,6 +289,88 @@ static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struc
 	rx_stats(peer, msg_len);
 	p->port = peer->id;
 	pkt_vec_add(out_ip, p);
+}
+
+static bool rx_data_open(struct pkt *p, const uint8_t *key)
+{
+	return aead_decrypt(p->data + WG_DATA_HEADER_SIZE, p->data + WG_DATA_HEADER_SIZE,
+			    p->len - WG_DATA_HEADER_SIZE, NULL, 0,
+			    get_le64(p->data + WG_DATA_OFF_COUNTER), key);
+}
+
+/* Left for wg_decrypt_jobs_run when the caller asked for it and there is room. */
+static bool rx_data_defer(struct wg_device *dev, struct wg_keypair *kp, struct pkt *p)
+{
+	struct wg_decrypt_jobs *jobs = dev->decrypt_later;
+	struct wg_decrypt_job *j;
+
+	if (!jobs || jobs->n == WG_DECRYPT_JOBS_MAX)
+		return false;
+	j = &jobs->job[jobs->n++];
+	j->p = p;
+	j->ok = false;
+	memcpy(j->key, kp->receiving_key, sizeof(j->key));
+	return true;
+}
+
+static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struct pkt_vec *out_ip)
+{
+	struct wg_keypair *kp = rx_data_keypair(dev, p, now_ns);
+
+	if (!kp || rx_data_defer(dev, kp, p))
+		return;
+	if (!rx_data_open(p, kp->receiving_key)) {
+		drop(dev, kp->entry.peer, p, WG_DROP_RX_BAD_TAG);
+		return;
+	}
+	rx_data_accept(dev, kp, p, now_ns, out_ip);
+}
+
+void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs)
+{
+	for (uint32_t i = 0; i < jobs->n; i++) {
+		struct wg_decrypt_job *j = &jobs->job[i];
+
+		j->ok = rx_data_open(j->p, j->key);
+	}
+}
+
+/*
+ * The session may have changed while the lock was let go: the index must still name a
+ * keypair that may receive, with the very key the message was opened with.
+ */
+static void rx_data_finish(struct wg_device *dev, struct wg_decrypt_job *j, uint64_t now_ns,
+			   struct pkt_vec *out_ip)
+{
+	struct wg_keypair *kp = rx_data_keypair(dev, j->p, now_ns);
+
+	if (!kp)
+		return;
+	if (!crypto_equal(kp->receiving_key, j->key, sizeof(j->key))) {
+		drop(dev, kp->entry.peer, j->p, WG_DROP_RX_KEY_EXPIRED);
+		return;
+	}
+	if (!j->ok) {
+		drop(dev, kp->entry.peer, j->p, WG_DROP_RX_BAD_TAG);
+		return;
+	}
+	rx_data_accept(dev, kp, j->p, now_ns, out_ip);
+}
+
+uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jobs *jobs,
+				     uint64_t now_ns, struct pkt_vec *out_udp,
+				     struct pkt_vec *out_ip)
+{
+	uint32_t i;
+
+	for (i = 0; i < jobs->n && !pkt_vec_full(out_ip); i++) {
+		rx_data_finish(dev, &jobs->job[i], now_ns, out_ip);
+		crypto_wipe(jobs->job[i].key, sizeof(jobs->job[i].key));
+	}
+	memmove(jobs->job, jobs->job + i, (jobs->n - i) * sizeof(jobs->job[0]));
+	jobs->n -= i;
+	wg_device_run_pending(dev, now_ns, out_udp);
+	return i;
 }
 
 static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, bool under_load,

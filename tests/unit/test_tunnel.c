@@ -574,6 +574,88 @@ static void test_deferred_encryption(void **state)
 	net_free(n2);
 }
 
+/*
+ * Deferred decryption: B records the data messages, opens them outside (the caller's)
+ * lock and finishes them after: every intact one is delivered in order, a forged one is
+ * a bad tag, a replayed one a replay, and a session that went away in between (peer
+ * removed) drops what was opened for it without leaking a buffer.
+ */
+static struct wg_decrypt_jobs deferred_rx;
+
+/* B takes what is on the wire towards it with deferral on; returns what it delivered. */
+static uint32_t deliver_deferred(struct net *n, bool remove_between)
+{
+	struct pkt_vec *in = &n->to[1], out_udp, out_ip;
+	uint32_t got = 0;
+
+	pkt_vec_init(&out_udp);
+	pkt_vec_init(&out_ip);
+	wg_device_receive(&n->b.dev, in, n->now, false, &out_udp, &out_ip);
+	assert_int_equal(in->n, 0);
+	assert_int_equal(out_ip.n, 0); /* nothing opened yet */
+	wg_decrypt_jobs_run(&deferred_rx);
+	if (remove_between) {
+		wg_device_remove_peer(&n->b.dev, n->b.peer);
+		n->b.peer = NULL;
+	}
+	while (deferred_rx.n) {
+		wg_device_receive_decrypted(&n->b.dev, &deferred_rx, n->now, &out_udp, &out_ip);
+		for (uint32_t i = 0; i < out_ip.n; i++) {
+			n->b.rx_tags[n->b.rx_count++ % sizeof(n->b.rx_tags)] =
+				out_ip.p[i]->data[28];
+			got++;
+		}
+		pkt_vec_free(&out_ip);
+	}
+	net_route(n, &n->b, &out_udp);
+	return got;
+}
+
+static void test_deferred_decryption(void **state)
+{
+	static struct net net;
+	struct net *n = &net;
+	struct pkt *copy;
+
+	(void)state;
+	net_init(n, NULL);
+	net_handshake(n, &n->a);
+	n->b.dev.decrypt_later = &deferred_rx;
+	n->capture[1] = true;
+	for (uint32_t i = 0; i < 40; i++)
+		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 50 + i, (uint8_t)i));
+	assert_int_equal(n->held[1].n, 40);
+	/* One forged (a ciphertext byte flipped), one sent twice. */
+	n->held[1].p[5]->data[WG_DATA_HEADER_SIZE + 3] ^= 1;
+	copy = pkt_alloc(&n->pool);
+	assert_non_null(copy);
+	memcpy(pkt_put(copy, n->held[1].p[9]->len), n->held[1].p[9]->data, n->held[1].p[9]->len);
+	copy->src = n->held[1].p[9]->src;
+	for (uint32_t i = 0; i < 40; i++)
+		pkt_vec_add(&n->to[1], n->held[1].p[i]);
+	pkt_vec_add(&n->to[1], copy);
+	n->held[1].n = 0;
+	assert_int_equal(deliver_deferred(n, false), 39);
+	assert_int_equal(drops(&n->b, WG_DROP_RX_BAD_TAG), 1);
+	assert_int_equal(drops(&n->b, WG_DROP_RX_REPLAY), 1);
+	for (uint32_t i = 0, k = 1; i < 40; i++) {
+		if (i == 5)
+			continue;
+		assert_int_equal(n->b.rx_tags[k++], (uint8_t)i);
+	}
+	/* Opened, then the session is gone before they are finished. */
+	for (uint32_t i = 0; i < 10; i++)
+		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
+	for (uint32_t i = 0; i < n->held[1].n; i++)
+		pkt_vec_add(&n->to[1], n->held[1].p[i]);
+	n->held[1].n = 0;
+	n->capture[1] = false;
+	assert_int_equal(deliver_deferred(n, true), 0);
+	assert_int_equal(drops(&n->b, WG_DROP_RX_UNKNOWN_INDEX), 10);
+	n->b.dev.decrypt_later = NULL;
+	net_free(n);
+}
+
 static void test_full_outputs(void **state)
 {
 	struct net n;
@@ -722,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_staging),
 		cmocka_unit_test(test_full_outputs),
 		cmocka_unit_test(test_deferred_encryption),
+		cmocka_unit_test(test_deferred_decryption),
 		cmocka_unit_test(test_peer_config),
 		cmocka_unit_test(test_drop_names),
 	};
