@@ -63,7 +63,21 @@ static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src
 	pkt_vec_add(&in, p);
 	while (in.n) {
 		wg_device_receive(&dst->dev, &in, now, under_load, &out_udp, &out_ip);
+		/* Deferred encryption points into the outputs: done before they are freed. */
+		if (dst->dev.encrypt_later)
+			wg_encrypt_jobs_run(dst->dev.encrypt_later);
 		fz_free_outputs(&out_udp, &out_ip);
+	}
+	/* With deferred decryption (vwired's workers): open, then finish what was recorded. */
+	if (dst->dev.decrypt_later) {
+		wg_decrypt_jobs_run(dst->dev.decrypt_later);
+		while (dst->dev.decrypt_later->n) {
+			wg_device_receive_decrypted(&dst->dev, dst->dev.decrypt_later, now,
+						    &out_udp, &out_ip);
+			if (dst->dev.encrypt_later)
+				wg_encrypt_jobs_run(dst->dev.encrypt_later);
+			fz_free_outputs(&out_udp, &out_ip);
+		}
 	}
 }
 
