@@ -1291,24 +1291,17 @@ static uint32_t build_frame(const struct eth *e, const struct flow *f, const uin
 	return link + build(f, data, plen, seq, id, flags, ck, out + link);
 }
 
-/* The vnet header a tap puts on a super-frame: csum_start and hdr_len from the frame start. */
+/*
+ * The vnet header a tap puts on a super-frame: super_hdr's, with csum_start and hdr_len
+ * counted from the frame start.
+ */
 static struct vnet_hdr super_frame_hdr(const struct eth *e, const struct flow *f, uint32_t gso,
 				       bool ecn)
 {
-	uint32_t link = link_of(e);
-	struct vnet_hdr h = {
-		.flags = VNET_HDR_F_NEEDS_CSUM,
-		.hdr_len = (uint16_t)(link + l3_of(f) + l4_of(f)),
-		.gso_size = (uint16_t)gso,
-		.csum_start = (uint16_t)(link + l3_of(f)),
-		.csum_offset = f->proto == 6 ? 16 : 6,
-	};
+	struct vnet_hdr h = super_hdr(f, gso, ecn);
 
-	if (f->proto == 17)
-		h.gso_type = VNET_HDR_GSO_UDP_L4;
-	else
-		h.gso_type = (f->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6) |
-			     (ecn ? VNET_HDR_GSO_ECN : 0);
+	h.hdr_len = (uint16_t)(h.hdr_len + link_of(e));
+	h.csum_start = (uint16_t)(h.csum_start + link_of(e));
 	return h;
 }
 
@@ -1780,6 +1773,20 @@ static void test_split_frames_malformed(void **state)
 	assert_int_equal(fx->st.csum_completed, 0);
 }
 
+/*
+ * One call of the batch form at the tunnel cap: it must return want, leaving the cursor
+ * at want_cursor and want_in frames in in (what is in out is the caller's to check).
+ */
+static void frames_batch_step(struct fixture *fx, struct pkt_vec *in, uint32_t *cursor,
+			      struct pkt_vec *out, enum gso_batch_status want, uint32_t want_cursor,
+			      uint32_t want_in)
+{
+	assert_int_equal(gso_split_frames_batch(in, cursor, &fx->pool, out, &fx->st, TUNNEL_FRAME),
+			 want);
+	assert_int_equal(*cursor, want_cursor);
+	assert_int_equal(in->n, want_in);
+}
+
 /* A capped split stopped by a full out, then by a dry pool, goes on at the right segment. */
 static void test_split_frames_resume(void **state)
 {
@@ -1809,39 +1816,24 @@ static void test_split_frames_resume(void **state)
 	/* Five free slots in out. */
 	pkt_vec_init(&out);
 	out.n = PKT_VEC_MAX - 5;
-	assert_int_equal(
-		gso_split_frames_batch(&in, &cursor, &fx->pool, &out, &fx->st, TUNNEL_FRAME),
-		GSO_BATCH_OUT_FULL);
-	assert_int_equal(cursor, 5);
-	assert_int_equal(in.n, 2);
+	frames_batch_step(fx, &in, &cursor, &out, GSO_BATCH_OUT_FULL, 5, 2);
 	for (uint32_t i = PKT_VEC_MAX - 5; i < PKT_VEC_MAX; i++)
 		segs[got++] = out.p[i];
 	/* Seven buffers left in the pool. */
 	while (fx->pool.nfree > 7)
 		hold[nhold++] = pkt_alloc(&fx->pool);
 	pkt_vec_init(&out);
-	assert_int_equal(
-		gso_split_frames_batch(&in, &cursor, &fx->pool, &out, &fx->st, TUNNEL_FRAME),
-		GSO_BATCH_NOMEM);
+	frames_batch_step(fx, &in, &cursor, &out, GSO_BATCH_NOMEM, 12, 2);
 	assert_int_equal(out.n, 7);
-	assert_int_equal(cursor, 12);
-	assert_int_equal(in.n, 2);
 	for (uint32_t i = 0; i < out.n; i++)
 		segs[got++] = out.p[i];
 	/* Nothing at all: no progress, nothing lost. */
 	pkt_vec_init(&out);
-	assert_int_equal(
-		gso_split_frames_batch(&in, &cursor, &fx->pool, &out, &fx->st, TUNNEL_FRAME),
-		GSO_BATCH_NOMEM);
+	frames_batch_step(fx, &in, &cursor, &out, GSO_BATCH_NOMEM, 12, 2);
 	assert_int_equal(out.n, 0);
-	assert_int_equal(cursor, 12);
 	free_all(hold, nhold);
 	pkt_vec_init(&out);
-	assert_int_equal(
-		gso_split_frames_batch(&in, &cursor, &fx->pool, &out, &fx->st, TUNNEL_FRAME),
-		GSO_BATCH_DONE);
-	assert_int_equal(cursor, 0);
-	assert_int_equal(in.n, 0);
+	frames_batch_step(fx, &in, &cursor, &out, GSO_BATCH_DONE, 0, 0);
 	assert_int_equal(out.n, nsegs - 12 + 1);
 	for (uint32_t i = 0; i + 1 < out.n; i++)
 		segs[got++] = out.p[i];
@@ -1922,53 +1914,59 @@ static void test_gro_frames_merge(void **state)
 {
 	struct fixture *fx = *state;
 	struct eth e = eth_make(), ev = eth_make();
-	struct flow f4 = flow_make(4, 6), f6 = flow_make(6, 6);
+	struct flow f4 = flow_make(4, 6), f6ts = flow_make(6, 6), f4ts = flow_make(4, 6);
+
+	/*
+	 * Each row: behind e, n segments of flow f of size bytes from seq0 (the last one of
+	 * last bytes), IP IDs from id0 counting by id_step, flags on each and last_flags on
+	 * the last too. They must make one super-frame of total bytes from seq0, with the
+	 * first ID id, want_flags, and gso_size size.
+	 */
+	const struct frames_run {
+		const struct eth *e;
+		const struct flow *f;
+		uint32_t seq0, n, size, last;
+		uint16_t id0, id_step;
+		uint8_t flags, last_flags;
+		uint32_t total;
+		uint16_t id;
+		uint8_t want_flags;
+	} cases[] = {
+		/* Five full segments, PSH on the last. */
+		{&e, &f4, 0, 5, MSS4, MSS4, 1, 1, F_ACK, F_PSH, 5 * MSS4, 1, F_ACK | F_PSH},
+		/* IPv6 with timestamps, the last one short. */
+		{&e, &f6ts, 0, 8, 1336, 100, 0, 0, F_ACK, 0, 7 * 1336 + 100, 0, F_ACK},
+		/* Behind a tag, IPv4 without DF (IDs consecutive), timestamps, ECE. */
+		{&ev, &f4ts, 5000, 4, 1314, 1314, 0xfffe, 1, F_ACK | F_ECE, 0, 4 * 1314, 0xfffe,
+		 F_ACK | F_ECE},
+		/* IPv6 behind a tag. */
+		{&ev, &f6ts, 0, 3, 1000, 1000, 0, 0, F_ACK, 0, 3000, 0, F_ACK},
+	};
 	struct pkt_vec v;
 
 	ev.vlan = true;
 	ev.tci = 0xe00a; /* PCP 7, VID 10 */
+	f6ts.ts = true;
+	f4ts.ts = true;
+	f4ts.df = false;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct frames_run *c = &cases[i];
 
-	/* Five full segments, PSH on the last. */
-	pkt_vec_init(&v);
-	for (uint32_t i = 0; i < 5; i++)
-		pkt_vec_add(&v, fseg(fx, &e, &f4, i * MSS4, MSS4, (uint16_t)(1 + i),
-				     F_ACK | (i == 4 ? F_PSH : 0)));
-	gro_frames_run(fx, &v);
-	assert_int_equal(v.n, 1);
-	assert_super_frame(v.p[0], &e, &f4, 0, 5 * MSS4, 0, 1, F_ACK | F_PSH, MSS4);
-	pkt_vec_free(&v);
+		pkt_vec_init(&v);
+		for (uint32_t k = 0; k < c->n; k++) {
+			bool last = k + 1 == c->n;
 
-	/* IPv6 with timestamps, the last one short. */
-	f6.ts = true;
-	pkt_vec_init(&v);
-	for (uint32_t i = 0; i < 7; i++)
-		pkt_vec_add(&v, fseg(fx, &e, &f6, i * 1336, 1336, 0, F_ACK));
-	pkt_vec_add(&v, fseg(fx, &e, &f6, 7 * 1336, 100, 0, F_ACK));
-	gro_frames_run(fx, &v);
-	assert_int_equal(v.n, 1);
-	assert_super_frame(v.p[0], &e, &f6, 0, 7 * 1336 + 100, 0, 0, F_ACK, 1336);
-	pkt_vec_free(&v);
-
-	/* Behind a tag, IPv4 without DF (IDs consecutive), timestamps, ECE. */
-	f4.ts = true;
-	f4.df = false;
-	pkt_vec_init(&v);
-	for (uint32_t i = 0; i < 4; i++)
-		pkt_vec_add(&v, fseg(fx, &ev, &f4, 5000 + i * 1314, 1314, (uint16_t)(0xfffe + i),
-				     F_ACK | F_ECE));
-	gro_frames_run(fx, &v);
-	assert_int_equal(v.n, 1);
-	assert_super_frame(v.p[0], &ev, &f4, 5000, 4 * 1314, 5000, 0xfffe, F_ACK | F_ECE, 1314);
-	pkt_vec_free(&v);
-
-	/* IPv6 behind a tag. */
-	pkt_vec_init(&v);
-	for (uint32_t i = 0; i < 3; i++)
-		pkt_vec_add(&v, fseg(fx, &ev, &f6, i * 1000, 1000, 0, F_ACK));
-	gro_frames_run(fx, &v);
-	assert_int_equal(v.n, 1);
-	assert_super_frame(v.p[0], &ev, &f6, 0, 3000, 0, 0, F_ACK, 1000);
-	pkt_vec_free(&v);
+			pkt_vec_add(&v, fseg(fx, c->e, c->f, c->seq0 + k * c->size,
+					     last ? c->last : c->size,
+					     (uint16_t)(c->id0 + k * c->id_step),
+					     c->flags | (last ? c->last_flags : 0)));
+		}
+		gro_frames_run(fx, &v);
+		assert_int_equal(v.n, 1);
+		assert_super_frame(v.p[0], c->e, c->f, c->seq0, c->total, c->seq0, c->id,
+				   c->want_flags, c->size);
+		pkt_vec_free(&v);
+	}
 	assert_int_equal(fx->st.gro_super, 4);
 	assert_int_equal(fx->st.gro_merged, 5 + 8 + 4 + 3);
 }
@@ -2283,6 +2281,98 @@ static void assert_super_udp(const struct pkt *out, const struct eth *e, const s
 	memcpy(d, b, len);
 }
 
+/* size[0..n): n - 1 datagrams of full bytes and a last one of last bytes. */
+static const uint32_t *fill_sizes(uint32_t *size, uint32_t n, uint32_t full, uint32_t last)
+{
+	for (uint32_t k = 0; k < n; k++)
+		size[k] = full;
+	size[n - 1] = last;
+	return size;
+}
+
+/* A fresh batch v of datagrams as uadd_run appends them, through GRO with flags. */
+static void udp_gro(struct fixture *fx, struct pkt_vec *v, const struct eth *e,
+		    const struct flow *f, const uint8_t *data, const uint32_t *size, uint32_t n,
+		    uint16_t id0, enum ck ck, unsigned flags)
+{
+	pkt_vec_init(v);
+	uadd_run(fx, v, e, f, data, size, n, id0, ck);
+	gro_udp_run(fx, v, flags);
+}
+
+/*
+ * A fresh batch v of n datagrams of flow f, plen bytes each cut in turn from data, with
+ * IP IDs ids[k] (0 when ids is NULL) and checksums cks[k] (CK_FULL when cks is NULL),
+ * through GRO_UDP: for the runs whose IDs or checksums do not follow a rule.
+ */
+static void udp_gro_each(struct fixture *fx, struct pkt_vec *v, const struct flow *f,
+			 const uint8_t *data, uint32_t plen, uint32_t n, const uint16_t *ids,
+			 const enum ck *cks)
+{
+	pkt_vec_init(v);
+	for (uint32_t k = 0; k < n; k++)
+		uadd(fx, v, NULL, f, data + k * plen, plen, ids ? ids[k] : 0,
+		     cks ? cks[k] : CK_FULL);
+	gro_udp_run(fx, v, GRO_UDP);
+}
+
+/* The kept bytes of input k, changed by the caller (a bad checksum), replace its packet. */
+static void ureplace(struct fixture *fx, struct pkt_vec *v, uint32_t k)
+{
+	pkt_free(v->p[k]);
+	v->p[k] = pkt_from(&fx->pool, ukeep[k], uklen[k]);
+}
+
+/*
+ * One output a batch must give, written by the test: the super-packet carrying
+ * data[off..off + total) with the first datagram's IP ID id at gso_size gso (as
+ * assert_super_udp checks it), or the input at index k passed through unchanged.
+ */
+struct uout {
+	bool passed;
+	uint32_t k;
+	uint32_t off, total;
+	uint16_t id;
+	uint32_t gso;
+};
+
+/* clang-format off */
+#define U_SUPER(o, t, i, g) {.off = (o), .total = (t), .id = (i), .gso = (g)}
+#define U_PASSED(i)         {.passed = true, .k = (i)}
+/* clang-format on */
+
+/*
+ * After GRO, v must hold exactly want[0..n) in that order, the super-packets of flow f
+ * (behind e when not NULL) cut from data. Frees v.
+ */
+static void expect_udp(struct pkt_vec *v, const struct eth *e, const struct flow *f,
+		       const uint8_t *data, const struct uout *want, uint32_t n)
+{
+	assert_int_equal(v->n, n);
+	for (uint32_t j = 0; j < n; j++) {
+		if (want[j].passed)
+			assert_passed_k(v->p[j], want[j].k);
+		else
+			assert_super_udp(v->p[j], e, f, data + want[j].off, want[j].total,
+					 want[j].id, want[j].gso);
+	}
+	pkt_vec_free(v);
+}
+
+/* expect_udp with the outputs listed in place: EXPECT_UDP(&v, e, f, data, U_SUPER(...), ...). */
+#define EXPECT_UDP(v, e, f, data, ...)                                \
+	expect_udp(v, e, f, data, (const struct uout[]){__VA_ARGS__}, \
+		   sizeof((const struct uout[]){__VA_ARGS__}) / sizeof(struct uout))
+
+/* After GRO, v must hold its n inputs, each passed through unchanged, in order. Frees v. */
+static void expect_udp_passed(struct pkt_vec *v, uint32_t n)
+{
+	assert_int_equal(v->n, n);
+	for (uint32_t k = 0; k < n; k++)
+		assert_passed_k(v->p[k], k);
+	pkt_vec_free(v);
+}
+
 /* A run of one flow, IPv4 and IPv6, full-sized and with a shorter last one. */
 static void test_gro_udp_merge(void **state)
 {
@@ -2292,14 +2382,9 @@ static void test_gro_udp_merge(void **state)
 	struct pkt_vec v;
 
 	/* Ten full IPv4 datagrams. */
-	for (uint32_t k = 0; k < 10; k++)
-		size[k] = UDP4_SIZE;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 10, 300, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u4, payload, 10 * UDP4_SIZE, 300, UDP4_SIZE);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u4, payload, fill_sizes(size, 10, UDP4_SIZE, UDP4_SIZE), 10, 300,
+		CK_FULL, GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 10 * UDP4_SIZE, 300, UDP4_SIZE));
 	assert_int_equal(fx->st.gro_super, 1);
 	assert_int_equal(fx->st.gro_super_udp, 1);
 	assert_int_equal(fx->st.gro_merged, 10);
@@ -2309,34 +2394,19 @@ static void test_gro_udp_merge(void **state)
 	/* IPv6 with a traffic class and a flow label, the last one shorter. */
 	u6.tos = 0xb8;
 	u6.label = 0xabcde;
-	for (uint32_t k = 0; k < 7; k++)
-		size[k] = UDP6_SIZE;
-	size[7] = 100;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u6, payload + 5, size, 8, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u6, payload + 5, 7 * UDP6_SIZE + 100, 0, UDP6_SIZE);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u6, payload + 5, fill_sizes(size, 8, UDP6_SIZE, 100), 8, 0, CK_FULL,
+		GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u6, payload + 5, U_SUPER(0, 7 * UDP6_SIZE + 100, 0, UDP6_SIZE));
 
 	/* Two are enough; the second may be a single byte. */
-	size[0] = 500, size[1] = 1;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload + 9, size, 2, 0xffff, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u4, payload + 9, 501, 0xffff, 500);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u4, payload + 9, fill_sizes(size, 2, 500, 1), 2, 0xffff, CK_FULL,
+		GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u4, payload + 9, U_SUPER(0, 501, 0xffff, 500));
 
 	/* A full batch of one-byte datagrams: gso_size 1, PKT_VEC_MAX of them. */
-	for (uint32_t k = 0; k < PKT_VEC_MAX; k++)
-		size[k] = 1;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u6, payload, size, PKT_VEC_MAX, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u6, payload, PKT_VEC_MAX, 0, 1);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u6, payload, fill_sizes(size, PKT_VEC_MAX, 1, 1), PKT_VEC_MAX, 0,
+		CK_FULL, GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u6, payload, U_SUPER(0, PKT_VEC_MAX, 0, 1));
 	assert_int_equal(fx->st.gro_super_udp, 4);
 	assert_int_equal(fx->st.gro_merged, 10 + 8 + 2 + PKT_VEC_MAX);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
@@ -2347,92 +2417,44 @@ static void test_gro_udp_sizes(void **state)
 {
 	struct fixture *fx = *state;
 	struct flow f = flow_make(4, 17);
+	/* Each batch cut in turn from payload, IP IDs from 1; "|" marks where a group ends. */
+	static const struct {
+		uint32_t size[5], n;
+		struct uout out[3];
+		uint32_t nout;
+	} cases[] = {
+		/* 1000 1000 400 | 1000 1000: the next equal-sized one starts a new group. */
+		{{1000, 1000, 400, 1000, 1000},
+		 5,
+		 {U_SUPER(0, 2400, 1, 1000), U_SUPER(2400, 2000, 4, 1000)},
+		 2},
+		/* 1000 400 | 400: the second short one has no group to join and passes alone. */
+		{{1000, 400, 400}, 3, {U_SUPER(0, 1400, 1, 1000), U_PASSED(2)}, 2},
+		/* 1000 400 | 400 400: it starts a group of 400-byte datagrams. */
+		{{1000, 400, 400, 400},
+		 4,
+		 {U_SUPER(0, 1400, 1, 1000), U_SUPER(1400, 800, 3, 400)},
+		 2},
+		/* 1000 1000 | 1001 1001 999: a larger one never joins; it starts its own group. */
+		{{1000, 1000, 1001, 1001, 999},
+		 5,
+		 {U_SUPER(0, 2000, 1, 1000), U_SUPER(2000, 3001, 3, 1001)},
+		 2},
+		/* 500 | 1000 | 1001: each larger than the one before: nothing merges. */
+		{{500, 1000, 1001}, 3, {U_PASSED(0), U_PASSED(1), U_PASSED(2)}, 3},
+		/* 1000 1000 | 0 | 1000 1000: an empty datagram is of the flow but no candidate. */
+		{{1000, 1000, 0, 1000, 1000},
+		 5,
+		 {U_SUPER(0, 2000, 1, 1000), U_PASSED(2), U_SUPER(2000, 2000, 4, 1000)},
+		 3},
+		/* Empty ones only. */
+		{{0, 0, 0}, 3, {U_PASSED(0), U_PASSED(1), U_PASSED(2)}, 3},
+	};
 	struct pkt_vec v;
 
-	/* 1000 1000 400 | 1000 1000: the next equal-sized one starts a new group. */
-	{
-		const uint32_t size[] = {1000, 1000, 400, 1000, 1000};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2400, 1, 1000);
-		assert_super_udp(v.p[1], NULL, &f, payload + 2400, 2000, 4, 1000);
-		pkt_vec_free(&v);
-	}
-	/* 1000 400 | 400: the second short one has no group to join and passes alone. */
-	{
-		const uint32_t size[] = {1000, 400, 400};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 1, 1000);
-		assert_passed_k(v.p[1], 2);
-		pkt_vec_free(&v);
-	}
-	/* 1000 400 | 400 400: it starts a group of 400-byte datagrams. */
-	{
-		const uint32_t size[] = {1000, 400, 400, 400};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 4, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 1, 1000);
-		assert_super_udp(v.p[1], NULL, &f, payload + 1400, 800, 3, 400);
-		pkt_vec_free(&v);
-	}
-	/* 1000 1000 | 1001 1001 999: a larger one never joins; it starts its own group. */
-	{
-		const uint32_t size[] = {1000, 1000, 1001, 1001, 999};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
-		assert_super_udp(v.p[1], NULL, &f, payload + 2000, 3001, 3, 1001);
-		pkt_vec_free(&v);
-	}
-	/* 500 | 1000 | 1001: each larger than the one before: nothing merges. */
-	{
-		const uint32_t size[] = {500, 1000, 1001};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		for (uint32_t k = 0; k < 3; k++)
-			assert_passed_k(v.p[k], k);
-		pkt_vec_free(&v);
-	}
-	/* 1000 1000 | 0 | 1000 1000: an empty datagram is of the flow but no candidate. */
-	{
-		const uint32_t size[] = {1000, 1000, 0, 1000, 1000};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 5, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
-		assert_passed_k(v.p[1], 2);
-		assert_super_udp(v.p[2], NULL, &f, payload + 2000, 2000, 4, 1000);
-		pkt_vec_free(&v);
-	}
-	/* Empty ones only. */
-	{
-		const uint32_t size[] = {0, 0, 0};
-
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 3, 1, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		for (uint32_t k = 0; k < 3; k++)
-			assert_passed_k(v.p[k], k);
-		pkt_vec_free(&v);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		udp_gro(fx, &v, NULL, &f, payload, cases[i].size, cases[i].n, 1, CK_FULL, GRO_UDP);
+		expect_udp(&v, NULL, &f, payload, cases[i].out, cases[i].nout);
 	}
 	assert_int_equal(fx->st.gro_super_udp, 9);
 	assert_int_equal(fx->st.gro_super, 9);
@@ -2502,10 +2524,7 @@ static void test_gro_udp_fields(void **state)
 		uadd(fx, &v, NULL, &f, payload, 1000, 1, CK_FULL);
 		uadd(fx, &v, NULL, &g, payload + 1000, 1000, id1, CK_FULL);
 		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_passed_k(v.p[0], 0);
-		assert_passed_k(v.p[1], 1);
-		pkt_vec_free(&v);
+		expect_udp_passed(&v, 2);
 	}
 	assert_int_equal(fx->st.gro_super, 0);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
@@ -2518,38 +2537,20 @@ static void test_gro_udp_fields(void **state)
 		f.df = false;
 		f.tos = 0x02;
 		f.ttl = 3;
-		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &f, payload, size, 4, 0xfffe, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 1);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2800, 0xfffe, 700);
-		pkt_vec_free(&v);
+		udp_gro(fx, &v, NULL, &f, payload, size, 4, 0xfffe, CK_FULL, GRO_UDP);
+		EXPECT_UDP(&v, NULL, &f, payload, U_SUPER(0, 2800, 0xfffe, 700));
 
 		/* 5 6 | 8 9: a gap in the IDs starts a new group. */
-		pkt_vec_init(&v);
-		uadd(fx, &v, NULL, &f, payload, 700, 5, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 700, 700, 6, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 1400, 700, 8, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 2100, 700, 9, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 2);
-		assert_super_udp(v.p[0], NULL, &f, payload, 1400, 5, 700);
-		assert_super_udp(v.p[1], NULL, &f, payload + 1400, 1400, 8, 700);
-		pkt_vec_free(&v);
+		udp_gro_each(fx, &v, &f, payload, 700, 4, (const uint16_t[]){5, 6, 8, 9}, NULL);
+		EXPECT_UDP(&v, NULL, &f, payload, U_SUPER(0, 1400, 5, 700),
+			   U_SUPER(1400, 1400, 8, 700));
 	}
 	/* With DF the ID carries no meaning (RFC 6864): any IDs merge, the first one stays. */
 	{
 		struct flow f = flow_make(4, 17);
 
-		pkt_vec_init(&v);
-		uadd(fx, &v, NULL, &f, payload, 700, 100, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 700, 700, 7, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 1400, 700, 0, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 2100, 700, 0, CK_FULL);
-		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 1);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2800, 100, 700);
-		pkt_vec_free(&v);
+		udp_gro_each(fx, &v, &f, payload, 700, 4, (const uint16_t[]){100, 7, 0, 0}, NULL);
+		EXPECT_UDP(&v, NULL, &f, payload, U_SUPER(0, 2800, 100, 700));
 	}
 	assert_int_equal(fx->st.gro_super_udp, 4);
 }
@@ -2568,51 +2569,45 @@ static void udp_refix(uint8_t *b, uint32_t len, uint32_t l4, const struct flow *
 	put_be16(b + l4 + 6, v ? v : 0xffff);
 }
 
-/* IPv4 with a 4-byte router alert option (IHL 6), field by field. */
-static uint32_t build_udp4_opts(const struct flow *f, const uint8_t *data, uint32_t plen,
-				uint16_t id, uint8_t *out)
+/*
+ * f's datagram as build() writes it with the n bytes opt put between the IP and the UDP
+ * header, counted in the IP header (IHL; IPv6: the first next header is hop-by-hop), the
+ * sums made again by udp_refix. Returns the length.
+ */
+static uint32_t build_udp_ext(const struct flow *f, const uint8_t *data, uint32_t plen, uint16_t id,
+			      const uint8_t *opt, uint32_t n, uint8_t *out)
 {
-	uint32_t len = 24 + 8 + plen;
+	uint32_t l3 = l3_of(f), len = build(f, data, plen, 0, id, 0, CK_FULL, out) + n;
 
-	memset(out, 0, 32);
-	out[0] = 0x46;
-	out[1] = f->tos;
-	put_be16(out + 2, (uint16_t)len);
-	put_be16(out + 4, id);
-	put_be16(out + 6, f->df ? 0x4000 : 0);
-	out[8] = f->ttl;
-	out[9] = 17;
-	memcpy(out + 12, f->src, 4);
-	memcpy(out + 16, f->dst, 4);
-	out[20] = 0x94, out[21] = 4; /* router alert, value 0 */
-	put_be16(out + 24, f->sport);
-	put_be16(out + 26, f->dport);
-	put_be16(out + 28, (uint16_t)(8 + plen));
-	memcpy(out + 32, data, plen);
-	udp_refix(out, len, 24, f);
+	memmove(out + l3 + n, out + l3, len - n - l3);
+	memcpy(out + l3, opt, n);
+	if (f->ipv == 4) {
+		out[0] = (uint8_t)(0x40 | (l3 + n) / 4);
+		put_be16(out + 2, (uint16_t)len);
+	} else {
+		out[6] = 0; /* hop-by-hop */
+		put_be16(out + 4, (uint16_t)(len - 40));
+	}
+	udp_refix(out, len, l3 + n, f);
 	return len;
 }
 
-/* IPv6 with an 8-byte hop-by-hop header (PadN) in front of UDP, field by field. */
+/* IPv4 with a 4-byte router alert option (IHL 6). */
+static uint32_t build_udp4_opts(const struct flow *f, const uint8_t *data, uint32_t plen,
+				uint16_t id, uint8_t *out)
+{
+	static const uint8_t ra[4] = {0x94, 4, 0, 0}; /* router alert, value 0 */
+
+	return build_udp_ext(f, data, plen, id, ra, sizeof(ra), out);
+}
+
+/* IPv6 with an 8-byte hop-by-hop header (PadN) in front of UDP. */
 static uint32_t build_udp6_hbh(const struct flow *f, const uint8_t *data, uint32_t plen,
 			       uint8_t *out)
 {
-	uint32_t len = 40 + 8 + 8 + plen;
+	static const uint8_t hbh[8] = {17, 0, 1, 4}; /* next UDP, PadN of 4 */
 
-	memset(out, 0, 56);
-	put_be32(out, 6u << 28 | (uint32_t)f->tos << 20 | f->label);
-	put_be16(out + 4, (uint16_t)(len - 40));
-	out[6] = 0; /* hop-by-hop */
-	out[7] = f->ttl;
-	memcpy(out + 8, f->src, 16);
-	memcpy(out + 24, f->dst, 16);
-	out[40] = 17, out[41] = 0, out[42] = 1, out[43] = 4; /* next UDP, PadN of 4 */
-	put_be16(out + 48, f->sport);
-	put_be16(out + 50, f->dport);
-	put_be16(out + 52, (uint16_t)(8 + plen));
-	memcpy(out + 56, data, plen);
-	udp_refix(out, len, 48, f);
-	return len;
+	return build_udp_ext(f, data, plen, 0, hbh, sizeof(hbh), out);
 }
 
 /* Appends a hand-made packet, kept at its input index. */
@@ -2681,10 +2676,7 @@ static void test_gro_udp_not_candidates(void **state)
 			uadd_raw(fx, &v, b, len);
 		}
 		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		for (uint32_t k = 0; k < 3; k++)
-			assert_passed_k(v.p[k], k);
-		pkt_vec_free(&v);
+		expect_udp_passed(&v, 3);
 	}
 	assert_int_equal(fx->st.gro_super, 0);
 
@@ -2694,8 +2686,7 @@ static void test_gro_udp_not_candidates(void **state)
 		uint32_t l3 = l3_of(&f), len;
 
 		pkt_vec_init(&v);
-		uadd(fx, &v, NULL, &f, payload, 1000, 1, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 1000, 1000, 2, CK_FULL);
+		uadd_run(fx, &v, NULL, &f, payload, (const uint32_t[]){1000, 1000}, 2, 1, CK_FULL);
 		len = build(&f, payload + 2000, 1000, 0, 3, 0, CK_FULL, b);
 		switch (i) {
 		case 0:
@@ -2713,14 +2704,11 @@ static void test_gro_udp_not_candidates(void **state)
 		}
 		udp_refix(b, len, i == 0 ? 24 : l3, &f);
 		uadd_raw(fx, &v, b, len);
-		uadd(fx, &v, NULL, &f, payload + 3000, 1000, 4, CK_FULL);
-		uadd(fx, &v, NULL, &f, payload + 4000, 1000, 5, CK_FULL);
+		uadd_run(fx, &v, NULL, &f, payload + 3000, (const uint32_t[]){1000, 1000}, 2, 4,
+			 CK_FULL);
 		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		assert_super_udp(v.p[0], NULL, &f, payload, 2000, 1, 1000);
-		assert_passed_k(v.p[1], 2);
-		assert_super_udp(v.p[2], NULL, &f, payload + 3000, 2000, 4, 1000);
-		pkt_vec_free(&v);
+		EXPECT_UDP(&v, NULL, &f, payload, U_SUPER(0, 2000, 1, 1000), U_PASSED(2),
+			   U_SUPER(3000, 2000, 4, 1000));
 	}
 	assert_int_equal(fx->st.gro_super_udp, 8);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
@@ -2737,52 +2725,28 @@ static void test_gro_udp_csum(void **state)
 	uint32_t len;
 
 	/* IPv4 without checksums: the super-packet is the same as with them. */
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 9, CK_ZERO);
+	udp_gro(fx, &v, NULL, &u4, payload, size, 4, 9, CK_ZERO, GRO_UDP);
 	assert_int_equal(get_be16(ukeep[2] + 26), 0);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u4, payload, 4800, 9, 1200);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 4800, 9, 1200));
 
 	/* With and without, mixed. */
-	pkt_vec_init(&v);
-	for (uint32_t k = 0; k < 5; k++)
-		uadd(fx, &v, NULL, &u4, payload + k * 1200, 1200, (uint16_t)k,
-		     k & 1 ? CK_FULL : CK_ZERO);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], NULL, &u4, payload, 6000, 0, 1200);
-	pkt_vec_free(&v);
+	udp_gro_each(fx, &v, &u4, payload, 1200, 5, (const uint16_t[]){0, 1, 2, 3, 4},
+		     (const enum ck[]){CK_ZERO, CK_FULL, CK_ZERO, CK_FULL, CK_ZERO});
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 6000, 0, 1200));
 	assert_int_equal(fx->st.gro_bad_csum, 0);
 
 	/* IPv6 with 0: never merged, passed unchanged behind a zero vnet header. */
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_ZERO);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 3);
-	for (uint32_t k = 0; k < 3; k++)
-		assert_passed_k(v.p[k], k);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u6, payload, size, 3, 0, CK_ZERO, GRO_UDP);
+	expect_udp_passed(&v, 3);
 	/* ... and one amid a run ends the group before it. */
-	pkt_vec_init(&v);
-	for (uint32_t k = 0; k < 5; k++)
-		uadd(fx, &v, NULL, &u6, payload + k * 1200, 1200, 0, k == 2 ? CK_ZERO : CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 3);
-	assert_super_udp(v.p[0], NULL, &u6, payload, 2400, 0, 1200);
-	assert_passed_k(v.p[1], 2);
-	assert_super_udp(v.p[2], NULL, &u6, payload + 3600, 2400, 0, 1200);
-	pkt_vec_free(&v);
+	udp_gro_each(fx, &v, &u6, payload, 1200, 5, NULL,
+		     (const enum ck[]){CK_FULL, CK_FULL, CK_ZERO, CK_FULL, CK_FULL});
+	EXPECT_UDP(&v, NULL, &u6, payload, U_SUPER(0, 2400, 0, 1200), U_PASSED(2),
+		   U_SUPER(3600, 2400, 0, 1200));
 	/* The first one 0: it passes, the rest merge. */
-	pkt_vec_init(&v);
-	for (uint32_t k = 0; k < 3; k++)
-		uadd(fx, &v, NULL, &u6, payload + k * 1200, 1200, 0, k == 0 ? CK_ZERO : CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 2);
-	assert_passed_k(v.p[0], 0);
-	assert_super_udp(v.p[1], NULL, &u6, payload + 1200, 2400, 0, 1200);
-	pkt_vec_free(&v);
+	udp_gro_each(fx, &v, &u6, payload, 1200, 3, NULL,
+		     (const enum ck[]){CK_ZERO, CK_FULL, CK_FULL});
+	EXPECT_UDP(&v, NULL, &u6, payload, U_PASSED(0), U_SUPER(1200, 2400, 0, 1200));
 	assert_int_equal(fx->st.gro_bad_csum, 0);
 
 	/* A bad UDP checksum amid a run (IPv4, then IPv6): it passes, counted. */
@@ -2793,27 +2757,19 @@ static void test_gro_udp_csum(void **state)
 		pkt_vec_init(&v);
 		uadd_run(fx, &v, NULL, f, payload, size, 5, 20, CK_FULL);
 		ukeep[2][l3_of(f) + 8 + 100] ^= 0x01;
-		pkt_free(v.p[2]);
-		v.p[2] = pkt_from(&fx->pool, ukeep[2], uklen[2]);
+		ureplace(fx, &v, 2);
 		gro_udp_run(fx, &v, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		assert_super_udp(v.p[0], NULL, f, payload, 2400, 20, 1200);
-		assert_passed_k(v.p[1], 2);
-		assert_super_udp(v.p[2], NULL, f, payload + 3600, 2400, 23, 1200);
 		assert_int_equal(fx->st.gro_bad_csum, before + 1);
-		pkt_vec_free(&v);
+		EXPECT_UDP(&v, NULL, f, payload, U_SUPER(0, 2400, 20, 1200), U_PASSED(2),
+			   U_SUPER(3600, 2400, 23, 1200));
 	}
 	/* A bad first datagram: it passes, the next ones make their own super-packet. */
 	pkt_vec_init(&v);
 	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
 	ukeep[0][uklen[0] - 1] ^= 0x80;
-	pkt_free(v.p[0]);
-	v.p[0] = pkt_from(&fx->pool, ukeep[0], uklen[0]);
+	ureplace(fx, &v, 0);
 	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 2);
-	assert_passed_k(v.p[0], 0);
-	assert_super_udp(v.p[1], NULL, &u6, payload + 1200, 2400, 0, 1200);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u6, payload, U_PASSED(0), U_SUPER(1200, 2400, 0, 1200));
 	assert_int_equal(fx->st.gro_bad_csum, 3);
 	/* A bad IPv4 header checksum (UDP fine) on the second; a good copy after it. */
 	len = build(&u4, payload + 1200, 1200, 0, 2, 0, CK_FULL, bad);
@@ -2821,14 +2777,9 @@ static void test_gro_udp_csum(void **state)
 	pkt_vec_init(&v);
 	uadd(fx, &v, NULL, &u4, payload, 1200, 1, CK_FULL);
 	uadd_raw(fx, &v, bad, len);
-	uadd(fx, &v, NULL, &u4, payload + 1200, 1200, 2, CK_FULL);
-	uadd(fx, &v, NULL, &u4, payload + 2400, 1200, 3, CK_FULL);
+	uadd_run(fx, &v, NULL, &u4, payload + 1200, size, 2, 2, CK_FULL);
 	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 3);
-	assert_passed_k(v.p[0], 0);
-	assert_passed_k(v.p[1], 1);
-	assert_super_udp(v.p[2], NULL, &u4, payload + 1200, 2400, 2, 1200);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_PASSED(0), U_PASSED(1), U_SUPER(1200, 2400, 2, 1200));
 	assert_int_equal(fx->st.gro_bad_csum, 4);
 }
 
@@ -2938,11 +2889,7 @@ static void test_gro_udp_mixed(void **state)
 	tadd(fx, &v, &t, MSS4, 0, 2, F_ACK);
 	uadd(fx, &v, NULL, &u, payload + 2000, 1000, 3, CK_FULL);
 	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 3);
-	assert_super_udp(v.p[0], NULL, &u, payload, 3000, 1, 1000);
-	assert_passed_k(v.p[1], 1);
-	assert_passed_k(v.p[2], 3);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u, payload, U_SUPER(0, 3000, 1, 1000), U_PASSED(1), U_PASSED(3));
 }
 
 /* GRO_FRAMES | GRO_UDP: datagrams in Ethernet frames merge when the link headers match. */
@@ -2952,6 +2899,8 @@ static void test_gro_udp_frames(void **state)
 	struct eth e = eth_make(), e2 = eth_make(), ev = eth_make(), ev2 = eth_make();
 	struct flow u4 = flow_make(4, 17), u6 = flow_make(6, 17), t = flow_make(4, 6);
 	const unsigned fl = GRO_FRAMES | GRO_UDP;
+	/* One IP flow's link headers: two MACs, two VLAN tags. */
+	const struct eth *links[] = {&e, &e2, &ev, &ev2};
 	static uint8_t arp[64];
 	uint32_t size[8], arp_at = 0, alen;
 	struct pkt_vec v;
@@ -2962,25 +2911,13 @@ static void test_gro_udp_frames(void **state)
 	ev2.tci = 0x2065;
 
 	/* IPv4 behind a plain header, the last one short. */
-	for (uint32_t k = 0; k < 6; k++)
-		size[k] = UDP4_SIZE - 14;
-	size[5] = 17;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, &e, &u4, payload, size, 6, 40, CK_FULL);
-	gro_udp_run(fx, &v, fl);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], &e, &u4, payload, 5 * (UDP4_SIZE - 14) + 17, 40, UDP4_SIZE - 14);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, &e, &u4, payload, fill_sizes(size, 6, UDP4_SIZE - 14, 17), 6, 40, CK_FULL,
+		fl);
+	EXPECT_UDP(&v, &e, &u4, payload, U_SUPER(0, 5 * (UDP4_SIZE - 14) + 17, 40, UDP4_SIZE - 14));
 
 	/* IPv6 behind a tag. */
-	for (uint32_t k = 0; k < 4; k++)
-		size[k] = 1000;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, &ev, &u6, payload + 1, size, 4, 0, CK_FULL);
-	gro_udp_run(fx, &v, fl);
-	assert_int_equal(v.n, 1);
-	assert_super_udp(v.p[0], &ev, &u6, payload + 1, 4000, 0, 1000);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, &ev, &u6, payload + 1, fill_sizes(size, 4, 1000, 1000), 4, 0, CK_FULL, fl);
+	EXPECT_UDP(&v, &ev, &u6, payload + 1, U_SUPER(0, 4000, 0, 1000));
 
 	/*
 	 * One IP flow behind two MACs and two VLAN tags, interleaved with ARP and a TCP flow:
@@ -2989,10 +2926,8 @@ static void test_gro_udp_frames(void **state)
 	alen = build_arp(&e, arp);
 	pkt_vec_init(&v);
 	for (uint32_t k = 0; k < 3; k++) {
-		uadd(fx, &v, &e, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
-		uadd(fx, &v, &e2, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
-		uadd(fx, &v, &ev, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
-		uadd(fx, &v, &ev2, &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
+		for (uint32_t j = 0; j < 4; j++)
+			uadd(fx, &v, links[j], &u4, payload + k * 1000, 1000, (uint16_t)k, CK_FULL);
 		pkt_vec_add(&v, fseg(fx, &e, &t, k * 1000, 1000, (uint16_t)k, F_ACK));
 		if (k == 1) {
 			arp_at = v.n;
@@ -3001,10 +2936,8 @@ static void test_gro_udp_frames(void **state)
 	}
 	gro_udp_run(fx, &v, fl);
 	assert_int_equal(v.n, 6);
-	assert_super_udp(v.p[0], &e, &u4, payload, 3000, 0, 1000);
-	assert_super_udp(v.p[1], &e2, &u4, payload, 3000, 0, 1000);
-	assert_super_udp(v.p[2], &ev, &u4, payload, 3000, 0, 1000);
-	assert_super_udp(v.p[3], &ev2, &u4, payload, 3000, 0, 1000);
+	for (uint32_t j = 0; j < 4; j++)
+		assert_super_udp(v.p[j], links[j], &u4, payload, 3000, 0, 1000);
 	assert_super_frame(v.p[4], &e, &t, 0, 3000, 0, 0, F_ACK, 1000);
 	assert_passed_k(v.p[5], arp_at);
 	pkt_vec_free(&v);
@@ -3014,21 +2947,13 @@ static void test_gro_udp_frames(void **state)
 	uadd(fx, &v, &ev, &u6, payload, 1000, 0, CK_FULL);
 	uadd(fx, &v, &ev2, &u6, payload + 1000, 1000, 0, CK_FULL);
 	gro_udp_run(fx, &v, fl);
-	assert_int_equal(v.n, 2);
-	assert_passed_k(v.p[0], 0);
-	assert_passed_k(v.p[1], 1);
-	pkt_vec_free(&v);
+	expect_udp_passed(&v, 2);
 	assert_int_equal(fx->st.gro_super_udp, 6);
 	assert_int_equal(fx->st.gro_super, 7);
 
 	/* Bare IP datagrams handed over as frames carry no IP ethertype: they pass. */
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 3, 0, CK_FULL);
-	gro_udp_run(fx, &v, fl);
-	assert_int_equal(v.n, 3);
-	for (uint32_t k = 0; k < 3; k++)
-		assert_passed_k(v.p[k], k);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u4, payload, fill_sizes(size, 3, 1000, 1000), 3, 0, CK_FULL, fl);
+	expect_udp_passed(&v, 3);
 	assert_int_equal(fx->st.gro_super_udp, 6);
 }
 
@@ -3047,56 +2972,34 @@ static void test_gro_udp_limits(void **state)
 	assert_int_equal(fit4, 47);
 	assert_int_equal(fit6, 47);
 	/* 50 full IPv4 datagrams: 47 and 3. */
-	for (uint32_t k = 0; k < 50; k++)
-		size[k] = UDP4_SIZE;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 50, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 2);
-	assert_super_udp(v.p[0], NULL, &u4, payload, fit4 * UDP4_SIZE, 0, UDP4_SIZE);
-	assert_super_udp(v.p[1], NULL, &u4, payload + fit4 * UDP4_SIZE, 3 * UDP4_SIZE,
-			 (uint16_t)fit4, UDP4_SIZE);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u4, payload, fill_sizes(size, 50, UDP4_SIZE, UDP4_SIZE), 50, 0,
+		CK_FULL, GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, fit4 * UDP4_SIZE, 0, UDP4_SIZE),
+		   U_SUPER(fit4 * UDP4_SIZE, 3 * UDP4_SIZE, (uint16_t)fit4, UDP4_SIZE));
 
 	/* 47 full and a last one that makes exactly 65535 bytes: one super-packet. */
 	size[fit4] = 65535 - 28 - fit4 * UDP4_SIZE; /* 83 */
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
+	udp_gro(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL, GRO_UDP);
 	assert_int_equal(v.n, 1);
 	assert_int_equal(v.p[0]->len, VNET_HDR_LEN + 65535);
-	assert_super_udp(v.p[0], NULL, &u4, payload, 65535 - 28, 0, UDP4_SIZE);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 65535 - 28, 0, UDP4_SIZE));
 	/* One byte more: it passes alone. */
 	size[fit4]++;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 2);
-	assert_super_udp(v.p[0], NULL, &u4, payload, fit4 * UDP4_SIZE, 0, UDP4_SIZE);
-	assert_passed_k(v.p[1], fit4);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u4, payload, size, fit4 + 1, 0, CK_FULL, GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, fit4 * UDP4_SIZE, 0, UDP4_SIZE),
+		   U_PASSED(fit4));
 
 	/* IPv6: the whole packet within 65535 bytes too. */
-	for (uint32_t k = 0; k < fit6; k++)
-		size[k] = UDP6_SIZE;
-	size[fit6] = 65535 - 48 - fit6 * UDP6_SIZE; /* 1003 */
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u6, payload, size, fit6 + 1, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
+	fill_sizes(size, fit6 + 1, UDP6_SIZE, 65535 - 48 - fit6 * UDP6_SIZE); /* last 1003 */
+	udp_gro(fx, &v, NULL, &u6, payload, size, fit6 + 1, 0, CK_FULL, GRO_UDP);
 	assert_int_equal(v.n, 1);
 	assert_int_equal(v.p[0]->len, VNET_HDR_LEN + 65535);
-	assert_super_udp(v.p[0], NULL, &u6, payload, 65535 - 48, 0, UDP6_SIZE);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u6, payload, U_SUPER(0, 65535 - 48, 0, UDP6_SIZE));
 	/* One byte more, twice: the first starts a new group, which the second joins. */
 	size[fit6] = size[fit6 + 1] = 1004;
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u6, payload, size, fit6 + 2, 0, CK_FULL);
-	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 2);
-	assert_super_udp(v.p[0], NULL, &u6, payload, fit6 * UDP6_SIZE, 0, UDP6_SIZE);
-	assert_super_udp(v.p[1], NULL, &u6, payload + fit6 * UDP6_SIZE, 2008, 0, 1004);
-	pkt_vec_free(&v);
+	udp_gro(fx, &v, NULL, &u6, payload, size, fit6 + 2, 0, CK_FULL, GRO_UDP);
+	EXPECT_UDP(&v, NULL, &u6, payload, U_SUPER(0, fit6 * UDP6_SIZE, 0, UDP6_SIZE),
+		   U_SUPER(fit6 * UDP6_SIZE, 2008, 0, 1004));
 	assert_int_equal(fx->st.gro_super_udp, 7);
 
 	/* Big buffers of 5000 bytes: 1028 + 3 * 1000 fit, a fourth more does not. */
@@ -3104,19 +3007,26 @@ static void test_gro_udp_limits(void **state)
 		struct pkt_pool small;
 
 		assert_true(pkt_pool_init(&small, 4, PKT_HEADROOM + 5000));
-		for (uint32_t k = 0; k < 10; k++)
-			size[k] = 1000;
 		pkt_vec_init(&v);
-		uadd_run(fx, &v, NULL, &u4, payload, size, 10, 0, CK_FULL);
+		uadd_run(fx, &v, NULL, &u4, payload, fill_sizes(size, 10, 1000, 1000), 10, 0,
+			 CK_FULL);
 		gro_coalesce_ex(&v, &small, &fx->st, GRO_UDP);
-		assert_int_equal(v.n, 3);
-		assert_super_udp(v.p[0], NULL, &u4, payload, 4000, 0, 1000);
-		assert_super_udp(v.p[1], NULL, &u4, payload + 4000, 4000, 4, 1000);
-		assert_super_udp(v.p[2], NULL, &u4, payload + 8000, 2000, 8, 1000);
-		pkt_vec_free(&v);
+		EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 4000, 0, 1000),
+			   U_SUPER(4000, 4000, 4, 1000), U_SUPER(8000, 2000, 8, 1000));
 		assert_int_equal(small.nfree, small.count);
 		pkt_pool_destroy(&small);
 	}
+}
+
+/* test_gro_udp_nomem's batch: four IPv4 datagrams (inputs 0-3), then three IPv6 (4-6). */
+static void nomem_batch(struct fixture *fx, struct pkt_vec *v, const struct flow *u4,
+			const struct flow *u6)
+{
+	const uint32_t size[] = {1000, 1000, 1000, 1000};
+
+	pkt_vec_init(v);
+	uadd_run(fx, v, NULL, u4, payload, size, 4, 0, CK_FULL);
+	uadd_run(fx, v, NULL, u6, payload, size, 3, 0, CK_FULL);
 }
 
 /* The big pool empty (or nearly): groups pass through unchanged, counted in gro_nomem. */
@@ -3130,28 +3040,18 @@ static void test_gro_udp_nomem(void **state)
 
 	for (uint32_t i = 0; i < fx->big.count; i++)
 		held[i] = pkt_alloc(&fx->big);
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
-	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
+	nomem_batch(fx, &v, &u4, &u6);
 	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 7);
-	for (uint32_t k = 0; k < 7; k++)
-		assert_passed_k(v.p[k], k);
-	pkt_vec_free(&v);
+	expect_udp_passed(&v, 7);
 	assert_int_equal(fx->st.gro_nomem, 2);
 	assert_int_equal(fx->st.gro_super, 0);
 
 	/* One buffer left: the first group gets it, the second passes. */
 	pkt_free(held[0]);
-	pkt_vec_init(&v);
-	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
-	uadd_run(fx, &v, NULL, &u6, payload, size, 3, 0, CK_FULL);
+	nomem_batch(fx, &v, &u4, &u6);
 	gro_udp_run(fx, &v, GRO_UDP);
-	assert_int_equal(v.n, 4);
-	assert_super_udp(v.p[0], NULL, &u4, payload, 4000, 0, 1000);
-	for (uint32_t k = 0; k < 3; k++)
-		assert_passed_k(v.p[1 + k], 4 + k);
-	pkt_vec_free(&v);
+	EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 4000, 0, 1000), U_PASSED(4), U_PASSED(5),
+		   U_PASSED(6));
 	assert_int_equal(fx->st.gro_nomem, 3);
 	assert_int_equal(fx->st.gro_super_udp, 1);
 	free_all(held + 1, fx->big.count - 1);
@@ -3160,10 +3060,7 @@ static void test_gro_udp_nomem(void **state)
 	pkt_vec_init(&v);
 	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
 	gro_coalesce_ex(&v, NULL, &fx->st, GRO_UDP);
-	assert_int_equal(v.n, 4);
-	for (uint32_t k = 0; k < 4; k++)
-		assert_passed_k(v.p[k], k);
-	pkt_vec_free(&v);
+	expect_udp_passed(&v, 4);
 	assert_int_equal(fx->st.gro_super_udp, 1);
 }
 
@@ -3238,42 +3135,34 @@ static void test_gro_udp_roundtrip(void **state)
 	uint32_t size[PKT_VEC_MAX];
 	uint16_t ids[4] = {100, 7, 0, 0xffff};
 
-#define RUN(n, full, last)                            \
-	do {                                          \
-		for (uint32_t k_ = 0; k_ < (n); k_++) \
-			size[k_] = (full);            \
-		size[(n)-1] = (last);                 \
-	} while (0)
-
-	RUN(2, UDP4_SIZE, UDP4_SIZE);
-	udp_roundtrip(fx, NULL, &u4, payload, size, 2, NULL, 1, CK_FULL);
-	RUN(11, UDP4_SIZE, 5);
-	udp_roundtrip(fx, NULL, &u4, payload, size, 11, NULL, 0xfff8, CK_FULL);
-	RUN(PKT_VEC_MAX, 1, 1);
-	udp_roundtrip(fx, NULL, &u4, payload, size, PKT_VEC_MAX, NULL, 3, CK_FULL);
-	RUN(48, UDP4_SIZE, 83);
-	udp_roundtrip(fx, NULL, &u4, payload, size, 48, NULL, 3, CK_FULL);
-	RUN(3, UDP6_SIZE, UDP6_SIZE);
-	udp_roundtrip(fx, NULL, &u6, payload, size, 3, NULL, 0, CK_FULL);
-	RUN(8, UDP6_SIZE, 1);
-	udp_roundtrip(fx, NULL, &u6, payload + 1, size, 8, NULL, 0, CK_FULL);
-	RUN(48, UDP6_SIZE, 1003);
-	udp_roundtrip(fx, NULL, &u6, payload, size, 48, NULL, 0, CK_FULL);
-	RUN(PKT_VEC_MAX, 20, 20);
-	udp_roundtrip(fx, NULL, &u6, payload, size, PKT_VEC_MAX, NULL, 0, CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload, fill_sizes(size, 2, UDP4_SIZE, UDP4_SIZE), 2, NULL, 1,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload, fill_sizes(size, 11, UDP4_SIZE, 5), 11, NULL, 0xfff8,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload, fill_sizes(size, PKT_VEC_MAX, 1, 1), PKT_VEC_MAX,
+		      NULL, 3, CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload, fill_sizes(size, 48, UDP4_SIZE, 83), 48, NULL, 3,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u6, payload, fill_sizes(size, 3, UDP6_SIZE, UDP6_SIZE), 3, NULL, 0,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u6, payload + 1, fill_sizes(size, 8, UDP6_SIZE, 1), 8, NULL, 0,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u6, payload, fill_sizes(size, 48, UDP6_SIZE, 1003), 48, NULL, 0,
+		      CK_FULL);
+	udp_roundtrip(fx, NULL, &u6, payload, fill_sizes(size, PKT_VEC_MAX, 20, 20), PKT_VEC_MAX,
+		      NULL, 0, CK_FULL);
 	/* Without DF, a TOS, a TTL; IPv6 with a traffic class and label. */
 	u4.df = false, u4.tos = 0x10, u4.ttl = 1;
 	u6.tos = 0x2e, u6.label = 0xfffff, u6.ttl = 2;
-	RUN(5, 1000, 999);
-	udp_roundtrip(fx, NULL, &u4, payload + 2, size, 5, NULL, 0xfffd, CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload + 2, fill_sizes(size, 5, 1000, 999), 5, NULL, 0xfffd,
+		      CK_FULL);
 	udp_roundtrip(fx, NULL, &u6, payload + 2, size, 5, NULL, 0, CK_FULL);
 	/* IPv4 without checksums: they come back with them. */
 	u4 = flow_make(4, 17);
 	udp_roundtrip(fx, NULL, &u4, payload, size, 5, NULL, 9, CK_ZERO);
 	/* DF and IDs that do not count: they come back numbered from the first, as the
 	 * kernel numbers them. */
-	RUN(4, 600, 600);
-	udp_roundtrip(fx, NULL, &u4, payload, size, 4, ids, 0, CK_FULL);
+	udp_roundtrip(fx, NULL, &u4, payload, fill_sizes(size, 4, 600, 600), 4, ids, 0, CK_FULL);
 
 	/* A datagram whose checksum comes out 0 is sent as 0xffff: it merges and comes back
 	 * the same. The last two bytes of the second datagram set its sum. */
@@ -3282,7 +3171,6 @@ static void test_gro_udp_roundtrip(void **state)
 		static uint8_t b[2048];
 		uint32_t len, l3 = l3_of(f);
 
-		RUN(3, 800, 800);
 		memcpy(data, payload, 3 * 800);
 		put_be16(data + 1598, 0);
 		len = build(f, data + 800, 800, 0, 0, 0, CK_ZERO, b);
@@ -3290,20 +3178,20 @@ static void test_gro_udp_roundtrip(void **state)
 			 (uint16_t)~ref_fold(ref_sum(b + l3, len - l3, ref_pseudo(f, len - l3))));
 		len = build(f, data + 800, 800, 0, 0, 0, CK_FULL, b);
 		assert_int_equal(get_be16(b + l3 + 6), 0xffff);
-		udp_roundtrip(fx, NULL, f, data, size, 3, NULL, 0, CK_FULL);
+		udp_roundtrip(fx, NULL, f, data, fill_sizes(size, 3, 800, 800), 3, NULL, 0,
+			      CK_FULL);
 	}
 
 	/* Frames: behind a plain header and a tag; not re-cut to the tunnel. */
 	u6 = flow_make(6, 17);
 	ev.vlan = true;
 	ev.tci = 0x0064;
-	RUN(6, UDP4_SIZE, 700);
-	udp_roundtrip(fx, &e, &u4, payload, size, 6, NULL, 1, CK_FULL);
-	RUN(PKT_VEC_MAX, 100, 3);
-	udp_roundtrip(fx, &ev, &u6, payload, size, PKT_VEC_MAX, NULL, 0, CK_FULL);
-	RUN(4, UDP6_SIZE, UDP6_SIZE);
-	udp_roundtrip(fx, &ev, &u4, payload, size, 4, NULL, 0, CK_ZERO);
-#undef RUN
+	udp_roundtrip(fx, &e, &u4, payload, fill_sizes(size, 6, UDP4_SIZE, 700), 6, NULL, 1,
+		      CK_FULL);
+	udp_roundtrip(fx, &ev, &u6, payload, fill_sizes(size, PKT_VEC_MAX, 100, 3), PKT_VEC_MAX,
+		      NULL, 0, CK_FULL);
+	udp_roundtrip(fx, &ev, &u4, payload, fill_sizes(size, 4, UDP6_SIZE, UDP6_SIZE), 4, NULL, 0,
+		      CK_ZERO);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
 }
 
