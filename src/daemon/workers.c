@@ -288,6 +288,9 @@ static void *worker_main(void *arg)
 
 void vwired_workers_start(struct vwired *d)
 {
+	/* What start-up sent (STP, keepalives for the wires) waits in worker 0's backlog. */
+	if (d->workers[0].backlog_n)
+		vwired_send_backlog(&d->workers[0]);
 	for (uint32_t i = 1; i < d->n_workers; i++) {
 		struct vwired_worker *w = &d->workers[i];
 		int rc = pthread_create(&w->thread, NULL, worker_main, w);
