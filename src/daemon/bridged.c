@@ -121,15 +121,7 @@ static void bridge_output(struct vwired *d, struct pkt_vec *out, uint64_t now)
 			}
 		} else {
 			/* Written on the queue of the worker that holds the lock. */
-			struct io_tun *tap = d->cur->taps[port];
-
-			/* An offloading TAP takes every frame with a vnet header: flows' runs
-			 * merged. */
-			if (io_tun_offloads(tap))
-				gro_coalesce_ex(&one, &d->pool, &d->offload,
-						GRO_FRAMES |
-							(io_tun_offloads_udp(tap) ? GRO_UDP : 0));
-			io_tun_write(d->cur->loop, tap, &one);
+			vwired_dev_write(d, d->cur->taps[port], &one, true);
 		}
 	}
 	if (wires.n)
@@ -358,30 +350,6 @@ static struct io_tun *open_tap_queue(struct vwired *d, struct vwired_worker *w, 
 				 d->n_workers > 1, vwired_on_tap_rx, w);
 }
 
-/*
- * Worker 0's queue, with offloads where the kernel takes them. A persistent single-queue
- * TAP refuses IFF_MULTI_QUEUE (EINVAL): then vwired runs one worker.
- */
-static struct io_tun *open_tap_first(struct vwired *d, const char *name)
-{
-	struct io_tun *tap = NULL;
-
-	for (;;) {
-		if (d->opt.offload) {
-			tap = open_tap_queue(d, &d->workers[0], name, true);
-			if (!tap && errno != EINVAL)
-				vw_warn("%s: TAP offloads refused (%s): plain TAP", name,
-					strerror(errno));
-		}
-		if (!tap)
-			tap = open_tap_queue(d, &d->workers[0], name, false);
-		if (tap || errno != EINVAL || d->n_workers == 1)
-			return tap;
-		vw_info("%s: a single-queue device: running one worker", name);
-		d->n_workers = 1;
-	}
-}
-
 int vwired_bridge_open_queues(struct vwired *d, struct vwired_worker *w)
 {
 	for (uint32_t port = 0; port < BR_MAX_PORTS; port++) {
@@ -401,7 +369,7 @@ int vwired_bridge_open_queues(struct vwired *d, struct vwired_worker *w)
 static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t mtu,
 		    const uint8_t *mac)
 {
-	struct io_tun *tap = open_tap_first(d, name);
+	struct io_tun *tap = vwired_open_first_queue(d, name, true, vwired_on_tap_rx);
 	int rc;
 
 	if (!tap) {

@@ -150,41 +150,12 @@ void vwired_on_tun_error(void *ctx, struct io_tun *tun, int err)
 	vwired_unlock(d);
 }
 
-/*
- * Worker 0's TUN queue: with offloads where the kernel takes them, multi-queue when
- * there are several workers. A persistent single-queue device (made without
- * multi_queue) refuses IFF_MULTI_QUEUE: then vwired runs one worker.
- */
-static struct io_tun *open_tun_queue(struct vwired *d, const char *name)
-{
-	struct io_tun *t = NULL;
-	bool mq = d->n_workers > 1;
-
-	if (d->opt.offload) {
-		t = io_tun_open_queue(d->loop, name, IO_DEV_TUN_VNET, mq, vwired_on_tun_rx,
-				      &d->workers[0]);
-		if (!t && mq && errno == EINVAL)
-			return NULL;
-		if (!t)
-			vw_warn("%s: TUN offloads refused (%s): plain TUN", name, strerror(errno));
-	}
-	if (!t)
-		t = io_tun_open_queue(d->loop, name, IO_DEV_TUN, mq, vwired_on_tun_rx,
-				      &d->workers[0]);
-	return t;
-}
-
 static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 		    const struct config_prefix *addrs, uint32_t naddrs)
 {
 	int rc;
 
-	d->tun = open_tun_queue(d, name);
-	if (!d->tun && d->n_workers > 1 && errno == EINVAL) {
-		vw_info("%s: a single-queue device: running one worker", name);
-		d->n_workers = 1;
-		d->tun = open_tun_queue(d, name);
-	}
+	d->tun = vwired_open_first_queue(d, name, false, vwired_on_tun_rx);
 	d->workers[0].tun = d->tun;
 	if (!d->tun) {
 		vw_err("cannot create or attach TUN device '%s': %s%s", name, strerror(errno),

@@ -49,11 +49,17 @@ static void flush_tun(struct vwired *d, struct pkt_vec *out)
 		pkt_vec_free(out);
 		return;
 	}
-	/* An offloading TUN takes every packet with a vnet header: flows' runs merged. */
-	if (io_tun_offloads(w->tun))
-		gro_coalesce_ex(out, &d->pool, &d->offload,
-				io_tun_offloads_udp(w->tun) ? GRO_UDP : 0);
-	io_tun_write(w->loop, w->tun, out);
+	vwired_dev_write(d, w->tun, out, false);
+}
+
+void vwired_dev_write(struct vwired *d, struct io_tun *dev, struct pkt_vec *v, bool frames)
+{
+	/* An offloading device takes every packet with a vnet header: flows' runs merged. */
+	if (io_tun_offloads(dev))
+		gro_coalesce_ex(v, &d->pool, &d->offload,
+				(frames ? GRO_FRAMES : 0) |
+					(io_tun_offloads_udp(dev) ? GRO_UDP : 0));
+	io_tun_write(d->cur->loop, dev, v);
 }
 
 void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now)

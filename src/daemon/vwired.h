@@ -162,6 +162,11 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v);
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 void vwired_on_deadline(void *ctx, uint64_t now_ns);
 void vwired_flush_udp(struct vwired *d, struct pkt_vec *out);
+/*
+ * Writes v to dev, one of the current worker's TUN (frames false) or TAP (true) queues;
+ * an offloading device gets it coalesced first (GRO, UDP too with USO). v ends empty.
+ */
+void vwired_dev_write(struct vwired *d, struct io_tun *dev, struct pkt_vec *v, bool frames);
 /* Plaintext IP packets (routed, or VXLAN fragments of a wire) into the tunnel; v ends empty. */
 void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now);
 /* After anything that may have changed the device's timers (config, UAPI set). */
@@ -204,6 +209,14 @@ int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx);
 void vwired_unlisten(struct vwired *d, int fd, const char *path);
 
 /* workers.c */
+/*
+ * Worker 0's queue of the TUN (tap false) or a TAP called name: with offloads where the
+ * kernel takes them (else warned, plain), multi-queue with several workers. A persistent
+ * single-queue device refuses IFF_MULTI_QUEUE (EINVAL): then vwired runs one worker.
+ * NULL with errno set.
+ */
+struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool tap,
+				       io_tun_rx_cb cb);
 /* How many workers to run (options, cores); called before anything is opened. */
 uint32_t vwired_workers_wanted(const struct vwired_options *opt);
 /* Takes the shared state for worker w: every callback on a worker's loop starts so. */

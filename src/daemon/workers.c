@@ -179,6 +179,39 @@ static void free_deferral(struct vwired_worker *w)
 	w->backlog = NULL;
 }
 
+/* Worker 0's queue, offloading where the kernel lets it; mq: IFF_MULTI_QUEUE. */
+static struct io_tun *open_queue0(struct vwired *d, const char *name, bool tap, bool mq,
+				  io_tun_rx_cb cb)
+{
+	const char *what = tap ? "TAP" : "TUN";
+	struct io_tun *t;
+
+	if (d->opt.offload) {
+		t = io_tun_open_queue(d->loop, name, tap ? IO_DEV_TAP_VNET : IO_DEV_TUN_VNET, mq,
+				      cb, &d->workers[0]);
+		/* EINVAL with multi-queue is the device's queueing, not its offloads. */
+		if (t || (mq && errno == EINVAL))
+			return t;
+		vw_warn("%s: %s offloads refused (%s): plain %s", name, what, strerror(errno),
+			what);
+	}
+	return io_tun_open_queue(d->loop, name, tap ? IO_DEV_TAP : IO_DEV_TUN, mq, cb,
+				 &d->workers[0]);
+}
+
+struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool tap,
+				       io_tun_rx_cb cb)
+{
+	struct io_tun *t = open_queue0(d, name, tap, d->n_workers > 1, cb);
+
+	if (!t && d->n_workers > 1 && errno == EINVAL) {
+		vw_info("%s: a single-queue device: running one worker", name);
+		d->n_workers = 1;
+		t = open_queue0(d, name, tap, false, cb);
+	}
+	return t;
+}
+
 static int watch_kicks(struct vwired_worker *w)
 {
 	int rc;
