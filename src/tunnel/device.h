@@ -126,6 +126,7 @@ struct wg_device {
 	void *random_ctx;
 	int64_t wall_offset_ns;
 	uint64_t last_under_load;
+	uint64_t keypairs_made; /* the last wg_keypair id handed out */
 	bool have_under_load;
 
 	/*
@@ -180,8 +181,8 @@ void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs);
  * keypair of each data message and checks it may still receive, but instead of opening
  * it there it records a job (the packet, now the list's, and a copy of the key). The
  * caller runs wg_decrypt_jobs_run without the lock, then, under it again,
- * wg_device_receive_decrypted does the rest in order: the index must still name a
- * keypair that may receive with that very key (else RX_KEY_EXPIRED), the tag must have
+ * wg_device_receive_decrypted does the rest in order: the index must still name the very
+ * keypair the job was recorded for, still able to receive (else RX_KEY_EXPIRED), the tag must have
  * verified (else RX_BAD_TAG), then the replay window, session, timers and the allowed-IPs
  * check as always, so the window moves only for authenticated messages, under the lock.
  * It consumes jobs while out_ip has room and returns how many; the rest stay, in order.
@@ -191,6 +192,7 @@ void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs);
 
 struct wg_decrypt_job {
 	struct pkt *p;
+	uint64_t keypair_id;
 	bool ok;
 	uint8_t key[32];
 };

@@ -23,6 +23,7 @@ struct wg_keypair {
 	uint64_t sending_counter;
 	struct wg_replay receiving_counter;
 	uint64_t birthdate;
+	uint64_t id; /* unique in its device: a slot reused under the same index differs */
 	uint32_t remote_index;
 	bool sending_valid;
 	bool receiving_valid;

@@ -102,6 +102,7 @@ bool wg_peer_begin_session(struct wg_peer *peer, uint64_t now_ns)
 		return false;
 	}
 	kp->birthdate = now_ns;
+	kp->id = ++dev->keypairs_made;
 	kp->sending_valid = true;
 	kp->receiving_valid = true;
 	wg_keypairs_add_new(&peer->keypairs, &dev->index_table, kp);

@@ -578,12 +578,37 @@ static void test_deferred_encryption(void **state)
  * Deferred decryption: B records the data messages, opens them outside (the caller's)
  * lock and finishes them after: every intact one is delivered in order, a forged one is
  * a bad tag, a replayed one a replay, and a session that went away in between (peer
- * removed) drops what was opened for it without leaking a buffer.
+ * removed, or another keypair under the same index) drops what was opened for it without
+ * leaking a buffer.
  */
 static struct wg_decrypt_jobs deferred_rx;
 
+enum between { NOTHING_BETWEEN, PEER_REMOVED, SESSION_REPLACED };
+
+/*
+ * What a reused index would look like: a new keypair (same keys even, but a fresh replay
+ * window) takes over the current one's receiver index.
+ */
+static void replace_session_keeping_index(struct wg_device *dev, struct wg_peer *peer)
+{
+	struct wg_keypair *old = peer->keypairs.current;
+	struct wg_keypair *kp = wg_keypair_alloc(&peer->keypairs);
+
+	assert_non_null(kp);
+	memcpy(kp->sending_key, old->sending_key, sizeof(kp->sending_key));
+	memcpy(kp->receiving_key, old->receiving_key, sizeof(kp->receiving_key));
+	kp->remote_index = old->remote_index;
+	kp->birthdate = old->birthdate;
+	kp->i_am_the_initiator = old->i_am_the_initiator;
+	kp->sending_valid = kp->receiving_valid = true;
+	kp->id = ++dev->keypairs_made;
+	wg_index_replace(&dev->index_table, &old->entry, &kp->entry);
+	peer->keypairs.current = kp;
+	wg_keypair_release(&dev->index_table, old);
+}
+
 /* B takes what is on the wire towards it with deferral on; returns what it delivered. */
-static uint32_t deliver_deferred(struct net *n, bool remove_between)
+static uint32_t deliver_deferred(struct net *n, enum between between)
 {
 	struct pkt_vec *in = &n->to[1], out_udp, out_ip;
 	uint32_t got = 0;
@@ -594,9 +619,11 @@ static uint32_t deliver_deferred(struct net *n, bool remove_between)
 	assert_int_equal(in->n, 0);
 	assert_int_equal(out_ip.n, 0); /* nothing opened yet */
 	wg_decrypt_jobs_run(&deferred_rx);
-	if (remove_between) {
+	if (between == PEER_REMOVED) {
 		wg_device_remove_peer(&n->b.dev, n->b.peer);
 		n->b.peer = NULL;
+	} else if (between == SESSION_REPLACED) {
+		replace_session_keeping_index(&n->b.dev, n->b.peer);
 	}
 	while (deferred_rx.n) {
 		wg_device_receive_decrypted(&n->b.dev, &deferred_rx, n->now, &out_udp, &out_ip);
@@ -635,7 +662,7 @@ static void test_deferred_decryption(void **state)
 		pkt_vec_add(&n->to[1], n->held[1].p[i]);
 	pkt_vec_add(&n->to[1], copy);
 	n->held[1].n = 0;
-	assert_int_equal(deliver_deferred(n, false), 39);
+	assert_int_equal(deliver_deferred(n, NOTHING_BETWEEN), 39);
 	assert_int_equal(drops(&n->b, WG_DROP_RX_BAD_TAG), 1);
 	assert_int_equal(drops(&n->b, WG_DROP_RX_REPLAY), 1);
 	for (uint32_t i = 0, k = 1; i < 40; i++) {
@@ -643,6 +670,23 @@ static void test_deferred_decryption(void **state)
 			continue;
 		assert_int_equal(n->b.rx_tags[k++], (uint8_t)i);
 	}
+	/*
+	 * Opened, then another keypair answers to their index before they are finished: they
+	 * were not authenticated under its replay window, so they go; its own traffic flows.
+	 */
+	for (uint32_t i = 0; i < 10; i++)
+		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
+	for (uint32_t i = 0; i < n->held[1].n; i++)
+		pkt_vec_add(&n->to[1], n->held[1].p[i]);
+	n->held[1].n = 0;
+	assert_int_equal(deliver_deferred(n, SESSION_REPLACED), 0);
+	assert_int_equal(drops(&n->b, WG_DROP_RX_KEY_EXPIRED), 10);
+	node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, 77));
+	for (uint32_t i = 0; i < n->held[1].n; i++)
+		pkt_vec_add(&n->to[1], n->held[1].p[i]);
+	n->held[1].n = 0;
+	assert_int_equal(deliver_deferred(n, NOTHING_BETWEEN), 1);
+	assert_int_equal(n->b.rx_tags[(n->b.rx_count - 1) % sizeof(n->b.rx_tags)], 77);
 	/* Opened, then the session is gone before they are finished. */
 	for (uint32_t i = 0; i < 10; i++)
 		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
@@ -650,7 +694,7 @@ static void test_deferred_decryption(void **state)
 		pkt_vec_add(&n->to[1], n->held[1].p[i]);
 	n->held[1].n = 0;
 	n->capture[1] = false;
-	assert_int_equal(deliver_deferred(n, true), 0);
+	assert_int_equal(deliver_deferred(n, PEER_REMOVED), 0);
 	assert_int_equal(drops(&n->b, WG_DROP_RX_UNKNOWN_INDEX), 10);
 	n->b.dev.decrypt_later = NULL;
 	net_free(n);
