@@ -43,7 +43,6 @@ void vwired_lock(struct vwired *d, struct vwired_worker *w)
 {
 	pthread_mutex_lock(&d->lock);
 	d->cur = w;
-	/* NULL with one worker: nothing to gain from deferring the AEAD. */
 	d->wg.encrypt_later = w->jobs;
 }
 
@@ -156,7 +155,7 @@ void vwired_stop(struct vwired *d)
 	}
 }
 
-/* The AEAD outside the lock needs a job list and a send backlog per worker. */
+/* The AEAD outside the lock, in batches, needs job lists and a send backlog per worker. */
 static int alloc_deferral(struct vwired_worker *w)
 {
 	w->jobs = calloc(1, sizeof(*w->jobs));
@@ -231,8 +230,14 @@ int vwired_workers_prepare(struct vwired *d)
 {
 	int rc;
 
-	if (d->n_workers < 2)
+	/* One worker defers too: the AEAD then runs on whole batches (aead_seal_batch). */
+	if (d->n_workers < 2) {
+		if ((rc = alloc_deferral(&d->workers[0])) < 0) {
+			vw_err("cannot set up the worker's job lists: %s", strerror(-rc));
+			return -1;
+		}
 		return 0;
+	}
 	if (!pkt_pool_share(&d->pool)) {
 		vw_err("cannot share the packet pool between workers");
 		return -1;

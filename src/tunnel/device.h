@@ -159,6 +159,8 @@ struct wg_device {
  * packet is simply encrypted at once.
  */
 #define WG_ENCRYPT_JOBS_MAX 4096
+/* Messages handed to the batch AEAD at once by the job runners. */
+#define WG_AEAD_BATCH 64
 
 struct wg_encrypt_job {
 	struct pkt *p;

@@ -219,6 +219,7 @@ vwired_argv() {
 	0) VWIRED_ARGV+=(--no-offload) ;;
 	1) VWIRED_ARGV+=(--offload) ;;
 	esac
+	[ -z "${VWIRED_WORKERS:-}" ] || VWIRED_ARGV+=(--workers "$VWIRED_WORKERS")
 	return 0
 }
 

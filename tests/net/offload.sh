@@ -74,6 +74,8 @@ round() {
 	tcp_check "$NS_B" "$NS_A" "$aa" $((32 << 20)) "$label-b-to-a"
 	FRAGS=$(($(counter 1 .ipfrag.fragmented) - f0))
 	udp_check "$NS_A" "$NS_B" "$ab" 4000 1000 "$label-a-to-b"
+	# Short ones: their AEAD is done eight messages side by side (aead_seal_batch).
+	udp_check "$NS_A" "$NS_B" "$ab" 4000 64 "$label-a-to-b-short"
 	# Over the wire these need two fragments each (the full ones leave in GSO runs).
 	udp_check "$NS_A" "$NS_B" "$ab" 2000 1440 "$label-a-to-b-fragmented"
 	SPLIT=$(($(counter 1 .offload.split_in) - s0))
@@ -116,6 +118,8 @@ fi
 # from 16 source ports, which the TUN hashes over its queues.
 nw=$(counter 1 '.workers | length')
 echo "  A runs $nw worker(s)"
+[ -z "${VWIRED_WORKERS:-}" ] || [ "$nw" -eq "$VWIRED_WORKERS" ] ||
+	fail "--workers $VWIRED_WORKERS, but A runs $nw"
 if [ "$nw" -gt 1 ]; then
 	tcp_check_parallel 4 "$NS_A" "$NS_B" 10.0.0.2 $((8 << 20)) workers
 	w0=$(show 1 | jq -c '[.workers[].tun_rx]')
