@@ -49,6 +49,7 @@
 #include "cookie.h"
 #include "core/addr.h"
 #include "core/pkt.h"
+#include "crypto/aead.h"
 #include "index.h"
 #include "noise.h"
 #include "peer.h"
@@ -151,28 +152,21 @@ struct wg_device {
  * lock can run the AEAD after letting go of it. With dev->encrypt_later pointing at a
  * job list, every data packet (keepalives too) is framed as usual inside the entry
  * points (nonce counter taken, padding, header, room for the tag) and lands in the
- * output vector, but its plaintext is still there: a job records where it is, the
- * counter and a copy of the sending key. The caller must run wg_encrypt_jobs_run before
- * it sends any packet it got from those calls; that touches only the jobs' packets and
- * keys, never the device, so it needs no lock. Counters are still handed out in order
+ * output vector, but its plaintext is still there: a job records where it is (a pointer
+ * into the packet, whose data must not move until the jobs ran), the counter and a copy
+ * of the sending key. The caller must run wg_encrypt_jobs_run before it sends any packet
+ * it got from those calls; that touches only the jobs' packets and keys, never the
+ * device, so it needs no lock. Counters are still handed out in order
  * under the caller's lock, so each peer's nonces stay unique. When the list is full a
  * packet is simply encrypted at once.
  */
 #define WG_ENCRYPT_JOBS_MAX 4096
-/* Messages handed to the batch AEAD at once by the job runners. */
-#define WG_AEAD_BATCH 64
 
-struct wg_encrypt_job {
-	struct pkt *p;
-	uint64_t counter;
-	uint32_t offset; /* plaintext start, from p->data */
-	uint32_t len;	 /* plaintext bytes; the tag goes right after them */
-	uint8_t key[32];
-};
-
+/* The jobs are the batch aead_seal_batch takes: msg[i].key points at key[i]. */
 struct wg_encrypt_jobs {
 	uint32_t n;
-	struct wg_encrypt_job job[WG_ENCRYPT_JOBS_MAX];
+	struct aead_msg msg[WG_ENCRYPT_JOBS_MAX];
+	uint8_t key[WG_ENCRYPT_JOBS_MAX][AEAD_KEY_SIZE];
 };
 
 /* Encrypts every recorded packet in place, wipes the key copies and empties the list. */

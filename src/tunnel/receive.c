@@ -327,13 +327,19 @@ static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struc
 	rx_data_accept(dev, kp, p, now_ns, out_ip);
 }
 
+/*
+ * Messages handed to aead_open_batch at once. Unlike the encryption jobs the list cannot
+ * be the batch itself: wg_device_receive_decrypted moves what it leaves to the front.
+ */
+#define OPEN_SLICE 64
+
 /* In slices, so that short messages share their ChaCha20 work (aead_open_batch). */
 void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs)
 {
-	struct aead_msg m[WG_AEAD_BATCH];
+	struct aead_msg m[OPEN_SLICE];
 
-	for (uint32_t i = 0; i < jobs->n; i += WG_AEAD_BATCH) {
-		uint32_t n = jobs->n - i < WG_AEAD_BATCH ? jobs->n - i : WG_AEAD_BATCH;
+	for (uint32_t i = 0; i < jobs->n; i += OPEN_SLICE) {
+		uint32_t n = jobs->n - i < OPEN_SLICE ? jobs->n - i : OPEN_SLICE;
 
 		for (uint32_t k = 0; k < n; k++) {
 			struct wg_decrypt_job *j = &jobs->job[i + k];

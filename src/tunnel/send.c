@@ -212,42 +212,26 @@ bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t coun
 static bool encrypt_or_defer(struct pkt *p, const struct wg_keypair *kp, uint64_t counter,
 			     uint32_t mtu, struct wg_encrypt_jobs *jobs)
 {
-	struct wg_encrypt_job *j;
-	uint32_t len;
+	uint32_t len, i;
 
 	if (!jobs || jobs->n == WG_ENCRYPT_JOBS_MAX)
 		return wg_packet_encrypt(p, kp, counter, mtu);
 	if (!frame_data(p, kp, counter, mtu, &len))
 		return false;
-	j = &jobs->job[jobs->n++];
-	j->p = p;
-	j->counter = counter;
-	j->offset = WG_DATA_HEADER_SIZE;
-	j->len = len;
-	memcpy(j->key, kp->sending_key, sizeof(j->key));
+	i = jobs->n++;
+	memcpy(jobs->key[i], kp->sending_key, sizeof(jobs->key[i]));
+	jobs->msg[i] = (struct aead_msg){.data = p->data + WG_DATA_HEADER_SIZE,
+					 .len = len,
+					 .counter = counter,
+					 .key = jobs->key[i]};
 	return true;
 }
 
-/* In slices, so that short packets share their ChaCha20 work (aead_seal_batch). */
+/* Short packets of the list share their ChaCha20 work (aead_seal_batch). */
 void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs)
 {
-	struct aead_msg m[WG_AEAD_BATCH];
-
-	for (uint32_t i = 0; i < jobs->n; i += WG_AEAD_BATCH) {
-		uint32_t n = jobs->n - i < WG_AEAD_BATCH ? jobs->n - i : WG_AEAD_BATCH;
-
-		for (uint32_t k = 0; k < n; k++) {
-			struct wg_encrypt_job *j = &jobs->job[i + k];
-
-			m[k] = (struct aead_msg){.data = j->p->data + j->offset,
-						 .len = j->len,
-						 .counter = j->counter,
-						 .key = j->key};
-		}
-		aead_seal_batch(m, n);
-		for (uint32_t k = 0; k < n; k++)
-			crypto_wipe(jobs->job[i + k].key, sizeof(jobs->job[i + k].key));
-	}
+	aead_seal_batch(jobs->msg, jobs->n);
+	crypto_wipe(jobs->key, jobs->n * sizeof(jobs->key[0]));
 	jobs->n = 0;
 }
 
