@@ -231,18 +231,17 @@ int vwired_workers_prepare(struct vwired *d)
 	int rc;
 
 	/* One worker defers too: the AEAD then runs on whole batches (aead_seal_batch). */
-	if (d->n_workers < 2) {
-		if ((rc = alloc_deferral(&d->workers[0])) < 0) {
-			vw_err("cannot set up the worker's job lists: %s", strerror(-rc));
-			return -1;
-		}
-		return 0;
+	if ((rc = alloc_deferral(&d->workers[0])) < 0) {
+		vw_err("cannot set up worker 0's job lists: %s", strerror(-rc));
+		return -1;
 	}
+	if (d->n_workers < 2)
+		return 0;
 	if (!pkt_pool_share(&d->pool)) {
 		vw_err("cannot share the packet pool between workers");
 		return -1;
 	}
-	if ((rc = watch_kicks(&d->workers[0])) < 0 || (rc = alloc_deferral(&d->workers[0])) < 0) {
+	if ((rc = watch_kicks(&d->workers[0])) < 0) {
 		vw_err("cannot set up worker 0 for other workers: %s", strerror(-rc));
 		return -1;
 	}
