@@ -8,6 +8,7 @@
 
 #define AEAD_KEY_SIZE 32
 #define AEAD_TAG_SIZE 16
+#define AEAD_NONCE_SIZE 12
 #define XAEAD_NONCE_SIZE 24
 
 /*
@@ -23,6 +24,9 @@ void aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *a
  */
 bool aead_decrypt(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad,
 		  size_t adlen, uint64_t counter, const uint8_t key[AEAD_KEY_SIZE]);
+
+/* The nonce aead_encrypt / aead_decrypt build from a counter (the layout above). */
+void aead_wg_nonce(uint8_t nonce[AEAD_NONCE_SIZE], uint64_t counter);
 
 /*
  * Batches of WireGuard data messages (no AD), sealed or opened in place: the same bytes

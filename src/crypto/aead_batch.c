@@ -27,12 +27,6 @@ void aead_batch_force_portable(bool on)
 	force_portable = on;
 }
 
-static void wg_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t counter)
-{
-	put_le32(nonce, 0);
-	put_le64(nonce + 4, counter);
-}
-
 /* RFC 8439's tag without AD: ciphertext, zeros to a multiple of 16, le64(0), le64(len). */
 static void poly_tag(uint8_t tag[AEAD_TAG_SIZE], const uint8_t *ct, size_t len,
 		     const uint8_t otk[32])
@@ -61,10 +55,10 @@ static void seal_one(struct aead_msg *m)
  */
 static bool open_one(struct aead_msg *m)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], otk[32], tag[AEAD_TAG_SIZE];
+	uint8_t nonce[AEAD_NONCE_SIZE], otk[32], tag[AEAD_TAG_SIZE];
 	bool ok;
 
-	wg_nonce(nonce, m->counter);
+	aead_wg_nonce(nonce, m->counter);
 	crypto_stream_chacha20_ietf(otk, sizeof(otk), nonce, m->key);
 	poly_tag(tag, m->data, m->len, otk);
 	ok = crypto_verify_16(tag, m->data + m->len) == 0;
