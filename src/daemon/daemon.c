@@ -318,7 +318,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		vw_err("cannot allocate the packet buffers");
 		return -1;
 	}
-	d->loop = io_loop_new(opt->io, &d->pool, NULL);
+	d->loop = io_loop_new(opt->io, &d->pool, &vwired_loop_opts);
 	if (!d->loop) {
 		vw_err("cannot start the %s event loop: %s",
 		       opt->io == IO_EPOLL ? "epoll" : "io_uring", strerror(errno));

@@ -217,6 +217,8 @@ void vwired_unlisten(struct vwired *d, int fd, const char *path);
  */
 struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool tap,
 				       io_tun_rx_cb cb);
+/* How vwired's loops are made: each is used by its worker's thread only. */
+extern const struct io_loop_opts vwired_loop_opts;
 /* How many workers to run (options, cores); called before anything is opened. */
 uint32_t vwired_workers_wanted(const struct vwired_options *opt);
 /* Takes the shared state for worker w: every callback on a worker's loop starts so. */

@@ -28,6 +28,9 @@
 #include "crypto/crypto.h"
 #include "daemon/vwired.h"
 
+/* Each loop belongs to its worker's thread: worker 0's to the main thread (vwired_free). */
+const struct io_loop_opts vwired_loop_opts = {.one_thread = true};
+
 uint32_t vwired_workers_wanted(const struct vwired_options *opt)
 {
 	long n = opt->workers ? (long)opt->workers : sysconf(_SC_NPROCESSORS_ONLN);
@@ -248,7 +251,11 @@ int vwired_workers_prepare(struct vwired *d)
 	return 0;
 }
 
-static void close_worker(struct vwired_worker *w)
+/*
+ * The worker's loop and what is on it. The kick eventfd stays open (close_worker):
+ * other threads may still write to it until the worker is joined.
+ */
+static void close_loop(struct vwired_worker *w)
 {
 	for (uint32_t p = 0; p < BR_MAX_PORTS; p++)
 		if (w->taps[p])
@@ -257,18 +264,23 @@ static void close_worker(struct vwired_worker *w)
 		io_tun_close(w->tun);
 	if (w->udp)
 		io_udp_close(w->udp);
-	if (w->kick_fd >= 0) {
+	if (w->kick_fd >= 0 && w->loop)
 		io_unwatch_fd(w->loop, w->kick_fd);
-		close(w->kick_fd);
-	}
 	if (w->loop)
 		io_loop_free(w->loop);
-	free_deferral(w);
 	memset(w->taps, 0, sizeof(w->taps));
 	w->tun = NULL;
 	w->udp = NULL;
 	w->loop = NULL;
+}
+
+static void close_worker(struct vwired_worker *w)
+{
+	close_loop(w);
+	if (w->kick_fd >= 0)
+		close(w->kick_fd);
 	w->kick_fd = -1;
+	free_deferral(w);
 }
 
 /* Worker i's loop, socket and queues, like worker 0's. */
@@ -277,7 +289,7 @@ static int open_worker(struct vwired *d, struct vwired_worker *w)
 	int rc;
 
 	/* Worker 0 already chose (and logged) the backend: the others take the same. */
-	w->loop = io_loop_new(io_loop_backend(d->loop), &d->pool, NULL);
+	w->loop = io_loop_new(io_loop_backend(d->loop), &d->pool, &vwired_loop_opts);
 	if (!w->loop)
 		return -errno;
 	if ((rc = watch_kicks(w)) < 0 || (rc = alloc_deferral(w)) < 0)
@@ -320,6 +332,8 @@ static void *worker_main(void *arg)
 
 	if (rc < 0)
 		vw_err("worker %u: event loop failed: %s", w->id, strerror(-rc));
+	/* Its loop is this thread's alone (vwired_loop_opts): it goes here, not at join. */
+	close_loop(w);
 	return NULL;
 }
 

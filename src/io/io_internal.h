@@ -113,7 +113,9 @@ struct io_loop {
 	struct pkt_pool *pool;
 	uint32_t rx_depth;
 	uint32_t sq_entries;
-	bool no_multishot; /* io_uring: one SQE per receive even where multishot works */
+	bool no_multishot;  /* io_uring: one SQE per receive even where multishot works */
+	bool one_thread;    /* asked for (io_loop_opts) */
+	bool one_thread_on; /* granted by the backend */
 	bool stop;
 	uint64_t deadline;
 	io_deadline_cb deadline_cb;

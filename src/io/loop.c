@@ -53,6 +53,7 @@ struct io_loop *io_loop_new(enum io_backend backend, struct pkt_pool *pool,
 		loop->rx_depth = IO_MAX_RX_DEPTH;
 	loop->sq_entries = opts && opts->sq_entries ? opts->sq_entries : IO_DEFAULT_SQ_ENTRIES;
 	loop->no_multishot = opts && opts->no_multishot;
+	loop->one_thread = opts && opts->one_thread;
 	loop->deadline = IO_NO_DEADLINE;
 	loop->sigfd = -1;
 	err = loop_init_backend(loop, backend);
@@ -149,6 +150,11 @@ enum io_backend io_loop_backend(const struct io_loop *loop)
 const char *io_loop_backend_name(const struct io_loop *loop)
 {
 	return loop->ops->name;
+}
+
+bool io_loop_one_thread(const struct io_loop *loop)
+{
+	return loop->one_thread_on;
 }
 
 bool io_backend_parse(const char *s, enum io_backend *out)
@@ -552,7 +558,7 @@ static bool cmsg_add_source(struct msghdr *m, struct cmsghdr **c, const struct v
 	if (!dst->local.family || dst->local.family != dst->sa.sa_family)
 		return false;
 	if (sock_family == AF_INET6) {
-		struct in6_pktinfo pi = { 0 };
+		struct in6_pktinfo pi = {0};
 
 		if (dst->local.family == AF_INET) {
 			pi.ipi6_addr.s6_addr[10] = 0xff;
@@ -569,7 +575,7 @@ static bool cmsg_add_source(struct msghdr *m, struct cmsghdr **c, const struct v
 		(*c)->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(*c), &pi, sizeof(pi));
 	} else if (sock_family == AF_INET && dst->local.family == AF_INET) {
-		struct in_pktinfo pi = { 0 };
+		struct in_pktinfo pi = {0};
 
 		memcpy(&pi.ipi_spec_dst, dst->local.bytes, 4);
 		(*c)->cmsg_level = IPPROTO_IP;
@@ -586,7 +592,7 @@ static bool cmsg_add_source(struct msghdr *m, struct cmsghdr **c, const struct v
 size_t io_udp_cmsg_build(const struct vw_endpoint *dst, int sock_family, uint16_t gso_size,
 			 bool with_src, void *buf, size_t cap)
 {
-	struct msghdr m = { .msg_control = buf, .msg_controllen = cap };
+	struct msghdr m = {.msg_control = buf, .msg_controllen = cap};
 	struct cmsghdr *c;
 	size_t len = 0;
 

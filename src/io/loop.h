@@ -70,6 +70,14 @@ struct io_loop_opts {
 	uint32_t sq_entries; /* io_uring submission queue; 0: 256 */
 	/* io_uring: one SQE per receive even where the kernel has multishot (tests) */
 	bool no_multishot;
+	/*
+	 * Only one thread uses the loop: the first one to run it (io_loop_run). Before that
+	 * any thread may set it up (sources, watches, sends wait for the first run); from
+	 * then on only that thread may call anything on it, io_loop_free included. io_uring (6.1+) then does
+	 * the kernel's completion work only when the loop waits, in batches, instead of
+	 * interrupting the thread for each packet (SINGLE_ISSUER | DEFER_TASKRUN).
+	 */
+	bool one_thread;
 };
 
 /* Counters of one UDP socket or TUN/TAP: every drop has its reason. */
@@ -95,6 +103,8 @@ void io_loop_free(struct io_loop *loop);
 enum io_backend io_loop_backend(const struct io_loop *loop);
 /* "io_uring" or "epoll". */
 const char *io_loop_backend_name(const struct io_loop *loop);
+/* True when one_thread was asked for and the kernel's io_uring granted it. */
+bool io_loop_one_thread(const struct io_loop *loop);
 /* "auto", "uring" (or "io_uring"), "epoll"; false when s is none of them. */
 bool io_backend_parse(const char *s, enum io_backend *out);
 

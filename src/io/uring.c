@@ -4,6 +4,11 @@
  * polls, the deadline timeout), submit everything in one io_uring_enter that
  * also waits, then reap the completions in batches.
  *
+ * A one_thread loop's ring is SINGLE_ISSUER | DEFER_TASKRUN (6.1): the kernel
+ * queues the work of completing receives until the loop enters to wait, rather
+ * than interrupting the thread for each packet, and a busy loop waits for a
+ * batch of completions (UR_BATCH_WAIT), so it is woken once per batch.
+ *
  * Receives take one of two paths per source:
  *  - multishot (where the kernel has it, unless io_loop_opts.no_multishot): a
  *    provided buffer ring of pool packets per source, its own buffer group,
@@ -35,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -51,6 +57,13 @@ enum { OP_IDLE, OP_RX, OP_TX };
 #define UR_MAX_CQ      65536
 #define UR_SQE_RETRIES 16
 #define UR_DRAIN_NS    (2 * NSEC_PER_SEC)
+/*
+ * After an iteration that handled at least UR_BATCH_WAIT completions, the next wait is
+ * for that many or UR_BATCH_WAIT_NS, whichever comes first: under load a packet may wait
+ * 30 µs more, and the thread is woken once per batch rather than once per packet.
+ */
+#define UR_BATCH_WAIT	 16
+#define UR_BATCH_WAIT_NS 30000
 
 /* Kernel 6.7; liburing before 2.5 has no name for it. */
 #define UR_OP_READ_MULTISHOT 49
@@ -140,6 +153,13 @@ struct ur_backend {
 	uint32_t timer_gen;
 	bool timer_armed;
 	bool timer_abs; /* absolute CLOCK_BOOTTIME timeouts (5.15+); else relative */
+	/*
+	 * one_thread: created disabled, so that the thread that first submits, not the
+	 * one that created the ring, becomes its only submitter (SINGLE_ISSUER).
+	 */
+	bool disabled;
+	unsigned last_reap; /* completions the last iteration handled */
+	bool batch_wait;    /* one_thread granted: wait for UR_BATCH_WAIT when busy */
 };
 
 static inline struct ur_backend *ur(struct io_loop *loop)
@@ -168,6 +188,44 @@ static inline uint64_t ud_watch(const struct io_watch *w)
 }
 
 /*
+ * Every io_uring_enter goes through these two. A ring created disabled (one_thread) is
+ * enabled by the first wait, in the thread that runs the loop (or frees it): that thread
+ * becomes its only submitter. Until then submits are left queued for that wait, so that
+ * setting the loop up from another thread does not make that thread the submitter.
+ */
+static int ur_enable(struct ur_backend *u)
+{
+	int ret;
+
+	if (!u->disabled)
+		return 0;
+	/* liburing 2.3 declares io_uring_enable_rings but does not export it. */
+	ret = (int)syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			   NULL, 0);
+	if (ret < 0)
+		return -errno;
+	u->disabled = false;
+	return 0;
+}
+
+static int ur_submit(struct ur_backend *u)
+{
+	return u->disabled ? 0 : io_uring_submit(&u->ring);
+}
+
+static int ur_submit_and_wait(struct ur_backend *u, unsigned nr, struct __kernel_timespec *ts)
+{
+	struct io_uring_cqe *cqe;
+	int ret = ur_enable(u);
+
+	if (ret < 0)
+		return ret;
+	if (!ts)
+		return io_uring_submit_and_wait(&u->ring, nr);
+	return io_uring_submit_and_wait_timeout(&u->ring, &cqe, nr, ts, NULL);
+}
+
+/*
  * An SQE, submitting what is queued when the SQ is full. NULL only when the
  * kernel keeps refusing (completion queue overflowing); callers then drop
  * and count, or retry on the next iteration.
@@ -177,7 +235,7 @@ static struct io_uring_sqe *ur_sqe(struct ur_backend *u)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 
 	for (int i = 0; !sqe && i < UR_SQE_RETRIES; i++) {
-		io_uring_submit(&u->ring);
+		ur_submit(u);
 		sqe = io_uring_get_sqe(&u->ring);
 	}
 	if (sqe)
@@ -833,7 +891,7 @@ static void ur_complete(struct io_loop *loop, struct ur_backend *u, uint64_t ud,
 	u->inflight--;
 }
 
-static void ur_reap(struct io_loop *loop, struct ur_backend *u)
+static unsigned ur_reap(struct io_loop *loop, struct ur_backend *u)
 {
 	struct io_uring_cqe *cqes[UR_CQE_BATCH];
 	uint64_t ud[UR_CQE_BATCH];
@@ -853,6 +911,7 @@ static void ur_reap(struct io_loop *loop, struct ur_backend *u)
 			ur_complete(loop, u, ud[i], res[i], flags[i]);
 		total += n;
 	}
+	return total;
 }
 
 static int ur_wait(struct io_loop *loop)
@@ -872,13 +931,23 @@ static int ur_wait(struct io_loop *loop)
 		if (!w->dead && !w->armed && !w->failed)
 			ur_arm_watch(u, w);
 	ur_sync_timer(loop, u);
-	ret = io_uring_submit_and_wait(&u->ring, 1);
+	if (u->batch_wait && u->last_reap >= UR_BATCH_WAIT) {
+		/*
+		 * Busy: let completions gather for a few microseconds. With deferred task
+		 * work the kernel does not even wake us before there are UR_BATCH_WAIT.
+		 */
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = UR_BATCH_WAIT_NS};
+
+		ret = ur_submit_and_wait(u, UR_BATCH_WAIT, &ts);
+	} else {
+		ret = ur_submit_and_wait(u, 1, NULL);
+	}
 	if (ret == -EBADR)
 		/* The kernel could not keep an overflowed CQE (out of memory): say so, go on. */
 		vw_err("io_uring: completions were lost");
 	else if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME)
 		return ret;
-	ur_reap(loop, u);
+	u->last_reap = ur_reap(loop, u);
 	return 0;
 }
 
@@ -904,7 +973,7 @@ static void ur_src_del(struct io_loop *loop, struct io_src *src)
 	if (src->bufring)
 		ur_ms_stop(ur(loop), src, src->bufring);
 	/* Now: the receives hold the socket (and its port) until they are cancelled. */
-	io_uring_submit(&ur(loop)->ring);
+	ur_submit(ur(loop));
 	/* In-flight operations hold their own file reference: closing is safe now. */
 	close(src->fd);
 }
@@ -915,7 +984,7 @@ static int ur_src_set_fd(struct io_loop *loop, struct io_src *src, int fd)
 	ur_cancel_slots(ur(loop), src);
 	if (src->bufring)
 		ur_ms_stop(ur(loop), src, src->bufring);
-	io_uring_submit(&ur(loop)->ring);
+	ur_submit(ur(loop));
 	close(src->fd);
 	src->fd = fd;
 	return 0;
@@ -1019,7 +1088,7 @@ static void ur_watch_del(struct io_loop *loop, struct io_watch *w)
 	io_uring_prep_poll_remove(sqe, ud_watch(w));
 	io_uring_sqe_set_data64(sqe, UD_IGNORE);
 	/* Now rather than at the next wait: the poll holds a reference to the file. */
-	io_uring_submit(&u->ring);
+	ur_submit(u);
 }
 
 static const uint8_t ur_needed_ops[] = {
@@ -1058,6 +1127,20 @@ static int ur_check(struct ur_backend *u, const struct io_uring_params *p, const
 	return err;
 }
 
+#define UR_SETUP_OPTIONAL (IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN)
+#define UR_SETUP_ONE_THREAD                                                            \
+	(UR_SETUP_OPTIONAL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
+	 IORING_SETUP_R_DISABLED)
+
+static int ur_setup(struct ur_backend *u, const struct io_loop *loop, uint32_t cq, uint32_t flags,
+		    struct io_uring_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->flags = IORING_SETUP_CQSIZE | flags;
+	p->cq_entries = cq;
+	return io_uring_queue_init_params(loop->sq_entries, &u->ring, p);
+}
+
 static int ur_init(struct io_loop *loop, const char **why)
 {
 	struct io_uring_params p;
@@ -1086,17 +1169,14 @@ static int ur_init(struct io_loop *loop, const char **why)
 		cq = 2 * loop->sq_entries;
 	if (cq > UR_MAX_CQ)
 		cq = UR_MAX_CQ;
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-	p.cq_entries = cq;
-	ret = io_uring_queue_init_params(loop->sq_entries, &u->ring, &p);
-	if (ret == -EINVAL) {
-		/* Before 5.18/5.19: the optional flags are unknown. */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = cq;
-		ret = io_uring_queue_init_params(loop->sq_entries, &u->ring, &p);
-	}
+	ret = -EINVAL;
+	/* The one-thread flags are 6.0/6.1, the optional ones 5.18/5.19: each step older. */
+	if (loop->one_thread && (ret = ur_setup(u, loop, cq, UR_SETUP_ONE_THREAD, &p)) == 0)
+		u->disabled = true;
+	if (ret == -EINVAL)
+		ret = ur_setup(u, loop, cq, UR_SETUP_OPTIONAL, &p);
+	if (ret == -EINVAL)
+		ret = ur_setup(u, loop, cq, 0, &p);
 	if (ret < 0) {
 		free(u->ops);
 		free(u->gso_slots);
@@ -1113,6 +1193,8 @@ static int ur_init(struct io_loop *loop, const char **why)
 		return ret;
 	}
 	u->timer_abs = true;
+	u->batch_wait = u->disabled;
+	loop->one_thread_on = u->disabled;
 	loop->be = u;
 	return 0;
 }
@@ -1130,9 +1212,8 @@ static void ur_fini(struct io_loop *loop)
 	/* Sources and watches were closed (cancels queued): wait until the kernel let go. */
 	while (u->inflight) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-		struct io_uring_cqe *cqe;
 
-		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		ur_submit_and_wait(u, 1, &ts);
 		ur_reap(loop, u);
 		if (vw_clock_mono_ns() > give_up) {
 			vw_err("io_uring: %u operations did not complete at exit", u->inflight);

@@ -24,6 +24,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,11 +55,26 @@
 struct env {
 	enum io_backend backend;
 	bool no_multishot;
+	bool one_thread;
 };
 
-static struct env env_uring = {IO_URING, false};
-static struct env env_uring_perop = {IO_URING, true};
-static struct env env_epoll = {IO_EPOLL, false};
+static struct env env_uring = {IO_URING, false, false};
+static struct env env_uring_perop = {IO_URING, true, false};
+static struct env env_uring_one = {IO_URING, false, true};
+static struct env env_epoll = {IO_EPOLL, false, false};
+
+/* Whether this kernel takes the ring flags a one_thread loop asks for (6.1+). */
+static bool kernel_has_one_thread(void)
+{
+	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER |
+					     IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED};
+	struct io_uring ring;
+
+	if (io_uring_queue_init_params(4, &ring, &p) < 0)
+		return false;
+	io_uring_queue_exit(&ring);
+	return true;
+}
 
 /* Buffer size of the next new_loop's pool (UDP GRO needs 64 KiB receives). */
 static uint32_t test_bufsize = PKT_DEFAULT_SIZE;
@@ -73,6 +89,7 @@ static struct io_loop *new_loop(void **state, struct pkt_pool *pool, uint32_t co
 	if (opts)
 		o = *opts;
 	o.no_multishot = e->no_multishot;
+	o.one_thread = e->one_thread;
 	alarm(GUARD_SECONDS);
 	assert_true(pkt_pool_init(pool, count, test_bufsize));
 	loop = io_loop_new(e->backend, pool, &o);
@@ -87,6 +104,9 @@ static struct io_loop *new_loop(void **state, struct pkt_pool *pool, uint32_t co
 		fail_msg("io_loop_new: %s", strerror(err));
 	}
 	assert_int_equal(io_loop_backend(loop), e->backend);
+	/* Granted exactly where the kernel has it, never on epoll or when not asked. */
+	assert_int_equal(io_loop_one_thread(loop),
+			 e->one_thread && e->backend == IO_URING && kernel_has_one_thread());
 	return loop;
 }
 
@@ -589,6 +609,44 @@ static void test_udp_burst(void **state)
 	assert_int_equal(io_udp_stats(u)->rx_packets, b.want);
 	assert_int_equal(io_udp_stats(u)->rx_errors + io_udp_stats(u)->rx_truncated, 0);
 	end_loop(loop, &pool);
+}
+
+static void *run_and_free(void *arg)
+{
+	struct burst *b = arg;
+	intptr_t rc = io_loop_run(b->loop);
+
+	io_loop_free(b->loop);
+	return (void *)rc;
+}
+
+/*
+ * vwired's workers: a one_thread loop set up by one thread (socket, buffer ring) and
+ * then run and freed by another, which must become its submitter. Bursts bigger than
+ * the batch wait, and a last datagram alone, all arrive.
+ */
+static void test_loop_in_other_thread(void **state)
+{
+	struct pkt_pool pool;
+	struct io_loop_opts opts = {.rx_depth = 32};
+	struct io_loop *loop = new_loop(state, &pool, 256, &opts);
+	struct burst b = {.loop = loop, .want = 3 * 32 + 1};
+	struct io_udp *u = io_udp_open(loop, 0, burst_rx, &b);
+	pthread_t t;
+	void *rc;
+
+	assert_non_null(u);
+	assert_int_equal(pthread_create(&t, NULL, run_and_free, &b), 0);
+	send_burst(io_udp_port(u), 3 * 32);
+	usleep(20000);
+	send_burst(io_udp_port(u), 1);
+	assert_int_equal(pthread_join(t, &rc), 0);
+	assert_int_equal((intptr_t)rc, 0);
+	assert_int_equal(b.received, b.want);
+	assert_int_equal(b.bad, 0);
+	assert_int_equal(pool.nfree, pool.count);
+	pkt_pool_destroy(&pool);
+	alarm(0);
 }
 
 /* Closing returns every buffer at once, not only at io_loop_free. */
@@ -1529,6 +1587,7 @@ static void test_tun_attach_unprivileged(void **state)
 #define EACH(f)                                                       \
 	{"uring_" #f, f, NULL, NULL, &env_uring},                     \
 		{"uring_perop_" #f, f, NULL, NULL, &env_uring_perop}, \
+		{"uring_one_" #f, f, NULL, NULL, &env_uring_one},     \
 	{                                                             \
 		"epoll_" #f, f, NULL, NULL, &env_epoll                \
 	}
@@ -1548,6 +1607,7 @@ int main(void)
 		EACH(test_udp_rebind),
 		EACH(test_rx_buffers_held),
 		EACH(test_udp_burst),
+		EACH(test_loop_in_other_thread),
 		EACH(test_udp_close_returns_buffers),
 		EACH(test_udp_rebind_burst),
 		EACH(test_udp_truncated),
