@@ -16,7 +16,10 @@
  *
  * Workers other than 0 never touch another loop: what they need from the others (stop,
  * rebind to a new listen port, a new fwmark, an earlier timer for worker 0) comes as a
- * kick on their eventfd, and they look at the shared state under the lock.
+ * kick on their eventfd, and they look at the shared state under the lock. That makes
+ * each loop one thread's (vwired_loop_opts: io_uring's single-issuer rings with deferred
+ * completion work): the main thread sets a worker's loop up, the worker runs it and
+ * frees it when it stops.
  */
 #include <errno.h>
 #include <stdlib.h>
