@@ -73,9 +73,10 @@ struct io_loop_opts {
 	/*
 	 * Only one thread uses the loop: the first one to run it (io_loop_run). Before that
 	 * any thread may set it up (sources, watches, sends wait for the first run); from
-	 * then on only that thread may call anything on it, io_loop_free included. io_uring (6.1+) then does
-	 * the kernel's completion work only when the loop waits, in batches, instead of
-	 * interrupting the thread for each packet (SINGLE_ISSUER | DEFER_TASKRUN).
+	 * then on only that thread may call anything on it, io_loop_free included. io_uring
+	 * (6.1+) then does the kernel's completion work only when the loop waits, in
+	 * batches, instead of interrupting the thread for each packet (SINGLE_ISSUER |
+	 * DEFER_TASKRUN).
 	 */
 	bool one_thread;
 };

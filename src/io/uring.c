@@ -154,12 +154,11 @@ struct ur_backend {
 	bool timer_armed;
 	bool timer_abs; /* absolute CLOCK_BOOTTIME timeouts (5.15+); else relative */
 	/*
-	 * one_thread: created disabled, so that the thread that first submits, not the
-	 * one that created the ring, becomes its only submitter (SINGLE_ISSUER).
+	 * one_thread: created disabled, so that the thread that first waits, not the one
+	 * that created the ring, becomes its only submitter (SINGLE_ISSUER).
 	 */
 	bool disabled;
 	unsigned last_reap; /* completions the last iteration handled */
-	bool batch_wait;    /* one_thread granted: wait for UR_BATCH_WAIT when busy */
 };
 
 static inline struct ur_backend *ur(struct io_loop *loop)
@@ -931,7 +930,7 @@ static int ur_wait(struct io_loop *loop)
 		if (!w->dead && !w->armed && !w->failed)
 			ur_arm_watch(u, w);
 	ur_sync_timer(loop, u);
-	if (u->batch_wait && u->last_reap >= UR_BATCH_WAIT) {
+	if (loop->one_thread_on && u->last_reap >= UR_BATCH_WAIT) {
 		/*
 		 * Busy: let completions gather for a few microseconds. With deferred task
 		 * work the kernel does not even wake us before there are UR_BATCH_WAIT.
@@ -1193,7 +1192,6 @@ static int ur_init(struct io_loop *loop, const char **why)
 		return ret;
 	}
 	u->timer_abs = true;
-	u->batch_wait = u->disabled;
 	loop->one_thread_on = u->disabled;
 	loop->be = u;
 	return 0;
