@@ -194,7 +194,30 @@ void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v)
 }
 
 /*
- * Decrypted inner packets: IPv4 fragments to us are reassembled, VXLAN for a
+ * Fragments that cannot be a wire's VXLAN are routed traffic: they go to the TUN as they
+ * came, like any routed packet, and the rest of in stays (in order) for reassembly.
+ */
+static void route_foreign_fragments(struct vwired *d, struct pkt_vec *in, struct pkt_vec *to_tun)
+{
+	uint32_t keep = 0;
+
+	for (uint32_t i = 0; i < in->n; i++) {
+		struct pkt *p = in->p[i];
+		bool fragment =
+			p->len >= 20 && (p->data[0] >> 4) == 4 && (get_be16(p->data + 6) & 0x3fff);
+
+		if (fragment && !vx_fragment_for_wires(&d->vx, p)) {
+			d->vx.stats.passed++;
+			pkt_vec_add(to_tun, p); /* room: to_tun is empty and as large as in */
+		} else {
+			in->p[keep++] = p;
+		}
+	}
+	in->n = keep;
+}
+
+/*
+ * Decrypted inner packets: IPv4 fragments of a wire's VXLAN are reassembled, VXLAN for a
  * wire goes to the bridge (grouped by wire), everything else to the TUN.
  */
 void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *to_tun, uint64_t now)
@@ -203,6 +226,7 @@ void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *t
 
 	pkt_vec_init(&whole);
 	pkt_vec_init(&frames);
+	route_foreign_fragments(d, in, to_tun);
 	ipfrag_reassemble_batch(&d->frag, in, &whole, now);
 	vx_decap_batch(&d->vx, &whole, &frames, to_tun);
 	while (frames.n) {

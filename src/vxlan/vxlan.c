@@ -378,6 +378,21 @@ static enum vx_verdict vx_check_ipv4(const struct vx *vx, const uint8_t *d, uint
 	return VX_DECAP_OK;
 }
 
+bool vx_fragment_for_wires(const struct vx *vx, const struct pkt *p)
+{
+	const uint8_t *d = p->data;
+
+	if (p->len < VX_IPV4_HLEN || d[0] >> 4 != 4 || (d[0] & 0x0fu) < 5 ||
+	    !(get_be16(d + 6) & (IP_MF | IP_OFFMASK)))
+		return false;
+	if (d[9] != IPPROTO_UDP_ || memcmp(d + 16, vx->cfg.local, 4) != 0)
+		return false;
+	for (uint32_t i = 0; i < vx->nwires; i++)
+		if (!memcmp(vx->wires[i].remote, d + 12, 4))
+			return true;
+	return false;
+}
+
 enum vx_verdict vx_decap(struct vx *vx, struct pkt *p, enum vx_drop *why)
 {
 	uint8_t *d = p->data, *u, *frame;

@@ -125,6 +125,14 @@ enum vx_verdict {
 	VX_DECAP_DROP, /* *why says why; p untouched */
 };
 
+/*
+ * Whether reassembly should take p: an IPv4 fragment of a UDP datagram from a wire's
+ * Remote to our tunnel address, the only fragments that can be a wire's VXLAN. Every
+ * other fragment is routed traffic that crosses the tunnel as it came (the host it is
+ * for reassembles it), and must not take the wires' reassembly slots.
+ */
+bool vx_fragment_for_wires(const struct vx *vx, const struct pkt *p);
+
 /* Decapsulates the (whole, reassembled) IPv4 packet p holds, in place (pkt_pull). */
 enum vx_verdict vx_decap(struct vx *vx, struct pkt *p, enum vx_drop *why);
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "core/byteorder.h"
@@ -566,6 +567,59 @@ static void test_ecn(void **state)
 	pkt_free(p);
 }
 
+/* An IPv4 header (no payload needed by the check) with the given fields. */
+static struct pkt *make_ip(struct fixture *fx, const uint8_t src[4], const uint8_t dst[4],
+			   uint8_t proto, uint16_t frag)
+{
+	struct pkt *p = pkt_alloc(&fx->pool);
+	uint8_t *d;
+
+	assert_non_null(p);
+	p->len = 28;
+	d = p->data;
+	memset(d, 0, 28);
+	d[0] = 0x45;
+	put_be16(d + 2, 28);
+	put_be16(d + 6, frag);
+	d[8] = 64;
+	d[9] = proto;
+	memcpy(d + 12, src, 4);
+	memcpy(d + 16, dst, 4);
+	put_be16(d + 10, csum_ipv4_header(d, 20));
+	return p;
+}
+
+/* Only UDP fragments from a wire's Remote to our address may be a wire's VXLAN. */
+static void test_fragment_for_wires(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint8_t stranger[4] = {10, 0, 0, 77};
+	struct {
+		const uint8_t *src, *dst;
+		uint8_t proto;
+		uint16_t frag;
+		bool want;
+	} cases[] = {
+		{remote_a, local_ip, 17, 0x2000, true},	 /* first fragment, MF */
+		{remote_b, local_ip, 17, 0x00b9, true},	 /* last fragment, offset only */
+		{remote_a, local_ip, 17, 0x0000, false}, /* whole datagram */
+		{remote_a, local_ip, 17, 0x4000, false}, /* DF, whole */
+		{remote_a, local_ip, 1, 0x2000, false},	 /* ICMP (ping -s 3000) */
+		{stranger, local_ip, 17, 0x2000, false}, /* routed UDP from another host */
+		{remote_a, stranger, 17, 0x2000, false}, /* transit, not for us */
+		{local_ip, remote_a, 17, 0x2000, false}, /* our own, reflected */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pkt *p =
+			make_ip(fx, cases[i].src, cases[i].dst, cases[i].proto, cases[i].frag);
+
+		if (vx_fragment_for_wires(&fx->vx, p) != cases[i].want)
+			fail_msg("case %zu: expected %d", i, cases[i].want);
+		pkt_free(p);
+	}
+}
+
 static void test_batches(void **state)
 {
 	struct fixture *fx = *state;
@@ -619,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decap_accepts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragment_for_wires, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
