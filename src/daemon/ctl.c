@@ -2,17 +2,16 @@
 /*
  * The vwirectl control socket: one request line in, the answer out, close.
  * Requests: "show NAME [--json]". Answers that start with "error: " are failures.
+ * The clients themselves (limits, timeouts, never waiting on one) are ctlsock.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bridge/showstp.h"
 #include "core/clock.h"
@@ -20,14 +19,12 @@
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
 #include "daemon/vwired.h"
-#include "io/unix.h"
 
 #define CTL_MAX_REQUEST 512
 
 struct ctl_server {
 	struct vwired *d;
-	int listen_fd;
-	char path[600];
+	struct ctlsock *sock;
 };
 
 /* A growable text buffer for answers. */
@@ -215,6 +212,24 @@ static void show_workers(const struct vwired *d, struct out *o, bool json)
 		outf(o, "], ");
 }
 
+/* The control sockets' own guard rails: clients refused (all slots taken) and timed out. */
+static void show_control(const struct vwired *d, struct out *o, bool json)
+{
+	struct ctlsock_stats st = {0};
+
+	uapi_server_add_stats(d->uapi, &st);
+	ctl_server_add_stats(d->ctl, &st);
+	ctl_server_add_stats(d->ctl_bridge, &st);
+	if (json)
+		outf(o,
+		     "\"control\": {\"clients_refused\": %" PRIu64
+		     ", \"clients_timed_out\": %" PRIu64 "}, ",
+		     st.clients_refused, st.clients_timed_out);
+	else
+		outf(o, "  control clients: %" PRIu64 " refused, %" PRIu64 " timed out\n",
+		     st.clients_refused, st.clients_timed_out);
+}
+
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
 	uint8_t pub[WG_KEY_LEN];
@@ -238,6 +253,7 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 	show_offload(d, o, false);
 	show_ipfrag(d, o, false);
 	show_workers(d, o, false);
+	show_control(d, o, false);
 	if (d->has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
@@ -297,6 +313,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	show_offload(d, o, true);
 	show_ipfrag(d, o, true);
 	show_workers(d, o, true);
+	show_control(d, o, true);
 	outf(o, "\"bridge\": ");
 	if (d->has_bridge)
 		outf(o, "\"%s\"", d->cfg.bridge.name);
@@ -445,54 +462,39 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 }
 
 /*
- * Requests are one short line; the client has already written it (and shut
- * down its side) when we accept, so a short blocking read with a timeout is
- * enough and keeps this off the packet path's mind.
+ * A request is the first line, or all the client sent before shutting its side (or
+ * CTL_MAX_REQUEST bytes of it). Its answer is the last: the client is closed once it
+ * has taken it.
  */
-static void serve(struct ctl_server *s, int fd)
+static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t len, bool end)
 {
+	struct ctl_server *s = ctx;
 	char req[CTL_MAX_REQUEST + 1];
+	const char *nl = memchr(in, '\n', len);
 	struct out o = {0};
-	size_t len = 0;
 
-	while (len < CTL_MAX_REQUEST) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (poll(&pfd, 1, 1000) <= 0)
-			break;
-		n = read(fd, req + len, CTL_MAX_REQUEST - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(req, '\n', len))
-			break;
-	}
+	if (!nl && !end)
+		return 0;
+	if (nl)
+		len = (size_t)(nl - in);
+	if (len > CTL_MAX_REQUEST)
+		len = CTL_MAX_REQUEST;
+	memcpy(req, in, len);
 	req[len] = '\0';
-	/* Answers read the shared state: under the lock, as worker 0. */
+	/* Answers read the shared state: under the lock, as worker 0, into o as a snapshot. */
 	vwired_lock(s->d, &s->d->workers[0]);
 	handle_request(s->d, req, &o);
 	vwired_unlock(s->d);
 	if (o.oom) {
 		static const char msg[] = "error: out of memory\n";
 
-		(void)!write(fd, msg, sizeof(msg) - 1);
+		free(o.buf);
+		ctlsock_reply(c, msg, sizeof(msg) - 1);
 	} else {
-		vwired_write_all(fd, o.buf, o.len);
+		/* The client owns the answer from here on and frees it once it is out. */
+		ctlsock_reply_take(c, o.buf, o.len);
 	}
-	free(o.buf);
-}
-
-static void on_listen_readable(void *ctx, int fd, uint32_t events)
-{
-	struct ctl_server *s = ctx;
-	int cfd;
-
-	(void)events;
-	while ((cfd = io_unix_accept(fd)) >= 0) {
-		serve(s, cfd);
-		close(cfd);
-	}
+	return CTLSOCK_LAST;
 }
 
 struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
@@ -502,9 +504,8 @@ struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
 	if (!s)
 		return NULL;
 	s->d = d;
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->listen_fd = vwired_listen(d, path, on_listen_readable, s);
-	if (s->listen_fd < 0) {
+	s->sock = ctlsock_new(d, path, CTL_MAX_REQUEST, on_request, s);
+	if (!s->sock) {
 		free(s);
 		return NULL;
 	}
@@ -513,6 +514,12 @@ struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
 
 void ctl_server_free(struct ctl_server *s)
 {
-	vwired_unlisten(s->d, s->listen_fd, s->path);
+	ctlsock_free(s->sock);
 	free(s);
+}
+
+void ctl_server_add_stats(const struct ctl_server *s, struct ctlsock_stats *st)
+{
+	if (s)
+		ctlsock_add_stats(s->sock, st);
 }

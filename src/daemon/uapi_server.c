@@ -2,83 +2,25 @@
 /*
  * The `wg` userspace API socket: reads requests (uapi.c finds and parses them),
  * applies set requests to the WireGuard device and answers get requests with a
- * snapshot of it. Connections are few and short; each is served from its own
- * buffer, bounded by UAPI_MAX_REQUEST.
+ * snapshot of it. The clients themselves (buffers bounded by UAPI_MAX_REQUEST, limits,
+ * timeouts, never waiting on one) are ctlsock.c's.
  */
 #include <errno.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "daemon/uapi.h"
 #include "daemon/vwired.h"
-#include "io/unix.h"
-
-#define UAPI_MAX_CONNECTIONS 64
-
-struct uapi_conn {
-	struct uapi_server *server;
-	int fd;
-	char *buf;
-	size_t len, cap;
-	struct uapi_conn *next;
-};
 
 struct uapi_server {
 	struct vwired *d;
-	int listen_fd;
-	char path[600];
-	struct uapi_conn *conns;
-	uint32_t nconns;
+	struct ctlsock *sock;
 };
-
-int vwired_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-
-			if (poll(&pfd, 1, 2000) <= 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static void conn_close(struct uapi_conn *c)
-{
-	struct uapi_server *s = c->server;
-
-	for (struct uapi_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	s->nconns--;
-	io_unwatch_fd(s->d->loop, c->fd);
-	close(c->fd);
-	if (c->buf) {
-		crypto_wipe(c->buf, c->cap);
-		free(c->buf);
-	}
-	free(c);
-}
 
 /* ---- get ---- */
 
@@ -110,7 +52,8 @@ static void collect_ip(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 	c->n++;
 }
 
-static int answer_get(struct uapi_server *s, int fd)
+/* Queues the answer to get=1 for c: a snapshot of the device. */
+static void answer_get(struct uapi_server *s, struct ctlsock_client *c)
 {
 	struct vwired *d = s->d;
 	struct uapi_device dev = {0};
@@ -164,23 +107,20 @@ static int answer_get(struct uapi_server *s, int fd)
 	if (!text)
 		goto out;
 	uapi_format_get(&dev, text, len + 1);
-	rc = vwired_write_all(fd, text, len);
-	crypto_wipe(text, len);
+	/* The client wipes the text (it holds the private key) once it is out. */
+	rc = ctlsock_reply_take(c, text, len);
 out:
 	if (rc == -ENOMEM) {
 		char e[32];
 
-		vwired_write_all(fd, e, uapi_format_errno(-ENOMEM, e, sizeof(e)));
-		rc = 0;
+		ctlsock_reply(c, e, uapi_format_errno(-ENOMEM, e, sizeof(e)));
 	}
-	free(text);
 	if (peers)
 		crypto_wipe(peers, (d->wg.npeers ? d->wg.npeers : 1) * sizeof(*peers));
 	free(peers);
 	free(first);
 	free(ips.ips);
 	crypto_wipe(&dev, sizeof(dev));
-	return rc;
 }
 
 /* ---- set ---- */
@@ -266,7 +206,7 @@ static int apply_set(struct vwired *d, const struct uapi_set *set)
 	return 0;
 }
 
-static int answer_set(struct uapi_server *s, int fd, const char *req, size_t len)
+static void answer_set(struct uapi_server *s, struct ctlsock_client *c, const char *req, size_t len)
 {
 	struct uapi_set set;
 	char e[32];
@@ -276,158 +216,42 @@ static int answer_set(struct uapi_server *s, int fd, const char *req, size_t len
 		rc = apply_set(s->d, &set);
 	uapi_set_free(&set);
 	vwired_kick_timers(s->d);
-	return vwired_write_all(fd, e, uapi_format_errno(rc, e, sizeof(e)));
+	ctlsock_reply(c, e, uapi_format_errno(rc, e, sizeof(e)));
 }
 
-/* Serves every complete request in the buffer; false when the connection must close. */
-static bool serve_requests_locked(struct uapi_conn *c)
-{
-	size_t reqlen;
-
-	for (;;) {
-		enum uapi_request_kind kind = uapi_request_split(c->buf, c->len, &reqlen);
-		char e[32];
-		int rc;
-
-		switch (kind) {
-		case UAPI_REQ_INCOMPLETE:
-			return true;
-		case UAPI_REQ_GET:
-			rc = answer_get(c->server, c->fd);
-			break;
-		case UAPI_REQ_SET:
-			rc = answer_set(c->server, c->fd, c->buf, reqlen);
-			break;
-		case UAPI_REQ_TOO_LARGE:
-			vwired_write_all(c->fd, e, uapi_format_errno(-EMSGSIZE, e, sizeof(e)));
-			return false;
-		default:
-			vwired_write_all(c->fd, e, uapi_format_errno(-EINVAL, e, sizeof(e)));
-			return false;
-		}
-		if (rc)
-			return false;
-		crypto_wipe(c->buf, reqlen);
-		memmove(c->buf, c->buf + reqlen, c->len - reqlen);
-		c->len -= reqlen;
-	}
-}
-
-/* Requests read and change the shared state: under the lock, as worker 0. */
-static bool serve_requests(struct uapi_conn *c)
-{
-	struct vwired *d = c->server->d;
-	bool ok;
-
-	vwired_lock(d, &d->workers[0]);
-	ok = serve_requests_locked(c);
-	vwired_unlock(d);
-	return ok;
-}
-
-static void on_conn_readable(void *ctx, int fd, uint32_t events)
-{
-	struct uapi_conn *c = ctx;
-
-	(void)events;
-	for (;;) {
-		ssize_t n;
-
-		if (c->cap - c->len < 4096) {
-			size_t cap = c->cap ? c->cap * 2 : 8192;
-			char *buf;
-
-			if (cap > UAPI_MAX_REQUEST + 8192)
-				cap = UAPI_MAX_REQUEST + 8192;
-			if (cap <= c->cap) {
-				/* Full and still no request: the splitter says TOO_LARGE below. */
-				if (!serve_requests(c) || c->len == c->cap) {
-					conn_close(c);
-					return;
-				}
-				continue;
-			}
-			buf = malloc(cap);
-			if (!buf) {
-				conn_close(c);
-				return;
-			}
-			if (c->buf) {
-				memcpy(buf, c->buf, c->len);
-				crypto_wipe(c->buf, c->cap);
-				free(c->buf);
-			}
-			c->buf = buf;
-			c->cap = cap;
-		}
-		n = read(fd, c->buf + c->len, c->cap - c->len);
-		if (n > 0) {
-			c->len += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (!serve_requests(c))
-				conn_close(c);
-			return;
-		}
-		/* EOF or error: answer what is complete, then close. */
-		serve_requests(c);
-		conn_close(c);
-		return;
-	}
-}
-
-static void on_listen_readable(void *ctx, int fd, uint32_t events)
+/*
+ * One request at a time, as ctlsock.c hands them: a client may send several in a row,
+ * each is answered once the one before was taken. Answers read and change the shared
+ * state: under the lock, as worker 0.
+ */
+static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t len, bool end)
 {
 	struct uapi_server *s = ctx;
-	int cfd;
+	struct vwired *d = s->d;
+	size_t reqlen;
+	char e[32];
 
-	(void)events;
-	while ((cfd = io_unix_accept(fd)) >= 0) {
-		struct uapi_conn *c;
-
-		if (s->nconns >= UAPI_MAX_CONNECTIONS || !(c = calloc(1, sizeof(*c)))) {
-			close(cfd);
-			continue;
-		}
-		c->server = s;
-		c->fd = cfd;
-		if (io_watch_fd(s->d->loop, cfd, on_conn_readable, c) < 0) {
-			close(cfd);
-			free(c);
-			continue;
-		}
-		c->next = s->conns;
-		s->conns = c;
-		s->nconns++;
+	(void)end; /* an incomplete request at the end goes unanswered, as it always did */
+	switch (uapi_request_split(in, len, &reqlen)) {
+	case UAPI_REQ_INCOMPLETE:
+		return 0;
+	case UAPI_REQ_GET:
+		vwired_lock(d, &d->workers[0]);
+		answer_get(s, c);
+		vwired_unlock(d);
+		return reqlen;
+	case UAPI_REQ_SET:
+		vwired_lock(d, &d->workers[0]);
+		answer_set(s, c, in, reqlen);
+		vwired_unlock(d);
+		return reqlen;
+	case UAPI_REQ_TOO_LARGE:
+		ctlsock_reply(c, e, uapi_format_errno(-EMSGSIZE, e, sizeof(e)));
+		return CTLSOCK_LAST;
+	default:
+		ctlsock_reply(c, e, uapi_format_errno(-EINVAL, e, sizeof(e)));
+		return CTLSOCK_LAST;
 	}
-}
-
-int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx)
-{
-	int fd = io_unix_listen(path, 0600), rc;
-
-	if (fd < 0) {
-		vw_err("cannot listen on %s: %s%s", path, strerror(-fd),
-		       fd == -EADDRINUSE ? " (another instance with this name is running)" : "");
-		return -1;
-	}
-	if ((rc = io_watch_fd(d->loop, fd, cb, ctx)) < 0) {
-		vw_err("cannot watch %s: %s", path, strerror(-rc));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
-void vwired_unlisten(struct vwired *d, int fd, const char *path)
-{
-	io_unwatch_fd(d->loop, fd);
-	close(fd);
-	unlink(path);
 }
 
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
@@ -437,9 +261,8 @@ struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
 	if (!s)
 		return NULL;
 	s->d = d;
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->listen_fd = vwired_listen(d, path, on_listen_readable, s);
-	if (s->listen_fd < 0) {
+	s->sock = ctlsock_new(d, path, UAPI_MAX_REQUEST, on_request, s);
+	if (!s->sock) {
 		free(s);
 		return NULL;
 	}
@@ -448,8 +271,12 @@ struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
 
 void uapi_server_free(struct uapi_server *s)
 {
-	while (s->conns)
-		conn_close(s->conns);
-	vwired_unlisten(s->d, s->listen_fd, s->path);
+	ctlsock_free(s->sock);
 	free(s);
+}
+
+void uapi_server_add_stats(const struct uapi_server *s, struct ctlsock_stats *st)
+{
+	if (s)
+		ctlsock_add_stats(s->sock, st);
 }
