@@ -19,14 +19,33 @@
 #include "crypto/keys.h"
 #include "daemon/vwired.h"
 
-/* 4096 buffers of ~2.2 KiB: rx rings, TUN reads, staged packets and handshakes. */
-#define VWIRED_POOL_PACKETS 4096
 /*
- * With offloads a TUN read is up to 64 KiB + the 10-byte virtio_net_hdr. Only the
- * pages a packet touches become resident, so 2048 such buffers cost little RSS.
+ * The packet pool: buffers of ~2.2 KiB, or with offloads
+ * 64 KiB + the 10-byte virtio_net_hdr (only the pages a packet touches become resident,
+ * so many such buffers cost little RSS). It holds three shares, sized apart so that no
+ * one can take another's:
+ *  - every receive ring's buffers: workers x sources x VWIRED_RX_DEPTH;
+ *  - packets staged for peers without a session: at most VWIRED_MAX_STAGED, a bound the
+ *    WireGuard device enforces over all peers together (longest queue evicted);
+ *  - the working set of the batches in flight (TUN reads split into packets, sends the
+ *    kernel has not finished, handshakes): VWIRED_POOL_WORKING{,_OFFLOAD}, the whole
+ *    pool before the other two were counted apart.
  */
-#define VWIRED_POOL_PACKETS_OFFLOAD 2048
+#define VWIRED_POOL_WORKING	    4096
+#define VWIRED_POOL_WORKING_OFFLOAD 2048
+#define VWIRED_MAX_STAGED	    1024
 #define VWIRED_BUF_OFFLOAD	    (PKT_HEADROOM + 65536 + 64 + PKT_TAILROOM)
+
+/* Buffers for the pool: the three shares above. */
+static uint32_t pool_packets(const struct vwired *d)
+{
+	uint32_t sources = 1 /* UDP */ + (d->cfg.iface.tun ? 1 : 0);
+
+	if (d->cfg.has_bridge)
+		sources += 1 + d->cfg.bridge.n_ports;
+	return d->n_workers * sources * VWIRED_RX_DEPTH + VWIRED_MAX_STAGED +
+	       (d->opt.offload ? VWIRED_POOL_WORKING_OFFLOAD : VWIRED_POOL_WORKING);
+}
 
 const char *vwired_drop_name(enum vwired_drop reason)
 {
@@ -312,8 +331,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		d->cfg.iface.mtu = CONFIG_DEFAULT_MTU;
 	}
 
-	if (!pkt_pool_init(&d->pool,
-			   opt->offload ? VWIRED_POOL_PACKETS_OFFLOAD : VWIRED_POOL_PACKETS,
+	if (!pkt_pool_init(&d->pool, pool_packets(d),
 			   opt->offload ? VWIRED_BUF_OFFLOAD : PKT_DEFAULT_SIZE)) {
 		vw_err("cannot allocate the packet buffers");
 		return -1;
@@ -335,6 +353,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	wcfg.mtu = d->cfg.iface.mtu;
 	/* As many peers as a config file may hold (the UAPI adds within the same cap). */
 	wcfg.max_peers = CONFIG_MAX_PEERS;
+	wcfg.max_staged = VWIRED_MAX_STAGED;
 	if ((rc = wg_device_init(&d->wg, &wcfg)) < 0) {
 		vw_err("cannot create the WireGuard device: %s", strerror(-rc));
 		return -1;

@@ -54,6 +54,9 @@ struct vw_wire {
 	uint64_t rx_frames;
 };
 
+/* Receives each worker keeps in flight per socket, TUN and TAP queue: the pool counts them. */
+#define VWIRED_RX_DEPTH 32
+
 /* The most workers vwired runs (one per core by default, --workers N). */
 #define VWIRED_MAX_WORKERS 16
 

@@ -32,7 +32,7 @@
 #include "daemon/vwired.h"
 
 /* Each loop belongs to its worker's thread: worker 0's to the main thread (vwired_free). */
-const struct io_loop_opts vwired_loop_opts = {.one_thread = true};
+const struct io_loop_opts vwired_loop_opts = {.one_thread = true, .rx_depth = VWIRED_RX_DEPTH};
 
 uint32_t vwired_workers_wanted(const struct vwired_options *opt)
 {

@@ -70,6 +70,9 @@ int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg)
 	if (dev->max_peers > (1u << 20))
 		return -EINVAL;
 	rl_entries = cfg->ratelimiter_entries ? cfg->ratelimiter_entries : DEFAULT_RATELIMITER_SIZE;
+	dev->max_staged = cfg->max_staged ? cfg->max_staged : cfg->pool->count / 4;
+	if (!dev->max_staged)
+		dev->max_staged = 1;
 	dev->ratelimiter_gc_at = WG_TIMER_OFF;
 	wg_allowedips_init(&dev->peer_allowedips);
 	wg_cookie_checker_init(&dev->cookie_checker, NULL);

@@ -81,6 +81,7 @@
 	X(TX_NO_ENDPOINT, "tx_no_endpoint")   /* peer has no endpoint yet */                       \
 	X(TX_NO_ROOM, "tx_no_room")	      /* buffer without head/tailroom for WireGuard */     \
 	X(TX_STAGED_OVERFLOW, "tx_staged_overflow")	/* oldest staged packet pushed out */      \
+	X(TX_STAGED_EVICTED, "tx_staged_evicted")	/* all peers' staging budget spent */      \
 	X(TX_HANDSHAKE_GAVE_UP, "tx_handshake_gave_up") /* staged packets of a failed handshake */ \
 	X(PEER_REMOVED, "peer_removed")			/* staged packets of a removed peer */     \
 	X(NO_BUFFER, "no_buffer") /* pool empty for a handshake or keepalive */
@@ -96,6 +97,7 @@ struct wg_device_config {
 	struct pkt_pool *pool;	      /* buffers for handshake messages and keepalives */
 	uint32_t max_peers;	      /* 0: 1024 */
 	uint32_t ratelimiter_entries; /* 0: 8192 */
+	uint32_t max_staged;	      /* packets all peers may stage; 0: a quarter of the pool */
 	uint32_t mtu;		      /* tunnel MTU, caps padding as the kernel does; 0: none */
 	wg_random_fn random;	      /* NULL: crypto_random */
 	void *random_ctx;
@@ -120,6 +122,11 @@ struct wg_device {
 	uint64_t ratelimiter_gc_at; /* WG_TIMER_OFF when the ratelimiter is empty */
 
 	struct wg_peer *pending_head, *pending_tail;
+
+	/* Peers with staged packets, and how many all of them hold (<= max_staged). */
+	struct wg_peer *staging_head;
+	uint32_t staged_total;
+	uint32_t max_staged;
 
 	struct pkt_pool *pool;
 	uint32_t mtu;

@@ -23,19 +23,72 @@ void wg_peer_init(struct wg_peer *peer, struct wg_device *dev, uint32_t id,
 	wg_timers_init(peer);
 }
 
+static void staging_list_add(struct wg_device *dev, struct wg_peer *peer)
+{
+	peer->staging_prev = NULL;
+	peer->staging_next = dev->staging_head;
+	if (dev->staging_head)
+		dev->staging_head->staging_prev = peer;
+	dev->staging_head = peer;
+}
+
+static void staging_list_del(struct wg_device *dev, struct wg_peer *peer)
+{
+	if (peer->staging_prev)
+		peer->staging_prev->staging_next = peer->staging_next;
+	else
+		dev->staging_head = peer->staging_next;
+	if (peer->staging_next)
+		peer->staging_next->staging_prev = peer->staging_prev;
+	peer->staging_prev = peer->staging_next = NULL;
+}
+
+/*
+ * The peer that gives up a packet when the device's budget is spent: the one with the
+ * longest queue, `self` on a tie. Offline peers fill their queues, so their oldest packets
+ * go first, and a peer that staged a few packets while its handshake runs keeps them.
+ * The scan is bounded by the budget (every listed peer holds a packet) and runs only
+ * while the budget is exceeded.
+ */
+static struct wg_peer *staging_victim(struct wg_device *dev, struct wg_peer *self)
+{
+	struct wg_peer *victim = self;
+
+	for (struct wg_peer *q = dev->staging_head; q; q = q->staging_next)
+		if (q->staged_len > victim->staged_len)
+			victim = q;
+	return victim;
+}
+
 void wg_peer_stage_packet(struct wg_peer *peer, struct pkt *p)
 {
+	struct wg_device *dev = peer->device;
+
 	p->next = NULL;
-	if (peer->staged_tail)
+	if (peer->staged_tail) {
 		peer->staged_tail->next = p;
-	else
+	} else {
 		peer->staged_head = p;
+		staging_list_add(dev, peer);
+	}
 	peer->staged_tail = p;
 	peer->staged_len++;
+	dev->staged_total++;
 	/* Bounded as the kernel's: the oldest packets make room for the newest. */
 	while (peer->staged_len > WG_MAX_STAGED_PACKETS) {
 		pkt_free(wg_peer_unstage_packet(peer));
-		wg_device_count_drop(peer->device, peer, false, WG_DROP_TX_STAGED_OVERFLOW);
+		wg_device_count_drop(dev, peer, false, WG_DROP_TX_STAGED_OVERFLOW);
+	}
+	/*
+	 * And all peers together stay within the device's budget, so that packets for
+	 * peers that do not answer can never take the buffers that receives, handshakes
+	 * and live peers need from the shared pool.
+	 */
+	while (dev->staged_total > dev->max_staged) {
+		struct wg_peer *victim = staging_victim(dev, peer);
+
+		pkt_free(wg_peer_unstage_packet(victim));
+		wg_device_count_drop(dev, victim, false, WG_DROP_TX_STAGED_EVICTED);
 	}
 }
 
@@ -46,9 +99,12 @@ struct pkt *wg_peer_unstage_packet(struct wg_peer *peer)
 	if (!p)
 		return NULL;
 	peer->staged_head = p->next;
-	if (!peer->staged_head)
+	if (!peer->staged_head) {
 		peer->staged_tail = NULL;
+		staging_list_del(peer->device, peer);
+	}
 	peer->staged_len--;
+	peer->device->staged_total--;
 	p->next = NULL;
 	return p;
 }

@@ -45,9 +45,14 @@ struct wg_peer {
 	struct wg_keypairs keypairs;
 	struct vw_endpoint endpoint;
 
-	/* Packets waiting for a session (FIFO through pkt->next), at most WG_MAX_STAGED_PACKETS. */
+	/*
+	 * Packets waiting for a session (FIFO through pkt->next), at most WG_MAX_STAGED_PACKETS,
+	 * and the device's budget for all peers together (wg_device.max_staged). A peer with
+	 * any is on the device's staging list (staging_prev/next).
+	 */
 	struct pkt *staged_head, *staged_tail;
 	uint32_t staged_len;
+	struct wg_peer *staging_prev, *staging_next;
 
 	uint64_t last_sent_handshake; /* WG_TIMER_OFF: never */
 	uint64_t timers[WG_TIMER_COUNT];

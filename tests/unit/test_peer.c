@@ -201,13 +201,74 @@ static void test_staged_queue(void **state)
 	net_free(&n);
 }
 
+/*
+ * All peers together stage at most max_staged packets: when they would hold more, the
+ * longest queue loses its oldest, so silent peers cannot drain the shared pool and a
+ * peer that staged a few packets keeps them.
+ */
+static void test_staged_budget(void **state)
+{
+	struct wg_peer *silent[4];
+	uint32_t pool_free_before;
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	n.a.dev.max_staged = 200;
+	for (int i = 0; i < 4; i++) {
+		uint8_t key[WG_KEY_SIZE];
+
+		memset(key, 0x40 + i, sizeof(key));
+		assert_int_equal(wg_device_add_peer(&n.a.dev, key, &silent[i]), 0);
+	}
+	pool_free_before = n.pool.nfree;
+	/* The live peer stages three packets while its handshake runs. */
+	for (int i = 0; i < 3; i++) {
+		struct pkt *p = pkt_alloc(&n.pool);
+
+		*pkt_put(p, 1) = (uint8_t)(100 + i);
+		wg_peer_stage_packet(n.a.peer, p);
+	}
+	/* Then 120 packets for each silent peer (under the per-peer cap of 128). */
+	for (int k = 0; k < 120; k++) {
+		for (int i = 0; i < 4; i++) {
+			struct pkt *p = pkt_alloc(&n.pool);
+
+			assert_non_null(p);
+			*pkt_put(p, 1) = (uint8_t)k;
+			wg_peer_stage_packet(silent[i], p);
+		}
+	}
+	assert_int_equal(n.a.dev.staged_total, 200);
+	assert_int_equal(n.pool.nfree, pool_free_before - 200);
+	assert_int_equal(drops(&n.a, WG_DROP_TX_STAGED_EVICTED), 3 + 4 * 120 - 200);
+	assert_int_equal(drops(&n.a, WG_DROP_TX_STAGED_OVERFLOW), 0);
+	/* The live peer's packets all stayed, in order; the silent ones share the rest. */
+	assert_int_equal(n.a.peer->staged_len, 3);
+	for (int i = 0; i < 4; i++) {
+		assert_in_range(silent[i]->staged_len, 49, 50);
+		/* Each silent queue kept its newest packets. */
+		assert_int_equal(silent[i]->staged_tail->data[0], 119);
+	}
+	for (int i = 0; i < 3; i++) {
+		struct pkt *p = wg_peer_unstage_packet(n.a.peer);
+
+		assert_int_equal(p->data[0], 100 + i);
+		pkt_free(p);
+	}
+	/* Removing a peer gives its share back to the budget and its buffers to the pool. */
+	wg_device_remove_peer(&n.a.dev, silent[0]);
+	assert_int_equal(n.a.dev.staged_total,
+			 silent[1]->staged_len + silent[2]->staged_len + silent[3]->staged_len);
+	net_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_index_table),
-		cmocka_unit_test(test_keypair_rotation),
-		cmocka_unit_test(test_keypair_validity),
-		cmocka_unit_test(test_staged_queue),
+		cmocka_unit_test(test_index_table),	 cmocka_unit_test(test_keypair_rotation),
+		cmocka_unit_test(test_keypair_validity), cmocka_unit_test(test_staged_queue),
+		cmocka_unit_test(test_staged_budget),
 	};
 
 	if (!crypto_init())
