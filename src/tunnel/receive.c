@@ -352,8 +352,11 @@ void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs)
 				.key = j->key};
 		}
 		aead_open_batch(m, n);
-		for (uint32_t k = 0; k < n; k++)
+		/* Finishing needs the verdict, not the key: no copy outlives the AEAD. */
+		for (uint32_t k = 0; k < n; k++) {
 			jobs->job[i + k].ok = m[k].ok;
+			crypto_wipe(jobs->job[i + k].key, sizeof(jobs->job[i + k].key));
+		}
 	}
 }
 
@@ -384,14 +387,18 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
 				     uint64_t now_ns, struct pkt_vec *out_udp,
 				     struct pkt_vec *out_ip)
 {
-	uint32_t i;
+	uint32_t i, left;
 
-	for (i = 0; i < jobs->n && !pkt_vec_full(out_ip); i++) {
+	for (i = 0; i < jobs->n && !pkt_vec_full(out_ip); i++)
 		rx_data_finish(dev, &jobs->job[i], now_ns, out_ip);
-		crypto_wipe(jobs->job[i].key, sizeof(jobs->job[i].key));
-	}
-	memmove(jobs->job, jobs->job + i, (jobs->n - i) * sizeof(jobs->job[0]));
-	jobs->n -= i;
+	left = jobs->n - i;
+	memmove(jobs->job, jobs->job + i, left * sizeof(jobs->job[0]));
+	/*
+	 * Past the jobs left lie finished ones and the slots the move copied from; a job
+	 * that had not run yet would leave a copy of its key there.
+	 */
+	crypto_wipe(jobs->job + left, i * sizeof(jobs->job[0]));
+	jobs->n = left;
 	wg_device_run_pending(dev, now_ns, out_udp);
 	return i;
 }

@@ -700,6 +700,115 @@ static void test_deferred_decryption(void **state)
 	net_free(n);
 }
 
+/* True when the 32 bytes of key appear anywhere in the len bytes at mem. */
+static bool holds_key(const void *mem, size_t len, const uint8_t key[32])
+{
+	return memmem(mem, len, key, 32) != NULL;
+}
+
+/*
+ * The job lists hold copies of session keys: none may outlive its use. The decryption
+ * list loses them once it ran, and the slots its compaction (a finish that stops at a
+ * full out_ip) moves jobs out of are wiped, whether those jobs ran or not; the
+ * encryption list loses them once it ran.
+ */
+static void test_job_lists_wipe_keys(void **state)
+{
+	static struct net net;
+	static struct wg_decrypt_jobs rx;
+	static struct wg_encrypt_jobs tx;
+	struct net *n = &net;
+	struct pkt_vec out_udp, out_ip, out;
+	uint8_t rkey[32], skey[32];
+	uint32_t delivered = 0;
+
+	(void)state;
+	net_init(n, NULL);
+	net_handshake(n, &n->a);
+	memcpy(rkey, n->b.peer->keypairs.current->receiving_key, sizeof(rkey));
+	memcpy(skey, n->a.peer->keypairs.current->sending_key, sizeof(skey));
+	assert_memory_equal(rkey, skey, sizeof(rkey));
+
+	/* Ten recorded, run, then finished three at a time: the list is compacted. */
+	memset(&rx, 0, sizeof(rx));
+	n->b.dev.decrypt_later = &rx;
+	n->capture[1] = true;
+	for (uint32_t i = 0; i < 10; i++)
+		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
+	n->capture[1] = false;
+	pkt_vec_init(&out_udp);
+	pkt_vec_init(&out_ip);
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	assert_int_equal(rx.n, 10);
+	assert_true(holds_key(&rx, sizeof(rx), rkey));
+	wg_decrypt_jobs_run(&rx);
+	assert_false(holds_key(&rx, sizeof(rx), rkey));
+	while (rx.n) {
+		uint32_t before = rx.n;
+
+		out_ip.n = PKT_VEC_MAX - 3;
+		wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+		assert_int_equal(rx.n, before > 3 ? before - 3 : 0);
+		for (uint32_t i = PKT_VEC_MAX - 3; i < out_ip.n; i++, delivered++)
+			pkt_free(out_ip.p[i]);
+		pkt_vec_init(&out_ip);
+		/* Nothing of a finished or moved job is left past the live ones. */
+		for (uint32_t i = rx.n; i < WG_DECRYPT_JOBS_MAX; i++)
+			assert_null(rx.job[i].p);
+	}
+	assert_int_equal(delivered, 10);
+
+	/*
+	 * Five recorded and run, five more recorded behind them: the move after finishing
+	 * three carries keys (of the five not run yet), and leaves none behind it.
+	 */
+	n->capture[1] = true;
+	for (uint32_t i = 0; i < 10; i++)
+		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
+	n->capture[1] = false;
+	assert_int_equal(n->held[1].n, 10);
+	n->held[1].n = 5;
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	wg_decrypt_jobs_run(&rx);
+	for (uint32_t i = 0; i < 5; i++)
+		n->held[1].p[i] = n->held[1].p[5 + i];
+	n->held[1].n = 5;
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	assert_int_equal(rx.n, 10);
+	out_ip.n = PKT_VEC_MAX - 3;
+	wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+	assert_int_equal(rx.n, 7);
+	for (uint32_t i = PKT_VEC_MAX - 3; i < out_ip.n; i++)
+		pkt_free(out_ip.p[i]);
+	pkt_vec_init(&out_ip);
+	assert_true(holds_key(rx.job, rx.n * sizeof(rx.job[0]), rkey));
+	assert_false(
+		holds_key(rx.job + rx.n, (WG_DECRYPT_JOBS_MAX - rx.n) * sizeof(rx.job[0]), rkey));
+	/* The five never opened are finished as forgeries would be: dropped, keys gone. */
+	while (rx.n)
+		wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+	assert_int_equal(out_ip.n, 2);
+	assert_int_equal(drops(&n->b, WG_DROP_RX_BAD_TAG), 5);
+	assert_false(holds_key(&rx, sizeof(rx), rkey));
+	pkt_vec_free(&out_ip);
+	pkt_vec_free(&out_udp);
+	n->b.dev.decrypt_later = NULL;
+
+	/* The encryption list: a copy per recorded packet until it runs. */
+	memset(&tx, 0, sizeof(tx));
+	n->a.dev.encrypt_later = &tx;
+	send_batch(n, 5, 0, &out);
+	assert_int_equal(tx.n, 5);
+	assert_true(holds_key(&tx, sizeof(tx), skey));
+	wg_encrypt_jobs_run(&tx);
+	assert_false(holds_key(&tx, sizeof(tx), skey));
+	pkt_vec_free(&out);
+	n->a.dev.encrypt_later = NULL;
+	crypto_wipe(rkey, sizeof(rkey));
+	crypto_wipe(skey, sizeof(skey));
+	net_free(n);
+}
+
 static void test_full_outputs(void **state)
 {
 	struct net n;
@@ -849,6 +958,7 @@ int main(void)
 		cmocka_unit_test(test_full_outputs),
 		cmocka_unit_test(test_deferred_encryption),
 		cmocka_unit_test(test_deferred_decryption),
+		cmocka_unit_test(test_job_lists_wipe_keys),
 		cmocka_unit_test(test_peer_config),
 		cmocka_unit_test(test_drop_names),
 	};
