@@ -297,8 +297,8 @@ void stp_make_forwarding(struct stp_bridge *br, struct stp_port *p)
 {
 	if (p->state != STP_BLOCKING)
 		return;
-	if (!br->enabled || br->forward_delay == 0) {
-		/* No STP, or a root that asks for no delay: forward at once, as the kernel does. */
+	if (!br->enabled) {
+		/* No STP: forward at once. (Received times are clamped: the delay is never 0.) */
 		stp_set_port_state(br, p, STP_FORWARDING);
 		stp_topology_change_detection(br);
 		stp_timer_stop(&p->forward_delay_timer);
@@ -444,10 +444,41 @@ void stp_received_tcn_bpdu(struct stp_bridge *br, struct stp_port *p)
 	}
 }
 
+static uint16_t clamp_u16(uint16_t v, uint16_t lo, uint16_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+enum stp_times_check stp_validate_config_times(const struct stp_config_bpdu *in,
+					       struct stp_config_bpdu *out)
+{
+	const struct stp_config_bpdu sent = *in;
+
+	*out = sent;
+	out->max_age = clamp_u16(sent.max_age, STP_MIN_MAX_AGE, STP_MAX_MAX_AGE);
+	out->hello_time = clamp_u16(sent.hello_time, STP_MIN_HELLO_TIME, STP_MAX_HELLO_TIME);
+	out->forward_delay =
+		clamp_u16(sent.forward_delay, STP_MIN_FORWARD_DELAY, STP_MAX_FORWARD_DELAY);
+	if (sent.message_age >= sent.max_age || sent.message_age >= out->max_age)
+		return STP_TIMES_AGED_OUT;
+	if (out->max_age != sent.max_age || out->hello_time != sent.hello_time ||
+	    out->forward_delay != sent.forward_delay)
+		return STP_TIMES_CLAMPED;
+	return STP_TIMES_OK;
+}
+
+/*
+ * The times are checked here, where the procedures start, and not in the
+ * decoder: stp_bpdu.c reports the wire as it is (tshark and the fuzzer compare
+ * against that), while the ranges are this state machine's (8.10.2), and both
+ * 8.6.2 (message age timer) and 8.6.3 (the times a non-root adopts) take them
+ * from what is passed on from here.
+ */
 void stp_received_bpdu(struct stp_bridge *br, uint16_t port_no, const struct stp_bpdu *bpdu,
 		       uint64_t now)
 {
 	struct stp_port *p = stp_get_port(br, port_no);
+	struct stp_config_bpdu c;
 
 	if (!p || !br->enabled)
 		return;
@@ -456,10 +487,21 @@ void stp_received_bpdu(struct stp_bridge *br, uint16_t port_no, const struct stp
 		p->cnt.rx_ignored++;
 		return;
 	}
-	if (bpdu->type == STP_BPDU_TYPE_CONFIG)
-		stp_received_config_bpdu(br, p, &bpdu->config);
-	else if (bpdu->type == STP_BPDU_TYPE_TCN)
+	if (bpdu->type == STP_BPDU_TYPE_CONFIG) {
+		switch (stp_validate_config_times(&bpdu->config, &c)) {
+		case STP_TIMES_AGED_OUT:
+			p->cnt.rx_aged_out++;
+			return;
+		case STP_TIMES_CLAMPED:
+			p->cnt.rx_clamped++;
+			break;
+		case STP_TIMES_OK:
+			break;
+		}
+		stp_received_config_bpdu(br, p, &c);
+	} else if (bpdu->type == STP_BPDU_TYPE_TCN) {
 		stp_received_tcn_bpdu(br, p);
+	}
 }
 
 /* 8.8.1 */

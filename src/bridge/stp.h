@@ -17,10 +17,17 @@
  *   - port id = port priority (0..63) << 10 | port number (1..1023);
  *   - path cost 1..65535;
  *   - a transmitted message age is the age of the root port's information plus
- *     one BPDU time unit (1/256 s); BPDUs with message age > max age are dropped;
+ *     one BPDU time unit (1/256 s);
  *   - the hold time is 1 s;
  *   - a config BPDU that does not supersede the port's information is answered
  *     (reply) only on designated ports; TCNs are honoured on designated ports.
+ * Where a neighbour could break the tree or this bridge, vwire is stricter than
+ * the kernel: a configuration BPDU whose message age is not below its max age
+ * is discarded (9.3.4; the kernel lets equal ones through), and the times a
+ * received BPDU carries are clamped to the 8.10.2 ranges (STP_MIN_/STP_MAX_*)
+ * before any procedure uses them, so no wire can set a zero forward delay
+ * (ports forwarding at once, the FDB aged to nothing during a topology change)
+ * or a zero or huge max age.
  * Time is the caller's: every entry point takes `now` in nanoseconds.
  */
 
@@ -37,6 +44,14 @@
 #define STP_DEFAULT_PATH_COST	  100
 #define STP_MIN_PATH_COST	  1
 #define STP_MAX_PATH_COST	  65535
+
+/* 802.1D-1998 8.10.2 (Table 8-3) ranges, in BPDU time units (1/256 s). */
+#define STP_MIN_HELLO_TIME    (1 * 256)
+#define STP_MAX_HELLO_TIME    (10 * 256)
+#define STP_MIN_MAX_AGE	      (6 * 256)
+#define STP_MAX_MAX_AGE	      (40 * 256)
+#define STP_MIN_FORWARD_DELAY (4 * 256)
+#define STP_MAX_FORWARD_DELAY (30 * 256)
 
 /* Same numbering as the kernel's BR_STATE_*. */
 enum stp_state {
@@ -62,6 +77,8 @@ struct stp_port_counters {
 	uint64_t tx_tcn;
 	uint64_t tx_dropped;  /* a BPDU that could not be queued (no buffer) */
 	uint64_t rx_ignored;  /* BPDU on a disabled port */
+	uint64_t rx_clamped;  /* config BPDU with a time outside 8.10.2, used clamped */
+	uint64_t rx_aged_out; /* config BPDU discarded: message age >= max age (9.3.4) */
 	uint64_t transitions; /* port state changes */
 };
 
@@ -163,7 +180,10 @@ void stp_set_bridge_priority(struct stp_bridge *br, uint16_t priority, uint64_t 
 void stp_set_port_priority(struct stp_bridge *br, uint16_t port_no, uint8_t priority, uint64_t now);
 void stp_set_path_cost(struct stp_bridge *br, uint16_t port_no, uint32_t path_cost, uint64_t now);
 
-/* A BPDU received on a port: dispatches to received_config_bpdu / received_tcn_bpdu. */
+/*
+ * A BPDU received on a port: dispatches to received_config_bpdu (after
+ * stp_validate_config_times) / received_tcn_bpdu.
+ */
 void stp_received_bpdu(struct stp_bridge *br, uint16_t port_no, const struct stp_bpdu *bpdu,
 		       uint64_t now);
 
@@ -192,6 +212,21 @@ void stp_received_tcn_bpdu(struct stp_bridge *br, struct stp_port *p);
 void stp_become_root_bridge(struct stp_bridge *br);
 bool stp_supersedes_port_info(const struct stp_bridge *br, const struct stp_port *p,
 			      const struct stp_config_bpdu *c);
+
+enum stp_times_check {
+	STP_TIMES_OK,
+	STP_TIMES_CLAMPED,  /* *out has the nearest in-range values */
+	STP_TIMES_AGED_OUT, /* message age >= max age, as sent or as clamped: discard */
+};
+
+/*
+ * A received configuration BPDU's times: max age, hello time and forward delay
+ * clamped to the 8.10.2 ranges; message age checked against both the max age
+ * sent and the clamped one (information already older than the max age this
+ * bridge will use is no information). out may be in.
+ */
+enum stp_times_check stp_validate_config_times(const struct stp_config_bpdu *in,
+					       struct stp_config_bpdu *out);
 
 bool stp_is_root_bridge(const struct stp_bridge *br);
 bool stp_is_designated_port(const struct stp_bridge *br, const struct stp_port *p);

@@ -17,7 +17,6 @@ static const char *const stp_bpdu_error_names[STP_BPDU_ERR_MAX] = {
 	[STP_BPDU_ERR_PROTOCOL] = "bad_protocol_id",
 	[STP_BPDU_ERR_VERSION] = "bad_version",
 	[STP_BPDU_ERR_TYPE] = "bad_type",
-	[STP_BPDU_ERR_MESSAGE_AGE] = "message_age_exceeds_max_age",
 };
 
 const char *stp_bpdu_error_name(enum stp_bpdu_error e)
@@ -54,7 +53,7 @@ static void decode_config(const uint8_t *b, struct stp_config_bpdu *c)
 /*
  * Checks as the Linux bridge and its LLC layer do: an 802.3 length that the
  * frame covers (padding beyond it is ignored), LLC 42/42/03, protocol 0 and
- * version 0, a known type with its full size, message age not above max age.
+ * version 0, a known type with its full size.
  */
 enum stp_bpdu_error stp_bpdu_decode(const uint8_t *frame, size_t len, struct stp_bpdu *bpdu)
 {
@@ -91,8 +90,6 @@ enum stp_bpdu_error stp_bpdu_decode(const uint8_t *frame, size_t len, struct stp
 		if (blen < STP_CONFIG_BPDU_LEN)
 			return STP_BPDU_ERR_SHORT;
 		decode_config(b, &bpdu->config);
-		if (bpdu->config.message_age > bpdu->config.max_age)
-			return STP_BPDU_ERR_MESSAGE_AGE;
 		return STP_BPDU_OK;
 	default:
 		return STP_BPDU_ERR_TYPE;

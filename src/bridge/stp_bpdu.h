@@ -64,13 +64,15 @@ enum stp_bpdu_error {
 	STP_BPDU_ERR_PROTOCOL,	/* protocol identifier not 0 */
 	STP_BPDU_ERR_VERSION, /* version not 0 (RSTP/MSTP BPDUs are dropped, as the kernel does) */
 	STP_BPDU_ERR_TYPE,    /* neither configuration nor TCN */
-	STP_BPDU_ERR_MESSAGE_AGE, /* message age beyond max age */
 	STP_BPDU_ERR_MAX
 };
 
 const char *stp_bpdu_error_name(enum stp_bpdu_error e);
 
-/* Parses a whole Ethernet frame; fills *bpdu and returns STP_BPDU_OK, or the reason it is not one.
+/*
+ * Parses a whole Ethernet frame; fills *bpdu and returns STP_BPDU_OK, or the reason it is not one.
+ * The times are reported as sent, whatever they are: judging them (8.10.2 ranges, message age
+ * against max age) is the state machine's (stp_validate_config_times).
  */
 enum stp_bpdu_error stp_bpdu_decode(const uint8_t *frame, size_t len, struct stp_bpdu *bpdu);
 

@@ -92,10 +92,10 @@ static void run_expired(struct stp_bridge *br, uint64_t now)
 }
 
 /*
- * Bridge timers first, then each port's. A timer re-armed by its expiry is
- * due again at once only when a root advertised a zero forward delay
- * (listening -> learning -> forwarding in one go): a few passes settle that,
- * so that afterwards stp_next_deadline() lies in the future.
+ * Bridge timers first, then each port's. A timer re-armed by its expiry would
+ * be due again at once only with a zero time, which received BPDUs can no
+ * longer set (they are clamped); a few passes still settle such a case, so that
+ * afterwards stp_next_deadline() lies in the future.
  */
 void stp_tick(struct stp_bridge *br, uint64_t now)
 {

@@ -11,8 +11,9 @@
  *    address, 802.3 length, LLC 42 42 03 in front, so the fuzzer works on the
  *    BPDU itself), bit 3: toggle the port (enable/disable), bits 4-7: advance
  *    the clock by that many 250 ms steps, running the timers on the way.
- *    After every step the bridge must be consistent, deadlines must move on,
- *    and at the end every buffer must be back in the pool.
+ *    After every step the bridge must be consistent, its times within the
+ *    802.1D ranges whatever the BPDUs said, deadlines must move on, and at the
+ *    end every buffer must be back in the pool.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,6 +72,12 @@ static void check_bridge(const struct bridge *br, const struct pkt_vec *out)
 			abort();
 	}
 	if (br->fdb.count > br->fdb.cap)
+		abort();
+	/* whatever the wire said, the times in use are 802.1D's (8.10.2) and ageing never stops */
+	if (s->max_age < 6 * SEC || s->max_age > 40 * SEC || s->hello_time < 1 * SEC ||
+	    s->hello_time > 10 * SEC || s->forward_delay < 4 * SEC || s->forward_delay > 30 * SEC)
+		abort();
+	if (br_current_ageing_time(br) < 4 * SEC)
 		abort();
 }
 

@@ -1200,6 +1200,270 @@ static void test_parameter_ranges(void **state)
 	assert_non_null(stp_check_times(&t));
 }
 
+/* ---- times a neighbour sends: 8.10.2 ranges, 9.3.4 message age ---- */
+
+#define U(sec) ((uint16_t)((sec)*256)) /* seconds in BPDU time units */
+
+struct times_case {
+	uint16_t message_age, max_age, hello_time, forward_delay;
+	enum stp_times_check want;
+	uint16_t max_age_used, hello_used, forward_delay_used; /* when not aged out */
+};
+
+/* Each time alone out of range, at 0, at the top of its field, and the message age rule. */
+static void test_validate_config_times(void **state)
+{
+	static const struct times_case cases[] = {
+		{0, U(20), U(2), U(15), STP_TIMES_OK, U(20), U(2), U(15)},
+		{0, U(6), U(1), U(4), STP_TIMES_OK, U(6), U(1), U(4)},
+		{0, U(40), U(10), U(30), STP_TIMES_OK, U(40), U(10), U(30)},
+		/* forward delay: 0, under, over, the field's top */
+		{0, U(20), U(2), 0, STP_TIMES_CLAMPED, U(20), U(2), U(4)},
+		{0, U(20), U(2), U(4) - 1, STP_TIMES_CLAMPED, U(20), U(2), U(4)},
+		{0, U(20), U(2), U(30) + 1, STP_TIMES_CLAMPED, U(20), U(2), U(30)},
+		{0, U(20), U(2), 0xffff, STP_TIMES_CLAMPED, U(20), U(2), U(30)},
+		/* hello time */
+		{0, U(20), 0, U(15), STP_TIMES_CLAMPED, U(20), U(1), U(15)},
+		{0, U(20), U(11), U(15), STP_TIMES_CLAMPED, U(20), U(10), U(15)},
+		{0, U(20), 0xffff, U(15), STP_TIMES_CLAMPED, U(20), U(10), U(15)},
+		/* max age: 0 is no information at all (message age 0 is not below it) */
+		{0, 0, U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+		{0, U(3), U(2), U(15), STP_TIMES_CLAMPED, U(6), U(2), U(15)},
+		{0, U(41), U(2), U(15), STP_TIMES_CLAMPED, U(40), U(2), U(15)},
+		{0, 0xffff, U(2), U(15), STP_TIMES_CLAMPED, U(40), U(2), U(15)},
+		{0, 0xffff, 0xffff, 0xffff, STP_TIMES_CLAMPED, U(40), U(10), U(30)},
+		{0, 0, 0, 0, STP_TIMES_AGED_OUT, 0, 0, 0},
+		/* message age: below max age, as sent and as clamped */
+		{U(20) - 1, U(20), U(2), U(15), STP_TIMES_OK, U(20), U(2), U(15)},
+		{U(20), U(20), U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+		{U(20) + 1, U(20), U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+		{0xffff, U(20), U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+		{U(30), U(100), U(2), U(15), STP_TIMES_CLAMPED, U(40), U(2), U(15)},
+		{U(40), U(100), U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+		{U(2), U(3), U(2), U(15), STP_TIMES_CLAMPED, U(6), U(2), U(15)},
+		{U(3), U(3), U(2), U(15), STP_TIMES_AGED_OUT, 0, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct times_case *tc = &cases[i];
+		struct stp_config_bpdu in = {
+			.root_id = 1,
+			.message_age = tc->message_age,
+			.max_age = tc->max_age,
+			.hello_time = tc->hello_time,
+			.forward_delay = tc->forward_delay,
+		};
+		struct stp_config_bpdu out;
+		enum stp_times_check got = stp_validate_config_times(&in, &out);
+
+		if (got != tc->want) {
+			print_error("case %zu: got %d, want %d\n", i, got, tc->want);
+			fail();
+		}
+		if (got == STP_TIMES_AGED_OUT)
+			continue;
+		assert_int_equal(out.max_age, tc->max_age_used);
+		assert_int_equal(out.hello_time, tc->hello_used);
+		assert_int_equal(out.forward_delay, tc->forward_delay_used);
+		assert_int_equal(out.message_age, tc->message_age);
+		assert_true(out.root_id == 1);
+		/* in place works too */
+		assert_int_equal(stp_validate_config_times(&in, &in), got);
+		assert_int_equal(in.max_age, out.max_age);
+		assert_int_equal(in.hello_time, out.hello_time);
+		assert_int_equal(in.forward_delay, out.forward_delay);
+	}
+}
+
+struct lone {
+	struct pkt_pool pool;
+	struct bridge br;
+	uint64_t now;
+};
+
+/* One bridge (priority 0x8000), two enabled STP ports, nobody else. */
+static struct lone *lone_new(void)
+{
+	struct lone *l = calloc(1, sizeof(*l));
+	struct br_config cfg;
+	struct pkt_vec out;
+
+	assert_non_null(l);
+	assert_true(pkt_pool_init(&l->pool, 64, 320));
+	br_config_default(&cfg);
+	cfg.have_mac = true;
+	memcpy(cfg.mac, (const uint8_t[6]){0x02, 0, 0, 0, 0, 0x80}, 6);
+	cfg.pool = &l->pool;
+	l->now = 50 * SEC;
+	assert_int_equal(br_init(&l->br, &cfg, l->now), 0);
+	pkt_vec_init(&out);
+	for (int i = 1; i <= 2; i++) {
+		struct br_port_config pc;
+
+		br_port_config_default(&pc, i == 1 ? "w1" : "w2");
+		assert_int_equal(br_add_port(&l->br, &pc), i);
+		assert_int_equal(br_port_enable(&l->br, (uint32_t)i, l->now, &out), 0);
+	}
+	pkt_vec_free(&out);
+	return l;
+}
+
+static void lone_free(struct lone *l)
+{
+	br_destroy(&l->br);
+	assert_int_equal(l->pool.nfree, l->pool.count);
+	pkt_pool_destroy(&l->pool);
+	free(l);
+}
+
+/* A configuration BPDU from a better root (priority 0x1000) arrives on port 1. */
+static void lone_rx(struct lone *l, const struct stp_config_bpdu *c)
+{
+	static const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x10};
+	struct pkt_vec in, out;
+	struct pkt *p = pkt_alloc(&l->pool);
+	uint8_t *d;
+
+	assert_non_null(p);
+	d = pkt_put(p, STP_FRAME_MAX);
+	assert_non_null(d);
+	p->len = (uint32_t)stp_bpdu_encode_config(d, src, c);
+	pkt_vec_init(&in);
+	pkt_vec_init(&out);
+	pkt_vec_add(&in, p);
+	assert_int_equal(br_input(&l->br, 1, &in, l->now, &out), 1);
+	pkt_vec_free(&out);
+}
+
+static struct stp_config_bpdu root_bpdu(uint16_t message_age, uint16_t max_age, uint16_t hello,
+					uint16_t forward_delay)
+{
+	static const uint8_t root_mac[6] = {0x02, 0, 0, 0, 0, 0x10};
+
+	return (struct stp_config_bpdu){
+		.root_id = stp_make_bridge_id(0x1000, root_mac),
+		.bridge_id = stp_make_bridge_id(0x1000, root_mac),
+		.port_id = 0x8001,
+		.message_age = message_age,
+		.max_age = max_age,
+		.hello_time = hello,
+		.forward_delay = forward_delay,
+	};
+}
+
+/*
+ * A root that asks for no forward delay and signals a topology change: the
+ * times the bridge adopts are clamped (so ports still listen and learn, and the
+ * FDB ages by 4 s, never by 0), and each such BPDU is counted.
+ */
+static void test_zero_times_from_the_wire(void **state)
+{
+	struct lone *l = lone_new();
+	struct stp_config_bpdu c = root_bpdu(0, U(20), 0, 0);
+	const struct stp_port *p1;
+
+	(void)state;
+	c.topology_change = true;
+	lone_rx(l, &c);
+	p1 = br_get_stp_port(&l->br, 1);
+	assert_int_equal(l->br.stp.root_port, 1);
+	assert_true(l->br.stp.forward_delay == 4 * SEC);
+	assert_true(l->br.stp.hello_time == 1 * SEC);
+	assert_true(l->br.stp.max_age == 20 * SEC);
+	assert_true(l->br.stp.topology_change);
+	assert_true(br_current_ageing_time(&l->br) == 4 * SEC);
+	assert_int_equal(p1->cnt.rx_clamped, 1);
+	assert_int_equal(p1->cnt.rx_aged_out, 0);
+	/*
+	 * The root port, listening since it was enabled, does not forward at once: it
+	 * learns for the (clamped) forward delay first.
+	 */
+	assert_int_equal(p1->state, STP_LISTENING);
+	{
+		struct pkt_vec out;
+
+		pkt_vec_init(&out);
+		l->now = stp_timer_deadline(&p1->forward_delay_timer);
+		br_tick(&l->br, l->now, &out);
+		assert_int_equal(p1->state, STP_LEARNING);
+		assert_true(stp_timer_remaining(&p1->forward_delay_timer, l->now) == 4 * SEC);
+		l->now += 4 * SEC;
+		br_tick(&l->br, l->now, &out);
+		assert_int_equal(p1->state, STP_FORWARDING);
+		pkt_vec_free(&out);
+	}
+	/* the bridge's own times are untouched */
+	assert_true(l->br.stp.bridge_forward_delay == 15 * SEC);
+	lone_free(l);
+}
+
+/* Huge times: the message age timer runs for 40 s, not 256; forward delay is 30 s. */
+static void test_huge_times_from_the_wire(void **state)
+{
+	struct lone *l = lone_new();
+	struct stp_config_bpdu c = root_bpdu(0, 0xffff, 0xffff, 0xffff);
+	const struct stp_port *p1;
+
+	(void)state;
+	lone_rx(l, &c);
+	p1 = br_get_stp_port(&l->br, 1);
+	assert_int_equal(l->br.stp.root_port, 1);
+	assert_true(l->br.stp.max_age == 40 * SEC);
+	assert_true(l->br.stp.hello_time == 10 * SEC);
+	assert_true(l->br.stp.forward_delay == 30 * SEC);
+	assert_true(stp_timer_remaining(&p1->message_age_timer, l->now) == 40 * SEC);
+	assert_int_equal(p1->cnt.rx_clamped, 1);
+	/* silence for 40 s: the root's information is gone, this bridge is root again */
+	l->now += 40 * SEC;
+	{
+		struct pkt_vec out;
+
+		pkt_vec_init(&out);
+		br_tick(&l->br, l->now, &out);
+		pkt_vec_free(&out);
+	}
+	assert_true(stp_is_root_bridge(&l->br.stp));
+	lone_free(l);
+}
+
+/* 9.3.4: message age not below max age (as sent, or as clamped) is discarded, counted. */
+static void test_message_age_discarded(void **state)
+{
+	static const struct {
+		uint16_t message_age, max_age;
+	} aged[] = {
+		{U(20), U(20)}, /* equal: the kernel would take it */
+		{U(21), U(20)},
+		{0, 0},
+		{U(45), U(100)}, /* below what was sent, not below the 40 s it is clamped to */
+	};
+	struct lone *l = lone_new();
+	const struct stp_port *p1 = br_get_stp_port(&l->br, 1);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(aged) / sizeof(aged[0]); i++) {
+		struct stp_config_bpdu c =
+			root_bpdu(aged[i].message_age, aged[i].max_age, U(2), U(15));
+
+		lone_rx(l, &c);
+		assert_true(stp_is_root_bridge(&l->br.stp));
+		assert_int_equal(p1->cnt.rx_aged_out, i + 1);
+		assert_int_equal(p1->cnt.rx_config, 0);
+	}
+	assert_int_equal(l->br.ports[1].cnt.rx_bpdu, 4);
+	/* one unit younger is taken */
+	{
+		struct stp_config_bpdu c = root_bpdu(U(20) - 1, U(20), U(2), U(15));
+
+		lone_rx(l, &c);
+		assert_false(stp_is_root_bridge(&l->br.stp));
+		assert_int_equal(p1->cnt.rx_config, 1);
+		assert_int_equal(p1->cnt.rx_clamped, 0);
+	}
+	lone_free(l);
+}
+
 /* Identifiers: bridge id = priority.MAC, port id = priority << 10 | number (kernel). */
 static void test_identifiers(void **state)
 {
@@ -1278,6 +1542,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identifiers),
 		cmocka_unit_test(test_parameter_ranges),
+		cmocka_unit_test(test_validate_config_times),
+		cmocka_unit_test(test_zero_times_from_the_wire),
+		cmocka_unit_test(test_huge_times_from_the_wire),
+		cmocka_unit_test(test_message_age_discarded),
 		cmocka_unit_test(test_five_hosts_default_priorities),
 		cmocka_unit_test(test_five_hosts_each_root),
 		cmocka_unit_test(test_five_hosts_random_costs),
