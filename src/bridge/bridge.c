@@ -21,6 +21,7 @@ static const char *const br_drop_names[BR_DROP_MAX] = {
 	[BR_DROP_NO_BUFFER] = "no_buffer",
 	[BR_DROP_TOO_BIG] = "too_big",
 	[BR_DROP_OUT_FULL] = "out_full",
+	[BR_DROP_BPDU_GUARD] = "bpdu_guard",
 };
 
 const char *br_drop_reason_name(enum br_drop_reason r)
@@ -40,6 +41,7 @@ void br_config_default(struct br_config *cfg)
 	cfg->forward_delay = 15 * NS_PER_SEC;
 	cfg->ageing_time = 300 * NS_PER_SEC;
 	cfg->fdb_max = FDB_DEFAULT_MAX;
+	cfg->max_learned = BR_DEFAULT_MAX_LEARNED;
 }
 
 void br_port_config_default(struct br_port_config *pc, const char *name)
@@ -83,6 +85,8 @@ int br_config_check(const struct br_config *cfg, const char **why)
 		err = "AgeingTime must be 10..1000000 s";
 	if (!err && cfg->fdb_max > FDB_MAX_ENTRIES)
 		err = "FDB size too large";
+	if (!err && cfg->max_learned > FDB_MAX_ENTRIES)
+		err = "MaxLearned too large";
 	if (!err && cfg->have_mac && (is_zero(cfg->mac, 6) || is_multicast(cfg->mac)))
 		err = "bridge MAC must be a unicast, non-zero address";
 	if (!err && !cfg->have_mac && is_zero(cfg->pubkey, 32))
@@ -186,6 +190,9 @@ int br_init(struct bridge *br, const struct br_config *cfg, uint64_t now)
 		br_mac_from_pubkey(cfg->pubkey, br->mac);
 	if (!fdb_init(&br->fdb, cfg->fdb_max ? cfg->fdb_max : FDB_DEFAULT_MAX, cfg->hash_key))
 		return -ENOMEM;
+	fdb_set_max_learned(&br->fdb, cfg->max_learned);
+	br->on_bpdu_guard = cfg->on_bpdu_guard;
+	br->cb_ctx = cfg->cb_ctx;
 	br->stp_on = cfg->stp;
 	br->ageing_time = cfg->ageing_time;
 	br->pool = cfg->pool;
@@ -230,6 +237,7 @@ int br_add_port(struct bridge *br, const struct br_port_config *pc)
 	memcpy(bp->name, pc->name, BR_IFNAMSIZ);
 	bp->name[BR_IFNAMSIZ - 1] = 0;
 	memcpy(bp->mac, pc->have_mac ? pc->mac : br->mac, 6);
+	bp->bpdu_guard = pc->bpdu_guard;
 	br->nports++;
 	if (no >= br->port_end)
 		br->port_end = (uint16_t)(no + 1);
@@ -250,6 +258,7 @@ int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_ve
 	if (!bp)
 		return -ENOENT;
 	bp->enabled = true;
+	bp->bpdu_guard_disabled = false;
 	br->out = out;
 	stp_enable_port(&br->stp, (uint16_t)port, now);
 	br->out = NULL;
@@ -365,6 +374,27 @@ static void flood(struct bridge *br, uint16_t in_port, struct pkt *p, struct pkt
 	emit(br, out, p, eg[n - 1]);
 }
 
+/*
+ * BPDU guard: the port faces a VM, and a VM sending BPDUs is a bridge (or a
+ * loop, or an attempt at the root) where none belongs. Any frame to the group
+ * address counts, valid BPDU or not: a malformed one is no better. The port is
+ * disabled as management would (8.8.3), once; more such frames are dropped.
+ */
+static void bpdu_guard(struct bridge *br, uint16_t port, struct pkt *p, uint64_t now)
+{
+	struct br_port *bp = &br->ports[port];
+
+	if (!bp->bpdu_guard_disabled) {
+		bp->bpdu_guard_disabled = true;
+		bp->enabled = false;
+		bp->cnt.bpdu_guard++;
+		stp_disable_port(&br->stp, port, now);
+		if (br->on_bpdu_guard)
+			br->on_bpdu_guard(br->cb_ctx, br, port);
+	}
+	drop(br, port, p, BR_DROP_BPDU_GUARD);
+}
+
 static void handle_bpdu(struct bridge *br, uint16_t port, struct pkt *p, uint64_t now)
 {
 	struct stp_bpdu bpdu;
@@ -407,6 +437,10 @@ static void handle_frame(struct bridge *br, uint16_t port, struct pkt *p, uint64
 		return;
 	}
 	if (is_link_local(dst)) {
+		if (dst[5] == 0 && br->ports[port].bpdu_guard) {
+			bpdu_guard(br, port, p, now);
+			return;
+		}
 		if (dst[5] == 0 && br->stp_on) {
 			handle_bpdu(br, port, p, now);
 			return;
@@ -422,7 +456,16 @@ static void handle_frame(struct bridge *br, uint16_t port, struct pkt *p, uint64
 		drop(br, port, p, BR_DROP_PORT_STATE);
 		return;
 	}
-	fdb_learn(&br->fdb, src, port, now);
+	switch (fdb_learn(&br->fdb, src, port, now)) {
+	case FDB_PORT_LIMIT:
+		c->learn_limit++;
+		break;
+	case FDB_FULL:
+		c->learn_full++;
+		break;
+	default:
+		break;
+	}
 	if (state != STP_FORWARDING) {
 		drop(br, port, p, BR_DROP_PORT_STATE);
 		return;

@@ -20,7 +20,27 @@
  * out in a pkt_vec with pkt->port set to the egress port. A frame flooded to
  * several ports is copied into buffers from the configured pool (a copy that
  * cannot be made is a counted drop on that egress port). Time is `now` in ns.
+ *
+ * Against a misbehaving neighbour (an authenticated peer on a wire is still
+ * only as trustworthy as what it bridges):
+ *   - learning is capped per port (max_learned, default BR_DEFAULT_MAX_LEARNED)
+ *     and a full FDB never lets one port evict another's entries below their
+ *     fair share (fdb.h has the rule); what is not learned is still forwarded;
+ *   - received BPDU timers are clamped to the 802.1D ranges (stp.c);
+ *   - a port with BPDU guard (one facing a VM, where no bridge belongs) is
+ *     disabled by the first frame to the STP group address it receives, STP on
+ *     or off, and stays down until br_port_enable (the TAP added again, or a
+ *     restart of vwired).
  */
+
+/*
+ * Per port. A wire's far side is a whole segment (another host's bridge and its
+ * VMs, often hundreds of addresses), and a VM's TAP one to a few: 1024 is an
+ * order of magnitude above the first, and 8 ports at the cap fit the default
+ * FDB (8192), so with few ports the table never fills and the fair-share rule
+ * only matters with more.
+ */
+#define BR_DEFAULT_MAX_LEARNED 1024
 
 #define BR_MAX_PORTS  STP_MAX_PORTS /* including the local port 0 */
 #define BR_PORT_LOCAL 0
@@ -39,6 +59,7 @@ enum br_drop_reason {
 	BR_DROP_NO_BUFFER,    /* egress: no buffer for a flood copy or a BPDU */
 	BR_DROP_TOO_BIG,      /* egress: frame does not fit a pool buffer */
 	BR_DROP_OUT_FULL,     /* egress: BPDU with no room in the output vector */
+	BR_DROP_BPDU_GUARD,   /* a frame to the STP group address on a BPDU guard port */
 	BR_DROP_MAX
 };
 
@@ -47,16 +68,26 @@ struct br_port_counters {
 	uint64_t tx_frames, tx_bytes;
 	uint64_t rx_bpdu;
 	uint64_t tx_bpdu;
+	uint64_t learn_limit; /* source addresses not learned: the port is at max_learned */
+	uint64_t learn_full;  /* not learned: FDB full and the port holds its fair share */
+	uint64_t bpdu_guard;  /* times BPDU guard disabled the port */
 	uint64_t drop[BR_DROP_MAX];
 };
 
 struct br_port {
 	bool in_use;
 	bool enabled;
+	bool bpdu_guard;	  /* configured: BPDUs disable the port */
+	bool bpdu_guard_disabled; /* and one did, until br_port_enable */
 	char name[BR_IFNAMSIZ];
 	uint8_t mac[6]; /* BPDU source address */
 	struct br_port_counters cnt;
 };
+
+struct bridge;
+
+/* BPDU guard just disabled port (for a log line: the bridge itself writes none). */
+typedef void (*br_bpdu_guard_fn)(void *ctx, const struct bridge *br, uint16_t port);
 
 struct br_config {
 	char name[BR_IFNAMSIZ]; /* [Bridge] Name: the local TAP */
@@ -68,10 +99,13 @@ struct br_config {
 	uint64_t ageing_time;	/* 10..1000000 s (300 s) */
 	bool have_mac;		/* mac below is the bridge address; else derived from pubkey */
 	uint8_t mac[6];
-	uint8_t pubkey[32];    /* this host's WireGuard public key */
-	uint32_t fdb_max;      /* FDB capacity, 0 = FDB_DEFAULT_MAX */
-	uint64_t hash_key[2];  /* FDB hash key: random per process */
-	struct pkt_pool *pool; /* buffers for flood copies and BPDUs */
+	uint8_t pubkey[32];		/* this host's WireGuard public key */
+	uint32_t fdb_max;		/* FDB capacity, 0 = FDB_DEFAULT_MAX */
+	uint32_t max_learned;		/* dynamic FDB entries per port, 0 = no cap but the FDB's */
+	uint64_t hash_key[2];		/* FDB hash key: random per process */
+	struct pkt_pool *pool;		/* buffers for flood copies and BPDUs */
+	br_bpdu_guard_fn on_bpdu_guard; /* optional */
+	void *cb_ctx;
 };
 
 struct br_port_config {
@@ -80,6 +114,7 @@ struct br_port_config {
 	uint8_t priority;   /* 0..63 (default 32; port id = priority << 10 | port no) */
 	bool have_mac;	    /* mac below is the BPDU source; else the bridge address */
 	uint8_t mac[6];
+	bool bpdu_guard; /* a port facing a VM: a BPDU on it disables it */
 };
 
 struct bridge {
@@ -93,6 +128,8 @@ struct bridge {
 	uint16_t port_end;			/* highest port number in use + 1 */
 	uint64_t bpdu_errors[STP_BPDU_ERR_MAX]; /* why BPDUs were rejected */
 	uint64_t rx_bad_port; /* frames handed in for a port that does not exist */
+	br_bpdu_guard_fn on_bpdu_guard;
+	void *cb_ctx;
 	struct br_port ports[BR_MAX_PORTS];
 	struct fdb fdb;
 	struct stp_bridge stp;
@@ -116,7 +153,10 @@ void br_destroy(struct bridge *br);
 /* Adds an STP port, disabled. Returns its port number (1..63), or -EINVAL / -ENOSPC. */
 int br_add_port(struct bridge *br, const struct br_port_config *pc);
 void br_port_config_default(struct br_port_config *pc, const char *name);
-/* Wire up / down (session established / lost), TAP carrier. May emit BPDUs into out. */
+/*
+ * Wire up / down (session established / lost), TAP carrier. May emit BPDUs into out.
+ * Enabling also lifts a BPDU guard's disable.
+ */
 int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,

@@ -71,7 +71,21 @@ void fdb_flush(struct fdb *f)
 	}
 	f->free_head = 0;
 	f->count = 0;
+	f->n_static = 0;
 	f->lru_head = f->lru_tail = FDB_NIL;
+	f->ports_holding = 0;
+	for (uint32_t p = 0; p < FDB_MAX_PORTS; p++)
+		f->port[p] = (struct fdb_port){0, FDB_NIL, FDB_NIL};
+}
+
+void fdb_set_max_learned(struct fdb *f, uint32_t max_learned)
+{
+	f->max_learned = max_learned;
+}
+
+uint32_t fdb_port_count(const struct fdb *f, uint16_t port)
+{
+	return port < FDB_MAX_PORTS ? f->port[port].count : 0;
 }
 
 static uint32_t fdb_find(const struct fdb *f, const uint8_t mac[6], uint32_t *bucket)
@@ -93,9 +107,11 @@ const struct fdb_entry *fdb_lookup(const struct fdb *f, const uint8_t mac[6])
 	return i == FDB_NIL ? NULL : &f->e[i];
 }
 
-static void lru_unlink(struct fdb *f, uint32_t i)
+/* Takes a dynamic entry off the whole-table list and its port's list. */
+static void dyn_unlink(struct fdb *f, uint32_t i)
 {
 	struct fdb_entry *e = &f->e[i];
+	struct fdb_port *fp = &f->port[e->port];
 
 	if (e->prev != FDB_NIL)
 		f->e[e->prev].next = e->next;
@@ -105,11 +121,23 @@ static void lru_unlink(struct fdb *f, uint32_t i)
 		f->e[e->next].prev = e->prev;
 	else
 		f->lru_tail = e->prev;
+	if (e->pprev != FDB_NIL)
+		f->e[e->pprev].pnext = e->pnext;
+	else
+		fp->head = e->pnext;
+	if (e->pnext != FDB_NIL)
+		f->e[e->pnext].pprev = e->pprev;
+	else
+		fp->tail = e->pprev;
+	if (--fp->count == 0)
+		f->ports_holding--;
 }
 
-static void lru_append(struct fdb *f, uint32_t i)
+/* Appends a dynamic entry (the most recently seen) to both lists of its port. */
+static void dyn_append(struct fdb *f, uint32_t i)
 {
 	struct fdb_entry *e = &f->e[i];
+	struct fdb_port *fp = &f->port[e->port];
 
 	e->next = FDB_NIL;
 	e->prev = f->lru_tail;
@@ -118,6 +146,15 @@ static void lru_append(struct fdb *f, uint32_t i)
 	else
 		f->lru_head = i;
 	f->lru_tail = i;
+	e->pnext = FDB_NIL;
+	e->pprev = fp->tail;
+	if (fp->tail != FDB_NIL)
+		f->e[fp->tail].pnext = i;
+	else
+		fp->head = i;
+	fp->tail = i;
+	if (fp->count++ == 0)
+		f->ports_holding++;
 }
 
 static void fdb_remove(struct fdb *f, uint32_t i)
@@ -129,23 +166,61 @@ static void fdb_remove(struct fdb *f, uint32_t i)
 		pp = &f->e[*pp].hnext;
 	*pp = e->hnext;
 	if (!(e->flags & FDB_F_STATIC))
-		lru_unlink(f, i);
+		dyn_unlink(f, i);
+	else
+		f->n_static--;
 	e->used = false;
 	e->hnext = f->free_head;
 	f->free_head = i;
 	f->count--;
 }
 
-/* A free slot, evicting the least recently seen dynamic entry when there is none. */
-static uint32_t fdb_alloc(struct fdb *f, bool *evicted)
+/* The port holding the most dynamic entries (of two, the one with the older entry); -1: none. */
+static int fdb_largest_port(const struct fdb *f)
+{
+	int best = -1;
+
+	for (int p = 0; p < FDB_MAX_PORTS; p++) {
+		const struct fdb_port *fp = &f->port[p];
+
+		if (!fp->count)
+			continue;
+		if (best < 0 || fp->count > f->port[best].count ||
+		    (fp->count == f->port[best].count &&
+		     f->e[fp->head].updated < f->e[f->port[best].head].updated))
+			best = p;
+	}
+	return best;
+}
+
+/*
+ * The table is full and port wants a slot: the entry to give up for it, or
+ * FDB_NIL when port already holds its fair share. Below its share, some other
+ * port holds more than its own (the shares add up to the table), and the
+ * largest one gives up its least recently seen entry.
+ */
+static uint32_t fdb_fair_victim(const struct fdb *f, uint16_t port)
+{
+	uint32_t holders = f->ports_holding + (f->port[port].count == 0);
+	uint32_t fair = (f->count - f->n_static) / holders;
+	int largest;
+
+	if (f->port[port].count >= fair)
+		return FDB_NIL;
+	largest = fdb_largest_port(f);
+	return largest < 0 ? FDB_NIL : f->port[largest].head;
+}
+
+/* A free slot, else the victim's (evicted), else FDB_NIL. */
+static uint32_t fdb_alloc(struct fdb *f, uint32_t victim, bool *evicted)
 {
 	uint32_t i;
 
 	*evicted = false;
 	if (f->free_head == FDB_NIL) {
-		if (f->lru_head == FDB_NIL)
+		if (victim == FDB_NIL)
 			return FDB_NIL;
-		fdb_remove(f, f->lru_head);
+		fdb_remove(f, victim);
 		f->st.evicted++;
 		*evicted = true;
 	}
@@ -155,9 +230,9 @@ static uint32_t fdb_alloc(struct fdb *f, bool *evicted)
 }
 
 static uint32_t fdb_insert(struct fdb *f, const uint8_t mac[6], uint16_t port, uint8_t flags,
-			   uint64_t now, bool *evicted)
+			   uint64_t now, uint32_t victim, bool *evicted)
 {
-	uint32_t i = fdb_alloc(f, evicted);
+	uint32_t i = fdb_alloc(f, victim, evicted);
 	uint32_t b;
 	struct fdb_entry *e;
 
@@ -174,9 +249,16 @@ static uint32_t fdb_insert(struct fdb *f, const uint8_t mac[6], uint16_t port, u
 	e->hnext = f->bucket[b];
 	f->bucket[b] = i;
 	if (!(flags & FDB_F_STATIC))
-		lru_append(f, i);
+		dyn_append(f, i);
+	else
+		f->n_static++;
 	f->count++;
 	return i;
+}
+
+static bool port_at_limit(const struct fdb *f, uint16_t port)
+{
+	return port >= FDB_MAX_PORTS || (f->max_learned && f->port[port].count >= f->max_learned);
 }
 
 enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], uint16_t port, uint64_t now)
@@ -186,7 +268,6 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], uint16_t po
 
 	if (i != FDB_NIL) {
 		struct fdb_entry *e = &f->e[i];
-		enum fdb_learn_result r = FDB_REFRESHED;
 
 		if (e->flags & FDB_F_STATIC) {
 			if (e->port != port)
@@ -194,21 +275,35 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], uint16_t po
 			return FDB_OWN;
 		}
 		if (e->port != port) {
+			/* A move adds to the new port's entries as a new address would. */
+			if (port_at_limit(f, port)) {
+				f->st.limited++;
+				return FDB_PORT_LIMIT;
+			}
+			dyn_unlink(f, i);
 			e->port = port;
+			e->updated = now;
+			dyn_append(f, i);
 			f->st.moved++;
-			r = FDB_MOVED;
+			return FDB_MOVED;
 		}
 		/* Same clock reading as the last frame (one batch): the order stands. */
 		if (e->updated != now) {
 			e->updated = now;
-			if (f->lru_tail != i) {
-				lru_unlink(f, i);
-				lru_append(f, i);
+			if (f->lru_tail != i || f->port[port].tail != i) {
+				dyn_unlink(f, i);
+				dyn_append(f, i);
 			}
 		}
-		return r;
+		return FDB_REFRESHED;
 	}
-	if (fdb_insert(f, mac, port, 0, now, &evicted) == FDB_NIL) {
+	if (port_at_limit(f, port)) {
+		f->st.limited++;
+		return FDB_PORT_LIMIT;
+	}
+	if (fdb_insert(f, mac, port, 0, now,
+		       f->free_head == FDB_NIL ? fdb_fair_victim(f, port) : FDB_NIL,
+		       &evicted) == FDB_NIL) {
 		f->st.full++;
 		return FDB_FULL;
 	}
@@ -219,11 +314,17 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], uint16_t po
 bool fdb_add_static(struct fdb *f, const uint8_t mac[6], uint16_t port, uint8_t flags)
 {
 	uint32_t i = fdb_find(f, mac, NULL);
+	uint32_t victim = FDB_NIL;
 	bool evicted;
+	int largest;
 
 	if (i != FDB_NIL)
 		fdb_remove(f, i);
-	return fdb_insert(f, mac, port, (uint8_t)(flags | FDB_F_STATIC), 0, &evicted) != FDB_NIL;
+	/* Configuration outranks learning: the largest port gives up its oldest entry. */
+	if (f->free_head == FDB_NIL && (largest = fdb_largest_port(f)) >= 0)
+		victim = f->port[largest].head;
+	return fdb_insert(f, mac, port, (uint8_t)(flags | FDB_F_STATIC), 0, victim, &evicted) !=
+	       FDB_NIL;
 }
 
 bool fdb_delete(struct fdb *f, const uint8_t mac[6])

@@ -173,6 +173,21 @@ static void json_timer(struct sbuf *b, const char *key, uint64_t ns)
 	sb_printf(b, ",");
 }
 
+/* What the port's neighbour could not do to the bridge, and how often it tried. */
+static void json_port_guards(struct sbuf *b, const struct bridge *br, const struct stp_port *p)
+{
+	const struct br_port *bp = &br->ports[p->port_no];
+
+	sb_printf(b, "\"learned_entries\":%u,\"learn_limit\":%llu,\"learn_full\":%llu,",
+		  fdb_port_count(&br->fdb, p->port_no), (unsigned long long)bp->cnt.learn_limit,
+		  (unsigned long long)bp->cnt.learn_full);
+	sb_printf(b, "\"bpdu_guard\":%s,\"bpdu_guard_disabled\":%s,\"bpdu_guard_trips\":%llu,",
+		  bool_str(bp->bpdu_guard), bool_str(bp->bpdu_guard_disabled),
+		  (unsigned long long)bp->cnt.bpdu_guard);
+	sb_printf(b, "\"bpdu_timers_clamped\":%llu,\"bpdu_aged_out\":%llu}",
+		  (unsigned long long)p->cnt.rx_clamped, (unsigned long long)p->cnt.rx_aged_out);
+}
+
 size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
 	const struct stp_bridge *s = &br->stp;
@@ -203,8 +218,15 @@ size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t 
 	json_timer(&b, "gc_timer", gc_remaining(br, now));
 	sb_printf(&b, "\"topology_change\":%s,\"topology_change_detected\":%s,",
 		  bool_str(s->topology_change), bool_str(s->topology_change_detected));
-	sb_printf(&b, "\"topology_change_count\":%llu,\"ports\":[",
+	sb_printf(&b, "\"topology_change_count\":%llu,",
 		  (unsigned long long)s->topology_change_count);
+	sb_printf(&b,
+		  "\"max_learned\":%u,\"fdb_entries\":%u,\"fdb_capacity\":%u,"
+		  "\"fdb_evicted\":%llu,\"fdb_learn_full\":%llu,\"fdb_learn_limit\":%llu,",
+		  br->fdb.max_learned, br->fdb.count, br->fdb.cap,
+		  (unsigned long long)br->fdb.st.evicted, (unsigned long long)br->fdb.st.full,
+		  (unsigned long long)br->fdb.st.limited);
+	sb_printf(&b, "\"ports\":[");
 	for (uint16_t i = 1; i < br->port_end; i++) {
 		const struct stp_port *p = stp_get_port_const(s, i);
 
@@ -228,8 +250,9 @@ size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t 
 			   stp_timer_remaining(&p->forward_delay_timer, now));
 		sb_printf(&b, "\"designated_cost\":%u,", p->designated_cost);
 		json_timer(&b, "hold_timer", stp_timer_remaining(&p->hold_timer, now));
-		sb_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s}",
+		sb_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s,",
 			  bool_str(p->config_pending), bool_str(p->topology_change_ack));
+		json_port_guards(&b, br, p);
 	}
 	sb_printf(&b, "]}\n");
 	return b.len;

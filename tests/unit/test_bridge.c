@@ -406,7 +406,11 @@ static void test_ageing_deadline(void **state)
 	fixture_free(f);
 }
 
-/* The FDB is bounded: a MAC flood evicts the oldest, the local address stays. */
+/*
+ * The FDB is bounded: a MAC flood from the only port fills the table and is then
+ * not learned (that port holds its whole fair share), the frames still flooded;
+ * the local address stays.
+ */
 static void test_mac_flood_bounded(void **state)
 {
 	struct pkt_pool pool;
@@ -414,6 +418,7 @@ static void test_mac_flood_bounded(void **state)
 	struct br_config cfg;
 	struct br_port_config pc;
 	struct pkt_vec in, out;
+	uint32_t flooded = 0;
 
 	(void)state;
 	assert_true(pkt_pool_init(&pool, 256, 512));
@@ -436,27 +441,238 @@ static void test_mac_flood_bounded(void **state)
 		if (!d)
 			abort();
 		memset(d, 0, 60);
-		memcpy(d, tap_mac, 6);
+		memcpy(d, bcast, 6);
 		mac_n(d + 6, i);
 		pkt_vec_init(&in);
 		pkt_vec_add(&in, p);
 		br_input(&br, 1, &in, T0 + i, &out);
+		flooded += out.n;
 		pkt_vec_free(&out);
 	}
+	assert_int_equal(flooded, 10000);
 	assert_int_equal(br.fdb.count, 100);
-	assert_int_equal(br.fdb.st.evicted, 10000 - 99);
+	assert_int_equal(br.fdb.st.evicted, 0);
+	assert_int_equal(br.ports[1].cnt.learn_full, 10000 - 99);
+	assert_int_equal(br.ports[1].cnt.learn_limit, 0);
 	assert_non_null(fdb_lookup(&br.fdb, tap_mac));
 	{
-		uint8_t last[6];
+		uint8_t mac[6];
 
-		mac_n(last, 9999);
-		assert_non_null(fdb_lookup(&br.fdb, last));
-		mac_n(last, 0);
-		assert_null(fdb_lookup(&br.fdb, last));
+		mac_n(mac, 98);
+		assert_non_null(fdb_lookup(&br.fdb, mac));
+		mac_n(mac, 99);
+		assert_null(fdb_lookup(&br.fdb, mac));
 	}
 	br_destroy(&br);
 	assert_int_equal(pool.nfree, pool.count);
 	pkt_pool_destroy(&pool);
+}
+
+/*
+ * MaxLearned: a port flooding random sources stops being learned at the cap,
+ * its frames still flooded, and the other ports keep learning and keep their
+ * entries; showstp --json shows the counts.
+ */
+static void test_port_learn_cap(void **state)
+{
+	struct fixture *f = fixture_new(false, 3, 64);
+	uint8_t a[6], b[6], src[6];
+	uint64_t seed = 12345;
+	uint32_t flooded = 0;
+	char buf[8192];
+
+	(void)state;
+	fdb_set_max_learned(&f->br.fdb, 8);
+	mac_n(a, 1);
+	mac_n(b, 2);
+	send_free(f, 2, frame(f, bcast, a, 60, 0), T0);
+	send_free(f, 3, frame(f, bcast, b, 60, 0), T0);
+	for (uint32_t i = 0; i < 1000; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		memcpy(src, &seed, 6);
+		src[0] = (uint8_t)((src[0] & 0xfe) | 0x02);
+		/* to an unknown unicast address: flooded to 0, 2 and 3 whether learned or not */
+		flooded += send_free(f, 1, frame(f, (const uint8_t[6]){0x02, 0x77}, src, 60, 0),
+				     T0 + i) == (1 << 0 | 1 << 2 | 1 << 3);
+	}
+	assert_int_equal(flooded, 1000);
+	assert_int_equal(fdb_port_count(&f->br.fdb, 1), 8);
+	assert_int_equal(f->br.ports[1].cnt.learn_limit, 1000 - 8);
+	assert_int_equal(f->br.ports[2].cnt.learn_limit, 0);
+	assert_int_equal(fdb_port(f, a), 2);
+	assert_int_equal(fdb_port(f, b), 3);
+	/* the others still learn, and are still reached directly */
+	mac_n(src, 3);
+	send_free(f, 2, frame(f, bcast, src, 60, 0), T0 + 2 * SEC);
+	assert_int_equal(fdb_port(f, src), 2);
+	assert_true(send_free(f, 3, frame(f, a, b, 60, 0), T0 + 2 * SEC) == 1 << 2);
+	br_showstp_json(&f->br, T0 + 2 * SEC, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"max_learned\":8,\"fdb_entries\":12,"));
+	assert_non_null(strstr(buf, "\"fdb_learn_limit\":992,"));
+	assert_non_null(strstr(buf, "{\"name\":\"p1\","));
+	assert_non_null(strstr(buf, "\"learned_entries\":8,\"learn_limit\":992,\"learn_full\":0,"));
+	assert_non_null(strstr(buf, "\"learned_entries\":2,\"learn_limit\":0,\"learn_full\":0,"));
+	fixture_free(f);
+}
+
+/* The default cap, and 0 = none but the FDB's own. */
+static void test_max_learned_config(void **state)
+{
+	struct br_config cfg;
+	struct bridge br;
+	const char *why;
+
+	(void)state;
+	br_config_default(&cfg);
+	cfg.pubkey[0] = 1;
+	assert_int_equal(cfg.max_learned, BR_DEFAULT_MAX_LEARNED);
+	assert_int_equal(br_init(&br, &cfg, 0), 0);
+	assert_int_equal(br.fdb.max_learned, 1024);
+	br_destroy(&br);
+	cfg.max_learned = 0;
+	assert_int_equal(br_init(&br, &cfg, 0), 0);
+	assert_int_equal(br.fdb.max_learned, 0);
+	br_destroy(&br);
+	cfg.max_learned = FDB_MAX_ENTRIES + 1;
+	assert_int_equal(br_config_check(&cfg, &why), -EINVAL);
+	assert_non_null(strstr(why, "MaxLearned"));
+}
+
+struct guard_log {
+	int calls;
+	uint16_t port;
+};
+
+static void on_guard(void *ctx, const struct bridge *br, uint16_t port)
+{
+	struct guard_log *g = ctx;
+
+	(void)br;
+	g->calls++;
+	g->port = port;
+}
+
+/* A configuration BPDU from a would-be root (priority 0) with the given source. */
+static struct pkt *bpdu_frame(struct fixture *f, const uint8_t src[6])
+{
+	struct stp_config_bpdu c = {
+		.root_id = stp_make_bridge_id(0, src),
+		.bridge_id = stp_make_bridge_id(0, src),
+		.port_id = 0x8001,
+		.max_age = 20 * 256,
+		.hello_time = 2 * 256,
+		.forward_delay = 15 * 256,
+	};
+	struct pkt *p = pkt_alloc(&f->pool);
+	uint8_t *d;
+
+	assert_non_null(p);
+	d = pkt_put(p, STP_FRAME_MAX);
+	assert_non_null(d);
+	p->len = (uint32_t)stp_bpdu_encode_config(d, src, &c);
+	return p;
+}
+
+/* Ports 1, 2 plain, port 3 with BPDU guard; all enabled. */
+static struct fixture *guard_fixture(bool stp, struct guard_log *g)
+{
+	struct fixture *f = fixture_new(stp, 2, 64);
+	struct br_port_config pc;
+	struct pkt_vec out;
+
+	f->br.on_bpdu_guard = on_guard;
+	f->br.cb_ctx = g;
+	br_port_config_default(&pc, "vm0");
+	pc.bpdu_guard = true;
+	assert_int_equal(br_add_port(&f->br, &pc), 3);
+	pkt_vec_init(&out);
+	assert_int_equal(br_port_enable(&f->br, 3, T0, &out), 0);
+	pkt_vec_free(&out);
+	f->nports = 3;
+	return f;
+}
+
+/*
+ * BPDU guard: the first BPDU on a guarded port disables it (told once, counted
+ * once), the BPDU goes nowhere, STP does not see it (no root is adopted);
+ * unguarded ports take BPDUs as ever; enabling the port again lifts it.
+ */
+static void test_bpdu_guard(void **state)
+{
+	struct guard_log g = {0};
+	struct fixture *f = guard_fixture(true, &g);
+	uint8_t vm[6], ll[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
+	struct pkt_vec out;
+	char buf[8192];
+
+	(void)state;
+	mac_n(vm, 9);
+	assert_true(f->br.ports[3].bpdu_guard);
+	assert_int_equal(br_get_stp_port(&f->br, 3)->state, STP_LISTENING);
+	assert_true(send_free(f, 3, bpdu_frame(f, vm), T0 + 1 * SEC) == 0);
+	assert_int_equal(br_get_stp_port(&f->br, 3)->state, STP_DISABLED);
+	assert_true(f->br.ports[3].bpdu_guard_disabled);
+	assert_false(f->br.ports[3].enabled);
+	assert_int_equal(f->br.ports[3].cnt.bpdu_guard, 1);
+	assert_int_equal(drops(f, 3, BR_DROP_BPDU_GUARD), 1);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.port, 3);
+	assert_true(stp_is_root_bridge(&f->br.stp));
+	assert_int_equal(br_get_stp_port(&f->br, 3)->cnt.rx_config, 0);
+	/* more BPDUs, or junk to the group address: dropped, not a second trip */
+	assert_true(send_free(f, 3, bpdu_frame(f, vm), T0 + 2 * SEC) == 0);
+	assert_true(send_free(f, 3, frame(f, ll, vm, 60, 0), T0 + 2 * SEC) == 0);
+	assert_int_equal(f->br.ports[3].cnt.bpdu_guard, 1);
+	assert_int_equal(drops(f, 3, BR_DROP_BPDU_GUARD), 3);
+	assert_int_equal(g.calls, 1);
+	/* the port's data goes nowhere either */
+	assert_true(send_free(f, 3, frame(f, bcast, vm, 60, 0), T0 + 2 * SEC) == 0);
+	assert_int_equal(drops(f, 3, BR_DROP_PORT_STATE), 1);
+	/* showstp --json */
+	br_showstp_json(&f->br, T0 + 2 * SEC, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"name\":\"vm0\",\"port_no\":3,\"port_id\":\"8003\","
+				    "\"state\":\"disabled\""));
+	assert_non_null(strstr(buf, "\"bpdu_guard\":true,\"bpdu_guard_disabled\":true,"
+				    "\"bpdu_guard_trips\":1,"));
+	assert_non_null(strstr(buf, "\"bpdu_guard\":false,\"bpdu_guard_disabled\":false,"
+				    "\"bpdu_guard_trips\":0,"));
+	/* an unguarded port hears the same BPDU and takes its root */
+	send_free(f, 1, bpdu_frame(f, vm), T0 + 3 * SEC); /* relayed as our own BPDUs */
+	assert_false(stp_is_root_bridge(&f->br.stp));
+	assert_int_equal(f->br.stp.root_port, 1);
+	assert_int_equal(br_get_stp_port(&f->br, 1)->state, STP_LISTENING);
+	assert_int_equal(f->br.ports[1].cnt.bpdu_guard, 0);
+	/* enabled again (the TAP added again): up, guarded, and trips again */
+	pkt_vec_init(&out);
+	assert_int_equal(br_port_enable(&f->br, 3, T0 + 4 * SEC, &out), 0);
+	pkt_vec_free(&out);
+	assert_false(f->br.ports[3].bpdu_guard_disabled);
+	assert_int_not_equal(br_get_stp_port(&f->br, 3)->state, STP_DISABLED);
+	assert_true(send_free(f, 3, bpdu_frame(f, vm), T0 + 5 * SEC) == 0);
+	assert_int_equal(br_get_stp_port(&f->br, 3)->state, STP_DISABLED);
+	assert_int_equal(f->br.ports[3].cnt.bpdu_guard, 2);
+	assert_int_equal(g.calls, 2);
+	fixture_free(f);
+}
+
+/* Without STP, BPDUs are flooded like data, except from a guarded port: that port goes down. */
+static void test_bpdu_guard_without_stp(void **state)
+{
+	struct guard_log g = {0};
+	struct fixture *f = guard_fixture(false, &g);
+	uint8_t vm[6];
+
+	(void)state;
+	mac_n(vm, 9);
+	assert_int_equal(br_get_stp_port(&f->br, 3)->state, STP_FORWARDING);
+	assert_true(send_free(f, 1, bpdu_frame(f, vm), T0) == (1 << 0 | 1 << 2 | 1 << 3));
+	assert_true(send_free(f, 3, bpdu_frame(f, vm), T0) == 0);
+	assert_int_equal(br_get_stp_port(&f->br, 3)->state, STP_DISABLED);
+	assert_int_equal(f->br.ports[3].cnt.bpdu_guard, 1);
+	assert_int_equal(g.calls, 1);
+	/* and nothing is forwarded to it any more */
+	assert_true(send_free(f, 1, frame(f, bcast, vm, 60, 0), T0) == (1 << 0 | 1 << 2));
+	fixture_free(f);
 }
 
 static void test_config_checks(void **state)
@@ -693,6 +909,10 @@ int main(void)
 		cmocka_unit_test(test_port_states_gate_traffic),
 		cmocka_unit_test(test_ageing_deadline),
 		cmocka_unit_test(test_mac_flood_bounded),
+		cmocka_unit_test(test_port_learn_cap),
+		cmocka_unit_test(test_max_learned_config),
+		cmocka_unit_test(test_bpdu_guard),
+		cmocka_unit_test(test_bpdu_guard_without_stp),
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_mac_from_pubkey),
 		cmocka_unit_test(test_bpdus_out),

@@ -33,11 +33,39 @@ static int port_of(const struct fdb *f, uint32_t n)
 	return e ? e->port : -1;
 }
 
-/* Walks every chain and the ageing list: structure must match count. */
+/* Walks every chain, the ageing list and each port's list: structure must match the counts. */
 static void check_invariants(const struct fdb *f)
 {
-	uint32_t in_chains = 0, dyn = 0, on_list = 0, prev = FDB_NIL;
+	uint32_t in_chains = 0, dyn = 0, on_list = 0, prev = FDB_NIL, on_ports = 0, holding = 0;
+	uint32_t statics = 0;
 	uint64_t last = 0;
+
+	for (uint16_t port = 0; port < FDB_MAX_PORTS; port++) {
+		uint32_t n = 0, pprev = FDB_NIL;
+		uint64_t plast = 0;
+
+		for (uint32_t i = f->port[port].head; i != FDB_NIL; i = f->e[i].pnext) {
+			assert_true(f->e[i].used);
+			assert_int_equal(f->e[i].port, port);
+			assert_false(f->e[i].flags & FDB_F_STATIC);
+			assert_int_equal(f->e[i].pprev, pprev);
+			assert_true(f->e[i].updated >= plast);
+			plast = f->e[i].updated;
+			pprev = i;
+			n++;
+		}
+		assert_int_equal(pprev, f->port[port].tail);
+		assert_int_equal(n, f->port[port].count);
+		assert_int_equal(n, fdb_port_count(f, port));
+		if (f->max_learned)
+			assert_true(n <= f->max_learned);
+		on_ports += n;
+		holding += n > 0;
+	}
+	assert_int_equal(holding, f->ports_holding);
+	for (uint32_t i = 0; i < f->cap; i++)
+		statics += f->e[i].used && (f->e[i].flags & FDB_F_STATIC);
+	assert_int_equal(statics, f->n_static);
 
 	for (uint32_t b = 0; b <= f->mask; b++)
 		for (uint32_t i = f->bucket[b]; i != FDB_NIL; i = f->e[i].hnext) {
@@ -57,6 +85,7 @@ static void check_invariants(const struct fdb *f)
 	assert_int_equal(prev, f->lru_tail);
 	assert_int_equal(in_chains, f->count);
 	assert_int_equal(on_list, dyn);
+	assert_int_equal(on_ports, dyn);
 }
 
 static void test_learn_lookup_move(void **state)
@@ -166,7 +195,11 @@ static void test_full_of_static(void **state)
 	fdb_destroy(&f);
 }
 
-/* A flood of new addresses: the table stays at its cap and forgets the oldest first. */
+/*
+ * A full table and a port below its fair share (port 2 holds nothing, port 1
+ * everything): port 2's new addresses take the slots of port 1's least recently
+ * seen entries.
+ */
 static void test_eviction_lru(void **state)
 {
 	struct fdb f;
@@ -195,12 +228,184 @@ static void test_eviction_lru(void **state)
 	for (uint32_t n = cap; n < cap + 10; n++)
 		assert_int_equal(port_of(&f, n), 2);
 	check_invariants(&f);
-	/* a million more: bounded, consistent */
+	/* a hundred thousand more from seven ports: bounded, consistent */
 	for (uint32_t n = 0; n < 100000; n++) {
 		mac_of(0x01000000u + n, mac);
 		fdb_learn(&f, mac, (uint16_t)(n % 7), 2000 + n);
 	}
 	assert_int_equal(f.count, cap);
+	check_invariants(&f);
+	fdb_destroy(&f);
+}
+
+/* A port at max_learned learns no new address and takes no address over; others still learn. */
+static void test_port_cap(void **state)
+{
+	struct fdb f;
+	uint8_t mac[6];
+
+	(void)state;
+	assert_true(fdb_init(&f, 1024, key));
+	fdb_set_max_learned(&f, 10);
+	for (uint32_t n = 0; n < 10; n++) {
+		mac_of(n, mac);
+		assert_int_equal(fdb_learn(&f, mac, 1, n + 1), FDB_LEARNED);
+	}
+	mac_of(10, mac);
+	assert_int_equal(fdb_learn(&f, mac, 1, 20), FDB_PORT_LIMIT);
+	assert_int_equal(port_of(&f, 10), -1);
+	assert_int_equal(f.st.limited, 1);
+	assert_int_equal(fdb_port_count(&f, 1), 10);
+	/* known addresses still refresh */
+	mac_of(3, mac);
+	assert_int_equal(fdb_learn(&f, mac, 1, 21), FDB_REFRESHED);
+	/* another port is not held back, and its address cannot be pulled onto the full port */
+	mac_of(100, mac);
+	assert_int_equal(fdb_learn(&f, mac, 2, 22), FDB_LEARNED);
+	assert_int_equal(fdb_learn(&f, mac, 1, 23), FDB_PORT_LIMIT);
+	assert_int_equal(port_of(&f, 100), 2);
+	assert_int_equal(f.st.limited, 2);
+	/* but an address of the full port may leave it, which makes room */
+	mac_of(0, mac);
+	assert_int_equal(fdb_learn(&f, mac, 2, 24), FDB_MOVED);
+	assert_int_equal(fdb_port_count(&f, 1), 9);
+	assert_int_equal(fdb_port_count(&f, 2), 2);
+	mac_of(10, mac);
+	assert_int_equal(fdb_learn(&f, mac, 1, 25), FDB_LEARNED);
+	check_invariants(&f);
+	/* ageing makes room too; 0 lifts the cap */
+	fdb_age(&f, 1000, 990);
+	assert_int_equal(fdb_port_count(&f, 1), 2); /* only those seen at 21 and 25 stay */
+	fdb_set_max_learned(&f, 0);
+	for (uint32_t n = 200; n < 300; n++) {
+		mac_of(n, mac);
+		assert_int_equal(fdb_learn(&f, mac, 1, 1000), FDB_LEARNED);
+	}
+	/* a port number beyond the table's per-port accounting is never learned */
+	mac_of(400, mac);
+	assert_int_equal(fdb_learn(&f, mac, FDB_MAX_PORTS, 1000), FDB_PORT_LIMIT);
+	assert_int_equal(port_of(&f, 400), -1);
+	check_invariants(&f);
+	fdb_destroy(&f);
+}
+
+/* A few bytes of xorshift: random-looking source addresses, reproducible. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * One port floods random source addresses into a table the others use: with no
+ * per-port cap at all, the full table still refuses the flooding port (it holds
+ * more than its fair share) instead of evicting anyone else's entries.
+ */
+static void test_flood_spares_other_ports(void **state)
+{
+	struct fdb f;
+	uint8_t mac[6], own[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint32_t full = 0, learned = 0;
+
+	(void)state;
+	assert_true(fdb_init(&f, 256, key));
+	assert_true(fdb_add_static(&f, own, 0, FDB_F_LOCAL));
+	for (uint32_t n = 0; n < 60; n++) {
+		mac_of(n, mac);
+		assert_int_equal(fdb_learn(&f, mac, (uint16_t)(1 + n % 3), n), FDB_LEARNED);
+	}
+	for (uint32_t n = 0; n < 100000; n++) {
+		uint64_t r = rnd(&seed);
+
+		memcpy(mac, &r, 6);
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+		switch (fdb_learn(&f, mac, 4, 1000 + n)) {
+		case FDB_LEARNED:
+			learned++;
+			break;
+		case FDB_FULL:
+			full++;
+			break;
+		default:
+			fail();
+		}
+	}
+	/* 255 dynamic slots: the flood took what was free, then nothing */
+	assert_int_equal(learned, 255 - 60);
+	assert_int_equal(full, 100000 - learned);
+	assert_int_equal(f.st.full, full);
+	assert_int_equal(f.st.evicted, 0);
+	for (uint32_t n = 0; n < 60; n++)
+		assert_int_equal(port_of(&f, n), (int)(1 + n % 3));
+	assert_non_null(fdb_lookup(&f, own));
+	check_invariants(&f);
+	/* with a per-port cap the flood stops at the cap instead */
+	fdb_flush(&f);
+	fdb_set_max_learned(&f, 50);
+	for (uint32_t n = 0; n < 1000; n++) {
+		mac_of(0x01000000u + n, mac);
+		fdb_learn(&f, mac, 4, n);
+	}
+	assert_int_equal(fdb_port_count(&f, 4), 50);
+	assert_int_equal(f.count, 50);
+	check_invariants(&f);
+	fdb_destroy(&f);
+}
+
+/*
+ * The eviction rule step by step: a newcomer evicts the largest port's oldest
+ * entries until it holds its fair share, then stops; a port at its share never
+ * evicts anyone.
+ */
+static void test_fair_share(void **state)
+{
+	struct fdb f;
+	uint8_t mac[6];
+	uint64_t t = 1;
+
+	(void)state;
+	assert_true(fdb_init(&f, 100, key));
+	for (uint32_t n = 0; n < 100; n++) {
+		mac_of(n, mac);
+		assert_int_equal(fdb_learn(&f, mac, 1, t++), FDB_LEARNED);
+	}
+	/* port 1 holds all: its share, so it learns nothing more */
+	mac_of(1000, mac);
+	assert_int_equal(fdb_learn(&f, mac, 1, t++), FDB_FULL);
+	/* port 2 arrives: fair share 100 / 2 = 50 */
+	for (uint32_t n = 0; n < 80; n++) {
+		mac_of(2000 + n, mac);
+		assert_int_equal(fdb_learn(&f, mac, 2, t++),
+				 n < 50 ? FDB_EVICTED_AND_LEARNED : FDB_FULL);
+	}
+	assert_int_equal(fdb_port_count(&f, 1), 50);
+	assert_int_equal(fdb_port_count(&f, 2), 50);
+	/* port 1 lost its 50 oldest */
+	for (uint32_t n = 0; n < 100; n++)
+		assert_int_equal(port_of(&f, n), n < 50 ? -1 : 1);
+	/* now port 1 is at its share: it cannot take port 2's entries back */
+	mac_of(1001, mac);
+	assert_int_equal(fdb_learn(&f, mac, 1, t++), FDB_FULL);
+	assert_int_equal(fdb_port_count(&f, 2), 50);
+	/* port 3: share 100 / 3 = 33, taken from whichever of 1 and 2 is larger */
+	for (uint32_t n = 0; n < 40; n++) {
+		mac_of(3000 + n, mac);
+		assert_int_equal(fdb_learn(&f, mac, 3, t++),
+				 n < 33 ? FDB_EVICTED_AND_LEARNED : FDB_FULL);
+	}
+	assert_int_equal(fdb_port_count(&f, 3), 33);
+	assert_true(fdb_port_count(&f, 1) >= 33);
+	assert_true(fdb_port_count(&f, 2) >= 33);
+	assert_int_equal(fdb_port_count(&f, 1) + fdb_port_count(&f, 2), 67);
+	assert_int_equal(f.count, 100);
+	check_invariants(&f);
+	/* a static entry takes a slot from the largest port, never fails while any is dynamic */
+	mac_of(9999, mac);
+	assert_true(fdb_add_static(&f, mac, 0, FDB_F_LOCAL));
+	assert_int_equal(f.count, 100);
 	check_invariants(&f);
 	fdb_destroy(&f);
 }
@@ -273,10 +478,17 @@ static void test_bad_init(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_learn_lookup_move), cmocka_unit_test(test_ageing),
-		cmocka_unit_test(test_static_entries),	  cmocka_unit_test(test_full_of_static),
-		cmocka_unit_test(test_eviction_lru),	  cmocka_unit_test(test_flush_port),
-		cmocka_unit_test(test_keyed_hash),	  cmocka_unit_test(test_bad_init),
+		cmocka_unit_test(test_learn_lookup_move),
+		cmocka_unit_test(test_ageing),
+		cmocka_unit_test(test_static_entries),
+		cmocka_unit_test(test_full_of_static),
+		cmocka_unit_test(test_eviction_lru),
+		cmocka_unit_test(test_flush_port),
+		cmocka_unit_test(test_keyed_hash),
+		cmocka_unit_test(test_bad_init),
+		cmocka_unit_test(test_port_cap),
+		cmocka_unit_test(test_flood_spares_other_ports),
+		cmocka_unit_test(test_fair_share),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
