@@ -414,6 +414,15 @@ static int open_tap(struct vwired *d, uint32_t port, const char *name, uint32_t 
 	return 0;
 }
 
+/* Once per trip: the port stays down, so this cannot flood the log. */
+static void on_bpdu_guard(void *ctx, const struct bridge *br, uint16_t port)
+{
+	(void)ctx;
+	vw_warn("bridge %s: BPDU received on port %u (%s), which has BPDUGuard: port disabled "
+		"until vwired restarts",
+		br->name, port, br->ports[port].name);
+}
+
 static int setup_bridge_core(struct vwired *d)
 {
 	const struct config_bridge *cb = &d->cfg.bridge;
@@ -430,6 +439,9 @@ static int setup_bridge_core(struct vwired *d)
 	bc.max_age = cb->max_age * NSEC_PER_SEC;
 	bc.forward_delay = cb->forward_delay * NSEC_PER_SEC;
 	bc.ageing_time = (uint64_t)cb->ageing_time * NSEC_PER_SEC;
+	bc.max_learned = cb->max_learned;
+	bc.on_bpdu_guard = on_bpdu_guard;
+	bc.cb_ctx = d;
 	bc.have_mac = cb->has_mac;
 	memcpy(bc.mac, cb->mac, 6);
 	wg_device_public_key(&d->wg, pub);
@@ -554,6 +566,7 @@ int vwired_bridge_init(struct vwired *d)
 		int port;
 
 		br_port_config_default(&pc, cb->ports[i]);
+		pc.bpdu_guard = cb->bpdu_guard[i];
 		port = br_add_port(&d->br, &pc);
 		if (port < 0) {
 			vw_err("[Bridge] Ports: %s: %s", cb->ports[i], strerror(-port));

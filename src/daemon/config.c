@@ -48,6 +48,10 @@ struct parser {
 	uint32_t *public_key_lines; /* parallel to cfg->peers */
 	struct wire_lines wire_lines[CONFIG_MAX_WIRES];
 	uint32_t port_lines[CONFIG_MAX_BRIDGE_PORTS];
+	/* BPDUGuard names, resolved against Ports (which may come later) by check_names. */
+	char guard_names[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1];
+	uint32_t guard_lines[CONFIG_MAX_BRIDGE_PORTS];
+	uint32_t n_guards;
 };
 
 struct key_def {
@@ -799,6 +803,33 @@ static int k_ports(struct parser *p, const char *key, const char *val)
 	return for_each_item(p, key, (char *)val, port_item);
 }
 
+/* 0 is Linux's max_learned 0: no cap per port, the FDB's own cap and fair share still hold. */
+static int k_max_learned(struct parser *p, const char *key, const char *val)
+{
+	uint64_t v = 0;
+
+	if (number(p, key, val, 0, CONFIG_MAX_MAX_LEARNED, &v))
+		return -1;
+	p->cfg->bridge.max_learned = (uint32_t)v;
+	return 0;
+}
+
+static int guard_item(struct parser *p, const char *key, char *it)
+{
+	if (p->n_guards == CONFIG_MAX_BRIDGE_PORTS)
+		return fail(p, key, "too many ports (at most %d)", CONFIG_MAX_BRIDGE_PORTS);
+	if (name_value(p, key, it, p->guard_names[p->n_guards]))
+		return -1;
+	p->guard_lines[p->n_guards++] = p->line;
+	return 0;
+}
+
+/* Same list syntax as Ports, and like it repeatable. */
+static int k_bpdu_guard(struct parser *p, const char *key, const char *val)
+{
+	return for_each_item(p, key, (char *)val, guard_item);
+}
+
 static int k_mac(struct parser *p, const char *key, const char *val)
 {
 	struct config_bridge *br = &p->cfg->bridge;
@@ -904,6 +935,8 @@ static const struct key_def keys[] = {
 	{SEC_BRIDGE, "AgeingTime", false, k_ageing_time},
 	{SEC_BRIDGE, "Ports", true, k_ports},
 	{SEC_BRIDGE, "MAC", false, k_mac},
+	{SEC_BRIDGE, "MaxLearned", false, k_max_learned},
+	{SEC_BRIDGE, "BPDUGuard", true, k_bpdu_guard},
 	{SEC_WIRE, "Name", false, k_wire_name},
 	{SEC_WIRE, "Remote", false, k_remote},
 	{SEC_WIRE, "VNI", false, k_vni},
@@ -1163,6 +1196,18 @@ static int check_names(struct parser *p)
 				return fail_at(p, p->port_lines[i], SEC_BRIDGE, "Ports",
 					       "\"%s\" is listed twice", br->ports[i]);
 	}
+	/* Guard is for ports facing VMs: a wire or the bridge's own TAP always talks to bridges. */
+	for (uint32_t g = 0; g < p->n_guards; g++) {
+		uint32_t i;
+
+		for (i = 0; i < br->n_ports && strcmp(p->guard_names[g], br->ports[i]); i++)
+			;
+		if (i == br->n_ports)
+			return fail_at(p, p->guard_lines[g], SEC_BRIDGE, "BPDUGuard",
+				       "\"%s\" is not one of the bridge's Ports",
+				       p->guard_names[g]);
+		br->bpdu_guard[i] = true;
+	}
 	for (uint32_t i = 0; i < cfg->n_wires; i++) {
 		const char *w = cfg->wires[i].name;
 		uint32_t line = p->wire_lines[i].name;
@@ -1252,6 +1297,7 @@ static void set_defaults(struct vw_config *cfg)
 	cfg->bridge.max_age = CONFIG_DEFAULT_MAX_AGE;
 	cfg->bridge.forward_delay = CONFIG_DEFAULT_FORWARD_DELAY;
 	cfg->bridge.ageing_time = CONFIG_DEFAULT_AGEING_TIME;
+	cfg->bridge.max_learned = CONFIG_DEFAULT_MAX_LEARNED;
 }
 
 static int parse_lines(struct parser *p, const char *text, size_t len, char *buf)

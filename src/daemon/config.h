@@ -40,9 +40,12 @@
 #define CONFIG_DEFAULT_MAX_AGE	       20
 #define CONFIG_DEFAULT_FORWARD_DELAY   15
 #define CONFIG_DEFAULT_AGEING_TIME     300
-#define CONFIG_DEFAULT_VXLAN_PORT      4789
-#define CONFIG_DEFAULT_WIRE_COST       100
-#define CONFIG_DEFAULT_WIRE_PRIORITY   128
+/* Learned MACs per bridge port (the bridge's BR_DEFAULT_MAX_LEARNED; bridge.h says why). */
+#define CONFIG_DEFAULT_MAX_LEARNED   1024
+#define CONFIG_MAX_MAX_LEARNED	     (1u << 20)
+#define CONFIG_DEFAULT_VXLAN_PORT    4789
+#define CONFIG_DEFAULT_WIRE_COST     100
+#define CONFIG_DEFAULT_WIRE_PRIORITY 128
 
 /*
  * An address with a prefix length. For AllowedIPs the host bits are cleared (as
@@ -94,8 +97,12 @@ struct config_bridge {
 	uint8_t max_age;       /* seconds, 6..40, default 20 */
 	uint8_t forward_delay; /* seconds, 4..30, default 15 */
 	uint32_t ageing_time;  /* seconds, 10..1000000, default 300 */
+	/* MaxLearned: learned MACs per port, 0..CONFIG_MAX_MAX_LEARNED, 0 = no per-port cap. */
+	uint32_t max_learned;
 	char ports[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1]; /* extra TAP ports */
 	uint32_t n_ports;
+	/* BPDUGuard = vm0, ...: names from Ports, flagged here parallel to ports[]. */
+	bool bpdu_guard[CONFIG_MAX_BRIDGE_PORTS];
 	uint8_t mac[6]; /* valid when has_mac; else the daemon picks one */
 	bool has_mac;
 };

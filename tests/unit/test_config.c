@@ -157,6 +157,11 @@ static void test_good_full(void **state)
 	assert_string_equal(br->ports[0], "vm0");
 	assert_string_equal(br->ports[1], "vm1");
 	assert_string_equal(br->ports[2], "ct0");
+	/* BPDUGuard names ports given before and after it */
+	assert_false(br->bpdu_guard[0]);
+	assert_true(br->bpdu_guard[1]);
+	assert_true(br->bpdu_guard[2]);
+	assert_int_equal(br->max_learned, 256);
 	assert_true(br->has_mac);
 	assert_memory_equal(br->mac, mac, 6);
 
@@ -191,6 +196,8 @@ static void test_good_bridge_defaults(void **state)
 	assert_int_equal(cfg.bridge.forward_delay, 15);
 	assert_int_equal(cfg.bridge.ageing_time, 300);
 	assert_int_equal(cfg.bridge.n_ports, 0);
+	assert_int_equal(cfg.bridge.max_learned, 1024);
+	assert_false(cfg.bridge.bpdu_guard[0]);
 	assert_false(cfg.bridge.has_mac);
 	assert_int_equal(cfg.n_wires, 1);
 	assert_int_equal(cfg.wires[0].vni, 0);
@@ -510,6 +517,48 @@ static void test_value_edges(void **state)
 	}
 }
 
+/* MaxLearned's edges (0 = no per-port cap) and BPDUGuard's list forms. */
+static void test_bridge_guards(void **state)
+{
+	static const struct {
+		const char *lines;
+		uint32_t max_learned;
+		uint8_t guarded; /* bit i: ports[i] */
+	} ok[] = {
+		{"MaxLearned = 0\n", 0, 0},
+		{"MaxLearned = 1048576\n", 1048576, 0},
+		{"maxlearned = 1\nBPDUGuard =\n", 1, 0},
+		{"Ports = a, b, c\nBPDUGuard = c\nbpduguard = a , c\n", 1024, 1 | 4},
+		{"BPDUGuard = b\nPorts = a\nPorts = b\n", 1024, 2},
+	};
+	char text[512];
+	struct vw_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
+			 KEY_A, ok[i].lines);
+		if (parse_str(text, &cfg)) {
+			print_error("\"%s\": %s\n", ok[i].lines, err);
+			fail();
+		}
+		assert_int_equal(cfg.bridge.max_learned, ok[i].max_learned);
+		for (uint32_t p = 0; p < CONFIG_MAX_BRIDGE_PORTS; p++)
+			assert_int_equal(cfg.bridge.bpdu_guard[p],
+					 p < 8 && ((ok[i].guarded >> p) & 1));
+		config_free(&cfg);
+	}
+	/* a wire is not a port BPDU guard can name */
+	snprintf(text, sizeof(text),
+		 "[Interface]\nPrivateKey=%s\nAddress=10.0.0.1/24\n[Peer]\nPublicKey="
+		 "BPAoNkwGX+HSRB/StMJPG1Z6ErhK10LfP/J88o3YGlE=\nAllowedIPs=10.0.0.0/24\n"
+		 "[Bridge]\nName=br0\nBPDUGuard=w1\n[Wire]\nName=w1\nRemote=10.0.0.2\nVNI=1\n",
+		 KEY_A);
+	assert_int_equal(parse_str(text, &cfg), -1);
+	assert_non_null(strstr(err, "t.conf:9: [Bridge] BPDUGuard: \"w1\" is not one of the "
+				    "bridge's Ports"));
+}
+
 static void test_endpoint_forms(void **state)
 {
 	static const struct {
@@ -611,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_wires),
 		cmocka_unit_test(test_wire_remote_routing),
 		cmocka_unit_test(test_value_edges),
+		cmocka_unit_test(test_bridge_guards),
 		cmocka_unit_test(test_endpoint_forms),
 		cmocka_unit_test(test_key_not_echoed),
 		cmocka_unit_test(test_quoting),
