@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
+#include "daemon/rundir.h"
 #include "daemon/vwired.h"
 
 /*
@@ -53,26 +55,6 @@ const char *vwired_drop_name(enum vwired_drop reason)
 	static const char *const names[] = {VWIRED_DROP_REASONS(VWIRED_DROP_NAME_)};
 #undef VWIRED_DROP_NAME_
 	return (unsigned)reason < VWIRED_DROP_MAX ? names[reason] : NULL;
-}
-
-/* mkdir -p for the run dir's subfolders, mode 0755 like wireguard-go's. */
-static int ensure_dir(const char *path)
-{
-	char tmp[512];
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* Endpoint = host:port where host is a name: resolved once at start, as wg does. */
@@ -152,7 +134,32 @@ static int apply_config(struct vwired *d)
 	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
 		if (apply_peer(d, &d->cfg.peers[i], now))
 			return -1;
+	/* The device has its own copies now; these would only outlive their use. */
+	crypto_wipe(d->cfg.iface.private_key, sizeof(d->cfg.iface.private_key));
+	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
+		crypto_wipe(d->cfg.peers[i].preshared_key, sizeof(d->cfg.peers[i].preshared_key));
 	return 0;
+}
+
+/*
+ * A config file holds the private key (config_load insists): like wg-quick, say so when
+ * more than its owner may read it. vwired still starts: the owner may mean it.
+ */
+static void warn_config_access(const struct vwired *d)
+{
+	const char *path = d->opt.config_path, *who = "others";
+	bool psk = false;
+	struct stat st;
+
+	if (stat(path, &st) || !(st.st_mode & (S_IRGRP | S_IROTH)))
+		return;
+	if (st.st_mode & S_IRGRP)
+		who = st.st_mode & S_IROTH ? "group and others" : "group";
+	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
+		psk |= d->cfg.peers[i].has_preshared_key;
+	vw_warn("%s is readable by %s (mode %04o) and holds %s: chmod 600 %s", path, who,
+		(unsigned)(st.st_mode & 07777),
+		psk ? "the private key and preshared keys" : "the private key", path);
 }
 
 /* The TUN went away (`ip link del`, `wg-quick down`): exit, as wireguard-go does. */
@@ -247,50 +254,69 @@ int vwired_set_fwmark(struct vwired *d, uint32_t mark)
 	return rc;
 }
 
-static int drop_privileges(const char *user)
+static int drop_privileges(const char *user, uid_t uid, gid_t gid)
 {
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw) {
-		vw_err("--user %s: no such user", user);
-		return -1;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
 		vw_err("--user %s: cannot switch user: %s", user, strerror(errno));
 		return -1;
 	}
-	vw_info("running as %s (uid %u)", user, (unsigned)pw->pw_uid);
+	vw_info("running as %s (uid %u)", user, (unsigned)uid);
+	return 0;
+}
+
+/* The UAPI socket, vwirectl's, and the bridge's (vwirectl showstp BRIDGE finds it by name). */
+enum vwired_socket { SOCK_UAPI, SOCK_CTL, SOCK_BRIDGE, SOCK_MAX };
+
+static bool socket_path(const struct vwired *d, enum vwired_socket which, char *buf, size_t len)
+{
+	switch (which) {
+	case SOCK_UAPI:
+		snprintf(buf, len, "%s/wireguard/%s.sock", d->opt.run_dir, d->name);
+		return true;
+	case SOCK_CTL:
+		snprintf(buf, len, "%s/vwire/%s.ctl", d->opt.run_dir, d->name);
+		return true;
+	case SOCK_BRIDGE:
+		snprintf(buf, len, "%s/vwire/%s.bridge", d->opt.run_dir, d->cfg.bridge.name);
+		return d->cfg.has_bridge;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Before anything is created: a safe run dir, and socket paths that are free or a dead
+ * vwired's (a live one answers: this name is taken, and its TUN too).
+ */
+static int claim_run_dir(const struct vwired *d)
+{
+	char path[PATH_MAX];
+
+	if (vwired_rundir_check(d->opt.run_dir))
+		return -1;
+	for (int i = 0; i < SOCK_MAX; i++)
+		if (socket_path(d, i, path, sizeof(path)) &&
+		    vwired_rundir_claim(path, i == SOCK_BRIDGE ? d->cfg.bridge.name : d->name))
+			return -1;
 	return 0;
 }
 
 static int open_control_sockets(struct vwired *d)
 {
-	char dir[512], path[600];
+	char path[PATH_MAX];
 
-	snprintf(dir, sizeof(dir), "%s/wireguard", d->opt.run_dir);
-	if (ensure_dir(dir)) {
-		vw_err("cannot create %s: %s", dir, strerror(errno));
+	socket_path(d, SOCK_UAPI, path, sizeof(path));
+	if (!(d->uapi = uapi_server_new(d, path)))
 		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.sock", dir, d->name);
-	d->uapi = uapi_server_new(d, path);
-	if (!d->uapi)
+	vwired_cleaner_add(path);
+	socket_path(d, SOCK_CTL, path, sizeof(path));
+	if (!(d->ctl = ctl_server_new(d, path)))
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/vwire", d->opt.run_dir);
-	if (ensure_dir(dir)) {
-		vw_err("cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.ctl", dir, d->name);
-	d->ctl = ctl_server_new(d, path);
-	if (!d->ctl)
-		return -1;
-	if (d->has_bridge) {
-		/* vwirectl showstp BRIDGE finds the bridge by its own name. */
-		snprintf(path, sizeof(path), "%s/%s.bridge", dir, d->cfg.bridge.name);
-		d->ctl_bridge = ctl_server_new(d, path);
-		if (!d->ctl_bridge)
+	vwired_cleaner_add(path);
+	if (socket_path(d, SOCK_BRIDGE, path, sizeof(path)) && d->has_bridge) {
+		if (!(d->ctl_bridge = ctl_server_new(d, path)))
 			return -1;
+		vwired_cleaner_add(path);
 	}
 	return 0;
 }
@@ -298,6 +324,8 @@ static int open_control_sockets(struct vwired *d)
 int vwired_init(struct vwired *d, const struct vwired_options *opt)
 {
 	struct wg_device_config wcfg = {0};
+	uid_t user_uid = 0;
+	gid_t user_gid = 0;
 	char err[1024];
 	int rc;
 
@@ -315,6 +343,19 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	if (!d->opt.run_dir)
 		d->opt.run_dir = "/run";
 	d->started_ns = vw_clock_mono_ns();
+	if (opt->user) {
+		struct passwd *pw = getpwnam(opt->user);
+
+		if (!pw) {
+			vw_err("--user %s: no such user", opt->user);
+			return -1;
+		}
+		user_uid = pw->pw_uid;
+		user_gid = pw->pw_gid;
+		/* Forked before the config is read: it never holds a key. */
+		if (vwired_cleaner_start())
+			return -1;
+	}
 	if (!crypto_init()) {
 		vw_err("cannot initialise libsodium");
 		return -1;
@@ -325,11 +366,14 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 			return -1;
 		}
 		snprintf(d->name, sizeof(d->name), "%s", d->cfg.iface.name);
+		warn_config_access(d);
 	} else {
 		snprintf(d->name, sizeof(d->name), "%s", opt->ifname);
 		d->cfg.iface.tun = true;
 		d->cfg.iface.mtu = CONFIG_DEFAULT_MTU;
 	}
+	if (claim_run_dir(d))
+		return -1;
 
 	if (!pkt_pool_init(&d->pool, pool_packets(d),
 			   opt->offload ? VWIRED_BUF_OFFLOAD : PKT_DEFAULT_SIZE)) {
@@ -382,7 +426,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		return -1;
 	vwired_workers_open(d);
 	vwired_bridge_start(d);
-	if (opt->user && drop_privileges(opt->user))
+	if (opt->user && drop_privileges(opt->user, user_uid, user_gid))
 		return -1;
 	vwired_kick_timers(d);
 	vw_info("%s: listening on UDP %u, %s%s, %s event loop, %u worker%s", d->name,
@@ -430,4 +474,6 @@ void vwired_free(struct vwired *d)
 	config_free(&d->cfg);
 	pthread_mutex_destroy(&d->lock);
 	crypto_wipe(d, sizeof(*d));
+	/* Last: the sockets are closed (and, were it still root, removed) by now. */
+	vwired_cleaner_stop();
 }
