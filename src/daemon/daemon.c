@@ -398,6 +398,8 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	/* As many peers as a config file may hold (the UAPI adds within the same cap). */
 	wcfg.max_peers = CONFIG_MAX_PEERS;
 	wcfg.max_staged = VWIRED_MAX_STAGED;
+	/* Handshakes wait for the workers there, their X25519 outside the lock. */
+	wcfg.handshake_queue = WG_HANDSHAKE_QUEUE_DEFAULT;
 	if ((rc = wg_device_init(&d->wg, &wcfg)) < 0) {
 		vw_err("cannot create the WireGuard device: %s", strerror(-rc));
 		return -1;

@@ -10,6 +10,12 @@
 #include "core/clock.h"
 #include "daemon/vwired.h"
 
+/*
+ * Handshake job lists a worker takes after each batch: 4 x 32 messages, so a worker drains
+ * twice what one batch can bring, and its own packets wait for at most 128 handshakes.
+ */
+#define VWIRED_HANDSHAKE_ROUNDS 4
+
 /* Sends leave through the socket of the worker that holds the lock (workers.c). */
 void vwired_flush_udp(struct vwired *d, struct pkt_vec *out)
 {
@@ -97,18 +103,6 @@ void vwired_kick_timers(struct vwired *d)
 	io_loop_set_deadline(d->loop, next == UINT64_MAX ? IO_NO_DEADLINE : next);
 }
 
-/* Handshake messages are the first byte 1..3; count them to tell a flood from data. */
-static bool batch_under_load(const struct pkt_vec *v)
-{
-	uint32_t handshakes = 0;
-
-	for (uint32_t i = 0; i < v->n; i++)
-		if (v->p[i]->len && v->p[i]->data[0] >= 1 && v->p[i]->data[0] <= 3)
-			handshakes++;
-	/* The kernel calls it load at 1/8 of its 4096-deep handshake queue; a batch is 64. */
-	return handshakes >= PKT_VEC_MAX / 8;
-}
-
 /* Decrypted inner packets: to the bridge (wires' VXLAN) or the TUN. */
 static void deliver_ip(struct vwired *d, struct pkt_vec *out_ip, uint64_t now)
 {
@@ -125,7 +119,6 @@ static void deliver_ip(struct vwired *d, struct pkt_vec *out_ip, uint64_t now)
 
 static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uint64_t now)
 {
-	bool under_load = batch_under_load(v);
 	struct pkt_vec out_udp, out_ip;
 
 	(void)sock;
@@ -133,7 +126,8 @@ static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uin
 	pkt_vec_init(&out_udp);
 	pkt_vec_init(&out_ip);
 	do {
-		wg_device_receive(&d->wg, v, now, under_load, &out_udp, &out_ip);
+		/* Handshakes go to the device's queue: load is judged from its depth. */
+		wg_device_receive(&d->wg, v, now, false, &out_udp, &out_ip);
 		vwired_flush_udp(d, &out_udp);
 		deliver_ip(d, &out_ip, now);
 	} while (v->n);
@@ -200,6 +194,42 @@ static void deadline(struct vwired *d, uint64_t now_ns)
 	vwired_kick_timers(d);
 }
 
+/*
+ * Moves the device's handshake queue along, up to `rounds` job lists, the X25519 of each
+ * list outside the lock (tunnel/device.h): a flood of initiations keeps the workers that
+ * take them busy, not the lock every packet needs. Called without the lock.
+ */
+static void handshakes_run(struct vwired *d, struct vwired_worker *w, uint32_t rounds)
+{
+	struct wg_handshake_jobs *jobs = w->hs_jobs;
+	struct pkt_vec out;
+	uint64_t now;
+
+	for (uint32_t r = 0; r < rounds; r++) {
+		vwired_lock(d, w);
+		if (!wg_device_handshakes_queued(&d->wg)) {
+			vwired_unlock(d);
+			return;
+		}
+		now = vw_clock_mono_ns();
+		pkt_vec_init(&out);
+		wg_device_handshakes_take(&d->wg, jobs, now, &out);
+		vwired_flush_udp(d, &out);
+		if (jobs->n) {
+			vwired_unlock(d);
+			wg_handshake_jobs_run(jobs);
+			vwired_lock(d, w);
+			while (jobs->n) {
+				wg_device_handshakes_finish(&d->wg, jobs, now, &out);
+				vwired_flush_udp(d, &out);
+			}
+			vwired_after_device_calls(d, now);
+		}
+		vwired_kick_timers(d);
+		vwired_unlock(d);
+	}
+}
+
 void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 {
 	struct vwired_worker *w = ctx;
@@ -220,6 +250,7 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 		udp_rx_decrypted(d, jobs, now);
 	}
 	vwired_unlock(d);
+	handshakes_run(d, w, VWIRED_HANDSHAKE_ROUNDS);
 }
 
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
@@ -239,4 +270,6 @@ void vwired_on_deadline(void *ctx, uint64_t now_ns)
 	vwired_lock(d, &d->workers[0]);
 	deadline(d, now_ns);
 	vwired_unlock(d);
+	/* Handshakes left in the queue make the deadline now: worker 0 takes them too. */
+	handshakes_run(d, &d->workers[0], VWIRED_HANDSHAKE_ROUNDS);
 }

@@ -87,7 +87,8 @@ struct vwired_worker {
 	struct wg_encrypt_jobs *jobs;
 	struct pkt **backlog;
 	uint32_t backlog_n;
-	struct wg_decrypt_jobs *rx_jobs; /* the same for the data messages it receives */
+	struct wg_decrypt_jobs *rx_jobs;   /* the same for the data messages it receives */
+	struct wg_handshake_jobs *hs_jobs; /* and the X25519 of the handshakes it takes */
 };
 
 /* UDP sends a worker holds back while it has the lock; more are sent at once. */

@@ -166,8 +166,9 @@ static int alloc_deferral(struct vwired_worker *w)
 {
 	w->jobs = calloc(1, sizeof(*w->jobs));
 	w->rx_jobs = calloc(1, sizeof(*w->rx_jobs));
+	w->hs_jobs = calloc(1, sizeof(*w->hs_jobs));
 	w->backlog = calloc(VWIRED_BACKLOG_MAX, sizeof(*w->backlog));
-	return w->jobs && w->rx_jobs && w->backlog ? 0 : -ENOMEM;
+	return w->jobs && w->rx_jobs && w->hs_jobs && w->backlog ? 0 : -ENOMEM;
 }
 
 static void free_deferral(struct vwired_worker *w)
@@ -176,11 +177,15 @@ static void free_deferral(struct vwired_worker *w)
 		crypto_wipe(w->jobs, sizeof(*w->jobs));
 	if (w->rx_jobs)
 		crypto_wipe(w->rx_jobs, sizeof(*w->rx_jobs));
+	if (w->hs_jobs)
+		crypto_wipe(w->hs_jobs, sizeof(*w->hs_jobs));
 	free(w->jobs);
 	free(w->rx_jobs);
+	free(w->hs_jobs);
 	free(w->backlog);
 	w->jobs = NULL;
 	w->rx_jobs = NULL;
+	w->hs_jobs = NULL;
 	w->backlog = NULL;
 }
 

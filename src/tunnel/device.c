@@ -91,6 +91,11 @@ int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg)
 		wg_index_table_free(&dev->index_table);
 		goto nomem;
 	}
+	if (wg_handshake_queue_init(&dev->handshakes, cfg->handshake_queue)) {
+		wg_ratelimiter_free(&dev->ratelimiter);
+		wg_index_table_free(&dev->index_table);
+		goto nomem;
+	}
 	return 0;
 nomem:
 	free(dev->peers);
@@ -107,6 +112,7 @@ void wg_device_free(struct wg_device *dev)
 	wg_device_remove_all_peers(dev);
 	wg_allowedips_free(&dev->peer_allowedips);
 	wg_ratelimiter_free(&dev->ratelimiter);
+	wg_handshake_queue_free(&dev->handshakes);
 	wg_index_table_free(&dev->index_table);
 	free(dev->peers);
 	free(dev->timer_heap);
@@ -370,7 +376,7 @@ uint64_t wg_device_next_timer(const struct wg_device *dev)
 {
 	uint64_t t = wg_timers_next(dev);
 
-	if (dev->pending_head)
+	if (dev->pending_head || dev->handshakes.len)
 		return 0;
 	return dev->ratelimiter_gc_at < t ? dev->ratelimiter_gc_at : t;
 }

@@ -50,6 +50,7 @@
 #include "core/addr.h"
 #include "core/pkt.h"
 #include "crypto/aead.h"
+#include "handshake_queue.h"
 #include "index.h"
 #include "noise.h"
 #include "peer.h"
@@ -57,11 +58,12 @@
 
 /* Why a packet was dropped; the device counts each, peers count theirs as rx/tx_dropped. */
 #define WG_DROP_REASONS(X)                                                                         \
-	X(RX_BAD_TYPE, "rx_bad_type")	      /* not one of the four message types */              \
-	X(RX_BAD_SIZE, "rx_bad_size")	      /* wrong length for its type */                      \
-	X(RX_BAD_MAC1, "rx_bad_mac1")	      /* handshake without our mac1 */                     \
-	X(RX_COOKIE_SENT, "rx_cookie_sent")   /* under load, no mac2: cookie reply instead */      \
-	X(RX_RATELIMITED, "rx_ratelimited")   /* handshake over the source's rate */               \
+	X(RX_BAD_TYPE, "rx_bad_type")	    /* not one of the four message types */                \
+	X(RX_BAD_SIZE, "rx_bad_size")	    /* wrong length for its type */                        \
+	X(RX_BAD_MAC1, "rx_bad_mac1")	    /* handshake without our mac1 */                       \
+	X(RX_COOKIE_SENT, "rx_cookie_sent") /* under load, no mac2: cookie reply instead */        \
+	X(RX_RATELIMITED, "rx_ratelimited") /* handshake over the source's rate */                 \
+	X(RX_HANDSHAKE_QUEUE_FULL, "rx_handshake_queue_full") /* handshake queue had no room */    \
 	X(RX_NO_IDENTITY, "rx_no_identity")   /* handshake while no private key is set */          \
 	X(RX_HANDSHAKE_DH, "rx_handshake_dh") /* low-order key in a handshake */                   \
 	X(RX_HANDSHAKE_DECRYPT, "rx_handshake_decrypt") /* handshake AEAD did not verify */        \
@@ -98,6 +100,7 @@ struct wg_device_config {
 	uint32_t max_peers;	      /* 0: 1024 */
 	uint32_t ratelimiter_entries; /* 0: 8192 */
 	uint32_t max_staged;	      /* packets all peers may stage; 0: a quarter of the pool */
+	uint32_t handshake_queue;     /* queued handshakes (wg_handshake_jobs); 0: handled inline */
 	uint32_t mtu;		      /* tunnel MTU, caps padding as the kernel does; 0: none */
 	wg_random_fn random;	      /* NULL: crypto_random */
 	void *random_ctx;
@@ -122,6 +125,8 @@ struct wg_device {
 	uint64_t ratelimiter_gc_at; /* WG_TIMER_OFF when the ratelimiter is empty */
 
 	struct wg_peer *pending_head, *pending_tail;
+
+	struct wg_handshake_queue handshakes;
 
 	/* Peers with staged packets, and how many all of them hold (<= max_staged). */
 	struct wg_peer *staging_head;
@@ -209,6 +214,47 @@ void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs);
 uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jobs *jobs,
 				     uint64_t now_ns, struct pkt_vec *out_udp,
 				     struct pkt_vec *out_ip);
+
+/*
+ * Handshakes outside the caller's lock. With config.handshake_queue set, wg_device_receive
+ * checks each initiation's and response's mac1 and queues a copy of it (handshake_queue.h)
+ * instead of handling it; the caller then moves the queue along in three steps:
+ *   1. wg_device_handshakes_take (lock held, jobs empty): takes up to WG_HANDSHAKE_JOBS_MAX
+ * messages and does the cheap part in queue order: under load (the queue at 1/8 of its length, or
+ * within a second of that) a message needs a valid mac2, else it gets a cookie reply in out_udp,
+ * and must pass the per-source rate limiter. It copies the static identity into the jobs for
+ * step 2. Returns how many it took.
+ *   2. wg_handshake_jobs_run (no lock): e, es and s of every initiation (X25519 and the
+ *      AEAD that reveals who claims to initiate), from the jobs alone; then wipes the
+ *      identity copy.
+ *   3. wg_device_handshakes_finish (lock held): the rest in order, as wg_device_receive
+ *      would have done it: peer lookup, ss, timestamp, flood check, the response (into
+ *      out_udp) and its session; responses are consumed here. Consumes jobs while out_udp
+ *      has room and returns how many; the rest stay, in order.
+ * Cookie replies to our own handshakes are small and handled inline, never queued.
+ */
+#define WG_HANDSHAKE_JOBS_MAX 32
+
+struct wg_handshake_job {
+	struct wg_queued_handshake m;
+	struct wg_noise_initiation st; /* initiations: step 2's result */
+	enum wg_noise_result begun;
+};
+
+struct wg_handshake_jobs {
+	uint32_t n;
+	uint32_t done; /* finished by step 3 */
+	struct wg_static_identity id;
+	struct wg_handshake_job job[WG_HANDSHAKE_JOBS_MAX];
+};
+
+uint32_t wg_device_handshakes_take(struct wg_device *dev, struct wg_handshake_jobs *jobs,
+				   uint64_t now_ns, struct pkt_vec *out_udp);
+void wg_handshake_jobs_run(struct wg_handshake_jobs *jobs);
+uint32_t wg_device_handshakes_finish(struct wg_device *dev, struct wg_handshake_jobs *jobs,
+				     uint64_t now_ns, struct pkt_vec *out_udp);
+/* Handshake messages waiting in the queue. */
+uint32_t wg_device_handshakes_queued(const struct wg_device *dev);
 
 /* 0, -EINVAL (no pool) or -ENOMEM. The device starts without a private key. */
 int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg);
@@ -311,7 +357,10 @@ uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t n
  */
 bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out);
 
-/* Earliest deadline (now_ns scale); 0 when work is queued; UINT64_MAX when none. */
+/*
+ * Earliest deadline (now_ns scale); 0 when work is queued (handshakes in the queue too:
+ * the caller takes them); UINT64_MAX when none.
+ */
 uint64_t wg_device_next_timer(const struct wg_device *dev);
 
 /* Internal to src/tunnel. */

@@ -68,25 +68,21 @@ static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now
 	pkt_vec_add(out_udp, p);
 }
 
-static struct wg_peer *rx_initiation(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
-				     struct pkt_vec *out_udp)
+/* An initiation whose first half (st) is done: the claimed peer, ss, {t}, the response. */
+static struct wg_peer *rx_initiation_begun(struct wg_device *dev, struct pkt *p,
+					   struct wg_noise_initiation *st, uint64_t now_ns,
+					   struct pkt_vec *out_udp)
 {
-	struct wg_noise_initiation st;
 	enum wg_noise_result r;
 	struct wg_peer *peer;
 
-	r = wg_noise_consume_initiation_begin(p->data, &dev->static_identity, &st);
-	if (r != WG_NOISE_OK) {
-		drop(dev, NULL, p, noise_drop_reason(r));
-		return NULL;
-	}
-	peer = wg_device_find_peer(dev, st.remote_static);
+	peer = wg_device_find_peer(dev, st->remote_static);
 	if (!peer) {
-		crypto_wipe(&st, sizeof(st));
+		crypto_wipe(st, sizeof(*st));
 		drop(dev, NULL, p, WG_DROP_RX_UNKNOWN_PEER);
 		return NULL;
 	}
-	r = wg_noise_consume_initiation_finish(p->data, &st, &peer->handshake, now_ns);
+	r = wg_noise_consume_initiation_finish(p->data, st, &peer->handshake, now_ns);
 	if (r != WG_NOISE_OK) {
 		drop(dev, peer, p, noise_drop_reason(r));
 		return NULL;
@@ -103,6 +99,20 @@ static struct wg_peer *rx_initiation(struct wg_device *dev, struct pkt *p, uint6
 	peer->tx_packets++;
 	pkt_vec_add(out_udp, p);
 	return peer;
+}
+
+static struct wg_peer *rx_initiation(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+				     struct pkt_vec *out_udp)
+{
+	struct wg_noise_initiation st;
+	enum wg_noise_result r;
+
+	r = wg_noise_consume_initiation_begin(p->data, &dev->static_identity, &st);
+	if (r != WG_NOISE_OK) {
+		drop(dev, NULL, p, noise_drop_reason(r));
+		return NULL;
+	}
+	return rx_initiation_begun(dev, p, &st, now_ns, out_udp);
 }
 
 static struct wg_peer *rx_response(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
@@ -135,38 +145,180 @@ static struct wg_peer *rx_response(struct wg_device *dev, struct pkt *p, uint64_
 	return peer;
 }
 
-static void rx_handshake(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
-			 uint64_t now_ns, bool under_load, struct pkt_vec *out_udp)
+/*
+ * The macs, and under load the cookie and the rate limit: true when the message goes on
+ * to the Noise part; false when it was answered with a cookie reply or dropped (p gone).
+ */
+static bool rx_handshake_admit(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+			       bool under_load, struct pkt_vec *out_udp)
 {
 	enum wg_cookie_mac_state mac;
-	struct wg_peer *peer;
 
 	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load, now_ns,
 				 dev->random, dev->random_ctx);
 	if (mac == WG_COOKIE_INVALID_MAC) {
 		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
-		return;
+		return false;
 	}
 	if (under_load) {
 		if (mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
 			send_cookie_reply(dev, p, now_ns, out_udp);
-			return;
+			return false;
 		}
 		if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
 			dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
 		if (!wg_ratelimiter_allow(&dev->ratelimiter, &p->src, now_ns)) {
 			drop(dev, NULL, p, WG_DROP_RX_RATELIMITED);
-			return;
+			return false;
 		}
 	}
-	if (type == WG_MSG_HANDSHAKE_INITIATION)
-		peer = rx_initiation(dev, p, now_ns, out_udp);
-	else
-		peer = rx_response(dev, p, now_ns);
+	return true;
+}
+
+static void rx_handshake_authenticated(struct wg_peer *peer, uint64_t now_ns)
+{
 	if (!peer)
 		return;
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer, now_ns);
+}
+
+static void rx_handshake(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
+			 uint64_t now_ns, bool under_load, struct pkt_vec *out_udp)
+{
+	if (!rx_handshake_admit(dev, p, now_ns, under_load, out_udp))
+		return;
+	if (type == WG_MSG_HANDSHAKE_INITIATION)
+		rx_handshake_authenticated(rx_initiation(dev, p, now_ns, out_udp), now_ns);
+	else
+		rx_handshake_authenticated(rx_response(dev, p, now_ns), now_ns);
+}
+
+/* ---- the handshake queue (device.h, "Handshakes outside the caller's lock") ---- */
+
+/* Queued with its mac1 checked, so that junk never takes a slot or counts as load. */
+static void rx_handshake_enqueue(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
+				 uint64_t now_ns)
+{
+	if (wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, false, now_ns,
+			       dev->random, dev->random_ctx) == WG_COOKIE_INVALID_MAC) {
+		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
+		return;
+	}
+	if (!wg_handshake_queue_push(&dev->handshakes, (uint8_t)type, p->data, p->len, &p->src)) {
+		drop(dev, NULL, p, WG_DROP_RX_HANDSHAKE_QUEUE_FULL);
+		return;
+	}
+	pkt_free(p);
+}
+
+/* As the kernel: once under load, stay so for a second after the last sign of it. */
+static bool device_under_load(struct wg_device *dev, bool load_now, uint64_t now_ns)
+{
+	if (load_now) {
+		dev->last_under_load = now_ns;
+		dev->have_under_load = true;
+		return true;
+	}
+	if (dev->have_under_load) {
+		if (now_ns < dev->last_under_load + WG_UNDER_LOAD_AFTER_TIME)
+			return true;
+		dev->have_under_load = false;
+	}
+	return false;
+}
+
+/* A queued message back in a pool packet, for the functions that handle packets. */
+static struct pkt *queued_to_pkt(struct wg_device *dev, const struct wg_queued_handshake *m)
+{
+	struct pkt *p = pkt_alloc(dev->pool);
+
+	if (!p) {
+		wg_device_count_drop(dev, NULL, true, WG_DROP_NO_BUFFER);
+		return NULL;
+	}
+	memcpy(pkt_put(p, m->len), m->msg, m->len);
+	p->src = m->src;
+	return p;
+}
+
+uint32_t wg_device_handshakes_take(struct wg_device *dev, struct wg_handshake_jobs *jobs,
+				   uint64_t now_ns, struct pkt_vec *out_udp)
+{
+	struct wg_handshake_queue *q = &dev->handshakes;
+	bool under_load = device_under_load(dev, q->cap && q->len >= q->cap / 8, now_ns);
+	uint32_t taken = 0;
+
+	jobs->n = jobs->done = 0;
+	while (jobs->n < WG_HANDSHAKE_JOBS_MAX && !pkt_vec_full(out_udp)) {
+		struct wg_handshake_job *j = &jobs->job[jobs->n];
+		struct pkt *p;
+
+		if (!wg_handshake_queue_pop(q, &j->m))
+			break;
+		taken++;
+		p = queued_to_pkt(dev, &j->m);
+		if (!p || !rx_handshake_admit(dev, p, now_ns, under_load, out_udp))
+			continue;
+		pkt_free(p);
+		j->begun = WG_NOISE_NO_IDENTITY;
+		jobs->n++;
+	}
+	jobs->id = dev->static_identity;
+	return taken;
+}
+
+void wg_handshake_jobs_run(struct wg_handshake_jobs *jobs)
+{
+	for (uint32_t i = 0; i < jobs->n; i++) {
+		struct wg_handshake_job *j = &jobs->job[i];
+
+		if (j->m.type == WG_MSG_HANDSHAKE_INITIATION)
+			j->begun = wg_noise_consume_initiation_begin(j->m.msg, &jobs->id, &j->st);
+	}
+	crypto_wipe(&jobs->id, sizeof(jobs->id));
+}
+
+static void handshake_job_finish(struct wg_device *dev, struct wg_handshake_job *j, uint64_t now_ns,
+				 struct pkt_vec *out_udp)
+{
+	struct pkt *p;
+
+	if (j->m.type == WG_MSG_HANDSHAKE_INITIATION && j->begun != WG_NOISE_OK) {
+		wg_device_count_drop(dev, NULL, true, noise_drop_reason(j->begun));
+		return;
+	}
+	p = queued_to_pkt(dev, &j->m);
+	if (!p)
+		return;
+	if (j->m.type == WG_MSG_HANDSHAKE_INITIATION)
+		rx_handshake_authenticated(rx_initiation_begun(dev, p, &j->st, now_ns, out_udp),
+					   now_ns);
+	else
+		rx_handshake_authenticated(rx_response(dev, p, now_ns), now_ns);
+}
+
+uint32_t wg_device_handshakes_finish(struct wg_device *dev, struct wg_handshake_jobs *jobs,
+				     uint64_t now_ns, struct pkt_vec *out_udp)
+{
+	uint32_t finished = 0;
+
+	while (jobs->done < jobs->n && !pkt_vec_full(out_udp)) {
+		struct wg_handshake_job *j = &jobs->job[jobs->done++];
+
+		handshake_job_finish(dev, j, now_ns, out_udp);
+		crypto_wipe(&j->st, sizeof(j->st));
+		finished++;
+	}
+	if (jobs->done == jobs->n)
+		jobs->n = jobs->done = 0;
+	wg_device_run_pending(dev, now_ns, out_udp);
+	return finished;
+}
+
+uint32_t wg_device_handshakes_queued(const struct wg_device *dev)
+{
+	return dev->handshakes.len;
 }
 
 static void rx_cookie(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
@@ -411,7 +563,10 @@ static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, b
 	switch (type) {
 	case WG_MSG_HANDSHAKE_INITIATION:
 	case WG_MSG_HANDSHAKE_RESPONSE:
-		rx_handshake(dev, p, type, now_ns, under_load, out_udp);
+		if (dev->handshakes.slot)
+			rx_handshake_enqueue(dev, p, type, now_ns);
+		else
+			rx_handshake(dev, p, type, now_ns, under_load, out_udp);
 		break;
 	case WG_MSG_HANDSHAKE_COOKIE:
 		rx_cookie(dev, p, now_ns);
@@ -434,15 +589,9 @@ uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t n
 {
 	uint32_t i;
 
-	/* As the kernel: once under load, stay so for a second after the last report. */
-	if (under_load) {
-		dev->last_under_load = now_ns;
-		dev->have_under_load = true;
-	} else if (dev->have_under_load) {
-		under_load = now_ns < dev->last_under_load + WG_UNDER_LOAD_AFTER_TIME;
-		if (!under_load)
-			dev->have_under_load = false;
-	}
+	/* With a queue, the queue's depth says it (wg_device_handshakes_take). */
+	if (!dev->handshakes.slot)
+		under_load = device_under_load(dev, under_load, now_ns);
 	for (i = 0; i < in->n && !pkt_vec_full(out_udp) && !pkt_vec_full(out_ip); i++)
 		receive_one(dev, in->p[i], now_ns, under_load, out_udp, out_ip);
 	memmove(in->p, in->p + i, (in->n - i) * sizeof(in->p[0]));

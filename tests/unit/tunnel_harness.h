@@ -221,6 +221,28 @@ static inline void net_route(struct net *n, struct node *from, struct pkt_vec *o
 	out->n = 0;
 }
 
+/*
+ * A device with a handshake queue: its queued handshakes go through the three steps
+ * (take, run, finish) as vwired's workers run them, answers back on the wire.
+ */
+static inline void node_handshakes(struct net *n, struct node *x)
+{
+	static struct wg_handshake_jobs jobs;
+	struct pkt_vec out;
+
+	while (wg_device_handshakes_queued(&x->dev)) {
+		pkt_vec_init(&out);
+		wg_device_handshakes_take(&x->dev, &jobs, n->now, &out);
+		net_route(n, x, &out);
+		wg_handshake_jobs_run(&jobs);
+		while (jobs.n) {
+			pkt_vec_init(&out);
+			wg_device_handshakes_finish(&x->dev, &jobs, n->now, &out);
+			net_route(n, x, &out);
+		}
+	}
+}
+
 /* Delivers what is in flight towards x; x's answers go back on the wire. */
 static inline void net_deliver(struct net *n, struct node *x)
 {
@@ -242,6 +264,7 @@ static inline void net_deliver(struct net *n, struct node *x)
 		}
 		net_route(n, x, &out_udp);
 	}
+	node_handshakes(n, x);
 }
 
 static inline void net_flush(struct net *n)

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The handshake queue: handshakes taken, run and finished in three steps (the middle one
+ * without the device), load judged from the queue's depth, a bounded queue.
+ */
+#include "tunnel_harness.h"
+
+#include "tunnel/cookie.h"
+#include "tunnel/handshake_queue.h"
+
+#define QUEUE_LEN 64
+
+static void queue_on(struct node *x)
+{
+	assert_int_equal(wg_handshake_queue_init(&x->dev.handshakes, QUEUE_LEN), 0);
+}
+
+/*
+ * An initiation with a valid mac1 for `to` and random everything else, as a flood that
+ * knows only the public key sends: it passes mac1 and costs the responder its X25519.
+ */
+static struct pkt *junk_initiation(struct net *n, struct node *to, uint32_t seed, bool good_mac)
+{
+	struct rng r = {.s = seed};
+	struct pkt *p = pkt_alloc(&n->pool);
+	struct wg_cookie ck;
+	uint8_t *m;
+
+	assert_non_null(p);
+	p->len = WG_INIT_SIZE;
+	m = p->data;
+	test_random(&r, m, WG_INIT_SIZE);
+	m[0] = WG_MSG_HANDSHAKE_INITIATION;
+	m[1] = m[2] = m[3] = 0;
+	wg_cookie_init(&ck, good_mac ? to->pub : n->a.pub);
+	wg_cookie_add_macs(&ck, m, WG_INIT_SIZE, n->now);
+	make_ep(&p->src, "198.51.100.7", (uint16_t)(1000 + seed));
+	return p;
+}
+
+/* Hands v to x's device as received datagrams; nothing queued is processed. */
+static void receive_only(struct net *n, struct node *x, struct pkt_vec *v)
+{
+	struct pkt_vec out_udp, out_ip;
+
+	while (v->n) {
+		pkt_vec_init(&out_udp);
+		pkt_vec_init(&out_ip);
+		wg_device_receive(&x->dev, v, n->now, false, &out_udp, &out_ip);
+		assert_int_equal(out_udp.n + out_ip.n, 0);
+	}
+}
+
+static void flood(struct net *n, struct node *to, uint32_t count, uint32_t seed, bool good_mac)
+{
+	struct pkt_vec v;
+
+	pkt_vec_init(&v);
+	for (uint32_t i = 0; i < count; i++) {
+		if (pkt_vec_full(&v))
+			receive_only(n, to, &v);
+		pkt_vec_add(&v, junk_initiation(n, to, seed + i, good_mac));
+	}
+	receive_only(n, to, &v);
+}
+
+/* Both sides with queues: a handshake completes and data flows, as inline. */
+static void test_queued_handshake(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	queue_on(&n.a);
+	queue_on(&n.b);
+	n.now = 5 * NS;
+	net_handshake(&n, &n.a);
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), 0);
+	assert_int_equal(n.b.dev.handshakes.high_water, 1);
+	node_send(&n, &n.b, make_ip4(&n, "10.0.0.2", "10.0.0.1", 100, 0x42));
+	net_flush(&n);
+	assert_int_equal(n.a.ip.n, 1);
+	assert_true(ip4_payload_ok(n.a.ip.p[0], 100, 0x42));
+	net_free(&n);
+}
+
+/*
+ * Below 1/8 of the queue the device is not under load: every initiation gets its X25519
+ * (and fails to reveal a peer); no cookie replies. Bad mac1 never enters the queue.
+ */
+static void test_not_under_load(void **state)
+{
+	struct wg_handshake_jobs *jobs = calloc(1, sizeof(*jobs));
+	struct pkt_vec out;
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	queue_on(&n.b);
+	flood(&n, &n.b, QUEUE_LEN / 8 - 1, 100, true);
+	flood(&n, &n.b, 20, 500, false);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_BAD_MAC1), 20);
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), QUEUE_LEN / 8 - 1);
+	pkt_vec_init(&out);
+	assert_int_equal(wg_device_handshakes_take(&n.b.dev, jobs, n.now, &out), QUEUE_LEN / 8 - 1);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(jobs->n, QUEUE_LEN / 8 - 1);
+	/* The identity travels with the jobs: the run needs nothing else. */
+	assert_memory_equal(jobs->id.static_private, n.b.priv, 32);
+	wg_handshake_jobs_run(jobs);
+	for (uint32_t i = 0; i < 32; i++)
+		assert_int_equal(jobs->id.static_private[i], 0);
+	for (uint32_t i = 0; i < jobs->n; i++)
+		assert_int_equal(jobs->job[i].begun, WG_NOISE_DECRYPT_FAILED);
+	assert_int_equal(wg_device_handshakes_finish(&n.b.dev, jobs, n.now, &out),
+			 QUEUE_LEN / 8 - 1);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(jobs->n, 0);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), QUEUE_LEN / 8 - 1);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), 0);
+	free(jobs);
+	net_free(&n);
+}
+
+/*
+ * At 1/8 of the queue the whole device is under load: queued initiations without mac2
+ * get cookie replies and no X25519, and so does a real peer's for the next second; the
+ * peer completes its handshake through the cookie on its next try.
+ */
+static void test_under_load_from_depth(void **state)
+{
+	struct wg_handshake_jobs *jobs = calloc(1, sizeof(*jobs));
+	struct pkt_vec out;
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	queue_on(&n.b);
+	n.now = 5 * NS;
+	flood(&n, &n.b, QUEUE_LEN / 8, 100, true);
+	pkt_vec_init(&out);
+	assert_int_equal(wg_device_handshakes_take(&n.b.dev, jobs, n.now, &out), QUEUE_LEN / 8);
+	assert_int_equal(jobs->n, 0);
+	assert_int_equal(out.n, QUEUE_LEN / 8);
+	for (uint32_t i = 0; i < out.n; i++)
+		assert_int_equal(wg_message_classify(out.p[i]->data, out.p[i]->len),
+				 WG_MSG_HANDSHAKE_COOKIE);
+	pkt_vec_free(&out);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN / 8);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), 0);
+
+	/* Half a second later the queue is empty, but the load holds for a second. */
+	n.now += NS / 2;
+	node_send(&n, &n.a, make_ip4(&n, "10.0.0.1", "10.0.0.2", 10, 1));
+	net_flush(&n);
+	assert_false(wg_peer_has_session(n.a.peer, n.now));
+	assert_int_equal(n.log[0].n[WG_MSG_HANDSHAKE_COOKIE], 1);
+	assert_true(n.a.peer->latest_cookie.is_valid);
+	/* The retry carries mac2 and is answered. */
+	net_run_until(&n, n.now + WG_REKEY_TIMEOUT + WG_NS_PER_SEC);
+	assert_true(wg_peer_has_session(n.a.peer, n.now));
+	assert_true(wg_peer_has_session(n.b.peer, n.now));
+	free(jobs);
+	net_free(&n);
+}
+
+/* A full queue drops new messages and counts them; it holds no pool buffers. */
+static void test_queue_full(void **state)
+{
+	uint32_t nfree;
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	queue_on(&n.b);
+	nfree = n.pool.nfree;
+	flood(&n, &n.b, QUEUE_LEN + 10, 100, true);
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), QUEUE_LEN);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_QUEUE_FULL), 10);
+	assert_int_equal(n.pool.nfree, nfree);
+	assert_int_equal(wg_device_next_timer(&n.b.dev), 0);
+	/* Draining it: all under load (cookie replies), nothing left. */
+	node_handshakes(&n, &n.b);
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), 0);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN);
+	pkt_vec_free(&n.to[0]);
+	net_free(&n);
+}
+
+/* The queue itself: FIFO, bounded, copies. */
+static void test_queue_fifo(void **state)
+{
+	struct wg_handshake_queue q;
+	struct wg_queued_handshake out;
+	struct vw_endpoint ep;
+	uint8_t msg[WG_RESP_SIZE];
+
+	(void)state;
+	make_ep(&ep, "192.0.2.9", 7);
+	assert_int_equal(wg_handshake_queue_init(&q, 0), 0);
+	assert_null(q.slot);
+	assert_int_equal(wg_handshake_queue_init(&q, (1u << 20) + 1), -EINVAL);
+	assert_int_equal(wg_handshake_queue_init(&q, 3), 0);
+	for (int round = 0; round < 3; round++) {
+		for (uint8_t i = 0; i < 3; i++) {
+			memset(msg, i + round, sizeof(msg));
+			assert_true(wg_handshake_queue_push(&q, WG_MSG_HANDSHAKE_RESPONSE, msg,
+							    sizeof(msg), &ep));
+		}
+		assert_false(wg_handshake_queue_push(&q, WG_MSG_HANDSHAKE_RESPONSE, msg,
+						     sizeof(msg), &ep));
+		for (uint8_t i = 0; i < 3; i++) {
+			assert_true(wg_handshake_queue_pop(&q, &out));
+			assert_int_equal(out.len, WG_RESP_SIZE);
+			assert_int_equal(out.msg[0], i + round);
+			assert_true(vw_endpoint_equal(&out.src, &ep));
+		}
+		assert_false(wg_handshake_queue_pop(&q, &out));
+	}
+	assert_false(wg_handshake_queue_push(&q, WG_MSG_HANDSHAKE_INITIATION, msg, 149, &ep));
+	wg_handshake_queue_free(&q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_fifo),     cmocka_unit_test(test_queued_handshake),
+		cmocka_unit_test(test_not_under_load), cmocka_unit_test(test_under_load_from_depth),
+		cmocka_unit_test(test_queue_full),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
