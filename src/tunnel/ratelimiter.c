@@ -144,6 +144,46 @@ static bool take_token(struct wg_ratelimiter *rl, struct wg_rl_entry *e, uint64_
 	return true;
 }
 
+static uint32_t chain_of(const struct wg_ratelimiter *rl, uint64_t addr, uint8_t family)
+{
+	return (uint32_t)siphash_2words(rl->key, addr, family) & rl->chain_mask;
+}
+
+/* Takes entry i (in use) out of its chain and onto the free list. */
+static void entry_release(struct wg_ratelimiter *rl, uint32_t i)
+{
+	struct wg_rl_entry *e = &rl->entries[i];
+	uint32_t *link = &rl->chains[chain_of(rl, e->addr, e->family)];
+
+	while (*link != i)
+		link = &rl->entries[*link].next;
+	*link = e->next;
+	e->next = rl->free_head;
+	rl->free_head = i;
+	rl->count--;
+}
+
+/* A full table: the probed entry idle longest goes (ratelimiter.h). */
+static void make_room(struct wg_ratelimiter *rl, uint64_t now_ns)
+{
+	uint32_t victim = rl->cursor % rl->max_entries;
+
+	for (uint32_t k = 0; k < WG_RL_PROBES && k < rl->max_entries; k++) {
+		uint32_t i = (rl->cursor + k) % rl->max_entries;
+
+		if (rl->entries[i].last_ns < rl->entries[victim].last_ns)
+			victim = i;
+	}
+	rl->cursor = (rl->cursor + WG_RL_PROBES) % rl->max_entries;
+	rl->stats.table_full++;
+	/* A bucket that has refilled is as good as no entry; any other loses its state. */
+	if (now_ns < rl->entries[victim].last_ns ||
+	    now_ns - rl->entries[victim].last_ns <
+		    WG_RL_TOKEN_MAX_NS - rl->entries[victim].tokens_ns)
+		rl->stats.evicted++;
+	entry_release(rl, victim);
+}
+
 bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct vw_endpoint *src, uint64_t now_ns)
 {
 	uint8_t family;
@@ -155,16 +195,14 @@ bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct vw_endpoint *s
 		rl->stats.bad_family++;
 		return false;
 	}
-	chain = (uint32_t)siphash_2words(rl->key, addr, family) & rl->chain_mask;
+	chain = chain_of(rl, addr, family);
 	for (i = rl->chains[chain]; i != RL_NONE; i = e->next) {
 		e = &rl->entries[i];
 		if (e->addr == addr && e->family == family)
 			return take_token(rl, e, now_ns);
 	}
-	if (rl->free_head == RL_NONE) {
-		rl->stats.table_full++;
-		return false;
-	}
+	if (rl->free_head == RL_NONE)
+		make_room(rl, now_ns);
 	i = rl->free_head;
 	e = &rl->entries[i];
 	rl->free_head = e->next;

@@ -8,8 +8,12 @@
  * room for a burst of WG_RL_PACKETS_BURSTABLE; IPv6 sources are grouped by
  * their /64 (one host usually owns a whole /64); entries idle for more than a
  * second are collected (a full bucket and no entry behave the same).
- * The table is allocated once: when it is full, packets from new sources are
- * refused and counted, never stored. Buckets are chosen by a keyed hash
+ * The table is allocated once. When it is full a new source still gets an entry, so
+ * that a flood from many sources can never lock real peers out: of WG_RL_PROBES
+ * entries (a cursor going round the table) the one idle longest makes way. If it was
+ * idle long enough to have a full bucket, nothing is lost (table_full counts the case);
+ * otherwise its source starts over with a fresh bucket when it comes back (evicted).
+ * Buckets are chosen by a keyed hash
  * (SipHash-2-4 keyed from the caller's random seed), so a remote sender cannot
  * aim many sources at one chain.
  */
@@ -24,13 +28,15 @@
 #define WG_RL_TOKEN_MAX_NS	 (WG_RL_PACKET_COST_NS * WG_RL_PACKETS_BURSTABLE)
 #define WG_RL_IDLE_NS		 1000000000ULL
 #define WG_RL_MAX_ENTRIES	 (1u << 20)
+#define WG_RL_PROBES		 16
 
 struct wg_rl_entry;
 
 struct wg_ratelimiter_stats {
 	uint64_t allowed;
 	uint64_t limited;    /* source over its rate */
-	uint64_t table_full; /* new source refused because the table was full */
+	uint64_t table_full; /* new source while the table was full: an idle entry made way */
+	uint64_t evicted;    /* ... and it had not been idle long enough: its state is lost */
 	uint64_t bad_family; /* source neither IPv4 nor IPv6 */
 };
 
@@ -41,6 +47,7 @@ struct wg_ratelimiter {
 	uint32_t max_entries;
 	uint32_t count; /* entries in use */
 	uint32_t free_head;
+	uint32_t cursor; /* where a full table is probed next */
 	uint64_t key[2];
 	struct wg_ratelimiter_stats stats;
 };
