@@ -39,9 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_deliver(&a, &src, data, size, false, true, KD_NOW + 1);
 	kd_endpoint(&src, "192.0.2.1");
 	fz_deliver(&b, &src, data, size, false, false, KD_NOW);
-	/* Again with the AEAD left to the caller, as vwired's workers run it. */
+	/* Again with the AEAD and the handshakes left to the caller, as vwired's workers run them.
+	 */
 	b.dev.decrypt_later = &rx_jobs;
 	b.dev.encrypt_later = &tx_jobs;
+	if (wg_handshake_queue_init(&b.dev.handshakes, 8))
+		abort();
 	fz_deliver(&b, &src, data, size, false, true, KD_NOW + 1);
 	b.dev.decrypt_later = NULL;
 	b.dev.encrypt_later = NULL;

@@ -40,6 +40,27 @@ static inline void fz_free_outputs(struct pkt_vec *a, struct pkt_vec *b)
 	pkt_vec_free(b);
 }
 
+/* A device with a handshake queue: its handshakes taken, run and finished as vwired does. */
+static inline void fz_handshakes(struct kd_node *dst, uint64_t now)
+{
+	static struct wg_handshake_jobs jobs;
+	struct pkt_vec out, none;
+
+	pkt_vec_init(&none);
+	while (wg_device_handshakes_queued(&dst->dev)) {
+		pkt_vec_init(&out);
+		wg_device_handshakes_take(&dst->dev, &jobs, now, &out);
+		fz_free_outputs(&out, &none);
+		wg_handshake_jobs_run(&jobs);
+		while (jobs.n) {
+			wg_device_handshakes_finish(&dst->dev, &jobs, now, &out);
+			if (dst->dev.encrypt_later)
+				wg_encrypt_jobs_run(dst->dev.encrypt_later);
+			fz_free_outputs(&out, &none);
+		}
+	}
+}
+
 /* Delivers one payload to dst from src at now; outputs are dropped. */
 static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src,
 			      const uint8_t *msg, size_t len, bool fix_mac1, bool under_load,
@@ -68,6 +89,7 @@ static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src
 			wg_encrypt_jobs_run(dst->dev.encrypt_later);
 		fz_free_outputs(&out_udp, &out_ip);
 	}
+	fz_handshakes(dst, now);
 	/* With deferred decryption (vwired's workers): open, then finish what was recorded. */
 	if (dst->dev.decrypt_later) {
 		wg_decrypt_jobs_run(dst->dev.decrypt_later);
