@@ -274,17 +274,22 @@ static _Noreturn void cleaner_main(int fd)
 {
 	static struct cleaner_rec recs[CLEANER_MAX];
 	uint32_t n = 0;
-	int null;
+	int null, status = 0;
 
 	/* The signals that stop vwired (a whole process group, systemd) must not stop it. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	prctl(PR_SET_NAME, "vwired-cleanup");
-	/* Holds nothing of vwired's: no reader of its output waits for this one. */
+	/*
+	 * Holds nothing of vwired's, not even stderr: a daemonized vwired lets go of its
+	 * caller's, and whoever reads that must not wait for this one. vwired reports its
+	 * failures (the exit status).
+	 */
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
 		if (null > STDERR_FILENO)
 			close(null);
 	}
@@ -310,10 +315,9 @@ static _Noreturn void cleaner_main(int fd)
 		    st.st_ino != recs[i].ino)
 			continue;
 		if (unlink(recs[i].path) && errno != ENOENT)
-			fprintf(stderr, "vwired-cleanup: cannot remove %s: %s\n", recs[i].path,
-				strerror(errno));
+			status = 1;
 	}
-	_exit(0);
+	_exit(status);
 }
 
 int vwired_cleaner_start(void)
@@ -367,11 +371,16 @@ void vwired_cleaner_add(const char *path)
 
 void vwired_cleaner_stop(void)
 {
+	int status = 0;
+
 	if (cleaner_pid < 0)
 		return;
 	close(cleaner_fd);
-	while (waitpid(cleaner_pid, NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(cleaner_pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		vw_warn("the socket cleaner could not remove every socket: some may be left "
+			"behind");
 	cleaner_fd = -1;
 	cleaner_pid = -1;
 }
