@@ -239,9 +239,10 @@ static void client_serve(struct ctlsock_client *c)
 			took = c->in_len;
 		}
 		client_consume(c, took);
-		c->deadline = ms_from_now(CTLSOCK_ANSWER_TIMEOUT_MS);
 		if (!c->out && c->close_after)
 			goto close;
+		c->deadline = ms_from_now(c->out ? CTLSOCK_ANSWER_TIMEOUT_MS
+						 : CTLSOCK_REQUEST_TIMEOUT_MS);
 	}
 wait_input:
 	if (client_want(c, EPOLLIN))
