@@ -230,6 +230,84 @@ static void show_control(const struct vwired *d, struct out *o, bool json)
 		     st.clients_refused, st.clients_timed_out);
 }
 
+/* The learning bridge's bounds, summed over its ports (showstp --json has them per port). */
+struct bridge_guards {
+	uint64_t learn_limit, learn_full, bpdu_guard_trips, bpdu_timers_clamped, bpdu_aged_out;
+};
+
+static void bridge_guards(const struct bridge *br, struct bridge_guards *g)
+{
+	memset(g, 0, sizeof(*g));
+	for (uint32_t port = 0; port < BR_MAX_PORTS; port++) {
+		const struct br_port *bp = br_get_port(br, port);
+		const struct stp_port *sp = br_get_stp_port(br, port);
+
+		if (!bp || !bp->in_use)
+			continue;
+		g->learn_limit += bp->cnt.learn_limit;
+		g->learn_full += bp->cnt.learn_full;
+		g->bpdu_guard_trips += bp->cnt.bpdu_guard;
+		if (sp) {
+			g->bpdu_timers_clamped += sp->cnt.rx_clamped;
+			g->bpdu_aged_out += sp->cnt.rx_aged_out;
+		}
+	}
+}
+
+/*
+ * Every bounded table a sender can push on, with its cap and what the bound has done
+ * (README, "Security and limits"); the drops the bounds cause are in "drops".
+ */
+static void show_limits(const struct vwired *d, struct out *o, bool json)
+{
+	const struct wg_handshake_queue *q = &d->wg.handshakes;
+	const struct wg_ratelimiter *rl = &d->wg.ratelimiter;
+	struct bridge_guards g;
+
+	if (json) {
+		outf(o,
+		     "\"limits\": {\"packet_pool\": {\"buffers\": %u, \"free\": %u}, "
+		     "\"staged\": {\"packets\": %u, \"max\": %u}, "
+		     "\"handshake_queue\": {\"queued\": %u, \"max\": %u, \"high_water\": %u}, "
+		     "\"ratelimiter\": {\"sources\": %u, \"max\": %u, \"limited\": %" PRIu64
+		     ", \"table_full\": %" PRIu64 ", \"evicted\": %" PRIu64 "}",
+		     d->pool.count, d->pool.nfree, d->wg.staged_total, d->wg.max_staged, q->len,
+		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
+		     rl->stats.table_full, rl->stats.evicted);
+	} else {
+		outf(o,
+		     "  limits: pool %u buffers (%u free); staged %u of %u; handshake queue %u of "
+		     "%u (at most %u); rate limiter %u of %u sources, %" PRIu64 " limited, %" PRIu64
+		     " full-table admissions, %" PRIu64 " evicted\n",
+		     d->pool.count, d->pool.nfree, d->wg.staged_total, d->wg.max_staged, q->len,
+		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
+		     rl->stats.table_full, rl->stats.evicted);
+	}
+	if (!d->has_bridge) {
+		if (json)
+			outf(o, "}, ");
+		return;
+	}
+	bridge_guards(&d->br, &g);
+	if (json)
+		outf(o,
+		     ", \"fdb\": {\"entries\": %u, \"max\": %u, \"max_learned_per_port\": %u, "
+		     "\"evicted\": %" PRIu64 ", \"learn_limit\": %" PRIu64
+		     ", \"learn_full\": %" PRIu64 "}, \"bpdu\": {\"guard_trips\": %" PRIu64
+		     ", \"timers_clamped\": %" PRIu64 ", \"aged_out\": %" PRIu64 "}}, ",
+		     d->br.fdb.count, d->br.fdb.cap, d->br.fdb.max_learned, d->br.fdb.st.evicted,
+		     g.learn_limit, g.learn_full, g.bpdu_guard_trips, g.bpdu_timers_clamped,
+		     g.bpdu_aged_out);
+	else
+		outf(o,
+		     "  bridge limits: fdb %u of %u (%u per port), %" PRIu64 " evicted, %" PRIu64
+		     " not learned at a port's limit, %" PRIu64 " with the table full; BPDU guard "
+		     "%" PRIu64 ", BPDU timers clamped %" PRIu64 ", aged out %" PRIu64 "\n",
+		     d->br.fdb.count, d->br.fdb.cap, d->br.fdb.max_learned, d->br.fdb.st.evicted,
+		     g.learn_limit, g.learn_full, g.bpdu_guard_trips, g.bpdu_timers_clamped,
+		     g.bpdu_aged_out);
+}
+
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
 	uint8_t pub[WG_KEY_LEN];
@@ -254,6 +332,7 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 	show_ipfrag(d, o, false);
 	show_workers(d, o, false);
 	show_control(d, o, false);
+	show_limits(d, o, false);
 	if (d->has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
@@ -314,6 +393,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	show_ipfrag(d, o, true);
 	show_workers(d, o, true);
 	show_control(d, o, true);
+	show_limits(d, o, true);
 	outf(o, "\"bridge\": ");
 	if (d->has_bridge)
 		outf(o, "\"%s\"", d->cfg.bridge.name);

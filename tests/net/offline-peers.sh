@@ -68,6 +68,10 @@ overflow=$(echo "$json" | jq '.drops.tx_staged_overflow')
 echo "  staged packets evicted (budget over all peers): $evicted, pushed out per peer: $overflow"
 [ "$after" -ge 18 ] || fail "the live peer lost its pings to the silent peers' staged packets ($after/20)"
 [ "$evicted" -gt 0 ] || fail "no staged packet was evicted: the budget was never reached"
+staged=$(echo "$json" | jq '.limits.staged.packets')
+max=$(echo "$json" | jq '.limits.staged.max')
+echo "  staged now: $staged of $max; pool: $(echo "$json" | jq -c '.limits.packet_pool')"
+[ "$staged" -le "$max" ] && [ "$staged" -gt 0 ] || fail "staged packets $staged outside 1..$max"
 # A later burst of its own still goes through (the pool came back).
 wait_for 5 ping_ok "$NS_A" 10.$NET.0.2 -s 1400 || fail "live peer: 1400-byte pings fail"
 stop_node "$NA"
