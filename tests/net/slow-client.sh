@@ -9,10 +9,12 @@
 #      0.9 s for 20 s (reconnecting when A closes them), longer than max age: B must see
 #      no topology change, A stays its root, its wire port keeps forwarding, A keeps
 #      sending hellos, and `wg show` and `vwirectl show` on A answer within 1 s;
-#   2. clients ask A for a large answer (`show`, `get=1`, with 3000 peers configured)
-#      and never read it, for longer than the answer timeout: the same holds;
+#   2. with 3000 more peers (`wg addconf`), clients ask A for large answers (`show`,
+#      `get=1`) and never read them, for longer than the answer timeout: B's tree and
+#      A's hellos as above, small requests on the same two sockets answered within 1 s,
+#      `wg show` and `vwirectl show` (now large) still answered;
 #   3. more idle clients than a socket's slots on A's ctl socket: the extra ones are
-#      refused at once, the UAPI socket still answers.
+#      refused at once, small requests on the UAPI socket still answered within 1 s.
 # A's `vwirectl show --json` "control" counters (and the text show) count the clients
 # refused and timed out.
 . "$(dirname "$0")/lib.sh"
@@ -62,8 +64,9 @@ host_conf() {
 }
 host_conf "$NAME_A" a b 4096 10.61.0.1 10.61.0.2 "$UL4_B" "$BR_A" >"$WORK/$NAME_A.conf"
 host_conf "$NAME_B" b a 32768 10.61.0.2 10.61.0.1 "$UL4_A" "$BR_B" >"$WORK/$NAME_B.conf"
-# Peers that make A's answers large (no endpoint: they never send a packet).
-python3 - "$EXTRA_PEERS" >>"$WORK/$NAME_A.conf" <<'PY'
+# Peers that make A's answers large, added after the first part (no endpoint: they
+# never send a packet).
+python3 - "$EXTRA_PEERS" >"$WORK/extra-peers.conf" <<'PY'
 import base64, os, sys
 for i in range(int(sys.argv[1])):
     print("[Peer]")
@@ -109,16 +112,40 @@ prompt() {
 	PROMPT_MAX=$((ms > PROMPT_MAX ? ms : PROMPT_MAX))
 }
 
-# watch_for SECONDS PID...: every half second, until SECONDS are over and the PIDs have
-# exited: `wg show` and `vwirectl show` on A answer promptly and B's tree is unchanged.
-watch_for() {
-	local end=$((SECONDS + $1)) tree tc
+# small_requests [CTL]: a small request on each of A's two sockets (the ones the slow
+# clients hold; CTL "-" leaves the ctl socket out), each answered within 1 s (timed
+# from connecting to the whole answer).
+small_requests() {
+	local ms
+	ms=$(python3 "$WORK/clients.py" probe "${1:-$CTL_A}" "$UAPI_A") || fail "small requests on A: $ms"
+	[ "$ms" -lt 1000 ] || fail "a small request on A took $ms ms while slow clients were connected"
+	PROMPT_MAX=$((ms > PROMPT_MAX ? ms : PROMPT_MAX))
+}
+
+# answered LABEL CMD...: CMD succeeds within 5 s (for answers too large to promise 1 s).
+answered() {
+	local label=$1
 	shift
+	timeout 5 "$@" >"$WORK/answered.out" 2>&1 || fail "$label failed or took over 5 s: $(head -c 300 "$WORK/answered.out")"
+}
+
+# watch_for MODE SECONDS PID...: every half second, until SECONDS are over and the PIDs
+# have exited: A answers (MODE tools: `wg show` and `vwirectl show` within 1 s; small:
+# small_requests, and the tools within 5 s) and B's tree is unchanged.
+watch_for() {
+	local mode=$1 end=$((SECONDS + $2)) tree tc
+	shift 2
 	PROMPT_MAX=0
 	while [ $SECONDS -lt "$end" ] || kill -0 "$@" 2>/dev/null; do
 		[ $SECONDS -lt $((end + 30)) ] || fail "the clients ran 30 s past their time"
-		prompt "wg show $NAME_A" wg show "$NAME_A" dump
-		prompt "vwirectl show $NAME_A" "$VWIRECTL" --run-dir "$RUN_DIR" show "$NAME_A"
+		if [ "$mode" = tools ]; then
+			prompt "wg show $NAME_A" wg show "$NAME_A" dump
+			prompt "vwirectl show $NAME_A" "$VWIRECTL" --run-dir "$RUN_DIR" show "$NAME_A"
+		else
+			small_requests
+			answered "wg show $NAME_A" wg show "$NAME_A" dump
+			answered "vwirectl show $NAME_A" "$VWIRECTL" --run-dir "$RUN_DIR" show "$NAME_A"
+		fi
 		tree=$(tree_b) tc=$(tc_b)
 		[ "$tree" = "$TREE0" ] || fail "B's tree changed: $tree (was $TREE0)"
 		[ "$tc" = "$TC0" ] || fail "B saw a topology change: count $tc (was $TC0)"
@@ -194,8 +221,33 @@ def idle(path, n, seconds):
     for s in socks:
         s.close()
 
+def probe(ctl, uapi):
+    """A small request on each socket; prints the slower one's ms (connect to answer)."""
+    worst = 0
+    for path, req, done in ((ctl, b"showstp\n", None), (uapi, b"set=1\n\n", b"errno=0\n\n")):
+        if path == "-":
+            continue
+        t0 = time.monotonic()
+        s = connect(path)
+        s.settimeout(5)
+        s.sendall(req)
+        buf = b""
+        while not (done and buf == done):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        if (done and buf != done) or (not done and b"bridge id" not in buf):
+            print("%s answered %r" % (path, buf[:200]))
+            sys.exit(1)
+        worst = max(worst, int((time.monotonic() - t0) * 1000))
+    print(worst)
+
 mode = sys.argv[1]
-if mode == "slow":
+if mode == "probe":
+    probe(sys.argv[2], sys.argv[3])
+elif mode == "slow":
     slow(sys.argv[2], sys.argv[3].encode().decode("unicode_escape").encode(), float(sys.argv[4]))
 elif mode == "deaf":
     args = sys.argv[3:]
@@ -213,7 +265,7 @@ P1=$LAST_PID
 bg slow-uapi.log python3 "$WORK/clients.py" slow "$UAPI_A" 'set=1\nlisten_port=51820' $SLOW_SECONDS
 P2=$LAST_PID
 T0=$SECONDS
-watch_for $SLOW_SECONDS $P1 $P2
+watch_for tools $SLOW_SECONDS $P1 $P2
 wait $P1 || fail "slow ctl client failed: $(cat "$WORK/slow-ctl.log")"
 wait $P2 || fail "slow UAPI client failed: $(cat "$WORK/slow-uapi.log")"
 H1=$(hellos_a)
@@ -229,6 +281,8 @@ echo "slow writers: B's tree unchanged ($TREE0), $((H1 - H0)) hellos from A in $
 	"wg show and vwirectl show on A within ${PROMPT_MAX} ms, $((TIMEDOUT1 - TIMEDOUT0)) clients timed out"
 
 # ---- 2: large answers never read ----
+wg addconf "$NAME_A" "$WORK/extra-peers.conf" || fail "wg addconf of $EXTRA_PEERS peers failed"
+[ "$(wg show "$NAME_A" peers | wc -l)" -eq $((EXTRA_PEERS + 1)) ] || fail "A does not have $((EXTRA_PEERS + 1)) peers"
 size_ctl=$("$VWIRECTL" --run-dir "$RUN_DIR" show "$NAME_A" | wc -c)
 size_uapi=$(python3 -c '
 import socket, sys
@@ -249,7 +303,7 @@ bg deaf.log python3 "$WORK/clients.py" deaf 12 \
 	"$CTL_A" "show $NAME_A --json\n" "$UAPI_A" 'get=1\n\n'
 P3=$LAST_PID
 T0=$SECONDS
-watch_for 12 $P3
+watch_for small 12 $P3
 wait $P3 || fail "clients that never read were not closed: $(cat "$WORK/deaf.log")"
 H1=$(hellos_a)
 [ $((H1 - H0)) -ge $(((SECONDS - T0) * 2 / 3)) ] ||
@@ -257,13 +311,14 @@ H1=$(hellos_a)
 read -r REFUSED2 TIMEDOUT2 < <(control_a)
 [ $((TIMEDOUT2 - TIMEDOUT1)) -ge 4 ] || fail "4 clients never read, $((TIMEDOUT2 - TIMEDOUT1)) timed out"
 echo "deaf readers: answers of $size_ctl B (show) and $size_uapi B (get) left unread; $(cat "$WORK/deaf.log")," \
-	"others answered within ${PROMPT_MAX} ms, B's tree unchanged"
+	"small requests on both sockets answered within ${PROMPT_MAX} ms, wg show and vwirectl show answered, B's tree unchanged"
 
 # ---- 3: more clients than slots ----
 bg idle.log python3 "$WORK/clients.py" idle "$CTL_A" 70 2
 P4=$LAST_PID
 wait_for 5 grep -q refused "$WORK/idle.log" || fail "idle clients: $(cat "$WORK/idle.log")"
-prompt "wg show $NAME_A (ctl socket full)" wg show "$NAME_A" dump
+PROMPT_MAX=0
+small_requests -
 wait $P4 || true
 read -r REFUSED3 TIMEDOUT3 < <(control_a)
 refused_now=$(grep -o '[0-9]* of' "$WORK/idle.log" | grep -o '[0-9]*')
@@ -273,7 +328,7 @@ refused_now=$(grep -o '[0-9]* of' "$WORK/idle.log" | grep -o '[0-9]*')
 text=$("$VWIRECTL" --run-dir "$RUN_DIR" show "$NAME_A")
 grep -qx "  control clients: $REFUSED3 refused, [0-9]* timed out" <<<"$text" ||
 	fail "vwirectl show lacks the control clients line: $(grep control <<<"$text")"
-echo "64 slots: $(cat "$WORK/idle.log"), counted; wg show still answered; counters: $REFUSED3 refused, $TIMEDOUT3 timed out"
+echo "64 slots: $(cat "$WORK/idle.log"), counted; small UAPI request answered in $PROMPT_MAX ms; counters: $REFUSED3 refused, $TIMEDOUT3 timed out"
 
 [ "$(tree_b)" = "$TREE0" ] && [ "$(tc_b)" = "$TC0" ] || fail "B's tree changed at the end: $(tree_b), count $(tc_b)"
 stop_node "$NAME_A"
