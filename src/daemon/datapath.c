@@ -11,10 +11,13 @@
 #include "daemon/vwired.h"
 
 /*
- * Handshake job lists a worker takes after each batch: 4 x 32 messages, so a worker drains
- * twice what one batch can bring, and its own packets wait for at most 128 handshakes.
+ * After each batch (and worker 0 at each deadline while the queue is not empty) a worker
+ * takes handshakes off the queue up to VWIRED_HANDSHAKE_TAKES times, but runs one job list
+ * at most: the X25519 it does per batch (16) stays below what a batch brings in (64), so a
+ * flood fills the queue, where it counts as load, instead of the socket; and under load,
+ * when messages only cost a cookie reply, it drains faster than they come.
  */
-#define VWIRED_HANDSHAKE_ROUNDS 4
+#define VWIRED_HANDSHAKE_TAKES 4
 
 /* Sends leave through the socket of the worker that holds the lock (workers.c). */
 void vwired_flush_udp(struct vwired *d, struct pkt_vec *out)
@@ -199,13 +202,13 @@ static void deadline(struct vwired *d, uint64_t now_ns)
  * list outside the lock (tunnel/device.h): a flood of initiations keeps the workers that
  * take them busy, not the lock every packet needs. Called without the lock.
  */
-static void handshakes_run(struct vwired *d, struct vwired_worker *w, uint32_t rounds)
+static void handshakes_run(struct vwired *d, struct vwired_worker *w)
 {
 	struct wg_handshake_jobs *jobs = w->hs_jobs;
 	struct pkt_vec out;
 	uint64_t now;
 
-	for (uint32_t r = 0; r < rounds; r++) {
+	for (uint32_t r = 0; r < VWIRED_HANDSHAKE_TAKES; r++) {
 		vwired_lock(d, w);
 		if (!wg_device_handshakes_queued(&d->wg)) {
 			vwired_unlock(d);
@@ -215,18 +218,22 @@ static void handshakes_run(struct vwired *d, struct vwired_worker *w, uint32_t r
 		pkt_vec_init(&out);
 		wg_device_handshakes_take(&d->wg, jobs, now, &out);
 		vwired_flush_udp(d, &out);
-		if (jobs->n) {
+		if (!jobs->n) {
+			vwired_kick_timers(d);
 			vwired_unlock(d);
-			wg_handshake_jobs_run(jobs);
-			vwired_lock(d, w);
-			while (jobs->n) {
-				wg_device_handshakes_finish(&d->wg, jobs, now, &out);
-				vwired_flush_udp(d, &out);
-			}
-			vwired_after_device_calls(d, now);
+			continue;
 		}
+		vwired_unlock(d);
+		wg_handshake_jobs_run(jobs);
+		vwired_lock(d, w);
+		while (jobs->n) {
+			wg_device_handshakes_finish(&d->wg, jobs, now, &out);
+			vwired_flush_udp(d, &out);
+		}
+		vwired_after_device_calls(d, now);
 		vwired_kick_timers(d);
 		vwired_unlock(d);
+		return;
 	}
 }
 
@@ -250,7 +257,7 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 		udp_rx_decrypted(d, jobs, now);
 	}
 	vwired_unlock(d);
-	handshakes_run(d, w, VWIRED_HANDSHAKE_ROUNDS);
+	handshakes_run(d, w);
 }
 
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
@@ -271,5 +278,5 @@ void vwired_on_deadline(void *ctx, uint64_t now_ns)
 	deadline(d, now_ns);
 	vwired_unlock(d);
 	/* Handshakes left in the queue make the deadline now: worker 0 takes them too. */
-	handshakes_run(d, &d->workers[0], VWIRED_HANDSHAKE_ROUNDS);
+	handshakes_run(d, &d->workers[0]);
 }

@@ -71,6 +71,8 @@ static void make_cookie(struct wg_cookie_checker *c, uint8_t cookie[WG_COOKIE_SI
 	blake2s_final(&s, cookie);
 }
 
+static const uint8_t zero_mac[WG_MAC_LEN];
+
 enum wg_cookie_mac_state wg_cookie_validate(struct wg_cookie_checker *c, const uint8_t *msg,
 					    size_t len, const struct vw_endpoint *src,
 					    bool check_cookie, uint64_t now_ns, wg_random_fn rnd,
@@ -85,7 +87,11 @@ enum wg_cookie_mac_state wg_cookie_validate(struct wg_cookie_checker *c, const u
 	if (!crypto_equal(computed, msg + len - WG_MACS_SIZE, WG_MAC_LEN))
 		goto out;
 	ret = WG_COOKIE_VALID_MAC_BUT_NO_COOKIE;
-	if (!check_cookie)
+	/*
+	 * An initiator without a cookie sends mac2 as zeros (and a MAC is all zero with
+	 * probability 2^-128): a flood that never asked for a cookie costs no mac2 under load.
+	 */
+	if (!check_cookie || crypto_equal(msg + len - WG_MAC_LEN, zero_mac, WG_MAC_LEN))
 		goto out;
 	make_cookie(c, cookie, src, now_ns, rnd, rnd_ctx);
 	compute_mac2(computed, msg, len, cookie);

@@ -45,6 +45,28 @@ void wg_device_random(struct wg_device *dev, void *buf, size_t len)
 	dev->random(dev->random_ctx, buf, len);
 }
 
+void wg_device_random_pooled(void *ctx, void *buf, size_t len)
+{
+	struct wg_device *dev = ctx;
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t n;
+
+		if (!dev->random_pool_left) {
+			wg_device_random(dev, dev->random_pool, sizeof(dev->random_pool));
+			dev->random_pool_left = sizeof(dev->random_pool);
+		}
+		n = len < dev->random_pool_left ? len : dev->random_pool_left;
+		/* Handed out from the end; what was handed out is not kept. */
+		dev->random_pool_left -= (uint32_t)n;
+		memcpy(out, dev->random_pool + dev->random_pool_left, n);
+		crypto_wipe(dev->random_pool + dev->random_pool_left, n);
+		out += n;
+		len -= n;
+	}
+}
+
 static uint32_t pow2_at_least(uint32_t n)
 {
 	uint32_t p = 1;
@@ -91,7 +113,15 @@ int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg)
 		wg_index_table_free(&dev->index_table);
 		goto nomem;
 	}
+	/* Its own key from the same seed: another draw would shift every later random byte. */
+	if (wg_ratelimiter_init(&dev->cookie_ratelimiter, rl_entries,
+				get_le64(seed) ^ 0x636f6f6b69657321ULL)) {
+		wg_ratelimiter_free(&dev->ratelimiter);
+		wg_index_table_free(&dev->index_table);
+		goto nomem;
+	}
 	if (wg_handshake_queue_init(&dev->handshakes, cfg->handshake_queue)) {
+		wg_ratelimiter_free(&dev->cookie_ratelimiter);
 		wg_ratelimiter_free(&dev->ratelimiter);
 		wg_index_table_free(&dev->index_table);
 		goto nomem;
@@ -112,6 +142,7 @@ void wg_device_free(struct wg_device *dev)
 	wg_device_remove_all_peers(dev);
 	wg_allowedips_free(&dev->peer_allowedips);
 	wg_ratelimiter_free(&dev->ratelimiter);
+	wg_ratelimiter_free(&dev->cookie_ratelimiter);
 	wg_handshake_queue_free(&dev->handshakes);
 	wg_index_table_free(&dev->index_table);
 	free(dev->peers);
@@ -365,9 +396,11 @@ bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_
 	wg_timers_expire(dev, now_ns);
 	if (dev->ratelimiter_gc_at <= now_ns) {
 		wg_ratelimiter_gc(&dev->ratelimiter, now_ns);
-		/* Every second while the table holds anyone, as the kernel's collector. */
-		dev->ratelimiter_gc_at =
-			dev->ratelimiter.count ? now_ns + WG_NS_PER_SEC : WG_TIMER_OFF;
+		wg_ratelimiter_gc(&dev->cookie_ratelimiter, now_ns);
+		/* Every second while a table holds anyone, as the kernel's collector. */
+		dev->ratelimiter_gc_at = dev->ratelimiter.count || dev->cookie_ratelimiter.count
+						 ? now_ns + WG_NS_PER_SEC
+						 : WG_TIMER_OFF;
 	}
 	return wg_device_run_pending(dev, now_ns, out);
 }

@@ -62,7 +62,8 @@
 	X(RX_BAD_SIZE, "rx_bad_size")	    /* wrong length for its type */                        \
 	X(RX_BAD_MAC1, "rx_bad_mac1")	    /* handshake without our mac1 */                       \
 	X(RX_COOKIE_SENT, "rx_cookie_sent") /* under load, no mac2: cookie reply instead */        \
-	X(RX_RATELIMITED, "rx_ratelimited") /* handshake over the source's rate */                 \
+	X(RX_COOKIE_RATELIMITED, "rx_cookie_ratelimited") /* ... but the source had its cookies */ \
+	X(RX_RATELIMITED, "rx_ratelimited")		  /* handshake over the source's rate */   \
 	X(RX_HANDSHAKE_QUEUE_FULL, "rx_handshake_queue_full") /* handshake queue had no room */    \
 	X(RX_NO_IDENTITY, "rx_no_identity")   /* handshake while no private key is set */          \
 	X(RX_HANDSHAKE_DH, "rx_handshake_dh") /* low-order key in a handshake */                   \
@@ -110,6 +111,13 @@ struct wg_device {
 	struct wg_static_identity static_identity;
 	struct wg_cookie_checker cookie_checker;
 	struct wg_ratelimiter ratelimiter;
+	/*
+	 * Cookie replies per source, with the same rules: a reply costs a BLAKE2s, an
+	 * XChaCha20-Poly1305 and a send, and a flood of initiations from one address must not
+	 * buy one each. A peer needs one per two minutes (the cookie's life); a lost reply is
+	 * a lost packet, which the initiator's retry covers.
+	 */
+	struct wg_ratelimiter cookie_ratelimiter;
 	struct wg_allowedips peer_allowedips;
 	struct wg_index_table index_table;
 
@@ -139,6 +147,9 @@ struct wg_device {
 	void *random_ctx;
 	int64_t wall_offset_ns;
 	uint64_t last_under_load;
+	/* Random bytes for cookie replies' nonces, fetched a pool at a time (the rest wiped). */
+	uint8_t random_pool[768];
+	uint32_t random_pool_left;
 	uint64_t keypairs_made; /* the last wg_keypair id handed out */
 	bool have_under_load;
 
@@ -219,11 +230,12 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  * Handshakes outside the caller's lock. With config.handshake_queue set, wg_device_receive
  * checks each initiation's and response's mac1 and queues a copy of it (handshake_queue.h)
  * instead of handling it; the caller then moves the queue along in three steps:
- *   1. wg_device_handshakes_take (lock held, jobs empty): takes up to WG_HANDSHAKE_JOBS_MAX
- * messages and does the cheap part in queue order: under load (the queue at 1/8 of its length, or
- * within a second of that) a message needs a valid mac2, else it gets a cookie reply in out_udp,
- * and must pass the per-source rate limiter. It copies the static identity into the jobs for
- * step 2. Returns how many it took.
+ *   1. wg_device_handshakes_take (lock held, jobs empty): the cheap part, in queue order, of
+ *      up to WG_HANDSHAKE_TAKE_MAX messages: under load (the queue at 1/8 of its length,
+ *      or within a second of that) a message needs a valid mac2, else it gets a cookie
+ *      reply in out_udp, and must pass the per-source rate limiter. What is left for step
+ *      2 becomes a job, at most WG_HANDSHAKE_JOBS_MAX. It copies the static identity into
+ *      the jobs. Returns how many messages it took off the queue.
  *   2. wg_handshake_jobs_run (no lock): e, es and s of every initiation (X25519 and the
  *      AEAD that reveals who claims to initiate), from the jobs alone; then wipes the
  *      identity copy.
@@ -232,8 +244,14 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  *      out_udp) and its session; responses are consumed here. Consumes jobs while out_udp
  *      has room and returns how many; the rest stay, in order.
  * Cookie replies to our own handshakes are small and handled inline, never queued.
+ *
+ * The number of jobs per take bounds the X25519 work a caller does per call (16 x ~45 us),
+ * well below what it can read in that time: a flood then piles up in the queue, not in
+ * the socket, and the queue's depth shows the load, which turns the flood into cheap
+ * cookie replies (up to WG_HANDSHAKE_TAKE_MAX per take).
  */
-#define WG_HANDSHAKE_JOBS_MAX 32
+#define WG_HANDSHAKE_JOBS_MAX 16
+#define WG_HANDSHAKE_TAKE_MAX 128
 
 struct wg_handshake_job {
 	struct wg_queued_handshake m;
@@ -367,5 +385,7 @@ uint64_t wg_device_next_timer(const struct wg_device *dev);
 void wg_device_count_drop(struct wg_device *dev, struct wg_peer *peer, bool rx,
 			  enum wg_drop_reason reason);
 void wg_device_random(struct wg_device *dev, void *buf, size_t len);
+/* The same from a pool refilled 768 bytes at a time (a wg_random_fn; ctx is the device). */
+void wg_device_random_pooled(void *ctx, void *buf, size_t len);
 
 #endif

@@ -49,7 +49,7 @@ static enum wg_drop_reason noise_drop_reason(enum wg_noise_result r)
 	}
 }
 
-/* Answers a handshake message with a cookie reply in the same buffer. */
+/* Answers a handshake message with a cookie reply in the same buffer, if its source may. */
 static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
 			      struct pkt_vec *out_udp)
 {
@@ -57,8 +57,14 @@ static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now
 	uint32_t sender = get_le32(p->data + WG_INIT_OFF_SENDER);
 	uint8_t reply[WG_COOKIE_REPLY_SIZE];
 
+	if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
+		dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
+	if (!wg_ratelimiter_allow(&dev->cookie_ratelimiter, &p->src, now_ns)) {
+		drop(dev, NULL, p, WG_DROP_RX_COOKIE_RATELIMITED);
+		return;
+	}
 	wg_cookie_create_reply(&dev->cookie_checker, reply, p->data, p->len, sender, &p->src,
-			       now_ns, dev->random, dev->random_ctx);
+			       now_ns, wg_device_random_pooled, dev);
 	pkt_reset(p, p->size >= PKT_HEADROOM + WG_COOKIE_REPLY_SIZE ? PKT_HEADROOM : 0);
 	memcpy(pkt_put(p, WG_COOKIE_REPLY_SIZE), reply, WG_COOKIE_REPLY_SIZE);
 	p->dst = p->src;
@@ -196,22 +202,6 @@ static void rx_handshake(struct wg_device *dev, struct pkt *p, enum wg_message_t
 
 /* ---- the handshake queue (device.h, "Handshakes outside the caller's lock") ---- */
 
-/* Queued with its mac1 checked, so that junk never takes a slot or counts as load. */
-static void rx_handshake_enqueue(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
-				 uint64_t now_ns)
-{
-	if (wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, false, now_ns,
-			       dev->random, dev->random_ctx) == WG_COOKIE_INVALID_MAC) {
-		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
-		return;
-	}
-	if (!wg_handshake_queue_push(&dev->handshakes, (uint8_t)type, p->data, p->len, &p->src)) {
-		drop(dev, NULL, p, WG_DROP_RX_HANDSHAKE_QUEUE_FULL);
-		return;
-	}
-	pkt_free(p);
-}
-
 /* As the kernel: once under load, stay so for a second after the last sign of it. */
 static bool device_under_load(struct wg_device *dev, bool load_now, uint64_t now_ns)
 {
@@ -226,6 +216,36 @@ static bool device_under_load(struct wg_device *dev, bool load_now, uint64_t now
 		dev->have_under_load = false;
 	}
 	return false;
+}
+
+/*
+ * Queued with its mac1 checked, so that junk never takes a slot or counts as load. Under
+ * load a message without a valid mac2 would only ever get a cookie reply: it gets it here
+ * and never takes a slot either, so a flood costs a mac check and, within the source's
+ * cookie rate, a reply.
+ */
+static void rx_handshake_enqueue(struct wg_device *dev, struct pkt *p, enum wg_message_type type,
+				 uint64_t now_ns, struct pkt_vec *out_udp)
+{
+	struct wg_handshake_queue *q = &dev->handshakes;
+	bool under_load = device_under_load(dev, q->len >= q->cap / 8, now_ns);
+	enum wg_cookie_mac_state mac;
+
+	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load, now_ns,
+				 dev->random, dev->random_ctx);
+	if (mac == WG_COOKIE_INVALID_MAC) {
+		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
+		return;
+	}
+	if (under_load && mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
+		send_cookie_reply(dev, p, now_ns, out_udp);
+		return;
+	}
+	if (!wg_handshake_queue_push(q, (uint8_t)type, p->data, p->len, &p->src)) {
+		drop(dev, NULL, p, WG_DROP_RX_HANDSHAKE_QUEUE_FULL);
+		return;
+	}
+	pkt_free(p);
 }
 
 /* A queued message back in a pool packet, for the functions that handle packets. */
@@ -250,7 +270,8 @@ uint32_t wg_device_handshakes_take(struct wg_device *dev, struct wg_handshake_jo
 	uint32_t taken = 0;
 
 	jobs->n = jobs->done = 0;
-	while (jobs->n < WG_HANDSHAKE_JOBS_MAX && !pkt_vec_full(out_udp)) {
+	while (jobs->n < WG_HANDSHAKE_JOBS_MAX && taken < WG_HANDSHAKE_TAKE_MAX &&
+	       !pkt_vec_full(out_udp)) {
 		struct wg_handshake_job *j = &jobs->job[jobs->n];
 		struct pkt *p;
 
@@ -564,7 +585,7 @@ static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, b
 	case WG_MSG_HANDSHAKE_INITIATION:
 	case WG_MSG_HANDSHAKE_RESPONSE:
 		if (dev->handshakes.slot)
-			rx_handshake_enqueue(dev, p, type, now_ns);
+			rx_handshake_enqueue(dev, p, type, now_ns, out_udp);
 		else
 			rx_handshake(dev, p, type, now_ns, under_load, out_udp);
 		break;

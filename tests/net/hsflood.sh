@@ -81,8 +81,9 @@ delta() {
 		"$WORK/before" "$WORK/after"
 }
 # flood NAME KEYNAME HSFLOOD_ARGS...: a flood of B with KEYNAME's public key; sets SENT, COOKIES,
-# and PASSED (initiations that got past mac1: decrypt or DH failures, cookie replies, rate
-# limited), BADMAC, DECRYPT, COOKIE_SENT from B's counters.
+# and PASSED (initiations that got past mac1: decrypt or DH failures, cookie replies, cookie
+# replies held back by the source's cookie rate, rate limited), BADMAC, DECRYPT, COOKIE_SENT,
+# COOKIE_LIMITED from B's counters.
 flood() {
 	local name=$1 key=$2 out
 	shift 2
@@ -93,10 +94,10 @@ flood() {
 	drops >"$WORK/after"
 	kill -0 "${NODE_PID[$NB]}" 2>/dev/null || fail "$name: vwired died"
 	BADMAC=$(delta rx_bad_mac1) DECRYPT=$(($(delta rx_handshake_decrypt) + $(delta rx_handshake_dh)))
-	COOKIE_SENT=$(delta rx_cookie_sent)
-	PASSED=$((DECRYPT + COOKIE_SENT + $(delta rx_ratelimited)))
+	COOKIE_SENT=$(delta rx_cookie_sent) COOKIE_LIMITED=$(delta rx_cookie_ratelimited)
+	PASSED=$((DECRYPT + COOKIE_SENT + COOKIE_LIMITED + $(delta rx_ratelimited)))
 	echo "$name: $(cat "$WORK/$name.err")"
-	echo "  vwired: $PASSED past mac1 ($DECRYPT failed to decrypt, $COOKIE_SENT answered with a cookie), $BADMAC bad mac1"
+	echo "  vwired: $PASSED past mac1 ($DECRYPT failed to decrypt, $COOKIE_SENT answered with a cookie, $COOKIE_LIMITED over the source's cookie rate), $BADMAC bad mac1"
 }
 
 # 2. Paced: 1000/s for 2 s from 1000 ports. vwired keeps up at this rate, so nearly all arrive.
@@ -112,6 +113,9 @@ flood full kb -t 2 -n 1000 -c
 [ "$PASSED" -gt 0 ] || fail "full: no initiation passed mac1"
 [ "$COOKIE_SENT" -gt 0 ] || fail "full: $SENT initiations in 2 s and vwired sent no cookie reply"
 [ "$COOKIES" -gt 0 ] || fail "full: vwired sent $COOKIE_SENT cookie replies, the flooder got none"
+# One address gets cookie replies at 20/s after a burst of 5, however fast it floods.
+[ "$COOKIE_LIMITED" -gt 0 ] || fail "full: one address got a cookie reply for each of $SENT initiations"
+[ "$COOKIE_SENT" -le 100 ] || fail "full: $COOKIE_SENT cookie replies to one address in 2 s"
 
 # 3. Another key: everything stops at mac1.
 flood wrongkey kother -t 2 -r 1000 -n 1000

@@ -3,6 +3,8 @@
  * The handshake queue: handshakes taken, run and finished in three steps (the middle one
  * without the device), load judged from the queue's depth, a bounded queue.
  */
+#include <stdio.h>
+
 #include "tunnel_harness.h"
 
 #include "tunnel/cookie.h"
@@ -18,12 +20,16 @@ static void queue_on(struct node *x)
 /*
  * An initiation with a valid mac1 for `to` and random everything else, as a flood that
  * knows only the public key sends: it passes mac1 and costs the responder its X25519.
+ * From 198.51.100.<seed % 250>, or, with ck, from 203.0.113.1:999 with ck's macs (mac2 too
+ * once ck holds a cookie).
  */
-static struct pkt *junk_initiation(struct net *n, struct node *to, uint32_t seed, bool good_mac)
+static struct pkt *junk_initiation(struct net *n, struct node *to, uint32_t seed, bool good_mac,
+				   struct wg_cookie *ck)
 {
 	struct rng r = {.s = seed};
 	struct pkt *p = pkt_alloc(&n->pool);
-	struct wg_cookie ck;
+	struct wg_cookie own;
+	char ip[32];
 	uint8_t *m;
 
 	assert_non_null(p);
@@ -32,14 +38,22 @@ static struct pkt *junk_initiation(struct net *n, struct node *to, uint32_t seed
 	test_random(&r, m, WG_INIT_SIZE);
 	m[0] = WG_MSG_HANDSHAKE_INITIATION;
 	m[1] = m[2] = m[3] = 0;
-	wg_cookie_init(&ck, good_mac ? to->pub : n->a.pub);
-	wg_cookie_add_macs(&ck, m, WG_INIT_SIZE, n->now);
-	make_ep(&p->src, "198.51.100.7", (uint16_t)(1000 + seed));
+	if (!ck) {
+		wg_cookie_init(&own, good_mac ? to->pub : n->a.pub);
+		ck = &own;
+	}
+	wg_cookie_add_macs(ck, m, WG_INIT_SIZE, n->now);
+	snprintf(ip, sizeof(ip), ck == &own ? "198.51.100.%u" : "203.0.113.1", seed % 250);
+	/* A cookie is for one address and port. */
+	make_ep(&p->src, ip, ck == &own ? (uint16_t)(1000 + seed) : 999);
 	return p;
 }
 
-/* Hands v to x's device as received datagrams; nothing queued is processed. */
-static void receive_only(struct net *n, struct node *x, struct pkt_vec *v)
+/*
+ * Hands v to x's device as received datagrams; nothing queued is processed. What the
+ * device answers at once (cookie replies under load) is kept in `replies` if given.
+ */
+static void receive_only(struct net *n, struct node *x, struct pkt_vec *v, struct pkt_vec *replies)
 {
 	struct pkt_vec out_udp, out_ip;
 
@@ -47,21 +61,33 @@ static void receive_only(struct net *n, struct node *x, struct pkt_vec *v)
 		pkt_vec_init(&out_udp);
 		pkt_vec_init(&out_ip);
 		wg_device_receive(&x->dev, v, n->now, false, &out_udp, &out_ip);
-		assert_int_equal(out_udp.n + out_ip.n, 0);
+		assert_int_equal(out_ip.n, 0);
+		for (uint32_t i = 0; i < out_udp.n; i++) {
+			assert_int_equal(wg_message_classify(out_udp.p[i]->data, out_udp.p[i]->len),
+					 WG_MSG_HANDSHAKE_COOKIE);
+			if (!replies || !pkt_vec_add(replies, out_udp.p[i]))
+				pkt_free(out_udp.p[i]);
+		}
 	}
 }
 
-static void flood(struct net *n, struct node *to, uint32_t count, uint32_t seed, bool good_mac)
+static void flood_with(struct net *n, struct node *to, uint32_t count, uint32_t seed, bool good_mac,
+		       struct wg_cookie *ck, struct pkt_vec *replies)
 {
 	struct pkt_vec v;
 
 	pkt_vec_init(&v);
 	for (uint32_t i = 0; i < count; i++) {
 		if (pkt_vec_full(&v))
-			receive_only(n, to, &v);
-		pkt_vec_add(&v, junk_initiation(n, to, seed + i, good_mac));
+			receive_only(n, to, &v, replies);
+		pkt_vec_add(&v, junk_initiation(n, to, seed + i, good_mac, ck));
 	}
-	receive_only(n, to, &v);
+	receive_only(n, to, &v, replies);
+}
+
+static void flood(struct net *n, struct node *to, uint32_t count, uint32_t seed, bool good_mac)
+{
+	flood_with(n, to, count, seed, good_mac, NULL, NULL);
 }
 
 /* Both sides with queues: a handshake completes and data flows, as inline. */
@@ -123,21 +149,27 @@ static void test_not_under_load(void **state)
 }
 
 /*
- * At 1/8 of the queue the whole device is under load: queued initiations without mac2
- * get cookie replies and no X25519, and so does a real peer's for the next second; the
- * peer completes its handshake through the cookie on its next try.
+ * At 1/8 of the queue the whole device is under load: what is queued and has no mac2
+ * gets a cookie reply and no X25519, what arrives without mac2 gets one at once and takes
+ * no slot, and so does a real peer's initiation for the next second; the peer completes
+ * its handshake through the cookie on its next try.
  */
 static void test_under_load_from_depth(void **state)
 {
 	struct wg_handshake_jobs *jobs = calloc(1, sizeof(*jobs));
-	struct pkt_vec out;
+	struct pkt_vec out, replies;
 	struct net n;
 
 	(void)state;
 	net_init(&n, NULL);
 	queue_on(&n.b);
 	n.now = 5 * NS;
-	flood(&n, &n.b, QUEUE_LEN / 8, 100, true);
+	pkt_vec_init(&replies);
+	flood_with(&n, &n.b, QUEUE_LEN / 8 + 20, 100, true, NULL, &replies);
+	/* The 21st on found the queue at 1/8: answered on arrival. */
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), QUEUE_LEN / 8);
+	assert_int_equal(replies.n, 20);
+	pkt_vec_free(&replies);
 	pkt_vec_init(&out);
 	assert_int_equal(wg_device_handshakes_take(&n.b.dev, jobs, n.now, &out), QUEUE_LEN / 8);
 	assert_int_equal(jobs->n, 0);
@@ -146,7 +178,7 @@ static void test_under_load_from_depth(void **state)
 		assert_int_equal(wg_message_classify(out.p[i]->data, out.p[i]->len),
 				 WG_MSG_HANDSHAKE_COOKIE);
 	pkt_vec_free(&out);
-	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN / 8);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN / 8 + 20);
 	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), 0);
 
 	/* Half a second later the queue is empty, but the load holds for a second. */
@@ -164,25 +196,50 @@ static void test_under_load_from_depth(void **state)
 	net_free(&n);
 }
 
-/* A full queue drops new messages and counts them; it holds no pool buffers. */
+/*
+ * A flood from one address gets its cookie replies at the source's rate (burst 5), and,
+ * once it holds a cookie, its mac2-valid initiations fill the queue: a full queue drops
+ * new messages and counts them, holds no pool buffers, and under load the rate limiter
+ * lets the source's burst through to the X25519.
+ */
 static void test_queue_full(void **state)
 {
+	struct pkt_vec replies;
+	struct wg_cookie ck;
 	uint32_t nfree;
 	struct net n;
 
 	(void)state;
 	net_init(&n, NULL);
 	queue_on(&n.b);
+	n.now = 5 * NS;
+	wg_cookie_init(&ck, n.b.pub);
+	pkt_vec_init(&replies);
+	flood_with(&n, &n.b, QUEUE_LEN / 8 + 40, 100, true, &ck, &replies);
+	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), QUEUE_LEN / 8);
+	assert_int_equal(replies.n, WG_RL_PACKETS_BURSTABLE);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_RATELIMITED), 40 - WG_RL_PACKETS_BURSTABLE);
+	pkt_vec_free(&replies);
+	/* A tenth of a second later the source has a token again: the reply to its latest
+	 * initiation gives it the cookie that makes mac2 from now on. */
+	n.now += NS / 10;
+	flood_with(&n, &n.b, 1, 99, true, &ck, &replies);
+	assert_int_equal(replies.n, 1);
+	assert_true(wg_cookie_consume_reply(&ck, replies.p[0]->data, n.now));
+	pkt_vec_free(&replies);
+
 	nfree = n.pool.nfree;
-	flood(&n, &n.b, QUEUE_LEN + 10, 100, true);
+	flood_with(&n, &n.b, QUEUE_LEN, 1000, true, &ck, NULL);
 	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), QUEUE_LEN);
-	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_QUEUE_FULL), 10);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_QUEUE_FULL), QUEUE_LEN / 8);
 	assert_int_equal(n.pool.nfree, nfree);
 	assert_int_equal(wg_device_next_timer(&n.b.dev), 0);
-	/* Draining it: all under load (cookie replies), nothing left. */
+	/* Draining it: the first eight had no mac2 (cookie replies, rate limited as before). */
 	node_handshakes(&n, &n.b);
 	assert_int_equal(wg_device_handshakes_queued(&n.b.dev), 0);
-	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_RATELIMITED),
+			 QUEUE_LEN - QUEUE_LEN / 8 - WG_RL_PACKETS_BURSTABLE);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), WG_RL_PACKETS_BURSTABLE);
 	pkt_vec_free(&n.to[0]);
 	net_free(&n);
 }
