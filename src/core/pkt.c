@@ -96,6 +96,18 @@ void pkt_free(struct pkt *p)
 		pthread_mutex_unlock(&pool->lock->mu);
 }
 
+uint32_t pkt_pool_nfree(struct pkt_pool *pool)
+{
+	uint32_t n;
+
+	if (pool->lock)
+		pthread_mutex_lock(&pool->lock->mu);
+	n = pool->nfree;
+	if (pool->lock)
+		pthread_mutex_unlock(&pool->lock->mu);
+	return n;
+}
+
 void pkt_vec_free(struct pkt_vec *v)
 {
 	for (uint32_t i = 0; i < v->n; i++)

@@ -131,6 +131,8 @@ bool pkt_pool_share(struct pkt_pool *pool);
 /* A reset packet with PKT_HEADROOM, or NULL when the pool is empty (callers count that drop). */
 struct pkt *pkt_alloc(struct pkt_pool *pool);
 void pkt_free(struct pkt *p);
+/* Buffers free now (under the pool's lock when it is shared): for counters, not decisions. */
+uint32_t pkt_pool_nfree(struct pkt_pool *pool);
 
 /* Stages take and yield vectors of packets (DESIGN.md principle 3). */
 #define PKT_VEC_MAX 64

@@ -258,7 +258,7 @@ static void bridge_guards(const struct bridge *br, struct bridge_guards *g)
  * Every bounded table a sender can push on, with its cap and what the bound has done
  * (README, "Security and limits"); the drops the bounds cause are in "drops".
  */
-static void show_limits(const struct vwired *d, struct out *o, bool json)
+static void show_limits(struct vwired *d, struct out *o, bool json)
 {
 	const struct wg_handshake_queue *q = &d->wg.handshakes;
 	const struct wg_ratelimiter *rl = &d->wg.ratelimiter;
@@ -271,7 +271,7 @@ static void show_limits(const struct vwired *d, struct out *o, bool json)
 		     "\"handshake_queue\": {\"queued\": %u, \"max\": %u, \"high_water\": %u}, "
 		     "\"ratelimiter\": {\"sources\": %u, \"max\": %u, \"limited\": %" PRIu64
 		     ", \"table_full\": %" PRIu64 ", \"evicted\": %" PRIu64 "}",
-		     d->pool.count, d->pool.nfree, d->wg.staged_total, d->wg.max_staged, q->len,
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged, q->len,
 		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
 		     rl->stats.table_full, rl->stats.evicted);
 	} else {
@@ -279,7 +279,7 @@ static void show_limits(const struct vwired *d, struct out *o, bool json)
 		     "  limits: pool %u buffers (%u free); staged %u of %u; handshake queue %u of "
 		     "%u (at most %u); rate limiter %u of %u sources, %" PRIu64 " limited, %" PRIu64
 		     " full-table admissions, %" PRIu64 " evicted\n",
-		     d->pool.count, d->pool.nfree, d->wg.staged_total, d->wg.max_staged, q->len,
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged, q->len,
 		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
 		     rl->stats.table_full, rl->stats.evicted);
 	}
