@@ -1084,7 +1084,12 @@ static void ur_watch_del(struct io_loop *loop, struct io_watch *w)
 	sqe = ur_sqe(u);
 	if (!sqe)
 		return;
-	io_uring_prep_poll_remove(sqe, ud_watch(w));
+	/*
+	 * A cancel by user data, not a poll remove: the remove missed a poll whose fd was
+	 * ready but whose completion the loop had not reaped yet, and that poll then never
+	 * completed (exit waited for it, "operations did not complete").
+	 */
+	io_uring_prep_cancel64(sqe, ud_watch(w), 0);
 	io_uring_sqe_set_data64(sqe, UD_IGNORE);
 	/* Now rather than at the next wait: the poll holds a reference to the file. */
 	ur_submit(u);
