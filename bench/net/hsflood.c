@@ -45,6 +45,8 @@
 
 #include <sodium.h>
 
+#include "loadgen.h"
+
 #include "crypto/blake2s.h"
 #include "crypto/keys.h"
 #include "tunnel/messages.h"
@@ -93,39 +95,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double number(const char *s, const char *what, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "bad %s '%s' (%g to %g)", what, s, lo, hi);
-		usage(msg);
-	}
-	return v;
 }
 
 static void parse_key(uint8_t key[WG_KEY_LEN], const char *s)
@@ -290,7 +259,7 @@ static void flood(const struct opts *o, const struct sock *s, int epfd,
 		rx.msg[i].msg_hdr.msg_iovlen = 1;
 	}
 
-	t0 = t = now();
+	t0 = t = loadgen_now();
 	while (t - t0 < o->secs && !stop) {
 		int n = sendable(t - t0, o->rate, c->sent, o->batch);
 
@@ -300,7 +269,7 @@ static void flood(const struct opts *o, const struct sock *s, int epfd,
 			/* epoll_wait sleeps whole milliseconds: the rest is slept apart. */
 			if (epfd >= 0) {
 				read_replies(epfd, s, &rx, c, wait > 0 ? (int)(wait * 1e3) : 0);
-				wait = (double)(c->sent + 1) / o->rate - (now() - t0);
+				wait = (double)(c->sent + 1) / o->rate - (loadgen_now() - t0);
 			}
 			if (wait > 0) {
 				struct timespec ts = {(time_t)wait,
@@ -308,7 +277,7 @@ static void flood(const struct opts *o, const struct sock *s, int epfd,
 
 				nanosleep(&ts, NULL);
 			}
-			t = now();
+			t = loadgen_now();
 			continue;
 		}
 		make_initiations(data, n, mac1_key);
@@ -327,13 +296,13 @@ static void flood(const struct opts *o, const struct sock *s, int epfd,
 			next = 0;
 		if (epfd >= 0 && next % 16 == 0)
 			read_replies(epfd, s, &rx, c, 0);
-		t = now();
+		t = loadgen_now();
 	}
 	*secs = t - t0;
 	if (epfd >= 0) {
-		double end = now() + o->linger;
+		double end = loadgen_now() + o->linger;
 
-		while ((t = now()) < end && !stop)
+		while ((t = loadgen_now()) < end && !stop)
 			read_replies(epfd, s, &rx, c, (int)((end - t) * 1e3) + 1);
 	}
 }
@@ -362,19 +331,20 @@ int main(int argc, char **argv)
 			have_key = true;
 			break;
 		case 't':
-			o.secs = number(optarg, "seconds (-t)", 0.01, 86400);
+			o.secs = loadgen_number(optarg, "seconds (-t)", 0.01, 86400, usage);
 			break;
 		case 'r':
-			o.rate = number(optarg, "rate (-r)", 0, 1e8);
+			o.rate = loadgen_number(optarg, "rate (-r)", 0, 1e8, usage);
 			break;
 		case 'n':
-			o.ports = (int)number(optarg, "ports (-n)", 1, MAX_PORTS);
+			o.ports = (int)loadgen_number(optarg, "ports (-n)", 1, MAX_PORTS, usage);
 			break;
 		case 'b':
-			o.batch = (int)number(optarg, "batch (-b)", 1, MAX_BATCH);
+			o.batch = (int)loadgen_number(optarg, "batch (-b)", 1, MAX_BATCH, usage);
 			break;
 		case 'p':
-			o.first_port = (int)number(optarg, "first port (-p)", 1, 65535);
+			o.first_port =
+				(int)loadgen_number(optarg, "first port (-p)", 1, 65535, usage);
 			break;
 		case 's':
 			o.src = optarg;
@@ -383,10 +353,10 @@ int main(int argc, char **argv)
 			o.read_replies = true;
 			break;
 		case 'l':
-			o.linger = number(optarg, "linger seconds (-l)", 0, 3600);
+			o.linger = loadgen_number(optarg, "linger seconds (-l)", 0, 3600, usage);
 			break;
 		case 'w':
-			o.sndbuf = (int)number(optarg, "buffer (-w)", 0, 1 << 30);
+			o.sndbuf = (int)loadgen_number(optarg, "buffer (-w)", 0, 1 << 30, usage);
 			break;
 		case 'v':
 			o.verbose = true;
@@ -415,7 +385,7 @@ int main(int argc, char **argv)
 	}
 	s = open_sockets(&o, argv[1], argv[2], epfd);
 	flood(&o, s, epfd, mac1_key, &c, &secs);
-	cpu = cpu_seconds();
+	cpu = loadgen_cpu_seconds();
 	printf("sent %llu %.6f %llu %.3f %llu %llu\n", (unsigned long long)c.sent, secs,
 	       (unsigned long long)c.refused, cpu, (unsigned long long)c.cookies,
 	       (unsigned long long)c.other);

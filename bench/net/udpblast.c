@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadgen.h"
+
 #define MAX_BATCH 256
 #define MAX_LEN	  65507
 
@@ -58,39 +60,6 @@ static _Noreturn void fail(const char *what)
 {
 	fprintf(stderr, "udpblast: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double number(const char *s, const char *what, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "bad %s '%s' (%g to %g)", what, s, lo, hi);
-		usage(msg);
-	}
-	return v;
 }
 
 static void batch_init(struct batch *b, size_t len)
@@ -150,19 +119,19 @@ static int blast_send(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "t:l:r:b:w:")) != -1) {
 		switch (opt) {
 		case 't':
-			secs = number(optarg, "seconds", 0.1, 3600);
+			secs = loadgen_number(optarg, "seconds", 0.1, 3600, usage);
 			break;
 		case 'l':
-			len = (size_t)number(optarg, "length", 8, MAX_LEN);
+			len = (size_t)loadgen_number(optarg, "length", 8, MAX_LEN, usage);
 			break;
 		case 'r':
-			rate = number(optarg, "rate (kpps)", 0, 1e5) * 1e3;
+			rate = loadgen_number(optarg, "rate (kpps)", 0, 1e5, usage) * 1e3;
 			break;
 		case 'b':
-			batch = (int)number(optarg, "batch", 1, MAX_BATCH);
+			batch = (int)loadgen_number(optarg, "batch", 1, MAX_BATCH, usage);
 			break;
 		case 'w':
-			sndbuf = (int)number(optarg, "buffer", 0, 1 << 30);
+			sndbuf = (int)loadgen_number(optarg, "buffer", 0, 1 << 30, usage);
 			break;
 		default:
 			usage("unknown option");
@@ -181,12 +150,12 @@ static int blast_send(int argc, char **argv)
 	freeaddrinfo(ai);
 	batch_init(&b, len);
 
-	t0 = t = now();
+	t0 = t = loadgen_now();
 	while (t - t0 < secs) {
 		n = sendable(t - t0, rate, seq, batch);
 		if (n == 0) {
 			pace_sleep(t - t0, rate, seq);
-			t = now();
+			t = loadgen_now();
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
@@ -204,10 +173,10 @@ static int blast_send(int argc, char **argv)
 			n = 0;
 		}
 		seq += (uint64_t)n;
-		t = now();
+		t = loadgen_now();
 	}
 	printf("sent %llu %.6f %llu %.3f\n", (unsigned long long)seq, t - t0,
-	       (unsigned long long)refused, cpu_seconds());
+	       (unsigned long long)refused, loadgen_cpu_seconds());
 	return 0;
 }
 
@@ -246,13 +215,13 @@ static int blast_recv(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "i:m:w:")) != -1) {
 		switch (opt) {
 		case 'i':
-			idle = number(optarg, "idle seconds", 0.1, 3600);
+			idle = loadgen_number(optarg, "idle seconds", 0.1, 3600, usage);
 			break;
 		case 'm':
-			maxwait = number(optarg, "wait seconds", 0.1, 3600);
+			maxwait = loadgen_number(optarg, "wait seconds", 0.1, 3600, usage);
 			break;
 		case 'w':
-			rcvbuf = (int)number(optarg, "buffer", 0, 1 << 30);
+			rcvbuf = (int)loadgen_number(optarg, "buffer", 0, 1 << 30, usage);
 			break;
 		default:
 			usage("unknown option");
@@ -269,10 +238,10 @@ static int blast_recv(int argc, char **argv)
 	printf("listening\n");
 	fflush(stdout);
 
-	start = now();
+	start = loadgen_now();
 	for (;;) {
 		n = recvmmsg(fd, b.msg, MAX_BATCH, MSG_WAITFORONE, NULL);
-		t = now();
+		t = loadgen_now();
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			fail("recvmmsg");
 		for (int i = 0; i < n; i++) {
@@ -295,7 +264,7 @@ static int blast_recv(int argc, char **argv)
 			break;
 	}
 	printf("received %llu %.6f %llu %llu %.3f\n", (unsigned long long)got, last - first,
-	       (unsigned long long)reordered, (unsigned long long)bytes, cpu_seconds());
+	       (unsigned long long)reordered, (unsigned long long)bytes, loadgen_cpu_seconds());
 	return got > 0 ? 0 : 1;
 }
 
