@@ -20,6 +20,7 @@ void wg_peer_init(struct wg_peer *peer, struct wg_device *dev, uint32_t id,
 	wg_cookie_init(&peer->latest_cookie, public_key);
 	wg_keypairs_init(&peer->keypairs, peer);
 	peer->last_sent_handshake = WG_TIMER_OFF;
+	peer->last_cookie_retry = WG_TIMER_OFF;
 	wg_timers_init(peer);
 }
 

@@ -55,6 +55,8 @@ struct wg_peer {
 	struct wg_peer *staging_prev, *staging_next;
 
 	uint64_t last_sent_handshake; /* WG_TIMER_OFF: never */
+	uint64_t
+		last_cookie_retry; /* wg_packet_send_initiation_after_cookie; WG_TIMER_OFF: never */
 	uint64_t timers[WG_TIMER_COUNT];
 	uint64_t timer_deadline; /* earliest of timers[], the peer's key in the device heap */
 	uint32_t heap_pos;	 /* UINT32_MAX when not in the heap */

@@ -357,6 +357,8 @@ static void rx_cookie(struct wg_device *dev, struct pkt *p, uint64_t now_ns)
 		return;
 	}
 	pkt_free(p);
+	if (e->type == WG_INDEX_HANDSHAKE)
+		wg_packet_send_initiation_after_cookie(e->peer, now_ns);
 }
 
 /* The initiator rekeys before its session dies if it only receives. */

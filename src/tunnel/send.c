@@ -77,6 +77,19 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer, uint64_t n
 	queue_work(peer);
 }
 
+void wg_packet_send_initiation_after_cookie(struct wg_peer *peer, uint64_t now_ns)
+{
+	if (peer->handshake.state != WG_HANDSHAKE_CREATED_INITIATION)
+		return;
+	if (peer->last_cookie_retry != WG_TIMER_OFF &&
+	    now_ns < peer->last_cookie_retry + WG_REKEY_TIMEOUT)
+		return;
+	peer->last_cookie_retry = now_ns;
+	/* The once-per-REKEY_TIMEOUT rule is this function's own, above. */
+	peer->last_sent_handshake = WG_TIMER_OFF;
+	wg_packet_send_queued_handshake_initiation(peer, now_ns, true);
+}
+
 void wg_packet_queue_flush(struct wg_peer *peer)
 {
 	peer->want_flush = true;

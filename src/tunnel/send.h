@@ -24,6 +24,15 @@ bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t coun
  */
 void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer, uint64_t now_ns,
 						bool is_retry);
+/*
+ * A valid cookie reply to our pending initiation: the responder is under load and will take
+ * the initiation again once it carries mac2, so it goes now rather than when the
+ * retransmit timer fires (REKEY_TIMEOUT, 5 s, the kernel's and wireguard-go's only retry).
+ * At most once per REKEY_TIMEOUT: anyone who sees our initiation and knows the responder's
+ * public key can forge a reply, and must not make us initiate at their rate.
+ */
+void wg_packet_send_initiation_after_cookie(struct wg_peer *peer, uint64_t now_ns);
+
 /* Stages an empty packet unless something is staged already, and asks for a flush. */
 void wg_packet_send_keepalive(struct wg_peer *peer, uint64_t now_ns);
 /* Asks for the staged packets to be sent (at the end of the current call). */

@@ -9,6 +9,7 @@
 
 #include "tunnel/cookie.h"
 #include "tunnel/handshake_queue.h"
+#include "tunnel/send.h"
 
 #define QUEUE_LEN 64
 
@@ -181,17 +182,21 @@ static void test_under_load_from_depth(void **state)
 	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT), QUEUE_LEN / 8 + 20);
 	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), 0);
 
-	/* Half a second later the queue is empty, but the load holds for a second. */
+	/*
+	 * Half a second later the queue is empty, but the load holds for a second: a real
+	 * peer's initiation gets a cookie reply, and its retry, with mac2 and sent at once,
+	 * is answered: no wait for the retransmit timer.
+	 */
 	n.now += NS / 2;
 	node_send(&n, &n.a, make_ip4(&n, "10.0.0.1", "10.0.0.2", 10, 1));
 	net_flush(&n);
-	assert_false(wg_peer_has_session(n.a.peer, n.now));
 	assert_int_equal(n.log[0].n[WG_MSG_HANDSHAKE_COOKIE], 1);
-	assert_true(n.a.peer->latest_cookie.is_valid);
-	/* The retry carries mac2 and is answered. */
-	net_run_until(&n, n.now + WG_REKEY_TIMEOUT + WG_NS_PER_SEC);
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], 2);
+	assert_int_equal(n.log[0].n[WG_MSG_HANDSHAKE_RESPONSE], 1);
 	assert_true(wg_peer_has_session(n.a.peer, n.now));
 	assert_true(wg_peer_has_session(n.b.peer, n.now));
+	assert_int_equal(n.b.ip.n, 1);
+	pkt_vec_free(&n.b.ip);
 	free(jobs);
 	net_free(&n);
 }
@@ -244,6 +249,47 @@ static void test_queue_full(void **state)
 	net_free(&n);
 }
 
+/*
+ * The retry a cookie reply buys goes at once, but once per REKEY_TIMEOUT at most (a
+ * forged reply must not make us initiate at the forger's rate), and only while our
+ * initiation is the pending one.
+ */
+static void test_cookie_retry_bounded(void **state)
+{
+	uint32_t inits;
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	n.now = 5 * NS;
+	n.cut[1] = true; /* B never hears A: the initiation stays pending */
+	node_send(&n, &n.a, make_ip4(&n, "10.0.0.1", "10.0.0.2", 10, 1));
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], 1);
+	wg_packet_send_initiation_after_cookie(n.a.peer, n.now);
+	node_expire(&n, &n.a);
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], 2);
+	n.now += NS;
+	wg_packet_send_initiation_after_cookie(n.a.peer, n.now);
+	node_expire(&n, &n.a);
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], 2);
+	/* A REKEY_TIMEOUT after the first, one more may go. */
+	n.now += WG_REKEY_TIMEOUT - NS;
+	wg_packet_send_initiation_after_cookie(n.a.peer, n.now);
+	node_expire(&n, &n.a);
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], 3);
+	/* Not for a peer without a pending initiation. */
+	n.cut[1] = false;
+	net_run_until(&n, n.now + WG_REKEY_TIMEOUT + WG_REKEY_TIMEOUT_JITTER_MAX);
+	assert_true(wg_peer_has_session(n.a.peer, n.now));
+	inits = n.log[1].n[WG_MSG_HANDSHAKE_INITIATION];
+	n.now += WG_REKEY_TIMEOUT;
+	wg_packet_send_initiation_after_cookie(n.a.peer, n.now);
+	node_expire(&n, &n.a);
+	assert_int_equal(n.log[1].n[WG_MSG_HANDSHAKE_INITIATION], inits);
+	pkt_vec_free(&n.b.ip);
+	net_free(&n);
+}
+
 /* The queue itself: FIFO, bounded, copies. */
 static void test_queue_fifo(void **state)
 {
@@ -283,7 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_fifo),     cmocka_unit_test(test_queued_handshake),
 		cmocka_unit_test(test_not_under_load), cmocka_unit_test(test_under_load_from_depth),
-		cmocka_unit_test(test_queue_full),
+		cmocka_unit_test(test_queue_full),     cmocka_unit_test(test_cookie_retry_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
