@@ -6,6 +6,7 @@
 
 #include "core/byteorder.h"
 #include "core/csum.h"
+#include "core/hash.h"
 
 #define IP_DF	   0x4000
 #define IP_MF	   0x2000
@@ -67,39 +68,21 @@ const char *ipfrag_drop_name(enum ipfrag_drop why)
 
 /* ---- hashing ---- */
 
-static uint32_t mix32(uint32_t h, uint32_t w)
-{
-	w *= 0xcc9e2d51u;
-	w = w << 15 | w >> 17;
-	w *= 0x1b873593u;
-	h ^= w;
-	h = h << 13 | h >> 19;
-	return h * 5 + 0xe6546b64u;
-}
-
-static uint32_t fmix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	return h ^ (h >> 16);
-}
-
 static uint32_t key_hash(const struct ipfrag *f, const uint8_t *src, const uint8_t *dst,
 			 uint8_t proto, uint16_t id)
 {
 	uint32_t h = f->cfg.hash_seed;
 
-	h = mix32(h, get_be32(src));
-	h = mix32(h, get_be32(dst));
-	h = mix32(h, (uint32_t)proto << 16 | id);
-	return fmix32(h) & (f->nbuckets - 1);
+	h = murmur3_round(h, get_be32(src));
+	h = murmur3_round(h, get_be32(dst));
+	h = murmur3_round(h, (uint32_t)proto << 16 | id);
+	return murmur3_fmix(h) & (f->nbuckets - 1);
 }
 
 static uint32_t src_hash(const struct ipfrag *f, const uint8_t *src)
 {
-	return fmix32(mix32(f->cfg.hash_seed ^ 0x9e3779b9u, get_be32(src))) & (f->nbuckets - 1);
+	return murmur3_fmix(murmur3_round(f->cfg.hash_seed ^ 0x9e3779b9u, get_be32(src))) &
+	       (f->nbuckets - 1);
 }
 
 /* ---- setup ---- */

@@ -6,6 +6,7 @@
 
 #include "core/byteorder.h"
 #include "core/csum.h"
+#include "core/hash.h"
 
 #define ETH_P_IPV4   0x0800
 #define ETH_P_IPV6   0x86dd
@@ -44,45 +45,20 @@ const char *vx_drop_name(enum vx_drop why)
 	return vx_drop_names[why];
 }
 
-/* A small keyed 32-bit hash (murmur3's rounds): the flow hash needs spread, not secrecy. */
-static uint32_t rotl32(uint32_t x, unsigned r)
-{
-	return x << r | x >> (32 - r);
-}
-
-static uint32_t hash_word(uint32_t h, uint32_t w)
-{
-	w *= 0xcc9e2d51u;
-	w = rotl32(w, 15);
-	w *= 0x1b873593u;
-	h ^= w;
-	h = rotl32(h, 13);
-	return h * 5 + 0xe6546b64u;
-}
-
+/* Murmur3 rounds over bytes taken as big-endian words: a flow hashes alike on every host. */
 static uint32_t hash_bytes(uint32_t h, const uint8_t *b, uint32_t n)
 {
 	uint32_t i;
 
 	for (i = 0; i + 4 <= n; i += 4)
-		h = hash_word(h, get_be32(b + i));
+		h = murmur3_round(h, get_be32(b + i));
 	if (i < n) {
 		uint32_t w = 0;
 
 		for (; i < n; i++)
 			w = w << 8 | b[i];
-		h = hash_word(h, w);
+		h = murmur3_round(h, w);
 	}
-	return h;
-}
-
-static uint32_t hash_final(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
 	return h;
 }
 
@@ -120,7 +96,7 @@ static bool hash_ipv4_flow(uint32_t *h, const uint8_t *ip, uint32_t len)
 	if (ihl < 20 || ihl > len)
 		return false;
 	*h = hash_bytes(*h, ip + 12, 8);
-	*h = hash_word(*h, ip[9]);
+	*h = murmur3_round(*h, ip[9]);
 	if (!(get_be16(ip + 6) & (IP_MF | IP_OFFMASK)) && proto_has_ports(ip[9]) && ihl + 4 <= len)
 		*h = hash_bytes(*h, ip + ihl, 4);
 	return true;
@@ -131,7 +107,7 @@ static bool hash_ipv6_flow(uint32_t *h, const uint8_t *ip, uint32_t len)
 	if (len < 40 || ip[0] >> 4 != 6)
 		return false;
 	*h = hash_bytes(*h, ip + 8, 32);
-	*h = hash_word(*h, ip[6]);
+	*h = murmur3_round(*h, ip[6]);
 	if (proto_has_ports(ip[6]) && len >= 44)
 		*h = hash_bytes(*h, ip + 40, 4);
 	return true;
@@ -152,7 +128,7 @@ uint16_t vx_flow_sport(const struct vx *vx, const uint8_t *frame, uint32_t len)
 		if (!done)
 			h = hash_bytes(h, frame, 14);
 	}
-	h = hash_final(h);
+	h = murmur3_fmix(h);
 	/* As the kernel: fold the low half up, then scale into [min, max). */
 	h ^= h << 16;
 	range = (uint32_t)(vx->cfg.sport_max - vx->cfg.sport_min);
@@ -225,7 +201,7 @@ int vx_wire_add(struct vx *vx, const uint8_t remote[4], uint16_t port, uint32_t 
 	}
 	if (slot == vx->nids) {
 		/* A keyed start so IDs do not restart at the same value after a restart. */
-		vx->ip_ids[slot] = (uint16_t)hash_final(
+		vx->ip_ids[slot] = (uint16_t)murmur3_fmix(
 			hash_bytes(vx->cfg.hash_seed ^ 0x5bd1e995u, remote, 4));
 		vx->nids++;
 	}
