@@ -9,26 +9,13 @@
 #define ETH_HLEN   14
 #define NS_PER_SEC 1000000000ULL
 
-static const char *const br_drop_names[BR_DROP_MAX] = {
-	[BR_DROP_RUNT] = "runt",
-	[BR_DROP_BAD_SRC] = "bad_source",
-	[BR_DROP_LINK_LOCAL] = "link_local",
-	[BR_DROP_BPDU_INVALID] = "bpdu_invalid",
-	[BR_DROP_PORT_STATE] = "port_state",
-	[BR_DROP_FILTERED] = "filtered",
-	[BR_DROP_EGRESS_STATE] = "egress_state",
-	[BR_DROP_NO_EGRESS] = "no_egress",
-	[BR_DROP_NO_BUFFER] = "no_buffer",
-	[BR_DROP_TOO_BIG] = "too_big",
-	[BR_DROP_OUT_FULL] = "out_full",
-	[BR_DROP_BPDU_GUARD] = "bpdu_guard",
-};
+#define BR_DROP_NAME_(id, name) [BR_DROP_##id] = name,
+static const char *const br_drop_names[BR_DROP_MAX] = {BR_DROP_REASONS(BR_DROP_NAME_)};
+#undef BR_DROP_NAME_
 
-const char *br_drop_reason_name(enum br_drop_reason r)
+const char *br_drop_name(enum br_drop_reason r)
 {
-	if ((unsigned)r >= BR_DROP_MAX)
-		return "unknown";
-	return br_drop_names[r];
+	return (unsigned)r < BR_DROP_MAX ? br_drop_names[r] : NULL;
 }
 
 void br_config_default(struct br_config *cfg)

@@ -46,22 +46,24 @@
 #define BR_PORT_LOCAL 0
 #define BR_IFNAMSIZ   16
 
-enum br_drop_reason {
-	BR_DROP_RUNT,	      /* shorter than an Ethernet header */
-	BR_DROP_BAD_SRC,      /* multicast or all-zero source address */
-	BR_DROP_LINK_LOCAL,   /* 01:80:c2:00:00:0x: never forwarded */
-	BR_DROP_BPDU_INVALID, /* to the STP group address, but not a valid BPDU */
-	BR_DROP_PORT_STATE, /* ingress port not forwarding (disabled, blocking, listening, learning)
-			     */
-	BR_DROP_FILTERED,   /* destination is on the ingress port */
-	BR_DROP_EGRESS_STATE, /* destination's port is not forwarding */
-	BR_DROP_NO_EGRESS,    /* flood with no forwarding port to go to */
-	BR_DROP_NO_BUFFER,    /* egress: no buffer for a flood copy or a BPDU */
-	BR_DROP_TOO_BIG,      /* egress: frame does not fit a pool buffer */
-	BR_DROP_OUT_FULL,     /* egress: BPDU with no room in the output vector */
-	BR_DROP_BPDU_GUARD,   /* a frame to the STP group address on a BPDU guard port */
-	BR_DROP_MAX
-};
+/* Why a frame was dropped, counted per port; the name is the counter's (br_drop_name()). */
+#define BR_DROP_REASONS(X)                                                                         \
+	X(RUNT, "runt")			/* shorter than an Ethernet header */                      \
+	X(BAD_SRC, "bad_source")	/* multicast or all-zero source address */                 \
+	X(LINK_LOCAL, "link_local")	/* 01:80:c2:00:00:0x: never forwarded */                   \
+	X(BPDU_INVALID, "bpdu_invalid") /* to the STP group address, but not a valid BPDU */       \
+	X(PORT_STATE, "port_state")	/* ingress port disabled, blocking, listening, learning */ \
+	X(FILTERED, "filtered")		/* destination is on the ingress port */                   \
+	X(EGRESS_STATE, "egress_state") /* destination's port is not forwarding */                 \
+	X(NO_EGRESS, "no_egress")	/* flood with no forwarding port to go to */               \
+	X(NO_BUFFER, "no_buffer")	/* egress: no buffer for a flood copy or a BPDU */         \
+	X(TOO_BIG, "too_big")		/* egress: frame does not fit a pool buffer */             \
+	X(OUT_FULL, "out_full")		/* egress: BPDU with no room in the output vector */       \
+	X(BPDU_GUARD, "bpdu_guard")	/* to the STP group address on a BPDU guard port */
+
+#define BR_DROP_ENUM_(id, name) BR_DROP_##id,
+enum br_drop_reason { BR_DROP_REASONS(BR_DROP_ENUM_) BR_DROP_MAX };
+#undef BR_DROP_ENUM_
 
 struct br_port_counters {
 	uint64_t rx_frames, rx_bytes;
@@ -188,6 +190,7 @@ uint64_t br_current_ageing_time(const struct bridge *br);
 
 const struct br_port *br_get_port(const struct bridge *br, uint32_t port);
 const struct stp_port *br_get_stp_port(const struct bridge *br, uint32_t port);
-const char *br_drop_reason_name(enum br_drop_reason r);
+/* "runt", ...; NULL past BR_DROP_MAX. */
+const char *br_drop_name(enum br_drop_reason r);
 
 #endif

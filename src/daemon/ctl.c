@@ -153,7 +153,7 @@ static void show_offload(const struct vwired *d, struct out *o, bool json)
 			if (offload_counter(st, i))
 				outf(o, "  offload %s: %" PRIu64 "\n", offload_counters[i].name,
 				     offload_counter(st, i));
-		for (uint32_t i = 0; i < OFFLOAD_DROP__MAX; i++)
+		for (uint32_t i = 0; i < OFFLOAD_DROP_MAX; i++)
 			if (st->drops[i])
 				outf(o, "  drop %s: %" PRIu64 "\n", offload_drop_name(i),
 				     st->drops[i]);
@@ -162,7 +162,7 @@ static void show_offload(const struct vwired *d, struct out *o, bool json)
 	outf(o, "\"offload\": {\"enabled\": %s", d->opt.offload ? "true" : "false");
 	for (size_t i = 0; i < sizeof(offload_counters) / sizeof(offload_counters[0]); i++)
 		outf(o, ", \"%s\": %" PRIu64, offload_counters[i].name, offload_counter(st, i));
-	for (uint32_t i = 0; i < OFFLOAD_DROP__MAX; i++)
+	for (uint32_t i = 0; i < OFFLOAD_DROP_MAX; i++)
 		outf(o, ", \"%s\": %" PRIu64, offload_drop_name(i), st->drops[i]);
 	outf(o, "}, ");
 }

@@ -180,26 +180,14 @@ bool vnet_hdr_check(const struct vnet_hdr *h, const uint8_t *pkt, uint32_t len,
 	return true;
 }
 
+#define OFFLOAD_DROP_NAME_(id, name) [OFFLOAD_DROP_##id] = name,
+static const char *const offload_drop_names[OFFLOAD_DROP_MAX] = {
+	OFFLOAD_DROP_REASONS(OFFLOAD_DROP_NAME_)};
+#undef OFFLOAD_DROP_NAME_
+
 const char *offload_drop_name(enum offload_drop why)
 {
-	static const char *const names[OFFLOAD_DROP__MAX] = {
-		[OFFLOAD_DROP_SHORT] = "vnet_short",
-		[OFFLOAD_DROP_FLAGS] = "vnet_flags",
-		[OFFLOAD_DROP_GSO_TYPE] = "vnet_gso_type",
-		[OFFLOAD_DROP_GSO_SIZE] = "vnet_gso_size",
-		[OFFLOAD_DROP_HDR_LEN] = "vnet_hdr_len",
-		[OFFLOAD_DROP_CSUM] = "vnet_csum",
-		[OFFLOAD_DROP_IP] = "gso_ip_header",
-		[OFFLOAD_DROP_IP_EXT] = "gso_ipv6_ext",
-		[OFFLOAD_DROP_L4] = "gso_l4_header",
-		[OFFLOAD_DROP_TOO_LONG] = "gso_too_long",
-		[OFFLOAD_DROP_SEG_SIZE] = "gso_seg_size",
-		[OFFLOAD_DROP_HEADROOM] = "gro_headroom",
-	};
-
-	if ((unsigned)why >= OFFLOAD_DROP__MAX)
-		return "unknown";
-	return names[why];
+	return (unsigned)why < OFFLOAD_DROP_MAX ? offload_drop_names[why] : NULL;
 }
 
 #define ETH_P_IPV4  0x0800

@@ -51,25 +51,27 @@ struct vnet_hdr {
 	uint16_t csum_offset;
 };
 
-/* Why a packet was dropped (split) or not merged (coalesce); offload_drop_name() names it. */
-enum offload_drop {
-	OFFLOAD_DROP_SHORT,    /* fewer than VNET_HDR_LEN bytes before the packet */
-	OFFLOAD_DROP_FLAGS,    /* unknown vnet flag bits */
-	OFFLOAD_DROP_GSO_TYPE, /* unknown gso_type, UFO, ECN on UDP, or type/IP version mismatch */
-	OFFLOAD_DROP_GSO_SIZE, /* gso_size 0 for a GSO packet */
-	OFFLOAD_DROP_HDR_LEN,  /* hdr_len past the packet */
-	OFFLOAD_DROP_CSUM,     /* csum_start/csum_offset outside the packet or not the L4 field */
-	OFFLOAD_DROP_IP,       /* IP header short/bad version/IHL/length, fragment, not TCP/UDP */
-	OFFLOAD_DROP_IP_EXT,   /* IPv6 extension headers in a GSO packet (not supported) */
-	OFFLOAD_DROP_L4,       /* TCP/UDP header short or data offset bad */
-	OFFLOAD_DROP_TOO_LONG, /* over OFFLOAD_MAX_PACKET */
-	OFFLOAD_DROP_SEG_SIZE, /* a segment does not fit the segment pool's buffers */
-	OFFLOAD_DROP_HEADROOM, /* coalesce: no room to prepend the vnet header */
-	OFFLOAD_DROP__MAX
-};
+/* Why a packet was dropped (split) or not merged (coalesce); the name is the counter's. */
+#define OFFLOAD_DROP_REASONS(X)                                                                    \
+	X(SHORT, "vnet_short")	     /* fewer than VNET_HDR_LEN bytes before the packet */         \
+	X(FLAGS, "vnet_flags")	     /* unknown vnet flag bits */                                  \
+	X(GSO_TYPE, "vnet_gso_type") /* unknown gso_type, UFO, ECN on UDP, or type/IP mismatch */  \
+	X(GSO_SIZE, "vnet_gso_size") /* gso_size 0 for a GSO packet */                             \
+	X(HDR_LEN, "vnet_hdr_len")   /* hdr_len past the packet */                                 \
+	X(CSUM, "vnet_csum")	    /* csum_start/offset outside the packet or not the L4 field */ \
+	X(IP, "gso_ip_header")	    /* IP header short/bad version/IHL/length, fragment, not L4 */ \
+	X(IP_EXT, "gso_ipv6_ext")   /* IPv6 extension headers in a GSO packet (not supported) */   \
+	X(L4, "gso_l4_header")	    /* TCP/UDP header short or data offset bad */                  \
+	X(TOO_LONG, "gso_too_long") /* over OFFLOAD_MAX_PACKET */                                  \
+	X(SEG_SIZE, "gso_seg_size") /* a segment does not fit the segment pool's buffers */        \
+	X(HEADROOM, "gro_headroom") /* coalesce: no room to prepend the vnet header */
+
+#define OFFLOAD_DROP_ENUM_(id, name) OFFLOAD_DROP_##id,
+enum offload_drop { OFFLOAD_DROP_REASONS(OFFLOAD_DROP_ENUM_) OFFLOAD_DROP_MAX };
+#undef OFFLOAD_DROP_ENUM_
 
 struct offload_stats {
-	uint64_t drops[OFFLOAD_DROP__MAX];
+	uint64_t drops[OFFLOAD_DROP_MAX];
 	uint64_t split_in;	 /* GSO super-packets split */
 	uint64_t split_segs;	 /* segments they made */
 	uint64_t csum_completed; /* partial checksums completed on non-GSO packets */
@@ -111,6 +113,7 @@ bool vnet_hdr_push(struct pkt *p, const struct vnet_hdr *h);
 bool vnet_hdr_check(const struct vnet_hdr *h, const uint8_t *pkt, uint32_t len,
 		    struct vnet_layout *lay, enum offload_drop *why);
 
+/* "vnet_short", ...; NULL past OFFLOAD_DROP_MAX. */
 const char *offload_drop_name(enum offload_drop why);
 
 /*

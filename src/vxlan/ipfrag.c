@@ -41,29 +41,14 @@ struct ipfrag_src {
 	int32_t hnext; /* hash chain, or the free list */
 };
 
-/* clang-format off */
-static const char *const ipfrag_drop_names[IPFRAG_DROP__MAX] = {
-	[IPFRAG_DROP_MALFORMED] = "malformed",
-	[IPFRAG_DROP_FRAG_LENGTH] = "frag_length",
-	[IPFRAG_DROP_DUPLICATE] = "duplicate",
-	[IPFRAG_DROP_DF] = "df_set",
-	[IPFRAG_DROP_MTU] = "mtu",
-	[IPFRAG_DROP_NOMEM] = "nomem",
-	[IPFRAG_DROP_OVERSIZE] = "oversize",
-	[IPFRAG_DROP_TOO_BIG] = "too_big",
-	[IPFRAG_DROP_OVERLAP] = "overlap",
-	[IPFRAG_DROP_INCONSISTENT] = "inconsistent",
-	[IPFRAG_DROP_TIMEOUT] = "timeout",
-	[IPFRAG_DROP_EVICT_SOURCE] = "evict_source",
-	[IPFRAG_DROP_EVICT_FULL] = "evict_full",
-};
-/* clang-format on */
+#define IPFRAG_DROP_NAME_(id, name) [IPFRAG_DROP_##id] = name,
+static const char *const ipfrag_drop_names[IPFRAG_DROP_MAX] = {
+	IPFRAG_DROP_REASONS(IPFRAG_DROP_NAME_)};
+#undef IPFRAG_DROP_NAME_
 
 const char *ipfrag_drop_name(enum ipfrag_drop why)
 {
-	if ((unsigned)why >= IPFRAG_DROP__MAX)
-		return "unknown";
-	return ipfrag_drop_names[why];
+	return (unsigned)why < IPFRAG_DROP_MAX ? ipfrag_drop_names[why] : NULL;
 }
 
 /* ---- hashing ---- */
@@ -312,7 +297,7 @@ static void slot_kill(struct ipfrag *f, int32_t i, enum ipfrag_drop why)
 	s->hnext = f->free_slot;
 	f->free_slot = i;
 	f->used--;
-	if (why != IPFRAG_DROP__MAX)
+	if (why != IPFRAG_DROP_MAX)
 		f->stats.drops[why]++;
 }
 
@@ -436,7 +421,7 @@ static struct pkt *slot_deliver(struct ipfrag *f, int32_t i, struct pkt *p)
 	put_be16(d + 6, get_be16(s->hdr + 6) & IP_DF);
 	put_be16(d + 10, 0);
 	put_be16(d + 10, csum_ipv4_header(d, s->hlen));
-	slot_kill(f, i, IPFRAG_DROP__MAX);
+	slot_kill(f, i, IPFRAG_DROP_MAX);
 	f->stats.reassembled++;
 	return p;
 }

@@ -33,28 +33,32 @@
 #define IPFRAG_DATAGRAM_DEFAULT (PKT_DEFAULT_SIZE - PKT_HEADROOM - PKT_TAILROOM)
 #define IPFRAG_IPV4_MAX		65535u
 
-enum ipfrag_drop {
-	/* Counted per packet (fragment or whole packet). */
-	IPFRAG_DROP_MALFORMED,	 /* fragment with a bad IPv4 header length or checksum */
-	IPFRAG_DROP_FRAG_LENGTH, /* empty fragment, or a non-last one not a multiple of 8 */
-	IPFRAG_DROP_DUPLICATE,	 /* exact copy of a fragment already held: harmless */
-	IPFRAG_DROP_DF,		 /* fragmentation: over the MTU with DF set */
-	IPFRAG_DROP_MTU,	 /* fragmentation: MTU leaves no room for 8 bytes of data */
-	IPFRAG_DROP_NOMEM,	 /* fragmentation: packet pool empty */
-	/* Counted per datagram given up (its held fragments are gone with it). */
-	IPFRAG_DROP_OVERSIZE,	  /* would exceed 65535 bytes */
-	IPFRAG_DROP_TOO_BIG,	  /* would exceed max_datagram / the packet buffer */
-	IPFRAG_DROP_OVERLAP,	  /* fragments overlap */
-	IPFRAG_DROP_INCONSISTENT, /* two different ends, data past the end, or a changed duplicate
-				   */
-	IPFRAG_DROP_TIMEOUT,	  /* not complete within timeout_ns */
-	IPFRAG_DROP_EVICT_SOURCE, /* evicted: its source held its whole share */
-	IPFRAG_DROP_EVICT_FULL,	  /* evicted: all slots in use */
-	IPFRAG_DROP__MAX
-};
+/*
+ * Why a packet was dropped; the name is the counter's (ipfrag_drop_name()). Up to NOMEM
+ * each counts one packet (fragment or whole packet); from OVERSIZE on, one datagram given
+ * up (its held fragments are gone with it).
+ */
+#define IPFRAG_DROP_REASONS(X)                                                                    \
+	X(MALFORMED, "malformed")     /* fragment with a bad IPv4 header length or checksum */    \
+	X(FRAG_LENGTH, "frag_length") /* empty fragment, or a non-last one not a multiple of 8 */ \
+	X(DUPLICATE, "duplicate")     /* exact copy of a fragment already held: harmless */       \
+	X(DF, "df_set")		      /* fragmentation: over the MTU with DF set */               \
+	X(MTU, "mtu")		      /* fragmentation: MTU leaves no room for 8 bytes of data */ \
+	X(NOMEM, "nomem")	      /* fragmentation: packet pool empty */                      \
+	X(OVERSIZE, "oversize")	      /* would exceed 65535 bytes */                              \
+	X(TOO_BIG, "too_big")	      /* would exceed max_datagram / the packet buffer */         \
+	X(OVERLAP, "overlap")	      /* fragments overlap */                                     \
+	X(INCONSISTENT, "inconsistent") /* two ends, data past the end, or a changed duplicate */ \
+	X(TIMEOUT, "timeout")		/* not complete within timeout_ns */                      \
+	X(EVICT_SOURCE, "evict_source") /* evicted: its source held its whole share */            \
+	X(EVICT_FULL, "evict_full")	/* evicted: all slots in use */
+
+#define IPFRAG_DROP_ENUM_(id, name) IPFRAG_DROP_##id,
+enum ipfrag_drop { IPFRAG_DROP_REASONS(IPFRAG_DROP_ENUM_) IPFRAG_DROP_MAX };
+#undef IPFRAG_DROP_ENUM_
 
 struct ipfrag_stats {
-	uint64_t drops[IPFRAG_DROP__MAX];
+	uint64_t drops[IPFRAG_DROP_MAX];
 	uint64_t fragmented;	/* packets split */
 	uint64_t fragments_out; /* fragments those made */
 	uint64_t fragments_in;	/* fragments taken into reassembly */
@@ -130,6 +134,7 @@ void ipfrag_expire(struct ipfrag *f, uint64_t now_ns);
 uint64_t ipfrag_mem_used(const struct ipfrag *f);
 uint32_t ipfrag_pending(const struct ipfrag *f);
 
+/* "malformed", ...; NULL past IPFRAG_DROP_MAX. */
 const char *ipfrag_drop_name(enum ipfrag_drop why);
 
 #endif

@@ -19,30 +19,13 @@
 #define ECN_ECT0     0x02
 #define ECN_CE	     0x03
 
-/* clang-format off */
-static const char *const vx_drop_names[VX_DROP__MAX] = {
-	[VX_DROP_IP_HEADER] = "ip_header",
-	[VX_DROP_IP_LENGTH] = "ip_length",
-	[VX_DROP_IP_CHECKSUM] = "ip_checksum",
-	[VX_DROP_UDP_LENGTH] = "udp_length",
-	[VX_DROP_UDP_CHECKSUM] = "udp_checksum",
-	[VX_DROP_VXLAN_SHORT] = "vxlan_short",
-	[VX_DROP_VXLAN_FLAGS] = "vxlan_flags",
-	[VX_DROP_UNKNOWN_WIRE] = "unknown_wire",
-	[VX_DROP_FRAME_SHORT] = "frame_short",
-	[VX_DROP_ECN] = "ecn",
-	[VX_DROP_NO_HEADROOM] = "no_headroom",
-	[VX_DROP_FRAME_LENGTH] = "frame_length",
-	[VX_DROP_BAD_WIRE] = "bad_wire",
-	[VX_DROP_VEC_FULL] = "vec_full",
-};
-/* clang-format on */
+#define VX_DROP_NAME_(id, name) [VX_DROP_##id] = name,
+static const char *const vx_drop_names[VX_DROP_MAX] = {VX_DROP_REASONS(VX_DROP_NAME_)};
+#undef VX_DROP_NAME_
 
 const char *vx_drop_name(enum vx_drop why)
 {
-	if ((unsigned)why >= VX_DROP__MAX)
-		return "unknown";
-	return vx_drop_names[why];
+	return (unsigned)why < VX_DROP_MAX ? vx_drop_names[why] : NULL;
 }
 
 /* Murmur3 rounds over bytes taken as big-endian words: a flow hashes alike on every host. */

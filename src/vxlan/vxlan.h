@@ -38,27 +38,29 @@
 #define VX_FLAG_I	 0x08
 #define VX_WIRES_DEFAULT 64
 
-/* Why a packet was dropped; vx_drop_name() gives the counter's name. */
-enum vx_drop {
-	VX_DROP_IP_HEADER,    /* short, not version 4, IHL < 5 or > data */
-	VX_DROP_IP_LENGTH,    /* total length shorter than the header or longer than the data */
-	VX_DROP_IP_CHECKSUM,  /* wrong IPv4 header checksum */
-	VX_DROP_UDP_LENGTH,   /* UDP header cut short, or UDP length outside the IP payload */
-	VX_DROP_UDP_CHECKSUM, /* non-zero UDP checksum that does not verify */
-	VX_DROP_VXLAN_SHORT,  /* UDP payload shorter than the VXLAN header */
-	VX_DROP_VXLAN_FLAGS,  /* I flag clear */
-	VX_DROP_UNKNOWN_WIRE, /* no wire with this source, port and VNI */
-	VX_DROP_FRAME_SHORT,  /* inner frame shorter than an Ethernet header */
-	VX_DROP_ECN,	      /* outer CE over a not-ECT inner packet (RFC 6040) */
-	VX_DROP_NO_HEADROOM,  /* encap: fewer than VX_ENCAP_LEN bytes in front of the frame */
-	VX_DROP_FRAME_LENGTH, /* encap: frame shorter than 14 or too long for IPv4 */
-	VX_DROP_BAD_WIRE,     /* encap: wire index out of range */
-	VX_DROP_VEC_FULL,     /* the output vector had no room */
-	VX_DROP__MAX
-};
+/* Why a packet was dropped; the name is the counter's (vx_drop_name()). */
+#define VX_DROP_REASONS(X)                                                                         \
+	X(IP_HEADER, "ip_header")     /* short, not version 4, IHL < 5 or > data */                \
+	X(IP_LENGTH, "ip_length")     /* total length shorter than the header or past the data */  \
+	X(IP_CHECKSUM, "ip_checksum") /* wrong IPv4 header checksum */                             \
+	X(UDP_LENGTH, "udp_length")   /* UDP header cut short, or length outside the IP payload */ \
+	X(UDP_CHECKSUM, "udp_checksum") /* non-zero UDP checksum that does not verify */           \
+	X(VXLAN_SHORT, "vxlan_short")	/* UDP payload shorter than the VXLAN header */            \
+	X(VXLAN_FLAGS, "vxlan_flags")	/* I flag clear */                                         \
+	X(UNKNOWN_WIRE, "unknown_wire") /* no wire with this source, port and VNI */               \
+	X(FRAME_SHORT, "frame_short")	/* inner frame shorter than an Ethernet header */          \
+	X(ECN, "ecn")			/* outer CE over a not-ECT inner packet (RFC 6040) */      \
+	X(NO_HEADROOM, "no_headroom") /* encap: fewer than VX_ENCAP_LEN bytes before the frame */  \
+	X(FRAME_LENGTH, "frame_length") /* encap: frame shorter than 14 or too long for IPv4 */    \
+	X(BAD_WIRE, "bad_wire")		/* encap: wire index out of range */                       \
+	X(VEC_FULL, "vec_full")		/* the output vector had no room */
+
+#define VX_DROP_ENUM_(id, name) VX_DROP_##id,
+enum vx_drop { VX_DROP_REASONS(VX_DROP_ENUM_) VX_DROP_MAX };
+#undef VX_DROP_ENUM_
 
 struct vx_stats {
-	uint64_t drops[VX_DROP__MAX];
+	uint64_t drops[VX_DROP_MAX];
 	uint64_t encap_packets;
 	uint64_t decap_packets;
 	uint64_t passed; /* not VXLAN for us: handed back untouched (routed traffic) */
@@ -145,6 +147,7 @@ void vx_encap_batch(struct vx *vx, struct pkt_vec *in, struct pkt_vec *out);
 void vx_decap_batch(struct vx *vx, struct pkt_vec *in, struct pkt_vec *frames,
 		    struct pkt_vec *pass);
 
+/* "ip_header", ...; NULL past VX_DROP_MAX. */
 const char *vx_drop_name(enum vx_drop why);
 
 #endif

@@ -100,7 +100,7 @@ static uint64_t drops_total(const struct offload_stats *st)
 {
 	uint64_t n = 0;
 
-	for (int r = 0; r < OFFLOAD_DROP__MAX; r++)
+	for (int r = 0; r < OFFLOAD_DROP_MAX; r++)
 		n += st->drops[r];
 	return n;
 }
@@ -327,7 +327,7 @@ static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size, 
 {
 	static struct pkt *segs[MAX_IN + 1];
 	struct vnet_layout lay;
-	enum offload_drop why = OFFLOAD_DROP__MAX;
+	enum offload_drop why = OFFLOAD_DROP_MAX;
 	uint32_t len, cursor = 0, n = 0, at, nsegs = 0;
 	enum gso_status s;
 	struct vnet_hdr h;
@@ -358,7 +358,7 @@ static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size, 
 	}
 	switch (s) {
 	case GSO_DROP:
-		check((unsigned)why < OFFLOAD_DROP__MAX && n == 0);
+		check((unsigned)why < OFFLOAD_DROP_MAX && n == 0);
 		check(nsegs == 0 || why == OFFLOAD_DROP_SEG_SIZE);
 		check(in->len == len && memcmp(in->data, data, len) == 0);
 		break;
@@ -442,7 +442,7 @@ static void fuzz_split_frames(struct fuzz_state *st, const uint8_t *data, size_t
 	static uint8_t flat[POOL_COUNT][PKT_DEFAULT_SIZE];
 	static uint32_t flat_len[POOL_COUNT];
 	struct vnet_layout lay = {0};
-	enum offload_drop why = OFFLOAD_DROP__MAX;
+	enum offload_drop why = OFFLOAD_DROP_MAX;
 	uint32_t max_frame, len, link, cursor = 0, n = 0, at = 0, seg_size = 0, nsegs = 0;
 	uint64_t drops0 = drops_total(&st->st), drop0;
 	const uint8_t *frame;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_state *st = fuzz_setup();
 	struct pkt *p, *q;
-	enum vx_drop why = VX_DROP__MAX;
+	enum vx_drop why = VX_DROP_MAX;
 	enum vx_verdict v;
 	uint8_t *frame;
 	uint32_t flen;
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (p->len != size || memcmp(p->data, data, size) != 0)
 			abort();
 		/* A drop names its reason; a pass names none. */
-		if ((v == VX_DECAP_DROP) != ((unsigned)why < VX_DROP__MAX))
+		if ((v == VX_DECAP_DROP) != ((unsigned)why < VX_DROP_MAX))
 			abort();
 		break;
 	default:

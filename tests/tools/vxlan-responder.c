@@ -366,10 +366,10 @@ static void print_stats(const struct responder *r)
 	       (unsigned long long)r->frag.stats.fragments_in,
 	       (unsigned long long)r->frag.stats.fragmented,
 	       (unsigned long long)r->frag.stats.fragments_out);
-	for (int i = 0; i < VX_DROP__MAX; i++)
+	for (int i = 0; i < VX_DROP_MAX; i++)
 		printf("vx_drop_%s=%llu\n", vx_drop_name((enum vx_drop)i),
 		       (unsigned long long)r->vx.stats.drops[i]);
-	for (int i = 0; i < IPFRAG_DROP__MAX; i++)
+	for (int i = 0; i < IPFRAG_DROP_MAX; i++)
 		printf("ipfrag_drop_%s=%llu\n", ipfrag_drop_name((enum ipfrag_drop)i),
 		       (unsigned long long)r->frag.stats.drops[i]);
 	print_observed("rx", &r->rx);

@@ -369,7 +369,7 @@ static void test_vnet_hdr_codec(void **state)
 	assert_int_equal(p->len, 0);
 	pkt_free(p);
 	assert_string_equal(offload_drop_name(OFFLOAD_DROP_GSO_SIZE), "vnet_gso_size");
-	assert_string_equal(offload_drop_name(OFFLOAD_DROP__MAX), "unknown");
+	assert_null(offload_drop_name(OFFLOAD_DROP_MAX));
 }
 
 /* ---- TSO split ---- */
@@ -657,7 +657,7 @@ static void expect_drop(struct fixture *fx, const struct vnet_hdr *h, const uint
 {
 	struct pkt *p = pkt_from(&fx->big, b, len);
 	uint64_t before = fx->st.drops[want];
-	enum offload_drop why = OFFLOAD_DROP__MAX;
+	enum offload_drop why = OFFLOAD_DROP_MAX;
 	uint32_t cursor = 0;
 	struct pkt_vec out;
 
@@ -1657,7 +1657,7 @@ static void expect_frame_drop(struct fixture *fx, const struct vnet_hdr *h, cons
 			      uint32_t len, uint32_t max_frame, enum offload_drop want)
 {
 	struct pkt *p = pkt_from(&fx->big, b, len);
-	uint64_t before[OFFLOAD_DROP__MAX];
+	uint64_t before[OFFLOAD_DROP_MAX];
 	uint32_t cursor = 0;
 	struct pkt_vec in, out;
 
@@ -1672,7 +1672,7 @@ static void expect_frame_drop(struct fixture *fx, const struct vnet_hdr *h, cons
 	assert_int_equal(in.n, 0);
 	assert_int_equal(out.n, 0);
 	assert_int_equal(cursor, 0);
-	for (int r = 0; r < OFFLOAD_DROP__MAX; r++)
+	for (int r = 0; r < OFFLOAD_DROP_MAX; r++)
 		assert_int_equal(fx->st.drops[r], before[r] + (r == (int)want));
 }
 
