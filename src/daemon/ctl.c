@@ -177,14 +177,48 @@ static void show_ipfrag(const struct vwired *d, struct out *o, bool json)
 	if (json) {
 		outf(o,
 		     "\"ipfrag\": {\"fragmented\": %" PRIu64 ", \"fragments_out\": %" PRIu64
-		     ", \"fragments_in\": %" PRIu64 ", \"reassembled\": %" PRIu64 "}, ",
+		     ", \"fragments_in\": %" PRIu64 ", \"reassembled\": %" PRIu64 ", \"drops\": {",
 		     st->fragmented, st->fragments_out, st->fragments_in, st->reassembled);
+		for (uint32_t i = 0; i < IPFRAG_DROP_MAX; i++)
+			outf(o, "%s\"%s\": %" PRIu64, i ? ", " : "", ipfrag_drop_name(i),
+			     st->drops[i]);
+		outf(o, "}}, ");
 		return;
 	}
 	outf(o,
 	     "  ipfrag: %" PRIu64 " packets fragmented into %" PRIu64 ", %" PRIu64
 	     " fragments reassembled into %" PRIu64 "\n",
 	     st->fragmented, st->fragments_out, st->fragments_in, st->reassembled);
+	for (uint32_t i = 0; i < IPFRAG_DROP_MAX; i++)
+		if (st->drops[i])
+			outf(o, "  ipfrag drop %s: %" PRIu64 "\n", ipfrag_drop_name(i),
+			     st->drops[i]);
+}
+
+/* The wires' VXLAN: frames encapsulated and decapsulated, and what decap refused, by why. */
+static void show_vxlan(const struct vwired *d, struct out *o, bool json)
+{
+	const struct vx_stats *st = &d->vx.stats;
+
+	if (!d->vx_ready)
+		return;
+	if (json) {
+		outf(o,
+		     "\"vxlan\": {\"encap\": %" PRIu64 ", \"decap\": %" PRIu64
+		     ", \"passed\": %" PRIu64 ", \"drops\": {",
+		     st->encap_packets, st->decap_packets, st->passed);
+		for (uint32_t i = 0; i < VX_DROP_MAX; i++)
+			outf(o, "%s\"%s\": %" PRIu64, i ? ", " : "", vx_drop_name(i), st->drops[i]);
+		outf(o, "}}, ");
+		return;
+	}
+	outf(o,
+	     "  vxlan: %" PRIu64 " frames encapsulated, %" PRIu64 " decapsulated, %" PRIu64
+	     " packets not for a wire\n",
+	     st->encap_packets, st->decap_packets, st->passed);
+	for (uint32_t i = 0; i < VX_DROP_MAX; i++)
+		if (st->drops[i])
+			outf(o, "  vxlan drop %s: %" PRIu64 "\n", vx_drop_name(i), st->drops[i]);
 }
 
 /* What each worker's socket and TUN queue received and sent, as of its last batch. */
@@ -271,16 +305,16 @@ static void show_limits(struct vwired *d, struct out *o, bool json)
 		     "\"handshake_queue\": {\"queued\": %u, \"max\": %u, \"high_water\": %u}, "
 		     "\"ratelimiter\": {\"sources\": %u, \"max\": %u, \"limited\": %" PRIu64
 		     ", \"table_full\": %" PRIu64 ", \"evicted\": %" PRIu64 "}",
-		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged, q->len,
-		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged,
+		     q->len, q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
 		     rl->stats.table_full, rl->stats.evicted);
 	} else {
 		outf(o,
 		     "  limits: pool %u buffers (%u free); staged %u of %u; handshake queue %u of "
 		     "%u (at most %u); rate limiter %u of %u sources, %" PRIu64 " limited, %" PRIu64
 		     " full-table admissions, %" PRIu64 " evicted\n",
-		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged, q->len,
-		     q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged,
+		     q->len, q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
 		     rl->stats.table_full, rl->stats.evicted);
 	}
 	if (!d->has_bridge) {
@@ -330,6 +364,7 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
 	show_offload(d, o, false);
 	show_ipfrag(d, o, false);
+	show_vxlan(d, o, false);
 	show_workers(d, o, false);
 	show_control(d, o, false);
 	show_limits(d, o, false);
@@ -391,6 +426,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	outf(o, "}, ");
 	show_offload(d, o, true);
 	show_ipfrag(d, o, true);
+	show_vxlan(d, o, true);
 	show_workers(d, o, true);
 	show_control(d, o, true);
 	show_limits(d, o, true);
