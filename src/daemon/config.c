@@ -890,8 +890,11 @@ static int k_cost(struct parser *p, const char *key, const char *val)
 {
 	uint64_t v = 0;
 
-	/* 802.1D-2004 path costs run to 200000000 (a 100 kbit/s link). */
-	if (number(p, key, val, 1, 200000000, &v))
+	/*
+	 * The bridge speaks 802.1D's STP, whose port path costs are 16-bit (as the kernel
+	 * bridge's path_cost): a larger one would only fail when the port is added.
+	 */
+	if (number(p, key, val, 1, 65535, &v))
 		return -1;
 	p->wire->cost = (uint32_t)v;
 	return 0;

@@ -175,7 +175,7 @@ static void test_good_full(void **state)
 	assert_string_equal(cfg.wires[1].name, "carol");
 	assert_int_equal(cfg.wires[1].vni, 16777215);
 	assert_int_equal(cfg.wires[1].port, 8472);
-	assert_int_equal(cfg.wires[1].cost, 200000000);
+	assert_int_equal(cfg.wires[1].cost, 65535);
 	assert_int_equal(cfg.wires[1].priority, 255);
 	config_free(&cfg);
 }
