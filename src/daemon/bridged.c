@@ -190,6 +190,8 @@ void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v)
 		bridge_input(d, port, v, now);
 	}
 	vwired_after_device_calls(d, now);
+	/* Frames for wires went through the tunnel, which may have armed its timers. */
+	vwired_kick_timers(d);
 	vwired_unlock(d);
 }
 
