@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, and
- * (later) the client of vwired's control socket.
+ * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, and the
+ * client of vwired's control socket (show, showstp, showmacs, dot).
  */
 #include <ctype.h>
 #include <dirent.h>

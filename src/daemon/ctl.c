@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vwirectl control socket: one request line in, the answer out, close.
- * Requests: "show NAME [--json]". Answers that start with "error: " are failures.
+ * Requests: "show NAME [--json]", "showstp|showmacs BRIDGE [--json]", "dot BRIDGE".
+ * Answers that start with "error: " are failures.
  * The clients themselves (limits, timeouts, never waiting on one) are ctlsock.c's.
  */
 #include <arpa/inet.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER] [-v]
+ * vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER] [--workers N]
+ *        [--no-offload] [-v]
  * vwired [-f] IFNAME      (wireguard-go compatible: for wg-quick and `wg`)
  */
 #include <fcntl.h>

@@ -10,9 +10,11 @@
  * (so each peer's nonce counter, replay window and timers change under it, in one
  * order, exactly as with one thread), the bridge, VXLAN, reassembly and the counters.
  * A worker takes it for each batch it got and the datapath sends through that worker's
- * own loop, socket and queues (d->cur). The AEAD runs under the lock as well: what runs
- * in parallel is the I/O, not yet the crypto. The packet pool is shared
- * (pkt_pool_share): a packet one worker read may be staged and later sent by another.
+ * own loop, socket and queues (d->cur). What runs beside the other workers, outside the
+ * lock: the system calls, the AEAD of data packets (job lists the device fills under the
+ * lock, run after it) and the X25519 of queued handshakes (datapath.c). The packet pool
+ * is shared (pkt_pool_share): a packet one worker read may be staged and later sent by
+ * another.
  *
  * Workers other than 0 never touch another loop: what they need from the others (stop,
  * rebind to a new listen port, a new fwmark, an earlier timer for worker 0) comes as a

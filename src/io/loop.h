@@ -21,9 +21,9 @@
  * io_uring is refused (ENOSYS under qemu-user or old kernels, EPERM under a
  * seccomp profile) or lacks what vwire needs.
  *
- * Single-threaded: a loop and everything opened on it belong to one thread.
- * Callbacks run inside io_loop_run(). A future multi-worker design is one loop
- * per worker, each with its own pool.
+ * Single-threaded: a loop and everything opened on it belong to one thread (a one_thread
+ * loop may be set up by another first; see io_loop_opts). Callbacks run inside
+ * io_loop_run(). vwired runs one loop per worker, all on one shared pool.
  *
  * Ownership rules
  *  - Packets: every pkt handed to a send/write function belongs to the loop

@@ -248,7 +248,7 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  * The number of jobs per take bounds the X25519 work a caller does per call (16 x ~45 us),
  * well below what it can read in that time: a flood then piles up in the queue, not in
  * the socket, and the queue's depth shows the load, which turns the flood into cheap
- * cookie replies (up to WG_HANDSHAKE_TAKE_MAX per take).
+ * cookie replies (up to WG_HANDSHAKE_TAKE_MAX per take, as many as out_udp has room for).
  */
 #define WG_HANDSHAKE_JOBS_MAX 16
 #define WG_HANDSHAKE_TAKE_MAX 128
