@@ -270,8 +270,13 @@ wait_alive() {
 # current namespace when NS is "-"), in the foreground mode, logging to
 # $WORK/NAME.log, behind the command prefix in the array VWIRED_WRAP if set;
 # returns when its UAPI socket (RUN_DIR/wireguard/NAME.sock) and control
-# socket exist.
+# socket exist and it said it is listening (after a kill -9 the dead one's
+# sockets are still there until the new one replaces them).
 VWIRED_WRAP=()
+vwired_up() { # RUN_DIR NAME
+	[ -S "$1/wireguard/$2.sock" ] && [ -S "$1/vwire/$2.ctl" ] &&
+		grep -q ": listening on UDP" "$WORK/$2.log"
+}
 start_vwired() {
 	local ns=$1 conf=$2 name=$3 rc=0 nsexec=()
 	shift 3
@@ -280,9 +285,9 @@ start_vwired() {
 	bg "$name.log" "${nsexec[@]}" "${VWIRED_WRAP[@]}" "${VWIRED_ARGV[@]}" -c "$conf" --run-dir "$RUN_DIR" "$@"
 	NODE_KIND[$name]=vwired NODE_NS[$name]=$ns NODE_PID[$name]=$LAST_PID
 	NODE_LOG[$name]=$WORK/$name.log NODE_RUNDIR[$name]=$RUN_DIR
-	wait_alive 10 "$LAST_PID" test -S "$RUN_DIR/wireguard/$name.sock" -a -S "$RUN_DIR/vwire/$name.ctl" || rc=$?
+	wait_alive 10 "$LAST_PID" vwired_up "$RUN_DIR" "$name" || rc=$?
 	[ $rc -ne 2 ] || fail "vwired ($name) exited during start-up: $(tail -n 20 "$WORK/$name.log")"
-	[ $rc -eq 0 ] || fail "vwired ($name): no sockets $RUN_DIR/wireguard/$name.sock and $RUN_DIR/vwire/$name.ctl after 10 s"
+	[ $rc -eq 0 ] || fail "vwired ($name): not listening (sockets $RUN_DIR/wireguard/$name.sock and $RUN_DIR/vwire/$name.ctl, and the log line) after 10 s: $(tail -n 5 "$WORK/$name.log")"
 	check_io_backend "$WORK/$name.log" "$name"
 }
 
