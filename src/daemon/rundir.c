@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "io/unix.h"
 
 /* The run dir's subfolders: wg looks in wireguard/, vwirectl in vwire/. */
 static const char *const rundir_subdirs[] = {"wireguard", "vwire"};
@@ -187,9 +188,9 @@ out:
 
 int vwired_rundir_claim(const char *path, const char *owner)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
 	struct stat st;
-	int probe, err;
+	int served;
 
 	if (lstat(path, &st)) {
 		if (errno == ENOENT)
@@ -210,21 +211,13 @@ int vwired_rundir_claim(const char *path, const char *owner)
 		vw_err("%s: path too long for a socket", path);
 		return -1;
 	}
-	memcpy(sa.sun_path, path, strlen(path));
-	/* Nonblocking: a live server with a full backlog says EAGAIN instead of waiting. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (probe < 0) {
-		vw_err("cannot check %s: socket: %s", path, strerror(errno));
-		return -1;
-	}
-	err = connect(probe, (const struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
-	close(probe);
-	if (!err || err == EAGAIN) {
+	served = io_unix_served(path);
+	if (served > 0) {
 		vw_err("%s is already running: %s accepts connections", owner, path);
 		return -1;
 	}
-	if (err != ECONNREFUSED) {
-		vw_err("cannot check %s: %s", path, strerror(err));
+	if (served < 0) {
+		vw_err("cannot check %s: %s", path, strerror(-served));
 		return -1;
 	}
 	if (unlink(path) && errno != ENOENT) {
