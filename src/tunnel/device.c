@@ -96,6 +96,7 @@ int wg_device_init(struct wg_device *dev, const struct wg_device_config *cfg)
 	if (!dev->max_staged)
 		dev->max_staged = 1;
 	dev->ratelimiter_gc_at = WG_TIMER_OFF;
+	dev->dh_tokens_ns = WG_NS_PER_SEC / WG_HANDSHAKE_DH_PER_SECOND * WG_HANDSHAKE_DH_BURST;
 	wg_allowedips_init(&dev->peer_allowedips);
 	wg_cookie_checker_init(&dev->cookie_checker, NULL);
 

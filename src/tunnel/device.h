@@ -135,6 +135,7 @@ struct wg_device {
 	struct wg_peer *pending_head, *pending_tail;
 
 	struct wg_handshake_queue handshakes;
+	uint64_t dh_tokens_ns, dh_last_ns; /* X25519 budget without load (receive.c) */
 
 	/* Peers with staged packets, and how many all of them hold (<= max_staged). */
 	struct wg_peer *staging_head;
@@ -232,9 +233,9 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  * instead of handling it; the caller then moves the queue along in three steps:
  *   1. wg_device_handshakes_take (lock held, jobs empty): the cheap part, in queue order, of
  *      up to WG_HANDSHAKE_TAKE_MAX messages: under load (the queue at 1/8 of its length,
- *      or within a second of that) a message needs a valid mac2, else it gets a cookie
- *      reply in out_udp, and must pass the per-source rate limiter. What is left for step
- *      2 becomes a job, at most WG_HANDSHAKE_JOBS_MAX. It copies the static identity into
+ *      or the X25519 budget below spent, or within a second of either) a message needs a valid
+ * mac2, else it gets a cookie reply in out_udp, and must pass the per-source rate limiter. What is
+ * left for step 2 becomes a job, at most WG_HANDSHAKE_JOBS_MAX. It copies the static identity into
  *      the jobs. Returns how many messages it took off the queue.
  *   2. wg_handshake_jobs_run (no lock): e, es and s of every initiation (X25519 and the
  *      AEAD that reveals who claims to initiate), from the jobs alone; then wipes the
@@ -252,6 +253,13 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  */
 #define WG_HANDSHAKE_JOBS_MAX 16
 #define WG_HANDSHAKE_TAKE_MAX 128
+/*
+ * And the device is under load too when initiations taken without load need more than
+ * this many X25519 a second (after a burst): a tenth of a core here, and some thirty
+ * times what 65 536 peers rekeying every two minutes need.
+ */
+#define WG_HANDSHAKE_DH_PER_SECOND 2048
+#define WG_HANDSHAKE_DH_BURST	   256
 
 struct wg_handshake_job {
 	struct wg_queued_handshake m;

@@ -290,6 +290,37 @@ static void test_cookie_retry_bounded(void **state)
 	net_free(&n);
 }
 
+/*
+ * A flood the workers keep up with never fills the queue, but its X25519 work is bounded
+ * all the same: past WG_HANDSHAKE_DH_BURST initiations (at one instant) the device is
+ * under load and answers with cookie replies.
+ */
+static void test_dh_budget(void **state)
+{
+	struct net n;
+
+	(void)state;
+	net_init(&n, NULL);
+	assert_int_equal(wg_handshake_queue_init(&n.b.dev.handshakes, 4096), 0);
+	n.now = 5 * NS;
+	for (uint32_t round = 0; round < 40; round++) {
+		flood(&n, &n.b, 7, 100 + round * 7, true);
+		node_handshakes(&n, &n.b);
+		pkt_vec_free(&n.to[0]);
+	}
+	assert_int_equal(n.b.dev.handshakes.high_water, 7);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), WG_HANDSHAKE_DH_BURST);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_COOKIE_SENT) +
+				 drops(&n.b, WG_DROP_RX_COOKIE_RATELIMITED),
+			 40 * 7 - WG_HANDSHAKE_DH_BURST);
+	/* Two seconds later the budget has refilled and the load has passed. */
+	n.now += 2 * NS;
+	flood(&n, &n.b, 7, 5000, true);
+	node_handshakes(&n, &n.b);
+	assert_int_equal(drops(&n.b, WG_DROP_RX_HANDSHAKE_DECRYPT), WG_HANDSHAKE_DH_BURST + 7);
+	net_free(&n);
+}
+
 /* The queue itself: FIFO, bounded, copies. */
 static void test_queue_fifo(void **state)
 {
@@ -330,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_queue_fifo),     cmocka_unit_test(test_queued_handshake),
 		cmocka_unit_test(test_not_under_load), cmocka_unit_test(test_under_load_from_depth),
 		cmocka_unit_test(test_queue_full),     cmocka_unit_test(test_cookie_retry_bounded),
+		cmocka_unit_test(test_dh_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
