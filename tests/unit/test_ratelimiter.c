@@ -186,17 +186,24 @@ static struct vw_endpoint ep_index(uint32_t i)
 	return e;
 }
 
+/* A table of four entries, all taken at T0 by sources 0-3. */
+static void full_table_of_four(struct wg_ratelimiter *rl)
+{
+	assert_int_equal(wg_ratelimiter_init(rl, 4, 7), 0);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct vw_endpoint e = ep_index(i);
+
+		assert_true(wg_ratelimiter_allow(rl, &e, T0));
+	}
+}
+
 static void test_table_full_and_gc(void **state)
 {
 	struct wg_ratelimiter rl;
 	struct vw_endpoint e;
 
 	(void)state;
-	assert_int_equal(wg_ratelimiter_init(&rl, 4, 7), 0);
-	for (uint32_t i = 0; i < 4; i++) {
-		e = ep_index(i);
-		assert_true(wg_ratelimiter_allow(&rl, &e, T0));
-	}
+	full_table_of_four(&rl);
 	assert_int_equal(rl.count, 4);
 	e = ep_index(0);
 	assert_int_equal(burst(&rl, &e, T0, 10), WG_RL_PACKETS_BURSTABLE - 1);
@@ -234,11 +241,7 @@ static void test_table_full_admits(void **state)
 	struct vw_endpoint e;
 
 	(void)state;
-	assert_int_equal(wg_ratelimiter_init(&rl, 4, 7), 0);
-	for (uint32_t i = 0; i < 4; i++) {
-		e = ep_index(i);
-		assert_true(wg_ratelimiter_allow(&rl, &e, T0));
-	}
+	full_table_of_four(&rl);
 	/* Sources 1-3 stay busy; 0 goes quiet until its bucket is full again. */
 	for (uint32_t i = 1; i < 4; i++) {
 		e = ep_index(i);
