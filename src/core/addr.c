@@ -69,39 +69,57 @@ static bool parse_port(const char *s, uint16_t *port)
 	return true;
 }
 
-bool vw_endpoint_parse(struct vw_endpoint *e, const char *s)
+bool vw_endpoint_split(const char *s, struct vw_endpoint_text *t)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon;
-	uint16_t port;
+	const char *host = s, *end;
 	size_t hlen;
 
-	memset(e, 0, sizeof(*e));
+	memset(t, 0, sizeof(*t));
 	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
+		end = strchr(s, ']');
+		if (!end || end[1] != ':')
+			return false;
+		host = s + 1;
+		t->bracketed = true;
+		t->port = end + 2;
+	} else {
+		end = strrchr(s, ':');
+		if (!end)
+			return false;
+		t->port = end + 1;
+	}
+	hlen = (size_t)(end - host);
+	if (hlen > VW_ENDPOINT_HOST_MAX)
+		return false;
+	memcpy(t->host, host, hlen);
+	if (t->bracketed) {
+		char *zone = strchr(t->host, '%');
 
-		if (!close || close[1] != ':')
-			return false;
-		hlen = (size_t)(close - s - 1);
-		if (hlen >= sizeof(host))
-			return false;
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		if (!parse_port(close + 2, &port) || inet_pton(AF_INET6, host, &e->in6.sin6_addr) != 1)
+		if (zone) {
+			*zone = '\0';
+			strcpy(t->zone, zone + 1);
+			t->has_zone = true;
+		}
+	}
+	return true;
+}
+
+bool vw_endpoint_parse(struct vw_endpoint *e, const char *s)
+{
+	struct vw_endpoint_text t;
+	uint16_t port;
+
+	memset(e, 0, sizeof(*e));
+	if (!vw_endpoint_split(s, &t) || t.has_zone || !parse_port(t.port, &port))
+		return false;
+	if (t.bracketed) {
+		if (inet_pton(AF_INET6, t.host, &e->in6.sin6_addr) != 1)
 			return false;
 		e->in6.sin6_family = AF_INET6;
 		e->in6.sin6_port = htons(port);
 		return true;
 	}
-	colon = strrchr(s, ':');
-	if (!colon)
-		return false;
-	hlen = (size_t)(colon - s);
-	if (hlen >= sizeof(host))
-		return false;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (!parse_port(colon + 1, &port) || inet_pton(AF_INET, host, &e->in4.sin_addr) != 1)
+	if (inet_pton(AF_INET, t.host, &e->in4.sin_addr) != 1)
 		return false;
 	e->in4.sin_family = AF_INET;
 	e->in4.sin_port = htons(port);

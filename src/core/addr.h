@@ -36,6 +36,21 @@ socklen_t vw_endpoint_len(const struct vw_endpoint *e);
 /* "1.2.3.4:51820" or "[::1]:51820", as wg prints endpoints. */
 void vw_endpoint_format(const struct vw_endpoint *e, char *out, size_t outlen);
 /*
+ * An endpoint's text, "host:port", "[v6]:port" or "[v6%zone]:port", cut into its parts
+ * and nothing checked: the config file, the UAPI and vw_endpoint_parse each decide what
+ * a host and a zone may be (names, zone names), from this one reading of the form.
+ */
+#define VW_ENDPOINT_HOST_MAX 263
+struct vw_endpoint_text {
+	char host[VW_ENDPOINT_HOST_MAX + 1]; /* without brackets or zone */
+	char zone[VW_ENDPOINT_HOST_MAX + 1]; /* after '%' in brackets; "" when none */
+	const char *port;		     /* into the text: all after the last ':' */
+	bool bracketed;
+	bool has_zone; /* a '%' in the brackets (zone may still be empty) */
+};
+/* False when there is no ':' before a port, '[' without "]:", or the host is too long. */
+bool vw_endpoint_split(const char *s, struct vw_endpoint_text *t);
+/*
  * Parses "host:port" with a numeric IPv4 or bracketed IPv6 host, as wg accepts
  * them (no name resolution: that is the caller's business). False on error.
  */

@@ -636,49 +636,31 @@ static int k_allowed_ips(struct parser *p, const char *key, const char *val)
 static int k_endpoint(struct parser *p, const char *key, const char *val)
 {
 	struct config_peer *peer = p->peer;
-	char host[CONFIG_ENDPOINT_MAX + 1], q[QUOTE_MAX + 8];
+	char q[QUOTE_MAX + 8];
+	struct vw_endpoint_text t;
+	struct in6_addr a6;
 	struct in_addr a4;
-	const char *port_str;
 	uint64_t port;
-	size_t n = strlen(val);
 
 	quote(q, sizeof(q), val);
-	if (n > CONFIG_ENDPOINT_MAX)
+	if (strlen(val) > CONFIG_ENDPOINT_MAX)
 		return fail(p, key, "\"%s\" is too long", q);
-	if (val[0] == '[') {
-		const char *close = strchr(val, ']');
-		struct in6_addr a6;
-
-		if (!close || close[1] != ':')
+	if (!vw_endpoint_split(val, &t)) {
+		if (val[0] == '[')
 			return fail(p, key, "\"%s\": expected [IPv6 address]:port", q);
-		memcpy(host, val + 1, (size_t)(close - val - 1));
-		host[close - val - 1] = '\0';
-		port_str = close + 2;
-		{
-			char *zone = strchr(host, '%');
-
-			if (zone)
-				*zone = '\0';
-			if (inet_pton(AF_INET6, host, &a6) != 1 ||
-			    (zone && !valid_ifname(zone + 1)))
-				return fail(p, key, "\"%s\": not an IPv6 address in the brackets",
-					    q);
-		}
+		return fail(p, key, "\"%s\": expected host:port", q);
+	}
+	if (t.bracketed) {
+		if (inet_pton(AF_INET6, t.host, &a6) != 1 || (t.has_zone && !valid_ifname(t.zone)))
+			return fail(p, key, "\"%s\": not an IPv6 address in the brackets", q);
 	} else {
-		const char *colon = strrchr(val, ':');
-
-		if (!colon)
-			return fail(p, key, "\"%s\": expected host:port", q);
-		memcpy(host, val, (size_t)(colon - val));
-		host[colon - val] = '\0';
-		port_str = colon + 1;
-		if (strchr(host, ':'))
+		if (strchr(t.host, ':'))
 			return fail(p, key,
 				    "\"%s\": an IPv6 address needs brackets: [address]:port", q);
-		if (inet_pton(AF_INET, host, &a4) != 1 && !valid_hostname(host))
+		if (inet_pton(AF_INET, t.host, &a4) != 1 && !valid_hostname(t.host))
 			return fail(p, key, "\"%s\": not an IPv4 address or host name", q);
 	}
-	if (!vw_parse_uint(port_str, 65535, &port) || port == 0)
+	if (!vw_parse_uint(t.port, 65535, &port) || port == 0)
 		return fail(p, key, "\"%s\": the port is not a number from 1 to 65535", q);
 	strcpy(peer->endpoint_str, val);
 	/* Fails for names and zones, which leaves the family AF_UNSPEC. */

@@ -90,41 +90,29 @@ static bool zone_name_ok(const char *z)
 }
 
 /* "a.b.c.d:port" or "[v6]:port" or "[v6%zone]:port", numeric only. */
-static bool parse_endpoint(char *s, struct uapi_peer_op *op)
+static bool parse_endpoint(const char *s, struct uapi_peer_op *op)
 {
 	struct vw_endpoint *e = &op->endpoint;
-	char *host, *port_str, *zone = NULL;
+	struct vw_endpoint_text t;
+	const char *zone = NULL;
 	uint64_t port;
 
 	memset(e, 0, sizeof(*e));
 	op->endpoint_zone[0] = '\0';
-	if (s[0] == '[') {
-		char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return false;
-		*close = '\0';
-		host = s + 1;
-		port_str = close + 2;
-		zone = strchr(host, '%');
-		if (zone)
-			*zone++ = '\0';
-		if (inet_pton(AF_INET6, host, &e->in6.sin6_addr) != 1)
+	if (!vw_endpoint_split(s, &t))
+		return false;
+	if (t.bracketed) {
+		if (inet_pton(AF_INET6, t.host, &e->in6.sin6_addr) != 1)
 			return false;
 		e->in6.sin6_family = AF_INET6;
+		if (t.has_zone)
+			zone = t.zone;
 	} else {
-		char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return false;
-		*colon = '\0';
-		host = s;
-		port_str = colon + 1;
-		if (inet_pton(AF_INET, host, &e->in4.sin_addr) != 1)
+		if (inet_pton(AF_INET, t.host, &e->in4.sin_addr) != 1)
 			return false;
 		e->in4.sin_family = AF_INET;
 	}
-	if (!vw_parse_uint(port_str, 65535, &port))
+	if (!vw_parse_uint(t.port, 65535, &port))
 		return false;
 	if (e->sa.sa_family == AF_INET) {
 		e->in4.sin_port = htons((uint16_t)port);

@@ -4,14 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "core/addr.h"
 
 static void test_parse_format_roundtrip(void **state)
 {
-	static const char *const good[] = { "192.0.2.1:51820", "10.0.0.4:1", "[::1]:65535",
-					    "[2001:db8::5]:56560", "0.0.0.0:0" };
+	static const char *const good[] = {"192.0.2.1:51820", "10.0.0.4:1", "[::1]:65535",
+					   "[2001:db8::5]:56560", "0.0.0.0:0"};
 	struct vw_endpoint e, f;
 	char out[64];
 
@@ -30,15 +31,70 @@ static void test_parse_format_roundtrip(void **state)
 
 static void test_parse_rejects(void **state)
 {
-	static const char *const bad[] = { "", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536",
-					   "1.2.3.4:-1", "1.2.3.4:+5", "::1:80", "[::1]80",
-					   "[::1]:", "[1.2.3.4]:5", "1.2.3:5", "host:5",
-					   "1.2.3.4:5x" };
+	static const char *const bad[] = {"",		"1.2.3.4",     "1.2.3.4:", "1.2.3.4:65536",
+					  "1.2.3.4:-1", "1.2.3.4:+5",  "::1:80",   "[::1]80",
+					  "[::1]:",	"[1.2.3.4]:5", "1.2.3:5",  "host:5",
+					  "1.2.3.4:5x"};
 	struct vw_endpoint e;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(vw_endpoint_parse(&e, bad[i]));
+}
+
+/* The one reading of an endpoint's text that the config file, the UAPI and the parser share. */
+static void test_split(void **state)
+{
+	static const struct {
+		const char *in, *host, *zone, *port;
+		bool ok, bracketed, has_zone;
+	} cases[] = {
+		{"192.0.2.1:51820", "192.0.2.1", "", "51820", true, false, false},
+		{"paris.example.net:1", "paris.example.net", "", "1", true, false, false},
+		{"[2001:db8::5]:56560", "2001:db8::5", "", "56560", true, true, false},
+		{"[fe80::1%eth0]:7", "fe80::1", "eth0", "7", true, true, true},
+		{"[fe80::1%]:7", "fe80::1", "", "7", true, true, true},
+		{"::1:5", "::1", "", "5", true, false, false}, /* unbracketed: the last ':' */
+		{"host:", "host", "", "", true, false, false},
+		{"no-port", NULL, NULL, NULL, false, false, false},
+		{"[::1]5", NULL, NULL, NULL, false, false, false},
+		{"[::1", NULL, NULL, NULL, false, false, false},
+	};
+	struct vw_endpoint_text t;
+	char longhost[VW_ENDPOINT_HOST_MAX + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = vw_endpoint_split(cases[i].in, &t);
+
+		if (ok != cases[i].ok)
+			fail_msg("%s: split %d", cases[i].in, ok);
+		if (!ok)
+			continue;
+		assert_string_equal(t.host, cases[i].host);
+		assert_string_equal(t.zone, cases[i].zone);
+		assert_string_equal(t.port, cases[i].port);
+		assert_int_equal(t.bracketed, cases[i].bracketed);
+		assert_int_equal(t.has_zone, cases[i].has_zone);
+	}
+	/* A host longer than the buffer is refused, not cut. */
+	memset(longhost, 'a', sizeof(longhost));
+	longhost[VW_ENDPOINT_HOST_MAX + 1] = ':';
+	longhost[VW_ENDPOINT_HOST_MAX + 2] = '1';
+	longhost[VW_ENDPOINT_HOST_MAX + 3] = '\0';
+	assert_false(vw_endpoint_split(longhost, &t));
+	longhost[VW_ENDPOINT_HOST_MAX] = ':';
+	longhost[VW_ENDPOINT_HOST_MAX + 1] = '1';
+	longhost[VW_ENDPOINT_HOST_MAX + 2] = '\0';
+	assert_true(vw_endpoint_split(longhost, &t));
+	assert_int_equal(strlen(t.host), VW_ENDPOINT_HOST_MAX);
+	/* vw_endpoint_parse takes no zone (wg's numeric endpoints). */
+	{
+		struct vw_endpoint e;
+
+		assert_false(vw_endpoint_parse(&e, "[fe80::1%eth0]:7"));
+		assert_false(vw_endpoint_parse(&e, "paris.example.net:1"));
+	}
 }
 
 static void test_equal(void **state)
@@ -59,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_parse_format_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
