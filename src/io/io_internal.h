@@ -148,6 +148,7 @@ void io_deliver_pending(struct io_loop *loop);
 bool io_src_fatal(const struct io_src *src, int err);
 /* Records the fatal error once and tells the owner (or logs). */
 void io_src_fail(struct io_src *src, int err);
+/* udp_msg.c: a datagram's metadata. */
 /* Converts a received address: v4-mapped IPv6 becomes AF_INET. */
 void io_endpoint_from_sockaddr(struct vw_endpoint *ep, const void *sa);
 /* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
