@@ -127,19 +127,11 @@ static bool source_key(const struct vw_endpoint *src, uint8_t *family, uint64_t 
 
 static bool take_token(struct wg_ratelimiter *rl, struct wg_rl_entry *e, uint64_t now_ns)
 {
-	if (now_ns > e->last_ns) {
-		uint64_t elapsed = now_ns - e->last_ns;
-
-		e->tokens_ns = elapsed >= WG_RL_TOKEN_MAX_NS - e->tokens_ns
-				       ? WG_RL_TOKEN_MAX_NS
-				       : e->tokens_ns + elapsed;
-		e->last_ns = now_ns;
-	}
-	if (e->tokens_ns < WG_RL_PACKET_COST_NS) {
+	if (!wg_token_take(&e->tokens_ns, &e->last_ns, now_ns, WG_RL_PACKET_COST_NS,
+			   WG_RL_TOKEN_MAX_NS)) {
 		rl->stats.limited++;
 		return false;
 	}
-	e->tokens_ns -= WG_RL_PACKET_COST_NS;
 	rl->stats.allowed++;
 	return true;
 }

@@ -32,6 +32,26 @@
 
 struct wg_rl_entry;
 
+/*
+ * A token bucket counted in nanoseconds of credit: it refills one nanosecond per
+ * nanosecond up to max, and a take costs cost. True (and charged) when the credit was
+ * there. The rate limiter's buckets are these, and so is the device's X25519 budget.
+ */
+static inline bool wg_token_take(uint64_t *tokens_ns, uint64_t *last_ns, uint64_t now_ns,
+				 uint64_t cost, uint64_t max)
+{
+	if (now_ns > *last_ns) {
+		uint64_t elapsed = now_ns - *last_ns;
+
+		*tokens_ns = elapsed >= max - *tokens_ns ? max : *tokens_ns + elapsed;
+		*last_ns = now_ns;
+	}
+	if (*tokens_ns < cost)
+		return false;
+	*tokens_ns -= cost;
+	return true;
+}
+
 struct wg_ratelimiter_stats {
 	uint64_t allowed;
 	uint64_t limited;    /* source over its rate */

@@ -49,6 +49,21 @@ static enum wg_drop_reason noise_drop_reason(enum wg_noise_result r)
 	}
 }
 
+/*
+ * Whether p's source may go on under rl (the device's handshake or cookie-reply limiter);
+ * else p is dropped as `reason`. Either table holding anyone makes the collector run.
+ */
+static bool source_allowed(struct wg_device *dev, struct wg_ratelimiter *rl, struct pkt *p,
+			   uint64_t now_ns, enum wg_drop_reason reason)
+{
+	if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
+		dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
+	if (wg_ratelimiter_allow(rl, &p->src, now_ns))
+		return true;
+	drop(dev, NULL, p, reason);
+	return false;
+}
+
 /* Answers a handshake message with a cookie reply in the same buffer, if its source may. */
 static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
 			      struct pkt_vec *out_udp)
@@ -57,12 +72,9 @@ static void send_cookie_reply(struct wg_device *dev, struct pkt *p, uint64_t now
 	uint32_t sender = get_le32(p->data + WG_INIT_OFF_SENDER);
 	uint8_t reply[WG_COOKIE_REPLY_SIZE];
 
-	if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
-		dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
-	if (!wg_ratelimiter_allow(&dev->cookie_ratelimiter, &p->src, now_ns)) {
-		drop(dev, NULL, p, WG_DROP_RX_COOKIE_RATELIMITED);
+	if (!source_allowed(dev, &dev->cookie_ratelimiter, p, now_ns,
+			    WG_DROP_RX_COOKIE_RATELIMITED))
 		return;
-	}
 	wg_cookie_create_reply(&dev->cookie_checker, reply, p->data, p->len, sender, &p->src,
 			       now_ns, wg_device_random_pooled, dev);
 	pkt_reset(p, p->size >= PKT_HEADROOM + WG_COOKIE_REPLY_SIZE ? PKT_HEADROOM : 0);
@@ -152,11 +164,11 @@ static struct wg_peer *rx_response(struct wg_device *dev, struct pkt *p, uint64_
 }
 
 /*
- * The macs, and under load the cookie and the rate limit: true when the message goes on
- * to the Noise part; false when it was answered with a cookie reply or dropped (p gone).
+ * mac1, and under load mac2: true when they pass; false when p was dropped (bad mac1) or,
+ * under load without a valid mac2, answered with a cookie reply (p gone either way).
  */
-static bool rx_handshake_admit(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
-			       bool under_load, struct pkt_vec *out_udp)
+static bool rx_handshake_macs(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+			      bool under_load, struct pkt_vec *out_udp)
 {
 	enum wg_cookie_mac_state mac;
 
@@ -166,19 +178,23 @@ static bool rx_handshake_admit(struct wg_device *dev, struct pkt *p, uint64_t no
 		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
 		return false;
 	}
-	if (under_load) {
-		if (mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
-			send_cookie_reply(dev, p, now_ns, out_udp);
-			return false;
-		}
-		if (dev->ratelimiter_gc_at == WG_TIMER_OFF)
-			dev->ratelimiter_gc_at = now_ns + WG_NS_PER_SEC;
-		if (!wg_ratelimiter_allow(&dev->ratelimiter, &p->src, now_ns)) {
-			drop(dev, NULL, p, WG_DROP_RX_RATELIMITED);
-			return false;
-		}
+	if (under_load && mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
+		send_cookie_reply(dev, p, now_ns, out_udp);
+		return false;
 	}
 	return true;
+}
+
+/*
+ * The macs, and under load the rate limit: true when the message goes on to the Noise
+ * part; false when it was answered with a cookie reply or dropped (p gone).
+ */
+static bool rx_handshake_admit(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+			       bool under_load, struct pkt_vec *out_udp)
+{
+	return rx_handshake_macs(dev, p, now_ns, under_load, out_udp) &&
+	       (!under_load ||
+		source_allowed(dev, &dev->ratelimiter, p, now_ns, WG_DROP_RX_RATELIMITED));
 }
 
 static void rx_handshake_authenticated(struct wg_peer *peer, uint64_t now_ns)
@@ -229,18 +245,9 @@ static void rx_handshake_enqueue(struct wg_device *dev, struct pkt *p, enum wg_m
 {
 	struct wg_handshake_queue *q = &dev->handshakes;
 	bool under_load = device_under_load(dev, q->len >= q->cap / 8, now_ns);
-	enum wg_cookie_mac_state mac;
 
-	mac = wg_cookie_validate(&dev->cookie_checker, p->data, p->len, &p->src, under_load, now_ns,
-				 dev->random, dev->random_ctx);
-	if (mac == WG_COOKIE_INVALID_MAC) {
-		drop(dev, NULL, p, WG_DROP_RX_BAD_MAC1);
+	if (!rx_handshake_macs(dev, p, now_ns, under_load, out_udp))
 		return;
-	}
-	if (under_load && mac != WG_COOKIE_VALID_MAC_WITH_COOKIE) {
-		send_cookie_reply(dev, p, now_ns, out_udp);
-		return;
-	}
 	if (!wg_handshake_queue_push(q, (uint8_t)type, p->data, p->len, &p->src)) {
 		drop(dev, NULL, p, WG_DROP_RX_HANDSHAKE_QUEUE_FULL);
 		return;
@@ -271,19 +278,9 @@ static struct pkt *queued_to_pkt(struct wg_device *dev, const struct wg_queued_h
 static bool handshake_dh_token(struct wg_device *dev, uint64_t now_ns)
 {
 	const uint64_t cost = WG_NS_PER_SEC / WG_HANDSHAKE_DH_PER_SECOND;
-	const uint64_t max = cost * WG_HANDSHAKE_DH_BURST;
 
-	if (now_ns > dev->dh_last_ns) {
-		uint64_t elapsed = now_ns - dev->dh_last_ns;
-
-		dev->dh_tokens_ns =
-			elapsed >= max - dev->dh_tokens_ns ? max : dev->dh_tokens_ns + elapsed;
-		dev->dh_last_ns = now_ns;
-	}
-	if (dev->dh_tokens_ns < cost)
-		return false;
-	dev->dh_tokens_ns -= cost;
-	return true;
+	return wg_token_take(&dev->dh_tokens_ns, &dev->dh_last_ns, now_ns, cost,
+			     cost * WG_HANDSHAKE_DH_BURST);
 }
 
 uint32_t wg_device_handshakes_take(struct wg_device *dev, struct wg_handshake_jobs *jobs,
