@@ -198,9 +198,9 @@ static void deadline(struct vwired *d, uint64_t now_ns)
 }
 
 /*
- * Moves the device's handshake queue along, up to `rounds` job lists, the X25519 of each
- * list outside the lock (tunnel/device.h): a flood of initiations keeps the workers that
- * take them busy, not the lock every packet needs. Called without the lock.
+ * Moves the device's handshake queue along (VWIRED_HANDSHAKE_TAKES above), the X25519 of
+ * its one job list outside the lock (tunnel/device.h): a flood of initiations keeps the
+ * workers that take them busy, not the lock every packet needs. Called without the lock.
  */
 static void handshakes_run(struct vwired *d, struct vwired_worker *w)
 {
