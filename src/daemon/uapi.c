@@ -458,22 +458,6 @@ static size_t finish(struct writer *w)
 	return w->len;
 }
 
-size_t uapi_format_device(const struct uapi_device *dev, char *buf, size_t buflen)
-{
-	struct writer w = {buf, buflen, 0};
-
-	put_device(&w, dev);
-	return finish(&w);
-}
-
-size_t uapi_format_peer(const struct uapi_peer_info *peer, char *buf, size_t buflen)
-{
-	struct writer w = {buf, buflen, 0};
-
-	put_peer(&w, peer);
-	return finish(&w);
-}
-
 size_t uapi_format_errno(int err, char *buf, size_t buflen)
 {
 	struct writer w = {buf, buflen, 0};

@@ -144,9 +144,6 @@ struct uapi_device {
  * wipe the buffer after sending it.
  */
 size_t uapi_format_get(const struct uapi_device *dev, char *buf, size_t buflen);
-/* The same in pieces, for a caller that streams a large answer peer by peer. */
-size_t uapi_format_device(const struct uapi_device *dev, char *buf, size_t buflen);
-size_t uapi_format_peer(const struct uapi_peer_info *peer, char *buf, size_t buflen);
 /* "errno=N\n\n" with N = err (0 or a negative errno). */
 size_t uapi_format_errno(int err, char *buf, size_t buflen);
 
