@@ -56,7 +56,7 @@ static bool parse_ip(const char *s, struct vw_ipaddr *ip)
 }
 
 /* "[-]addr/cidr": the length is required here, unlike in a config file. */
-static bool parse_allowed_ip(char *s, struct uapi_allowed_ip *out)
+bool uapi_parse_allowed_ip(char *s, struct uapi_allowed_ip *out)
 {
 	char *slash;
 	uint64_t cidr;
@@ -89,8 +89,7 @@ static bool zone_name_ok(const char *z)
 	return true;
 }
 
-/* "a.b.c.d:port" or "[v6]:port" or "[v6%zone]:port", numeric only. */
-static bool parse_endpoint(const char *s, struct uapi_peer_op *op)
+bool uapi_parse_endpoint(const char *s, struct uapi_peer_op *op)
 {
 	struct vw_endpoint *e = &op->endpoint;
 	struct vw_endpoint_text t;
@@ -174,7 +173,7 @@ static int add_allowed_ip(struct set_parser *sp, char *value)
 	struct uapi_set *s = sp->out;
 	struct uapi_allowed_ip a;
 
-	if (!parse_allowed_ip(value, &a))
+	if (!uapi_parse_allowed_ip(value, &a))
 		return -EINVAL;
 	if (sp->dummy)
 		return 0;
@@ -263,7 +262,7 @@ static int peer_value(struct uapi_peer_op *op, const char *key, char *value)
 		op->flags |= UAPI_PEER_HAS_PRESHARED_KEY;
 	} else if (!strcmp(key, "endpoint")) {
 		op->flags &= ~UAPI_PEER_ENDPOINT_ZONE_NAME;
-		if (!parse_endpoint(value, op))
+		if (!uapi_parse_endpoint(value, op))
 			return -EINVAL;
 		op->flags |= UAPI_PEER_HAS_ENDPOINT;
 	} else if (!strcmp(key, "persistent_keepalive_interval")) {
@@ -299,9 +298,8 @@ static int peer_line(struct set_parser *sp, const char *key, char *value)
 	return ret;
 }
 
-/* Calls fn for each "key=value" line after the header, up to the blank line. */
-static int for_each_line(const char *text, size_t len, size_t pos,
-			 int (*fn)(void *ctx, char *key, char *value), void *ctx)
+int uapi_for_each_line(const char *text, size_t len, size_t pos,
+		       int (*fn)(void *ctx, char *key, char *value), void *ctx)
 {
 	char line[UAPI_MAX_LINE + 1];
 	int ret = 0;
@@ -353,7 +351,7 @@ int uapi_parse_set(const char *text, size_t len, struct uapi_set *out)
 	memset(out, 0, sizeof(*out));
 	if (len < sizeof(set_header) - 1 || memcmp(text, set_header, sizeof(set_header) - 1))
 		return -EINVAL;
-	ret = for_each_line(text, len, sizeof(set_header) - 1, set_line, &sp);
+	ret = uapi_for_each_line(text, len, sizeof(set_header) - 1, set_line, &sp);
 	if (ret)
 		uapi_set_free(out);
 	return ret;
@@ -371,12 +369,7 @@ void uapi_set_free(struct uapi_set *set)
 
 /* ---- formatting ---- */
 
-struct writer {
-	char *buf;
-	size_t cap, len;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct writer *w, const char *fmt, ...)
+void uapi_put(struct uapi_writer *w, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -389,133 +382,135 @@ static void __attribute__((format(printf, 2, 3))) put(struct writer *w, const ch
 		w->len += (size_t)n;
 }
 
-static void put_key(struct writer *w, const char *name, const uint8_t key[WG_KEY_LEN])
-{
-	char hex[WG_KEY_LEN_HEX + 1];
-
-	key_to_hex(hex, key);
-	put(w, "%s=%s\n", name, hex);
-	crypto_wipe(hex, sizeof(hex));
-}
-
-static void put_endpoint(struct writer *w, const struct vw_endpoint *e, const char *zone_name)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (e->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &e->in4.sin_addr, host, sizeof(host));
-		put(w, "endpoint=%s:%u\n", host, ntohs(e->in4.sin_port));
-		return;
-	}
-	inet_ntop(AF_INET6, &e->in6.sin6_addr, host, sizeof(host));
-	if (zone_name && zone_name[0])
-		put(w, "endpoint=[%s%%%s]:%u\n", host, zone_name, ntohs(e->in6.sin6_port));
-	else if (e->in6.sin6_scope_id)
-		put(w, "endpoint=[%s%%%u]:%u\n", host, e->in6.sin6_scope_id,
-		    ntohs(e->in6.sin6_port));
-	else
-		put(w, "endpoint=[%s]:%u\n", host, ntohs(e->in6.sin6_port));
-}
-
-static void put_allowed_ip(struct writer *w, const struct uapi_allowed_ip *a)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->addr.family, a->addr.bytes, ip, sizeof(ip));
-	put(w, "allowed_ip=%s%s/%u\n", a->remove ? "-" : "", ip, a->cidr);
-}
-
-static void put_device(struct writer *w, const struct uapi_device *dev)
-{
-	if (!key_is_zero(dev->private_key))
-		put_key(w, "private_key", dev->private_key);
-	if (dev->listen_port)
-		put(w, "listen_port=%u\n", dev->listen_port);
-	if (dev->fwmark)
-		put(w, "fwmark=%u\n", dev->fwmark);
-}
-
-static void put_peer(struct writer *w, const struct uapi_peer_info *p)
-{
-	put_key(w, "public_key", p->public_key);
-	put_key(w, "preshared_key", p->preshared_key);
-	put(w, "protocol_version=1\n");
-	if (p->endpoint.sa.sa_family == AF_INET || p->endpoint.sa.sa_family == AF_INET6)
-		put_endpoint(w, &p->endpoint, NULL);
-	put(w, "last_handshake_time_sec=%llu\n", (unsigned long long)p->last_handshake_time_sec);
-	put(w, "last_handshake_time_nsec=%u\n", p->last_handshake_time_nsec);
-	put(w, "tx_bytes=%llu\n", (unsigned long long)p->tx_bytes);
-	put(w, "rx_bytes=%llu\n", (unsigned long long)p->rx_bytes);
-	put(w, "persistent_keepalive_interval=%u\n", p->persistent_keepalive_interval);
-	for (uint32_t i = 0; i < p->n_allowed_ips; i++)
-		put_allowed_ip(w, &p->allowed_ips[i]);
-}
-
-static size_t finish(struct writer *w)
+size_t uapi_finish(struct uapi_writer *w)
 {
 	if (w->cap && w->len < w->cap)
 		w->buf[w->len] = '\0';
 	return w->len;
 }
 
+void uapi_put_key(struct uapi_writer *w, const char *name, const uint8_t key[WG_KEY_LEN])
+{
+	char hex[WG_KEY_LEN_HEX + 1];
+
+	key_to_hex(hex, key);
+	uapi_put(w, "%s=%s\n", name, hex);
+	crypto_wipe(hex, sizeof(hex));
+}
+
+void uapi_put_endpoint(struct uapi_writer *w, const struct vw_endpoint *e, const char *zone_name)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (e->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &e->in4.sin_addr, host, sizeof(host));
+		uapi_put(w, "endpoint=%s:%u\n", host, ntohs(e->in4.sin_port));
+		return;
+	}
+	inet_ntop(AF_INET6, &e->in6.sin6_addr, host, sizeof(host));
+	if (zone_name && zone_name[0])
+		uapi_put(w, "endpoint=[%s%%%s]:%u\n", host, zone_name, ntohs(e->in6.sin6_port));
+	else if (e->in6.sin6_scope_id)
+		uapi_put(w, "endpoint=[%s%%%u]:%u\n", host, e->in6.sin6_scope_id,
+			 ntohs(e->in6.sin6_port));
+	else
+		uapi_put(w, "endpoint=[%s]:%u\n", host, ntohs(e->in6.sin6_port));
+}
+
+void uapi_put_allowed_ip(struct uapi_writer *w, const struct uapi_allowed_ip *a)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->addr.family, a->addr.bytes, ip, sizeof(ip));
+	uapi_put(w, "allowed_ip=%s%s/%u\n", a->remove ? "-" : "", ip, a->cidr);
+}
+
+static void put_device(struct uapi_writer *w, const struct uapi_device *dev)
+{
+	if (!key_is_zero(dev->private_key))
+		uapi_put_key(w, "private_key", dev->private_key);
+	if (dev->listen_port)
+		uapi_put(w, "listen_port=%u\n", dev->listen_port);
+	if (dev->fwmark)
+		uapi_put(w, "fwmark=%u\n", dev->fwmark);
+}
+
+static void put_peer(struct uapi_writer *w, const struct uapi_peer_info *p)
+{
+	uapi_put_key(w, "public_key", p->public_key);
+	uapi_put_key(w, "preshared_key", p->preshared_key);
+	uapi_put(w, "protocol_version=1\n");
+	if (p->endpoint.sa.sa_family == AF_INET || p->endpoint.sa.sa_family == AF_INET6)
+		uapi_put_endpoint(w, &p->endpoint, NULL);
+	uapi_put(w, "last_handshake_time_sec=%llu\n",
+		 (unsigned long long)p->last_handshake_time_sec);
+	uapi_put(w, "last_handshake_time_nsec=%u\n", p->last_handshake_time_nsec);
+	uapi_put(w, "tx_bytes=%llu\n", (unsigned long long)p->tx_bytes);
+	uapi_put(w, "rx_bytes=%llu\n", (unsigned long long)p->rx_bytes);
+	uapi_put(w, "persistent_keepalive_interval=%u\n", p->persistent_keepalive_interval);
+	for (uint32_t i = 0; i < p->n_allowed_ips; i++)
+		uapi_put_allowed_ip(w, &p->allowed_ips[i]);
+}
+
 size_t uapi_format_errno(int err, char *buf, size_t buflen)
 {
-	struct writer w = {buf, buflen, 0};
+	struct uapi_writer w = {buf, buflen, 0};
 
-	put(&w, "errno=%d\n\n", err);
-	return finish(&w);
+	uapi_put(&w, "errno=%d\n\n", err);
+	return uapi_finish(&w);
 }
 
 size_t uapi_format_get(const struct uapi_device *dev, char *buf, size_t buflen)
 {
-	struct writer w = {buf, buflen, 0};
+	struct uapi_writer w = {buf, buflen, 0};
 
 	put_device(&w, dev);
 	for (uint32_t i = 0; i < dev->n_peers; i++)
 		put_peer(&w, &dev->peers[i]);
-	put(&w, "errno=0\n\n");
-	return finish(&w);
+	uapi_put(&w, "errno=0\n\n");
+	return uapi_finish(&w);
 }
 
 size_t uapi_format_set(const struct uapi_set *s, char *buf, size_t buflen)
 {
-	struct writer w = {buf, buflen, 0};
+	struct uapi_writer w = {buf, buflen, 0};
 
-	put(&w, "set=1\n");
+	uapi_put(&w, "set=1\n");
 	if (s->flags & UAPI_SET_PRIVATE_KEY)
-		put_key(&w, "private_key", s->private_key);
+		uapi_put_key(&w, "private_key", s->private_key);
 	if (s->flags & UAPI_SET_LISTEN_PORT)
-		put(&w, "listen_port=%u\n", s->listen_port);
+		uapi_put(&w, "listen_port=%u\n", s->listen_port);
 	if (s->flags & UAPI_SET_FWMARK)
-		put(&w, "fwmark=%u\n", s->fwmark);
+		uapi_put(&w, "fwmark=%u\n", s->fwmark);
 	if (s->flags & UAPI_SET_REPLACE_PEERS)
-		put(&w, "replace_peers=true\n");
+		uapi_put(&w, "replace_peers=true\n");
 	for (uint32_t i = 0; i < s->n_peers; i++) {
 		const struct uapi_peer_op *p = &s->peers[i];
 
-		put_key(&w, "public_key", p->public_key);
+		uapi_put_key(&w, "public_key", p->public_key);
 		if (p->flags & UAPI_PEER_REMOVE) {
-			put(&w, "remove=true\n");
+			uapi_put(&w, "remove=true\n");
 			continue;
 		}
 		if (p->flags & UAPI_PEER_UPDATE_ONLY)
-			put(&w, "update_only=true\n");
+			uapi_put(&w, "update_only=true\n");
 		if (p->flags & UAPI_PEER_HAS_PRESHARED_KEY)
-			put_key(&w, "preshared_key", p->preshared_key);
+			uapi_put_key(&w, "preshared_key", p->preshared_key);
 		if (p->flags & UAPI_PEER_HAS_ENDPOINT)
-			put_endpoint(&w, &p->endpoint,
-				     (p->flags & UAPI_PEER_ENDPOINT_ZONE_NAME) ? p->endpoint_zone
-									       : NULL);
+			uapi_put_endpoint(&w, &p->endpoint,
+					  (p->flags & UAPI_PEER_ENDPOINT_ZONE_NAME)
+						  ? p->endpoint_zone
+						  : NULL);
 		if (p->flags & UAPI_PEER_HAS_KEEPALIVE)
-			put(&w, "persistent_keepalive_interval=%u\n",
-			    p->persistent_keepalive_interval);
+			uapi_put(&w, "persistent_keepalive_interval=%u\n",
+				 p->persistent_keepalive_interval);
 		if (p->flags & UAPI_PEER_REPLACE_ALLOWED_IPS)
-			put(&w, "replace_allowed_ips=true\n");
+			uapi_put(&w, "replace_allowed_ips=true\n");
 		for (uint32_t j = 0; j < p->n_allowed_ips; j++)
-			put_allowed_ip(&w, &s->allowed_ips[p->first_allowed_ip + j]);
+			uapi_put_allowed_ip(&w, &s->allowed_ips[p->first_allowed_ip + j]);
 	}
-	put(&w, "\n");
-	return finish(&w);
+	uapi_put(&w, "\n");
+	return uapi_finish(&w);
 }
 
 /* ---- get answers (tests and tools) ---- */
@@ -540,7 +535,7 @@ static int get_peer_line(struct get_parser *gp, const char *key, char *value)
 		return strcmp(value, "1") ? -EPROTO : 0;
 	if (!strcmp(key, "endpoint")) {
 		memset(&op, 0, sizeof(op));
-		if (!parse_endpoint(value, &op) || (op.flags & UAPI_PEER_ENDPOINT_ZONE_NAME))
+		if (!uapi_parse_endpoint(value, &op) || (op.flags & UAPI_PEER_ENDPOINT_ZONE_NAME))
 			return -EPROTO;
 		p->endpoint = op.endpoint;
 		return 0;
@@ -548,7 +543,7 @@ static int get_peer_line(struct get_parser *gp, const char *key, char *value)
 	if (!strcmp(key, "allowed_ip")) {
 		struct uapi_allowed_ip a, *arr = (struct uapi_allowed_ip *)p->allowed_ips;
 
-		if (!parse_allowed_ip(value, &a) || a.remove)
+		if (!uapi_parse_allowed_ip(value, &a) || a.remove)
 			return -EPROTO;
 		/* Each peer's list doubles in place: n is the capacity whenever it is a power of 2.
 		 */
@@ -656,7 +651,7 @@ int uapi_parse_get(const char *text, size_t len, struct uapi_device *dev, int *e
 
 	memset(dev, 0, sizeof(*dev));
 	*errno_out = 0;
-	ret = for_each_line(text, len, 0, get_line, &gp);
+	ret = uapi_for_each_line(text, len, 0, get_line, &gp);
 	/* The answer ends with errno= and a blank line: "\n\n" at the very end. */
 	if (!ret && (!gp.have_errno || len < 2 || text[len - 1] != '\n' || text[len - 2] != '\n'))
 		ret = -EPROTO;

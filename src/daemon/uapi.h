@@ -148,6 +148,43 @@ size_t uapi_format_get(const struct uapi_device *dev, char *buf, size_t buflen);
 size_t uapi_format_errno(int err, char *buf, size_t buflen);
 
 /*
+ * The pieces of the text both ends write and read, public so that a client of
+ * the protocol speaks exactly the server's syntax.
+ */
+
+/*
+ * Calls fn(ctx, key, value) for each "key=value" line of text from pos up to a
+ * blank line or the end; key and value are NUL-terminated copies that fn may
+ * change. Stops at the first nonzero return of fn and returns it; -EPROTO for a
+ * line without '=' or with a NUL, -EINVAL for one longer than UAPI_MAX_LINE.
+ */
+int uapi_for_each_line(const char *text, size_t len, size_t pos,
+		       int (*fn)(void *ctx, char *key, char *value), void *ctx);
+/* "[-]addr/cidr" (s is changed); false if it is not one. */
+bool uapi_parse_allowed_ip(char *s, struct uapi_allowed_ip *out);
+/*
+ * A numeric endpoint into op->endpoint: "a.b.c.d:port", "[v6]:port" or
+ * "[v6%zone]:port". A zone that is a number sets sin6_scope_id; one that names an
+ * interface goes to op->endpoint_zone with UAPI_PEER_ENDPOINT_ZONE_NAME set.
+ */
+bool uapi_parse_endpoint(const char *s, struct uapi_peer_op *op);
+
+/* Text appended like snprintf: len counts all of it, buf holds what fits in cap. */
+struct uapi_writer {
+	char *buf;
+	size_t cap, len;
+};
+
+void uapi_put(struct uapi_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "name=hex\n"; the hex copy on the stack is wiped. */
+void uapi_put_key(struct uapi_writer *w, const char *name, const uint8_t key[WG_KEY_LEN]);
+/* "endpoint=...\n"; zone_name (NULL or empty: none) takes the place of a scope id. */
+void uapi_put_endpoint(struct uapi_writer *w, const struct vw_endpoint *e, const char *zone_name);
+void uapi_put_allowed_ip(struct uapi_writer *w, const struct uapi_allowed_ip *a);
+/* NUL-terminates when it fits; returns the full length. */
+size_t uapi_finish(struct uapi_writer *w);
+
+/*
  * Parses a get answer (up to and including "errno=N\n\n") as `wg` reads it: for
  * tests and tools. Fills *dev with heap arrays (free with uapi_device_free) and
  * *errno_out with N. Returns 0 or a negative errno (-EPROTO when malformed).
