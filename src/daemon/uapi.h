@@ -110,8 +110,6 @@ struct uapi_set {
 int uapi_parse_set(const char *text, size_t len, struct uapi_set *out);
 /* Wipes the keys and frees. */
 void uapi_set_free(struct uapi_set *set);
-/* The request text for a parsed set, as `wg` would write it (tests, logs). */
-size_t uapi_format_set(const struct uapi_set *set, char *buf, size_t buflen);
 
 /* A peer in a get answer; allowed_ips point into the caller's memory. */
 struct uapi_peer_info {
@@ -149,7 +147,7 @@ size_t uapi_format_errno(int err, char *buf, size_t buflen);
 
 /*
  * The pieces of the text both ends write and read, public so that a client of
- * the protocol speaks exactly the server's syntax.
+ * the protocol (tests/lib/uapi_client.c) speaks exactly the server's syntax.
  */
 
 /*
@@ -183,13 +181,5 @@ void uapi_put_endpoint(struct uapi_writer *w, const struct vw_endpoint *e, const
 void uapi_put_allowed_ip(struct uapi_writer *w, const struct uapi_allowed_ip *a);
 /* NUL-terminates when it fits; returns the full length. */
 size_t uapi_finish(struct uapi_writer *w);
-
-/*
- * Parses a get answer (up to and including "errno=N\n\n") as `wg` reads it: for
- * tests and tools. Fills *dev with heap arrays (free with uapi_device_free) and
- * *errno_out with N. Returns 0 or a negative errno (-EPROTO when malformed).
- */
-int uapi_parse_get(const char *text, size_t len, struct uapi_device *dev, int *errno_out);
-void uapi_device_free(struct uapi_device *dev);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "daemon/uapi.h"
+#include "uapi_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
 #include "daemon/uapi.h"
+#include "uapi_client.h"
 
 /*
  * Keys and request texts captured from wireguard-tools v1.0.20210914 (`wg set`,
