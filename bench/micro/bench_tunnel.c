@@ -157,7 +157,7 @@ static void shuttle(struct node *x, struct node *y, struct pkt_vec *v, struct pk
 			in.p[k]->src = x->ep;
 		pkt_vec_init(v);
 		while (in.n)
-			wg_device_receive(&y->dev, &in, now, false, &out, ip);
+			wg_device_receive(&y->dev, &in, now, false, NULL, &out, ip);
 		*v = out;
 		struct node *t = x;
 		x = y;
@@ -202,10 +202,10 @@ static void bench_data(void)
 	/* The first batch waits for the handshake; run it, then measure steady state. */
 	pkt_vec_init(&out);
 	pkt_vec_init(&ip);
-	wg_device_send(&a.dev, &pkts, 0, &out);
+	wg_device_send(&a.dev, &pkts, 0, NULL, &out);
 	shuttle(&a, &b, &out, &ip, 0);
 	for (int k = 0; k < 8 && (out.n || wg_device_next_timer(&a.dev) == 0); k++) {
-		wg_device_expire_timers(&a.dev, 0, &out);
+		wg_device_expire_timers(&a.dev, 0, NULL, &out);
 		shuttle(&a, &b, &out, &ip, 0);
 	}
 	if (ip.n != PKT_VEC_MAX || !wg_peer_has_session(a.peer, 0))
@@ -217,12 +217,12 @@ static void bench_data(void)
 		pkts = ip;
 		pkt_vec_init(&ip);
 		pkt_vec_init(&out);
-		if (wg_device_send(&a.dev, &pkts, WG_NS_PER_SEC, &out) != PKT_VEC_MAX)
+		if (wg_device_send(&a.dev, &pkts, WG_NS_PER_SEC, NULL, &out) != PKT_VEC_MAX)
 			die("send");
 		for (uint32_t k = 0; k < out.n; k++)
 			out.p[k]->src = a.ep;
 		pkt_vec_init(&pkts);
-		if (wg_device_receive(&b.dev, &out, WG_NS_PER_SEC, false, &pkts, &ip) !=
+		if (wg_device_receive(&b.dev, &out, WG_NS_PER_SEC, false, NULL, &pkts, &ip) !=
 			    PKT_VEC_MAX ||
 		    ip.n != PKT_VEC_MAX)
 			die("receive");

@@ -73,11 +73,12 @@ void vwired_dev_write(struct vwired *d, struct io_tun *dev, struct pkt_vec *v, b
 
 void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now)
 {
+	const struct wg_aead_later later = {.seal = d->cur->jobs};
 	struct pkt_vec out;
 
 	pkt_vec_init(&out);
 	while (v->n) {
-		wg_device_send(&d->wg, v, now, &out);
+		wg_device_send(&d->wg, v, now, &later, &out);
 		vwired_flush_udp(d, &out);
 	}
 }
@@ -122,6 +123,7 @@ static void deliver_ip(struct vwired *d, struct pkt_vec *out_ip, uint64_t now)
 
 static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uint64_t now)
 {
+	const struct wg_aead_later later = {.seal = d->cur->jobs, .open = d->cur->rx_jobs};
 	struct pkt_vec out_udp, out_ip;
 
 	(void)sock;
@@ -130,7 +132,7 @@ static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uin
 	pkt_vec_init(&out_ip);
 	do {
 		/* Handshakes go to the device's queue: load is judged from its depth. */
-		wg_device_receive(&d->wg, v, now, false, &out_udp, &out_ip);
+		wg_device_receive(&d->wg, v, now, false, &later, &out_udp, &out_ip);
 		vwired_flush_udp(d, &out_udp);
 		deliver_ip(d, &out_ip, now);
 	} while (v->n);
@@ -141,12 +143,13 @@ static void udp_rx(struct vwired *d, struct io_udp *sock, struct pkt_vec *v, uin
 /* The second half of a receive whose data messages were opened outside the lock. */
 static void udp_rx_decrypted(struct vwired *d, struct wg_decrypt_jobs *jobs, uint64_t now)
 {
+	const struct wg_aead_later later = {.seal = d->cur->jobs, .open = jobs};
 	struct pkt_vec out_udp, out_ip;
 
 	pkt_vec_init(&out_udp);
 	pkt_vec_init(&out_ip);
 	while (jobs->n) {
-		wg_device_receive_decrypted(&d->wg, jobs, now, &out_udp, &out_ip);
+		wg_device_receive_decrypted(&d->wg, &later, now, &out_udp, &out_ip);
 		vwired_flush_udp(d, &out_udp);
 		deliver_ip(d, &out_ip, now);
 	}
@@ -183,13 +186,14 @@ static void tun_rx(struct vwired *d, struct io_tun *tun, struct pkt_vec *v)
 
 static void deadline(struct vwired *d, uint64_t now_ns)
 {
+	const struct wg_aead_later later = {.seal = d->cur->jobs};
 	struct pkt_vec out;
 	bool done;
 
 	vwired_sync_wall_clock(d);
 	pkt_vec_init(&out);
 	do {
-		done = wg_device_expire_timers(&d->wg, now_ns, &out);
+		done = wg_device_expire_timers(&d->wg, now_ns, &later, &out);
 		vwired_flush_udp(d, &out);
 	} while (!done);
 	vwired_after_device_calls(d, now_ns);
@@ -205,6 +209,7 @@ static void deadline(struct vwired *d, uint64_t now_ns)
 static void handshakes_run(struct vwired *d, struct vwired_worker *w)
 {
 	struct wg_handshake_jobs *jobs = w->hs_jobs;
+	const struct wg_aead_later later = {.seal = w->jobs};
 	struct pkt_vec out;
 	uint64_t now;
 
@@ -227,7 +232,7 @@ static void handshakes_run(struct vwired *d, struct vwired_worker *w)
 		wg_handshake_jobs_run(jobs);
 		vwired_lock(d, w);
 		while (jobs->n) {
-			wg_device_handshakes_finish(&d->wg, jobs, now, &out);
+			wg_device_handshakes_finish(&d->wg, jobs, now, &later, &out);
 			vwired_flush_udp(d, &out);
 		}
 		vwired_after_device_calls(d, now);
@@ -246,9 +251,7 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 	uint64_t now = vw_clock_mono_ns();
 
 	vwired_lock(d, w);
-	d->wg.decrypt_later = jobs;
 	udp_rx(d, sock, v, now);
-	d->wg.decrypt_later = NULL;
 	if (jobs && jobs->n) {
 		/* Lookups were under the lock; the AEAD is not: other workers go on meanwhile. */
 		vwired_unlock(d);

@@ -51,7 +51,6 @@ void vwired_lock(struct vwired *d, struct vwired_worker *w)
 {
 	pthread_mutex_lock(&d->lock);
 	d->cur = w;
-	d->wg.encrypt_later = w->jobs;
 }
 
 /* The io counters belong to the worker's loop: only its own thread reads them. */
@@ -91,7 +90,6 @@ void vwired_unlock(struct vwired *d)
 	struct vwired_worker *w = d->cur;
 
 	publish_counters(w);
-	d->wg.encrypt_later = NULL;
 	/* Worker 0's io is the default for the single-threaded start and end. */
 	d->cur = &d->workers[0];
 	pthread_mutex_unlock(&d->lock);

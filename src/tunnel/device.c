@@ -392,7 +392,8 @@ void wg_peer_get_info(const struct wg_peer *peer, struct wg_peer_info *info)
 
 /* ---- timers ---- */
 
-bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out)
+bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns,
+			     const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	wg_timers_expire(dev, now_ns);
 	if (dev->ratelimiter_gc_at <= now_ns) {
@@ -403,7 +404,7 @@ bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_
 						 ? now_ns + WG_NS_PER_SEC
 						 : WG_TIMER_OFF;
 	}
-	return wg_device_run_pending(dev, now_ns, out);
+	return wg_device_run_pending(dev, now_ns, later, out);
 }
 
 uint64_t wg_device_next_timer(const struct wg_device *dev)

@@ -35,11 +35,12 @@
  * replies, the sender) and p->port = peer id (0 for cookie replies); inner IP
  * packets have data at the IP header and p->port = the peer's id.
  *
- * Typical loop:
- *   rx: wg_device_receive(dev, &udp_in, now, queue_is_long, &udp_out, &ip_out);
+ * Typical loop (later NULL: the AEAD runs inside each call; see struct wg_aead_later):
+ *   rx: wg_device_receive(dev, &udp_in, now, queue_is_long, NULL, &udp_out, &ip_out);
  *       send udp_out, write ip_out, repeat while udp_in.n
- *   tx: wg_device_send(dev, &ip_in, now, &udp_out); send udp_out, repeat while ip_in.n
- *   timers: when now >= wg_device_next_timer(dev): wg_device_expire_timers(dev, now, &udp_out)
+ *   tx: wg_device_send(dev, &ip_in, now, NULL, &udp_out); send udp_out, repeat while ip_in.n
+ *   timers: when now >= wg_device_next_timer(dev):
+ *       wg_device_expire_timers(dev, now, NULL, &udp_out)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -162,25 +163,32 @@ struct wg_device {
 	void (*session_event)(void *ctx, struct wg_peer *peer, bool up);
 	void *session_event_ctx;
 
-	/* When set, data packets' AEAD is left to the caller (wg_encrypt_jobs, below). */
-	struct wg_encrypt_jobs *encrypt_later;
-	struct wg_decrypt_jobs *decrypt_later;
-
 	uint64_t drops[WG_DROP_MAX];
 	uint64_t cookie_replies_sent;
 	uint64_t handshakes_completed;
 };
 
 /*
- * Deferred encryption, so that callers that share one device between threads under a
- * lock can run the AEAD after letting go of it. With dev->encrypt_later pointing at a
- * job list, every data packet (keepalives too) is framed as usual inside the entry
- * points (nonce counter taken, padding, header, room for the tag) and lands in the
- * output vector, but its plaintext is still there: a job records where it is (a pointer
- * into the packet, whose data must not move until the jobs ran), the counter and a copy
- * of the sending key. The caller must run wg_encrypt_jobs_run before it sends any packet
- * it got from those calls; that touches only the jobs' packets and keys, never the
- * device, so it needs no lock. Counters are still handed out in order
+ * Where a call leaves the AEAD of the data messages it handles, for the caller to run. A
+ * caller that shares one device between threads under a lock runs that AEAD, the
+ * expensive part, after letting go, beside the other threads; each thread passes its own
+ * lists, and the device keeps no reference to them past the call. Every entry point that
+ * can send or take a data message or keepalive takes one; NULL, or a NULL member, means
+ * that AEAD runs inside the call.
+ */
+struct wg_aead_later {
+	struct wg_encrypt_jobs *seal; /* data messages and keepalives the call sends */
+	struct wg_decrypt_jobs *open; /* data messages wg_device_receive takes */
+};
+
+/*
+ * Deferred encryption. With later->seal, every data packet (keepalives too) is framed as
+ * usual inside the call (nonce counter taken, padding, header, room for the tag) and
+ * lands in the output vector, but its plaintext is still there: a job records where it
+ * is (a pointer into the packet, whose data must not move until the jobs ran), the
+ * counter and a copy of the sending key. The caller must run wg_encrypt_jobs_run before
+ * it sends any packet it got from those calls; that touches only the jobs' packets and
+ * keys, never the device, so it needs no lock. Counters are still handed out in order
  * under the caller's lock, so each peer's nonces stay unique. When the list is full a
  * packet is simply encrypted at once.
  */
@@ -197,16 +205,18 @@ struct wg_encrypt_jobs {
 void wg_encrypt_jobs_run(struct wg_encrypt_jobs *jobs);
 
 /*
- * The same on receive. With dev->decrypt_later set, wg_device_receive looks up the
- * keypair of each data message and checks it may still receive, but instead of opening
- * it there it records a job (the packet, now the list's, and a copy of the key). The
- * caller runs wg_decrypt_jobs_run without the lock, then, under it again,
- * wg_device_receive_decrypted does the rest in order: the index must still name the very
- * keypair the job was recorded for, still able to receive (else RX_KEY_EXPIRED), the tag must have
- * verified (else RX_BAD_TAG), then the replay window, session, timers and the allowed-IPs
- * check as always, so the window moves only for authenticated messages, under the lock.
- * It consumes jobs while out_ip has room and returns how many; the rest stay, in order.
- * When the list is full a message is opened at once, as without a list.
+ * The same on receive. With later->open, wg_device_receive looks up the keypair of each
+ * data message and checks it may still receive, but instead of opening it there it
+ * records a job (the packet, now the list's, and a copy of the key). The caller runs
+ * wg_decrypt_jobs_run without the lock, then, under it again, wg_device_receive_decrypted
+ * with the same list does the rest in order: the index must still name the very keypair
+ * the job was recorded for, still able to receive (else RX_KEY_EXPIRED), the tag must
+ * have verified (else RX_BAD_TAG), then the replay window, session, timers and the
+ * allowed-IPs check as always, so the window moves only for authenticated messages, under
+ * the lock. It consumes jobs while out_ip has room and returns how many; the rest stay,
+ * in order. What it sends (staged packets a session released, keepalives) follows
+ * later->seal like any call's. When the list is full a message is opened at once, as
+ * without a list.
  */
 #define WG_DECRYPT_JOBS_MAX PKT_VEC_MAX
 
@@ -223,7 +233,8 @@ struct wg_decrypt_jobs {
 };
 
 void wg_decrypt_jobs_run(struct wg_decrypt_jobs *jobs);
-uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jobs *jobs,
+/* Finishes the messages wg_device_receive left in later->open, once wg_decrypt_jobs_run ran. */
+uint32_t wg_device_receive_decrypted(struct wg_device *dev, const struct wg_aead_later *later,
 				     uint64_t now_ns, struct pkt_vec *out_udp,
 				     struct pkt_vec *out_ip);
 
@@ -243,7 +254,8 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
  *   3. wg_device_handshakes_finish (lock held): the rest in order, as wg_device_receive
  *      would have done it: peer lookup, ss, timestamp, flood check, the response (into
  *      out_udp) and its session; responses are consumed here. Consumes jobs while out_udp
- *      has room and returns how many; the rest stay, in order.
+ *      has room and returns how many; the rest stay, in order. A new session releases
+ *      staged packets or a keepalive, sealed as later says.
  * Cookie replies to our own handshakes are small and handled inline, never queued.
  *
  * The number of jobs per take bounds the X25519 work a caller does per call (16 x ~45 us),
@@ -278,7 +290,8 @@ uint32_t wg_device_handshakes_take(struct wg_device *dev, struct wg_handshake_jo
 				   uint64_t now_ns, struct pkt_vec *out_udp);
 void wg_handshake_jobs_run(struct wg_handshake_jobs *jobs);
 uint32_t wg_device_handshakes_finish(struct wg_device *dev, struct wg_handshake_jobs *jobs,
-				     uint64_t now_ns, struct pkt_vec *out_udp);
+				     uint64_t now_ns, const struct wg_aead_later *later,
+				     struct pkt_vec *out_udp);
 /* Handshake messages waiting in the queue. */
 uint32_t wg_device_handshakes_queued(const struct wg_device *dev);
 
@@ -363,7 +376,7 @@ void wg_peer_get_info(const struct wg_peer *peer, struct wg_peer_info *info);
  * Returns the number of packets consumed (see "Full outputs" above).
  */
 uint32_t wg_device_send(struct wg_device *dev, struct pkt_vec *in, uint64_t now_ns,
-			struct pkt_vec *out);
+			const struct wg_aead_later *later, struct pkt_vec *out);
 
 /*
  * Inbound. in: UDP payloads with p->src set. out_udp: handshake responses,
@@ -371,17 +384,20 @@ uint32_t wg_device_send(struct wg_device *dev, struct pkt_vec *in, uint64_t now_
  * out_ip: decrypted inner packets. under_load: the caller's receive queue is
  * long (the kernel says so at 1/8 of its handshake queue); it then holds for a
  * second: handshakes need a valid mac2 (else a cookie reply is sent) and pass
- * the per-source rate limiter. Returns the number of packets consumed.
+ * the per-source rate limiter. Data messages recorded in later->open reach out_ip
+ * only through wg_device_receive_decrypted. Returns the number of packets consumed.
  */
 uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t now_ns,
-			   bool under_load, struct pkt_vec *out_udp, struct pkt_vec *out_ip);
+			   bool under_load, const struct wg_aead_later *later,
+			   struct pkt_vec *out_udp, struct pkt_vec *out_ip);
 
 /*
  * Runs every timer due at now and then the queued work, appending to out.
  * Returns true when everything due is done, false when out filled first (send
  * it and call again).
  */
-bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out);
+bool wg_device_expire_timers(struct wg_device *dev, uint64_t now_ns,
+			     const struct wg_aead_later *later, struct pkt_vec *out);
 
 /*
  * Earliest deadline (now_ns scale); 0 when work is queued (handshakes in the queue too:

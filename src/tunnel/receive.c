@@ -344,7 +344,8 @@ static void handshake_job_finish(struct wg_device *dev, struct wg_handshake_job 
 }
 
 uint32_t wg_device_handshakes_finish(struct wg_device *dev, struct wg_handshake_jobs *jobs,
-				     uint64_t now_ns, struct pkt_vec *out_udp)
+				     uint64_t now_ns, const struct wg_aead_later *later,
+				     struct pkt_vec *out_udp)
 {
 	uint32_t finished = 0;
 
@@ -357,7 +358,7 @@ uint32_t wg_device_handshakes_finish(struct wg_device *dev, struct wg_handshake_
 	}
 	if (jobs->done == jobs->n)
 		jobs->n = jobs->done = 0;
-	wg_device_run_pending(dev, now_ns, out_udp);
+	wg_device_run_pending(dev, now_ns, later, out_udp);
 	return finished;
 }
 
@@ -498,9 +499,9 @@ static bool rx_data_open(struct pkt *p, const uint8_t *key)
 }
 
 /* Left for wg_decrypt_jobs_run when the caller asked for it and there is room. */
-static bool rx_data_defer(struct wg_device *dev, struct wg_keypair *kp, struct pkt *p)
+static bool rx_data_defer(struct wg_keypair *kp, struct pkt *p, const struct wg_aead_later *later)
 {
-	struct wg_decrypt_jobs *jobs = dev->decrypt_later;
+	struct wg_decrypt_jobs *jobs = later ? later->open : NULL;
 	struct wg_decrypt_job *j;
 
 	if (!jobs || jobs->n == WG_DECRYPT_JOBS_MAX)
@@ -513,11 +514,12 @@ static bool rx_data_defer(struct wg_device *dev, struct wg_keypair *kp, struct p
 	return true;
 }
 
-static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struct pkt_vec *out_ip)
+static void rx_data(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+		    const struct wg_aead_later *later, struct pkt_vec *out_ip)
 {
 	struct wg_keypair *kp = rx_data_keypair(dev, p, now_ns);
 
-	if (!kp || rx_data_defer(dev, kp, p))
+	if (!kp || rx_data_defer(kp, p, later))
 		return;
 	if (!rx_data_open(p, kp->receiving_key)) {
 		drop(dev, kp->entry.peer, p, WG_DROP_RX_BAD_TAG);
@@ -582,12 +584,17 @@ static void rx_data_finish(struct wg_device *dev, struct wg_decrypt_job *j, uint
 	rx_data_accept(dev, kp, j->p, now_ns, out_ip);
 }
 
-uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jobs *jobs,
+uint32_t wg_device_receive_decrypted(struct wg_device *dev, const struct wg_aead_later *later,
 				     uint64_t now_ns, struct pkt_vec *out_udp,
 				     struct pkt_vec *out_ip)
 {
+	struct wg_decrypt_jobs *jobs = later ? later->open : NULL;
 	uint32_t i, left;
 
+	if (!jobs) {
+		wg_device_run_pending(dev, now_ns, later, out_udp);
+		return 0;
+	}
 	for (i = 0; i < jobs->n && !pkt_vec_full(out_ip); i++)
 		rx_data_finish(dev, &jobs->job[i], now_ns, out_ip);
 	left = jobs->n - i;
@@ -598,12 +605,13 @@ uint32_t wg_device_receive_decrypted(struct wg_device *dev, struct wg_decrypt_jo
 	 */
 	crypto_wipe(jobs->job + left, i * sizeof(jobs->job[0]));
 	jobs->n = left;
-	wg_device_run_pending(dev, now_ns, out_udp);
+	wg_device_run_pending(dev, now_ns, later, out_udp);
 	return i;
 }
 
 static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, bool under_load,
-			struct pkt_vec *out_udp, struct pkt_vec *out_ip)
+			const struct wg_aead_later *later, struct pkt_vec *out_udp,
+			struct pkt_vec *out_ip)
 {
 	enum wg_message_type type = wg_message_classify(p->data, p->len);
 
@@ -619,7 +627,7 @@ static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, b
 		rx_cookie(dev, p, now_ns);
 		break;
 	case WG_MSG_DATA:
-		rx_data(dev, p, now_ns, out_ip);
+		rx_data(dev, p, now_ns, later, out_ip);
 		break;
 	case WG_MSG_BAD_SIZE:
 		drop(dev, NULL, p, WG_DROP_RX_BAD_SIZE);
@@ -632,7 +640,8 @@ static void receive_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, b
 }
 
 uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t now_ns,
-			   bool under_load, struct pkt_vec *out_udp, struct pkt_vec *out_ip)
+			   bool under_load, const struct wg_aead_later *later,
+			   struct pkt_vec *out_udp, struct pkt_vec *out_ip)
 {
 	uint32_t i;
 
@@ -640,9 +649,9 @@ uint32_t wg_device_receive(struct wg_device *dev, struct pkt_vec *in, uint64_t n
 	if (!dev->handshakes.slot)
 		under_load = device_under_load(dev, under_load, now_ns);
 	for (i = 0; i < in->n && !pkt_vec_full(out_udp) && !pkt_vec_full(out_ip); i++)
-		receive_one(dev, in->p[i], now_ns, under_load, out_udp, out_ip);
+		receive_one(dev, in->p[i], now_ns, under_load, later, out_udp, out_ip);
 	memmove(in->p, in->p + i, (in->n - i) * sizeof(in->p[0]));
 	in->n -= i;
-	wg_device_run_pending(dev, now_ns, out_udp);
+	wg_device_run_pending(dev, now_ns, later, out_udp);
 	return i;
 }

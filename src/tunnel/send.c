@@ -221,10 +221,11 @@ bool wg_packet_encrypt(struct pkt *p, const struct wg_keypair *kp, uint64_t coun
 	return true;
 }
 
-/* wg_packet_encrypt, with the AEAD recorded in jobs while they have room. */
+/* wg_packet_encrypt, with the AEAD recorded in later->seal while it has room. */
 static bool encrypt_or_defer(struct pkt *p, const struct wg_keypair *kp, uint64_t counter,
-			     uint32_t mtu, struct wg_encrypt_jobs *jobs)
+			     uint32_t mtu, const struct wg_aead_later *later)
 {
+	struct wg_encrypt_jobs *jobs = later ? later->seal : NULL;
 	uint32_t len, i;
 
 	if (!jobs || jobs->n == WG_ENCRYPT_JOBS_MAX)
@@ -258,7 +259,8 @@ static void keep_key_fresh(struct wg_peer *peer, uint64_t now_ns)
 		wg_packet_send_queued_handshake_initiation(peer, now_ns, false);
 }
 
-bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns, struct pkt_vec *out)
+bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns,
+				   const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	struct wg_device *dev = peer->device;
 	struct wg_keypair *kp = peer->keypairs.current;
@@ -286,7 +288,7 @@ bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns, struct
 		}
 		p = wg_peer_unstage_packet(peer);
 		is_data = p->len != 0;
-		if (!encrypt_or_defer(p, kp, kp->sending_counter++, dev->mtu, dev->encrypt_later)) {
+		if (!encrypt_or_defer(p, kp, kp->sending_counter++, dev->mtu, later)) {
 			wg_device_count_drop(dev, peer, false, WG_DROP_TX_NO_ROOM);
 			pkt_free(p);
 			continue;
@@ -314,7 +316,8 @@ static void pending_pop(struct wg_device *dev)
 	peer->on_pending = false;
 }
 
-bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out)
+bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns,
+			   const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	while (dev->pending_head) {
 		struct wg_peer *peer = dev->pending_head;
@@ -323,7 +326,7 @@ bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns, struct pkt_ve
 			return false;
 		if (peer->want_flush) {
 			peer->want_flush = false;
-			if (!wg_packet_send_staged_packets(peer, now_ns, out)) {
+			if (!wg_packet_send_staged_packets(peer, now_ns, later, out)) {
 				peer->want_flush = true;
 				return false;
 			}
@@ -355,7 +358,8 @@ static int ip_destination(const struct pkt *p, uint8_t *family, const uint8_t **
 }
 
 /* One input: staged, then as much of the peer's queue as fits is sent. */
-static void send_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, struct pkt_vec *out)
+static void send_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns,
+		     const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	struct wg_peer *peer;
 	const uint8_t *dst;
@@ -378,19 +382,19 @@ static void send_one(struct wg_device *dev, struct pkt *p, uint64_t now_ns, stru
 		return;
 	}
 	wg_peer_stage_packet(peer, p);
-	if (!wg_packet_send_staged_packets(peer, now_ns, out))
+	if (!wg_packet_send_staged_packets(peer, now_ns, later, out))
 		wg_packet_queue_flush(peer);
 }
 
 uint32_t wg_device_send(struct wg_device *dev, struct pkt_vec *in, uint64_t now_ns,
-			struct pkt_vec *out)
+			const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	uint32_t i;
 
 	for (i = 0; i < in->n && !pkt_vec_full(out); i++)
-		send_one(dev, in->p[i], now_ns, out);
+		send_one(dev, in->p[i], now_ns, later, out);
 	memmove(in->p, in->p + i, (in->n - i) * sizeof(in->p[0]));
 	in->n -= i;
-	wg_device_run_pending(dev, now_ns, out);
+	wg_device_run_pending(dev, now_ns, later, out);
 	return i;
 }

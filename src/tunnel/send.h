@@ -8,6 +8,7 @@
 
 #include "core/pkt.h"
 
+struct wg_aead_later;
 struct wg_device;
 struct wg_keypair;
 struct wg_peer;
@@ -38,13 +39,15 @@ void wg_packet_send_keepalive(struct wg_peer *peer, uint64_t now_ns);
 /* Asks for the staged packets to be sent (at the end of the current call). */
 void wg_packet_queue_flush(struct wg_peer *peer);
 /*
- * Encrypts staged packets into out while there is room: true when the queue
- * was handled (sent, or kept for lack of a usable key with a handshake asked
- * for), false when out filled first.
+ * Encrypts staged packets into out while there is room (or frames them, their AEAD
+ * left to later->seal): true when the queue was handled (sent, or kept for lack of a
+ * usable key with a handshake asked for), false when out filled first.
  */
-bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns, struct pkt_vec *out);
+bool wg_packet_send_staged_packets(struct wg_peer *peer, uint64_t now_ns,
+				   const struct wg_aead_later *later, struct pkt_vec *out);
 /* Does the peers' queued work while out has room; false when some is left. */
-bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns, struct pkt_vec *out);
+bool wg_device_run_pending(struct wg_device *dev, uint64_t now_ns,
+			   const struct wg_aead_later *later, struct pkt_vec *out);
 /* Turns p (an initiation just consumed) into our response and starts the session. */
 bool wg_packet_create_response(struct wg_peer *peer, struct pkt *p, uint64_t now_ns);
 /* Up to a third of a second, for handshake timers. */

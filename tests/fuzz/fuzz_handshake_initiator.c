@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt_vec_init(&in);
 	pkt_vec_init(&out);
 	pkt_vec_add(&in, kd_packet(fz_pool(), kat_plaintext, sizeof(kat_plaintext), NULL));
-	wg_device_send(&a.dev, &in, KD_NOW, &out);
+	wg_device_send(&a.dev, &in, KD_NOW, NULL, &out);
 	/* The seeds rely on this: it is the vectors' initiation. */
 	if (out.n != 1 || memcmp(out.p[0]->data, kat_initiation_nopsk, WG_INIT_SIZE))
 		abort();

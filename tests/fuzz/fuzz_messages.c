@@ -9,6 +9,7 @@
 
 static struct wg_decrypt_jobs rx_jobs;
 static struct wg_encrypt_jobs tx_jobs;
+static const struct wg_aead_later later = {.seal = &tx_jobs, .open = &rx_jobs};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,23 +32,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt_vec_init(&in);
 	pkt_vec_init(&out);
 	pkt_vec_add(&in, kd_packet(fz_pool(), kat_plaintext, sizeof(kat_plaintext), NULL));
-	wg_device_send(&a.dev, &in, KD_NOW, &out);
+	wg_device_send(&a.dev, &in, KD_NOW, NULL, &out);
 	pkt_vec_free(&out);
 
 	kd_endpoint(&src, "192.0.2.2");
-	fz_deliver(&a, &src, data, size, false, false, KD_NOW);
-	fz_deliver(&a, &src, data, size, false, true, KD_NOW + 1);
+	fz_deliver(&a, &src, data, size, false, false, KD_NOW, NULL);
+	fz_deliver(&a, &src, data, size, false, true, KD_NOW + 1, NULL);
 	kd_endpoint(&src, "192.0.2.1");
-	fz_deliver(&b, &src, data, size, false, false, KD_NOW);
+	fz_deliver(&b, &src, data, size, false, false, KD_NOW, NULL);
 	/* Again with the AEAD and the handshakes left to the caller, as vwired's workers run them.
 	 */
-	b.dev.decrypt_later = &rx_jobs;
-	b.dev.encrypt_later = &tx_jobs;
 	if (wg_handshake_queue_init(&b.dev.handshakes, 8))
 		abort();
-	fz_deliver(&b, &src, data, size, false, true, KD_NOW + 1);
-	b.dev.decrypt_later = NULL;
-	b.dev.encrypt_later = NULL;
+	fz_deliver(&b, &src, data, size, false, true, KD_NOW + 1, &later);
 	/* A payload is one drop at most per delivery, never more. */
 	for (int r = 0; r < WG_DROP_MAX; r++)
 		total += a.dev.drops[r] + b.dev.drops[r];

@@ -40,8 +40,16 @@ static inline void fz_free_outputs(struct pkt_vec *a, struct pkt_vec *b)
 	pkt_vec_free(b);
 }
 
+/* Deferred encryption points into the outputs: done before they are freed. */
+static inline void fz_seal(const struct wg_aead_later *later)
+{
+	if (later && later->seal)
+		wg_encrypt_jobs_run(later->seal);
+}
+
 /* A device with a handshake queue: its handshakes taken, run and finished as vwired does. */
-static inline void fz_handshakes(struct kd_node *dst, uint64_t now)
+static inline void fz_handshakes(struct kd_node *dst, uint64_t now,
+				 const struct wg_aead_later *later)
 {
 	static struct wg_handshake_jobs jobs;
 	struct pkt_vec out, none;
@@ -53,18 +61,20 @@ static inline void fz_handshakes(struct kd_node *dst, uint64_t now)
 		fz_free_outputs(&out, &none);
 		wg_handshake_jobs_run(&jobs);
 		while (jobs.n) {
-			wg_device_handshakes_finish(&dst->dev, &jobs, now, &out);
-			if (dst->dev.encrypt_later)
-				wg_encrypt_jobs_run(dst->dev.encrypt_later);
+			wg_device_handshakes_finish(&dst->dev, &jobs, now, later, &out);
+			fz_seal(later);
 			fz_free_outputs(&out, &none);
 		}
 	}
 }
 
-/* Delivers one payload to dst from src at now; outputs are dropped. */
+/*
+ * Delivers one payload to dst from src at now, the AEAD left to later's lists if given
+ * (as vwired's workers leave it); outputs are dropped.
+ */
 static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src,
 			      const uint8_t *msg, size_t len, bool fix_mac1, bool under_load,
-			      uint64_t now)
+			      uint64_t now, const struct wg_aead_later *later)
 {
 	struct pkt_vec in, out_udp, out_ip;
 	struct pkt *p = kd_packet(fz_pool(), msg, len, src);
@@ -83,21 +93,17 @@ static inline void fz_deliver(struct kd_node *dst, const struct vw_endpoint *src
 	pkt_vec_init(&out_ip);
 	pkt_vec_add(&in, p);
 	while (in.n) {
-		wg_device_receive(&dst->dev, &in, now, under_load, &out_udp, &out_ip);
-		/* Deferred encryption points into the outputs: done before they are freed. */
-		if (dst->dev.encrypt_later)
-			wg_encrypt_jobs_run(dst->dev.encrypt_later);
+		wg_device_receive(&dst->dev, &in, now, under_load, later, &out_udp, &out_ip);
+		fz_seal(later);
 		fz_free_outputs(&out_udp, &out_ip);
 	}
-	fz_handshakes(dst, now);
-	/* With deferred decryption (vwired's workers): open, then finish what was recorded. */
-	if (dst->dev.decrypt_later) {
-		wg_decrypt_jobs_run(dst->dev.decrypt_later);
-		while (dst->dev.decrypt_later->n) {
-			wg_device_receive_decrypted(&dst->dev, dst->dev.decrypt_later, now,
-						    &out_udp, &out_ip);
-			if (dst->dev.encrypt_later)
-				wg_encrypt_jobs_run(dst->dev.encrypt_later);
+	fz_handshakes(dst, now, later);
+	/* With deferred decryption: open, then finish what was recorded. */
+	if (later && later->open) {
+		wg_decrypt_jobs_run(later->open);
+		while (later->open->n) {
+			wg_device_receive_decrypted(&dst->dev, later, now, &out_udp, &out_ip);
+			fz_seal(later);
 			fz_free_outputs(&out_udp, &out_ip);
 		}
 	}
@@ -116,7 +122,7 @@ static inline uint64_t fz_run_records(struct kd_node *dst, const struct vw_endpo
 		if (len > size)
 			len = size;
 		now += (uint64_t)(flags >> 2) * 100000000ULL;
-		fz_deliver(dst, src, data, len, flags & 1, flags & 2, now);
+		fz_deliver(dst, src, data, len, flags & 1, flags & 2, now, NULL);
 		data += len;
 		size -= len;
 	}
@@ -136,7 +142,7 @@ static inline void fz_expire_all(struct kd_node *n, uint64_t now)
 		if (t > now)
 			now = t;
 		pkt_vec_init(&out);
-		wg_device_expire_timers(&n->dev, now, &out);
+		wg_device_expire_timers(&n->dev, now, NULL, &out);
 		pkt_vec_free(&out);
 	}
 }

@@ -61,7 +61,7 @@ static void receive_only(struct net *n, struct node *x, struct pkt_vec *v, struc
 	while (v->n) {
 		pkt_vec_init(&out_udp);
 		pkt_vec_init(&out_ip);
-		wg_device_receive(&x->dev, v, n->now, false, &out_udp, &out_ip);
+		wg_device_receive(&x->dev, v, n->now, false, NULL, &out_udp, &out_ip);
 		assert_int_equal(out_ip.n, 0);
 		for (uint32_t i = 0; i < out_udp.n; i++) {
 			assert_int_equal(wg_message_classify(out_udp.p[i]->data, out_udp.p[i]->len),
@@ -139,7 +139,7 @@ static void test_not_under_load(void **state)
 		assert_int_equal(jobs->id.static_private[i], 0);
 	for (uint32_t i = 0; i < jobs->n; i++)
 		assert_int_equal(jobs->job[i].begun, WG_NOISE_DECRYPT_FAILED);
-	assert_int_equal(wg_device_handshakes_finish(&n.b.dev, jobs, n.now, &out),
+	assert_int_equal(wg_device_handshakes_finish(&n.b.dev, jobs, n.now, NULL, &out),
 			 QUEUE_LEN / 8 - 1);
 	assert_int_equal(out.n, 0);
 	assert_int_equal(jobs->n, 0);

@@ -344,25 +344,25 @@ static void test_kat_devices(void **state)
 	pkt_vec_init(&out_ip);
 
 	pkt_vec_add(&in, kd_packet(&pool, kat_plaintext, sizeof(kat_plaintext), NULL));
-	assert_int_equal(wg_device_send(&a.dev, &in, KD_NOW, &out), 1);
+	assert_int_equal(wg_device_send(&a.dev, &in, KD_NOW, NULL, &out), 1);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.p[0]->len, WG_INIT_SIZE);
 	assert_memory_equal(out.p[0]->data, kat_initiation_nopsk, WG_INIT_SIZE);
 
 	to_input(&out, &in, &a.ep);
-	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, NULL, &out, &out_ip), 1);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.p[0]->len, WG_RESP_SIZE);
 	assert_memory_equal(out.p[0]->data, kat_response_nopsk, WG_RESP_SIZE);
 
 	to_input(&out, &in, &b.ep);
-	assert_int_equal(wg_device_receive(&a.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(wg_device_receive(&a.dev, &in, KD_NOW, false, NULL, &out, &out_ip), 1);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.p[0]->len, sizeof(kat_data_nopsk));
 	assert_memory_equal(out.p[0]->data, kat_data_nopsk, sizeof(kat_data_nopsk));
 
 	to_input(&out, &in, &a.ep);
-	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, &out, &out_ip), 1);
+	assert_int_equal(wg_device_receive(&b.dev, &in, KD_NOW, false, NULL, &out, &out_ip), 1);
 	assert_int_equal(out_ip.n, 1);
 	assert_int_equal(out_ip.p[0]->len, sizeof(kat_plaintext));
 	assert_memory_equal(out_ip.p[0]->data, kat_plaintext, sizeof(kat_plaintext));

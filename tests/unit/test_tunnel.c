@@ -469,7 +469,7 @@ static void test_roaming(void **state)
 		pkt_vec_init(&in);
 		pkt_vec_init(&out);
 		pkt_vec_add(&in, make_ip4(&n, "10.0.0.1", "10.0.0.2", 10, 1));
-		wg_device_send(&n.a.dev, &in, n.now, &out);
+		wg_device_send(&n.a.dev, &in, n.now, NULL, &out);
 		assert_int_equal(out.n, 1);
 		assert_true(vw_endpoint_equal(&out.p[0]->dst, &moved));
 		pkt_vec_free(&out);
@@ -514,7 +514,8 @@ static void test_staging(void **state)
  */
 static struct wg_encrypt_jobs deferred_jobs;
 
-static void send_batch(struct net *n, uint32_t count, uint8_t tag0, struct pkt_vec *out)
+static void send_batch(struct net *n, uint32_t count, uint8_t tag0,
+		       const struct wg_aead_later *later, struct pkt_vec *out)
 {
 	struct pkt_vec in;
 
@@ -522,13 +523,14 @@ static void send_batch(struct net *n, uint32_t count, uint8_t tag0, struct pkt_v
 	pkt_vec_init(out);
 	for (uint32_t i = 0; i < count; i++)
 		pkt_vec_add(&in, make_ip4(n, "10.0.0.1", "10.0.0.2", 100 + i, (uint8_t)(tag0 + i)));
-	assert_int_equal(wg_device_send(&n->a.dev, &in, n->now, out), count);
+	assert_int_equal(wg_device_send(&n->a.dev, &in, n->now, later, out), count);
 }
 
 static void test_deferred_encryption(void **state)
 {
 	static struct net now_net, later_net;
 	struct net *n1 = &now_net, *n2 = &later_net;
+	const struct wg_aead_later later = {.seal = &deferred_jobs};
 	struct pkt_vec out1, out2;
 
 	(void)state;
@@ -536,9 +538,8 @@ static void test_deferred_encryption(void **state)
 	net_init(n2, NULL);
 	net_handshake(n1, &n1->a);
 	net_handshake(n2, &n2->a);
-	n2->a.dev.encrypt_later = &deferred_jobs;
-	send_batch(n1, 64, 0, &out1);
-	send_batch(n2, 64, 0, &out2);
+	send_batch(n1, 64, 0, NULL, &out1);
+	send_batch(n2, 64, 0, &later, &out2);
 	assert_int_equal(out2.n, 64);
 	assert_int_equal(deferred_jobs.n, 64);
 	for (uint32_t i = 0; i < 64; i++) {
@@ -561,8 +562,8 @@ static void test_deferred_encryption(void **state)
 
 	/* A full list: the packet is encrypted at once, the list is left alone. */
 	deferred_jobs.n = WG_ENCRYPT_JOBS_MAX;
-	send_batch(n1, 1, 7, &out1);
-	send_batch(n2, 1, 7, &out2);
+	send_batch(n1, 1, 7, NULL, &out1);
+	send_batch(n2, 1, 7, &later, &out2);
 	assert_int_equal(deferred_jobs.n, WG_ENCRYPT_JOBS_MAX);
 	assert_memory_equal(out2.p[0]->data, out1.p[0]->data, out1.p[0]->len);
 	deferred_jobs.n = 0;
@@ -571,7 +572,6 @@ static void test_deferred_encryption(void **state)
 	net_flush(n2);
 	assert_int_equal(n2->b.rx_count, 1 + 64 + 1);
 	assert_int_equal(n2->b.rx_tags[65], 7);
-	n2->a.dev.encrypt_later = NULL;
 	net_free(n1);
 	net_free(n2);
 }
@@ -612,12 +612,13 @@ static void replace_session_keeping_index(struct wg_device *dev, struct wg_peer 
 /* B takes what is on the wire towards it with deferral on; returns what it delivered. */
 static uint32_t deliver_deferred(struct net *n, enum between between)
 {
+	const struct wg_aead_later later = {.open = &deferred_rx};
 	struct pkt_vec *in = &n->to[1], out_udp, out_ip;
 	uint32_t got = 0;
 
 	pkt_vec_init(&out_udp);
 	pkt_vec_init(&out_ip);
-	wg_device_receive(&n->b.dev, in, n->now, false, &out_udp, &out_ip);
+	wg_device_receive(&n->b.dev, in, n->now, false, &later, &out_udp, &out_ip);
 	assert_int_equal(in->n, 0);
 	assert_int_equal(out_ip.n, 0); /* nothing opened yet */
 	wg_decrypt_jobs_run(&deferred_rx);
@@ -628,7 +629,7 @@ static uint32_t deliver_deferred(struct net *n, enum between between)
 		replace_session_keeping_index(&n->b.dev, n->b.peer);
 	}
 	while (deferred_rx.n) {
-		wg_device_receive_decrypted(&n->b.dev, &deferred_rx, n->now, &out_udp, &out_ip);
+		wg_device_receive_decrypted(&n->b.dev, &later, n->now, &out_udp, &out_ip);
 		for (uint32_t i = 0; i < out_ip.n; i++) {
 			n->b.rx_tags[n->b.rx_count++ % sizeof(n->b.rx_tags)] =
 				out_ip.p[i]->data[28];
@@ -649,7 +650,6 @@ static void test_deferred_decryption(void **state)
 	(void)state;
 	net_init(n, NULL);
 	net_handshake(n, &n->a);
-	n->b.dev.decrypt_later = &deferred_rx;
 	n->capture[1] = true;
 	for (uint32_t i = 0; i < 40; i++)
 		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 50 + i, (uint8_t)i));
@@ -698,7 +698,6 @@ static void test_deferred_decryption(void **state)
 	n->capture[1] = false;
 	assert_int_equal(deliver_deferred(n, PEER_REMOVED), 0);
 	assert_int_equal(drops(&n->b, WG_DROP_RX_UNKNOWN_INDEX), 10);
-	n->b.dev.decrypt_later = NULL;
 	net_free(n);
 }
 
@@ -719,6 +718,7 @@ static void test_job_lists_wipe_keys(void **state)
 	static struct net net;
 	static struct wg_decrypt_jobs rx;
 	static struct wg_encrypt_jobs tx;
+	const struct wg_aead_later rx_later = {.open = &rx}, tx_later = {.seal = &tx};
 	struct net *n = &net;
 	struct pkt_vec out_udp, out_ip, out;
 	uint8_t rkey[32], skey[32];
@@ -733,14 +733,13 @@ static void test_job_lists_wipe_keys(void **state)
 
 	/* Ten recorded, run, then finished three at a time: the list is compacted. */
 	memset(&rx, 0, sizeof(rx));
-	n->b.dev.decrypt_later = &rx;
 	n->capture[1] = true;
 	for (uint32_t i = 0; i < 10; i++)
 		node_send(n, &n->a, make_ip4(n, "10.0.0.1", "10.0.0.2", 20, (uint8_t)i));
 	n->capture[1] = false;
 	pkt_vec_init(&out_udp);
 	pkt_vec_init(&out_ip);
-	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &rx_later, &out_udp, &out_ip);
 	assert_int_equal(rx.n, 10);
 	assert_true(holds_key(&rx, sizeof(rx), rkey));
 	wg_decrypt_jobs_run(&rx);
@@ -749,7 +748,7 @@ static void test_job_lists_wipe_keys(void **state)
 		uint32_t before = rx.n;
 
 		out_ip.n = PKT_VEC_MAX - 3;
-		wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+		wg_device_receive_decrypted(&n->b.dev, &rx_later, n->now, &out_udp, &out_ip);
 		assert_int_equal(rx.n, before > 3 ? before - 3 : 0);
 		for (uint32_t i = PKT_VEC_MAX - 3; i < out_ip.n; i++, delivered++)
 			pkt_free(out_ip.p[i]);
@@ -770,15 +769,15 @@ static void test_job_lists_wipe_keys(void **state)
 	n->capture[1] = false;
 	assert_int_equal(n->held[1].n, 10);
 	n->held[1].n = 5;
-	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &rx_later, &out_udp, &out_ip);
 	wg_decrypt_jobs_run(&rx);
 	for (uint32_t i = 0; i < 5; i++)
 		n->held[1].p[i] = n->held[1].p[5 + i];
 	n->held[1].n = 5;
-	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &out_udp, &out_ip);
+	wg_device_receive(&n->b.dev, &n->held[1], n->now, false, &rx_later, &out_udp, &out_ip);
 	assert_int_equal(rx.n, 10);
 	out_ip.n = PKT_VEC_MAX - 3;
-	wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+	wg_device_receive_decrypted(&n->b.dev, &rx_later, n->now, &out_udp, &out_ip);
 	assert_int_equal(rx.n, 7);
 	for (uint32_t i = PKT_VEC_MAX - 3; i < out_ip.n; i++)
 		pkt_free(out_ip.p[i]);
@@ -788,24 +787,21 @@ static void test_job_lists_wipe_keys(void **state)
 		holds_key(rx.job + rx.n, (WG_DECRYPT_JOBS_MAX - rx.n) * sizeof(rx.job[0]), rkey));
 	/* The five never opened are finished as forgeries would be: dropped, keys gone. */
 	while (rx.n)
-		wg_device_receive_decrypted(&n->b.dev, &rx, n->now, &out_udp, &out_ip);
+		wg_device_receive_decrypted(&n->b.dev, &rx_later, n->now, &out_udp, &out_ip);
 	assert_int_equal(out_ip.n, 2);
 	assert_int_equal(drops(&n->b, WG_DROP_RX_BAD_TAG), 5);
 	assert_false(holds_key(&rx, sizeof(rx), rkey));
 	pkt_vec_free(&out_ip);
 	pkt_vec_free(&out_udp);
-	n->b.dev.decrypt_later = NULL;
 
 	/* The encryption list: a copy per recorded packet until it runs. */
 	memset(&tx, 0, sizeof(tx));
-	n->a.dev.encrypt_later = &tx;
-	send_batch(n, 5, 0, &out);
+	send_batch(n, 5, 0, &tx_later, &out);
 	assert_int_equal(tx.n, 5);
 	assert_true(holds_key(&tx, sizeof(tx), skey));
 	wg_encrypt_jobs_run(&tx);
 	assert_false(holds_key(&tx, sizeof(tx), skey));
 	pkt_vec_free(&out);
-	n->a.dev.encrypt_later = NULL;
 	crypto_wipe(rkey, sizeof(rkey));
 	crypto_wipe(skey, sizeof(skey));
 	net_free(n);
@@ -828,7 +824,7 @@ static void test_full_outputs(void **state)
 	out.n = PKT_VEC_MAX - 3;
 	for (uint32_t i = 0; i < out.n; i++)
 		out.p[i] = NULL;
-	consumed = wg_device_send(&n.a.dev, &in, n.now, &out);
+	consumed = wg_device_send(&n.a.dev, &in, n.now, NULL, &out);
 	assert_int_equal(consumed, 3);
 	assert_int_equal(in.n, 7);
 	assert_int_equal(in.p[0]->data[28], 3);
@@ -836,7 +832,7 @@ static void test_full_outputs(void **state)
 	for (uint32_t i = PKT_VEC_MAX - 3; i < PKT_VEC_MAX; i++)
 		pkt_free(out.p[i]);
 	pkt_vec_init(&out);
-	assert_int_equal(wg_device_send(&n.a.dev, &in, n.now, &out), 7);
+	assert_int_equal(wg_device_send(&n.a.dev, &in, n.now, NULL, &out), 7);
 	assert_int_equal(in.n, 0);
 	net_route(&n, &n.a, &out);
 	net_flush(&n);
@@ -854,16 +850,16 @@ static void test_full_outputs(void **state)
 		pkt_vec_init(&out_udp);
 		pkt_vec_init(&out_ip);
 		out_ip.n = PKT_VEC_MAX - 2;
-		assert_int_equal(
-			wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp, &out_ip),
-			2);
+		assert_int_equal(wg_device_receive(&n.b.dev, &n.held[1], n.now, false, NULL,
+						   &out_udp, &out_ip),
+				 2);
 		assert_int_equal(n.held[1].n, 3);
 		pkt_free(out_ip.p[PKT_VEC_MAX - 2]);
 		pkt_free(out_ip.p[PKT_VEC_MAX - 1]);
 		pkt_vec_init(&out_ip);
-		assert_int_equal(
-			wg_device_receive(&n.b.dev, &n.held[1], n.now, false, &out_udp, &out_ip),
-			3);
+		assert_int_equal(wg_device_receive(&n.b.dev, &n.held[1], n.now, false, NULL,
+						   &out_udp, &out_ip),
+				 3);
 		assert_int_equal(out_ip.n, 3);
 		assert_int_equal(out_ip.p[0]->data[28], 2);
 		pkt_vec_free(&out_ip);

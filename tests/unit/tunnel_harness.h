@@ -237,7 +237,7 @@ static inline void node_handshakes(struct net *n, struct node *x)
 		wg_handshake_jobs_run(&jobs);
 		while (jobs.n) {
 			pkt_vec_init(&out);
-			wg_device_handshakes_finish(&x->dev, &jobs, n->now, &out);
+			wg_device_handshakes_finish(&x->dev, &jobs, n->now, NULL, &out);
 			net_route(n, x, &out);
 		}
 	}
@@ -252,7 +252,7 @@ static inline void net_deliver(struct net *n, struct node *x)
 	while (in->n) {
 		pkt_vec_init(&out_udp);
 		pkt_vec_init(&out_ip);
-		wg_device_receive(&x->dev, in, n->now, n->under_load[dir_to(n, x)], &out_udp,
+		wg_device_receive(&x->dev, in, n->now, n->under_load[dir_to(n, x)], NULL, &out_udp,
 				  &out_ip);
 		for (uint32_t i = 0; i < out_ip.n; i++) {
 			if (x->rx_count < sizeof(x->rx_tags))
@@ -283,7 +283,7 @@ static inline void node_expire(struct net *n, struct node *x)
 
 	do {
 		pkt_vec_init(&out);
-		done = wg_device_expire_timers(&x->dev, n->now, &out);
+		done = wg_device_expire_timers(&x->dev, n->now, NULL, &out);
 		net_route(n, x, &out);
 	} while (!done);
 }
@@ -366,7 +366,7 @@ static inline void node_send(struct net *n, struct node *x, struct pkt *p)
 	pkt_vec_init(&in);
 	pkt_vec_init(&out);
 	pkt_vec_add(&in, p);
-	assert_int_equal(wg_device_send(&x->dev, &in, n->now, &out), 1);
+	assert_int_equal(wg_device_send(&x->dev, &in, n->now, NULL, &out), 1);
 	assert_int_equal(in.n, 0);
 	net_route(n, x, &out);
 }
