@@ -142,9 +142,9 @@ struct ur_backend {
 	struct io_uring ring;
 	struct ur_op *ops;
 	struct ur_gso *gso_slots, *gso_free;
-	uint32_t inflight;	 /* SQEs handed out whose completion is not reaped yet */
-	struct ur_bufring **brs; /* by buffer group id */
-	uint32_t nbrs;
+	uint32_t inflight;	      /* SQEs handed out whose completion is not reaped yet */
+	struct ur_bufring **bufrings; /* by buffer group id */
+	uint32_t nbufrings;
 	uint32_t recv_gen;
 	bool recv_ms; /* UDP sockets get a buffer ring and a multishot recvmsg */
 	bool read_ms; /* TUN/TAP the same with a multishot read */
@@ -500,81 +500,81 @@ static uint32_t ur_pow2(uint32_t n)
 /* A free buffer group id, growing the table when all are taken; -1 when none is left. */
 static int ur_bgid_alloc(struct ur_backend *u)
 {
-	uint32_t old = u->nbrs, n = old ? 2 * old : 8;
+	uint32_t old = u->nbufrings, n = old ? 2 * old : 8;
 	struct ur_bufring **grown;
 
 	for (uint32_t i = 0; i < old; i++)
-		if (!u->brs[i])
+		if (!u->bufrings[i])
 			return (int)i;
 	if (n > UINT16_MAX + 1U)
 		n = UINT16_MAX + 1U;
 	if (n == old)
 		return -1;
-	grown = realloc(u->brs, n * sizeof(*grown));
+	grown = realloc(u->bufrings, n * sizeof(*grown));
 	if (!grown)
 		return -1;
 	memset(grown + old, 0, (n - old) * sizeof(*grown));
-	u->brs = grown;
-	u->nbrs = n;
+	u->bufrings = grown;
+	u->nbufrings = n;
 	return (int)old;
 }
 
-static void ur_br_release(struct ur_bufring *br)
+static void ur_bufring_release(struct ur_bufring *bufring)
 {
-	free(br->ring);
-	free(br->pkts);
-	free(br->free_bids);
-	free(br);
+	free(bufring->ring);
+	free(bufring->pkts);
+	free(bufring->free_bids);
+	free(bufring);
 }
 
-static struct ur_bufring *ur_br_alloc(struct io_src *src)
+static struct ur_bufring *ur_bufring_alloc(struct io_src *src)
 {
-	struct ur_bufring *br = calloc(1, sizeof(*br));
+	struct ur_bufring *bufring = calloc(1, sizeof(*bufring));
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
 	void *mem = NULL;
 
-	if (!br)
+	if (!bufring)
 		return NULL;
-	br->src = src;
-	br->entries = ur_pow2(src->depth);
-	bytes = (br->entries * sizeof(struct io_uring_buf) + page - 1) / page * page;
-	br->pkts = calloc(br->entries, sizeof(*br->pkts));
-	br->free_bids = malloc(br->entries * sizeof(*br->free_bids));
-	if (posix_memalign(&mem, page, bytes) || !br->pkts || !br->free_bids) {
-		br->ring = mem;
-		ur_br_release(br);
+	bufring->src = src;
+	bufring->entries = ur_pow2(src->depth);
+	bytes = (bufring->entries * sizeof(struct io_uring_buf) + page - 1) / page * page;
+	bufring->pkts = calloc(bufring->entries, sizeof(*bufring->pkts));
+	bufring->free_bids = malloc(bufring->entries * sizeof(*bufring->free_bids));
+	if (posix_memalign(&mem, page, bytes) || !bufring->pkts || !bufring->free_bids) {
+		bufring->ring = mem;
+		ur_bufring_release(bufring);
 		return NULL;
 	}
 	memset(mem, 0, bytes);
-	br->ring = mem;
-	io_uring_buf_ring_init(br->ring);
-	for (uint32_t i = 0; i < br->entries; i++)
-		br->free_bids[br->nfree_bids++] = (uint16_t)(br->entries - 1 - i);
-	br->msg.msg_name = br->name;
-	br->msg.msg_namelen = UR_MS_NAMELEN;
-	br->msg.msg_control = br->ctl;
-	br->msg.msg_controllen = UR_MS_CTLLEN;
-	return br;
+	bufring->ring = mem;
+	io_uring_buf_ring_init(bufring->ring);
+	for (uint32_t i = 0; i < bufring->entries; i++)
+		bufring->free_bids[bufring->nfree_bids++] = (uint16_t)(bufring->entries - 1 - i);
+	bufring->msg.msg_name = bufring->name;
+	bufring->msg.msg_namelen = UR_MS_NAMELEN;
+	bufring->msg.msg_control = bufring->ctl;
+	bufring->msg.msg_controllen = UR_MS_CTLLEN;
+	return bufring;
 }
 
 /*
  * Gives src a buffer ring; false leaves it on the per-operation path. A kernel
  * without buffer rings (before 5.19) turns multishot off for every source.
  */
-static bool ur_br_new(struct ur_backend *u, struct io_src *src)
+static bool ur_bufring_new(struct ur_backend *u, struct io_src *src)
 {
 	struct io_uring_buf_reg reg;
-	struct ur_bufring *br = ur_br_alloc(src);
-	int bgid = br ? ur_bgid_alloc(u) : -1, ret;
+	struct ur_bufring *bufring = ur_bufring_alloc(src);
+	int bgid = bufring ? ur_bgid_alloc(u) : -1, ret;
 
 	if (bgid < 0) {
-		if (br)
-			ur_br_release(br);
+		if (bufring)
+			ur_bufring_release(bufring);
 		return false;
 	}
 	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (uint64_t)(uintptr_t)br->ring;
-	reg.ring_entries = br->entries;
+	reg.ring_addr = (uint64_t)(uintptr_t)bufring->ring;
+	reg.ring_entries = bufring->entries;
 	reg.bgid = (uint16_t)bgid;
 	ret = io_uring_register_buf_ring(&u->ring, &reg, 0);
 	if (ret < 0) {
@@ -584,47 +584,47 @@ static bool ur_br_new(struct ur_backend *u, struct io_src *src)
 			vw_warn("io_uring: no buffer ring (%s): one receive per operation",
 				strerror(-ret));
 		}
-		ur_br_release(br);
+		ur_bufring_release(bufring);
 		return false;
 	}
-	br->bgid = (uint16_t)bgid;
-	u->brs[bgid] = br;
-	src->bufring = br;
+	bufring->bgid = (uint16_t)bgid;
+	u->bufrings[bgid] = bufring;
+	src->bufring = bufring;
 	return true;
 }
 
 /*
  * Unregisters and frees the ring, every packet still in it back to the pool.
- * Only once no multishot refers to it (br->live == 0), or the ring is gone.
+ * Only once no multishot refers to it (bufring->live == 0), or the ring is gone.
  */
-static void ur_br_free(struct ur_backend *u, struct ur_bufring *br, bool registered)
+static void ur_bufring_free(struct ur_backend *u, struct ur_bufring *bufring, bool registered)
 {
 	if (registered)
-		io_uring_unregister_buf_ring(&u->ring, br->bgid);
-	for (uint32_t b = 0; b < br->entries; b++)
-		pkt_free(br->pkts[b]);
-	u->brs[br->bgid] = NULL;
-	br->src->bufring = NULL;
-	ur_br_release(br);
+		io_uring_unregister_buf_ring(&u->ring, bufring->bgid);
+	for (uint32_t b = 0; b < bufring->entries; b++)
+		pkt_free(bufring->pkts[b]);
+	u->bufrings[bufring->bgid] = NULL;
+	bufring->src->bufring = NULL;
+	ur_bufring_release(bufring);
 }
 
 /* Where the kernel writes into a packet: UDP leaves room for its recvmsg header. */
-static uint8_t *ur_br_addr(const struct io_src *src, struct pkt *p)
+static uint8_t *ur_bufring_addr(const struct io_src *src, struct pkt *p)
 {
 	return src->kind == IO_SRC_UDP ? p->head + UR_MS_OFFSET : p->data;
 }
 
-static uint32_t ur_br_len(const struct io_src *src)
+static uint32_t ur_bufring_len(const struct io_src *src)
 {
 	return src->kind == IO_SRC_UDP ? (uint32_t)UR_MS_HDR + src->cap : src->cap;
 }
 
 /* Every free bid gets a fresh pool packet; rx_nobuf when the pool runs short. */
-static void ur_br_fill(struct io_loop *loop, struct io_src *src, struct ur_bufring *br)
+static void ur_bufring_fill(struct io_loop *loop, struct io_src *src, struct ur_bufring *bufring)
 {
-	int mask = io_uring_buf_ring_mask(br->entries), added = 0;
+	int mask = io_uring_buf_ring_mask(bufring->entries), added = 0;
 
-	while (br->nfree_bids) {
+	while (bufring->nfree_bids) {
 		struct pkt *p = pkt_alloc(loop->pool);
 		uint16_t bid;
 
@@ -632,35 +632,35 @@ static void ur_br_fill(struct io_loop *loop, struct io_src *src, struct ur_bufri
 			src->stats.rx_nobuf++;
 			break;
 		}
-		bid = br->free_bids[--br->nfree_bids];
-		br->pkts[bid] = p;
-		io_uring_buf_ring_add(br->ring, ur_br_addr(src, p), ur_br_len(src), bid, mask,
-				      added++);
+		bid = bufring->free_bids[--bufring->nfree_bids];
+		bufring->pkts[bid] = p;
+		io_uring_buf_ring_add(bufring->ring, ur_bufring_addr(src, p), ur_bufring_len(src),
+				      bid, mask, added++);
 	}
 	/* One release store makes the whole batch visible to the kernel. */
 	if (added)
-		io_uring_buf_ring_advance(br->ring, added);
+		io_uring_buf_ring_advance(bufring->ring, added);
 }
 
 /* The packet the kernel filled (its bid leaves the ring); NULL if there is none. */
-static struct pkt *ur_br_take(struct ur_bufring *br, uint32_t cqe_flags)
+static struct pkt *ur_bufring_take(struct ur_bufring *bufring, uint32_t cqe_flags)
 {
 	uint32_t bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
 	struct pkt *p;
 
 	if (!(cqe_flags & IORING_CQE_F_BUFFER))
 		return NULL;
-	if (bid >= br->entries || !br->pkts[bid]) {
+	if (bid >= bufring->entries || !bufring->pkts[bid]) {
 		vw_err("io_uring: completion names buffer %u, not in the ring", bid);
 		return NULL;
 	}
-	p = br->pkts[bid];
-	br->pkts[bid] = NULL;
-	br->free_bids[br->nfree_bids++] = (uint16_t)bid;
+	p = bufring->pkts[bid];
+	bufring->pkts[bid] = NULL;
+	bufring->free_bids[bufring->nfree_bids++] = (uint16_t)bid;
 	return p;
 }
 
-static void ur_ms_arm(struct ur_backend *u, struct io_src *src, struct ur_bufring *br)
+static void ur_ms_arm(struct ur_backend *u, struct io_src *src, struct ur_bufring *bufring)
 {
 	struct io_uring_sqe *sqe = ur_sqe(u);
 
@@ -668,47 +668,47 @@ static void ur_ms_arm(struct ur_backend *u, struct io_src *src, struct ur_bufrin
 		return; /* next iteration */
 	if (src->kind == IO_SRC_UDP)
 		/* MSG_TRUNC: an oversized datagram shows in the out-header's flags. */
-		io_uring_prep_recvmsg_multishot(sqe, src->fd, &br->msg, MSG_TRUNC);
+		io_uring_prep_recvmsg_multishot(sqe, src->fd, &bufring->msg, MSG_TRUNC);
 	else
 		/* No address and no length: the buffer and its size come from the ring. */
 		io_uring_prep_rw(UR_OP_READ_MULTISHOT, sqe, src->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = br->bgid;
-	br->gen = ++u->recv_gen;
-	io_uring_sqe_set_data64(sqe, ud_recv(br->bgid, br->gen));
-	br->armed = true;
-	br->live++;
+	sqe->buf_group = bufring->bgid;
+	bufring->gen = ++u->recv_gen;
+	io_uring_sqe_set_data64(sqe, ud_recv(bufring->bgid, bufring->gen));
+	bufring->armed = true;
+	bufring->live++;
 	src->inflight++;
 }
 
 /* Once per iteration: top the ring up, and arm the receive if it ended. */
 static void ur_ms_prepare(struct io_loop *loop, struct ur_backend *u, struct io_src *src)
 {
-	struct ur_bufring *br = src->bufring;
+	struct ur_bufring *bufring = src->bufring;
 
-	ur_br_fill(loop, src, br);
+	ur_bufring_fill(loop, src, bufring);
 	/* Armed on an empty ring it would end at once with ENOBUFS, again and again. */
-	if (!br->armed && br->nfree_bids < br->entries && ur_ms_wanted(u, src))
-		ur_ms_arm(u, src, br);
+	if (!bufring->armed && bufring->nfree_bids < bufring->entries && ur_ms_wanted(u, src))
+		ur_ms_arm(u, src, bufring);
 }
 
 /* Cancels the receive armed now; its final CQE (or this, if none) frees the ring. */
-static void ur_ms_stop(struct ur_backend *u, struct io_src *src, struct ur_bufring *br)
+static void ur_ms_stop(struct ur_backend *u, struct io_src *src, struct ur_bufring *bufring)
 {
 	struct io_uring_sqe *sqe;
 
-	if (br->armed) {
+	if (bufring->armed) {
 		sqe = ur_sqe(u);
 		if (!sqe) {
 			vw_err("io_uring: cannot queue a cancel; a receive stays armed");
 			return;
 		}
-		io_uring_prep_cancel64(sqe, ud_recv(br->bgid, br->gen), 0);
+		io_uring_prep_cancel64(sqe, ud_recv(bufring->bgid, bufring->gen), 0);
 		io_uring_sqe_set_data64(sqe, UD_IGNORE);
-		br->armed = false;
+		bufring->armed = false;
 	}
-	if (!br->live && src->dead)
-		ur_br_free(u, br, true);
+	if (!bufring->live && src->dead)
+		ur_bufring_free(u, bufring, true);
 }
 
 /*
@@ -716,14 +716,14 @@ static void ur_ms_stop(struct ur_backend *u, struct io_src *src, struct ur_bufri
  * control messages are copied out first: with an odd pool buffer size they
  * are not aligned in the packet.
  */
-static void ur_ms_udp(struct io_src *src, struct ur_bufring *br, struct pkt *p, int res)
+static void ur_ms_udp(struct io_src *src, struct ur_bufring *bufring, struct pkt *p, int res)
 {
-	uint8_t *buf = ur_br_addr(src, p);
+	uint8_t *buf = ur_bufring_addr(src, p);
 	union {
 		struct cmsghdr align;
 		uint8_t buf[UR_MS_CTLLEN];
 	} ctl;
-	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &br->msg), out;
+	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &bufring->msg), out;
 	struct msghdr view = {.msg_control = ctl.buf};
 
 	if (!o) {
@@ -737,8 +737,8 @@ static void ur_ms_udp(struct io_src *src, struct ur_bufring *br, struct pkt *p, 
 		pkt_free(p);
 		return;
 	}
-	p->data = io_uring_recvmsg_payload(o, &br->msg);
-	p->len = io_uring_recvmsg_payload_length(o, res, &br->msg);
+	p->data = io_uring_recvmsg_payload(o, &bufring->msg);
+	p->len = io_uring_recvmsg_payload_length(o, res, &bufring->msg);
 	if (out.namelen >= sizeof(struct sockaddr_in) && out.namelen <= UR_MS_NAMELEN)
 		io_endpoint_from_sockaddr(&p->src, io_uring_recvmsg_name(o));
 	view.msg_controllen = out.controllen < UR_MS_CTLLEN ? out.controllen : UR_MS_CTLLEN;
@@ -747,7 +747,7 @@ static void ur_ms_udp(struct io_src *src, struct ur_bufring *br, struct pkt *p, 
 }
 
 /* One filled buffer: handed on like a per-operation receive. */
-static void ur_ms_data(struct io_src *src, struct ur_bufring *br, struct pkt *p, int res)
+static void ur_ms_data(struct io_src *src, struct ur_bufring *bufring, struct pkt *p, int res)
 {
 	if (res < 0 || src->dead) {
 		if (res < 0 && res != -ECANCELED)
@@ -756,7 +756,7 @@ static void ur_ms_data(struct io_src *src, struct ur_bufring *br, struct pkt *p,
 		return;
 	}
 	if (src->kind == IO_SRC_UDP) {
-		ur_ms_udp(src, br, p, res);
+		ur_ms_udp(src, bufring, p, res);
 		return;
 	}
 	if ((uint32_t)res > src->cap) {
@@ -786,16 +786,16 @@ static bool ur_ms_refused(int res)
 }
 
 /* The final CQE of one multishot receive (no IORING_CQE_F_MORE). */
-static void ur_ms_end(struct ur_backend *u, struct ur_bufring *br, uint32_t gen, int res)
+static void ur_ms_end(struct ur_backend *u, struct ur_bufring *bufring, uint32_t gen, int res)
 {
-	struct io_src *src = br->src;
-	bool current = br->armed && gen == br->gen;
+	struct io_src *src = bufring->src;
+	bool current = bufring->armed && gen == bufring->gen;
 
-	br->live--;
+	bufring->live--;
 	src->inflight--;
 	if (current)
-		br->armed = false;
-	if (current && !br->worked && ur_ms_refused(res)) {
+		bufring->armed = false;
+	if (current && !bufring->worked && ur_ms_refused(res)) {
 		/*
 		 * Buffer rings (5.19) but not this multishot (recvmsg 6.0, read 6.7),
 		 * or not on this fd. A TUN/TAP deleted just now also lands here; the
@@ -812,29 +812,29 @@ static void ur_ms_end(struct ur_backend *u, struct ur_bufring *br, uint32_t gen,
 		if (io_src_fatal(src, res))
 			io_src_fail(src, res); /* not re-armed: it would fail at once, forever */
 	}
-	if (!br->live && (src->dead || src->failed || !ur_ms_wanted(u, src)))
-		ur_br_free(u, br, true);
+	if (!bufring->live && (src->dead || src->failed || !ur_ms_wanted(u, src)))
+		ur_bufring_free(u, bufring, true);
 }
 
 static void ur_recv_done(struct ur_backend *u, uint64_t ud, int res, uint32_t flags)
 {
 	uint32_t bgid = (uint32_t)(ud >> 3) & 0xffff;
-	struct ur_bufring *br = bgid < u->nbrs ? u->brs[bgid] : NULL;
+	struct ur_bufring *bufring = bgid < u->nbufrings ? u->bufrings[bgid] : NULL;
 	struct pkt *p;
 
-	if (!br) {
+	if (!bufring) {
 		vw_err("io_uring: completion for a receive not in flight");
 		return;
 	}
-	p = ur_br_take(br, flags);
+	p = ur_bufring_take(bufring, flags);
 	if (p)
-		ur_ms_data(br->src, br, p, res);
+		ur_ms_data(bufring->src, bufring, p, res);
 	if (p || (flags & IORING_CQE_F_MORE))
-		br->worked = true;
+		bufring->worked = true;
 	if (flags & IORING_CQE_F_MORE)
 		return;
 	/* A final CQE may still carry a datagram (the kernel ended it for a full CQ). */
-	ur_ms_end(u, br, (uint32_t)(ud >> 32), p ? 0 : res);
+	ur_ms_end(u, bufring, (uint32_t)(ud >> 32), p ? 0 : res);
 }
 
 static void ur_watch_done(struct io_watch *w, int res)
@@ -961,7 +961,7 @@ static int ur_src_add(struct io_loop *loop, struct io_src *src)
 	for (uint32_t i = 0; i < src->depth; i++)
 		src->slots[i] = IO_SLOT_EMPTY;
 	if (ur_ms_wanted(u, src))
-		ur_br_new(u, src);
+		ur_bufring_new(u, src);
 	/* Receives are armed by the next ur_wait, all in its one submit. */
 	return 0;
 }
@@ -1225,10 +1225,10 @@ static void ur_fini(struct io_loop *loop)
 	}
 	io_uring_queue_exit(&u->ring);
 	/* Left only when the drain gave up; with the ring gone the kernel let go of them. */
-	for (uint32_t b = 0; b < u->nbrs; b++)
-		if (u->brs[b])
-			ur_br_free(u, u->brs[b], false);
-	free(u->brs);
+	for (uint32_t b = 0; b < u->nbufrings; b++)
+		if (u->bufrings[b])
+			ur_bufring_free(u, u->bufrings[b], false);
+	free(u->bufrings);
 	free(u->ops);
 	free(u->gso_slots);
 	free(u);
