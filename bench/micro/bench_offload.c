@@ -145,7 +145,7 @@ int main(void)
 	});
 	BENCH("offload coalesce 45 x 1420 -> 1 (incl. clone)", GRO_SEGS * (MSS4 - 12), {
 		fill(&v);
-		gro_coalesce(&v, &big, &st);
+		gro_coalesce(&v, &big, &st, GRO_IP);
 		if (v.n != 1)
 			die("coalesce");
 		pkt_vec_free(&v);

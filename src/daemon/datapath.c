@@ -65,9 +65,9 @@ void vwired_dev_write(struct vwired *d, struct io_tun *dev, struct pkt_vec *v, b
 {
 	/* An offloading device takes every packet with a vnet header: flows' runs merged. */
 	if (io_tun_offloads(dev))
-		gro_coalesce_ex(v, &d->pool, &d->offload,
-				(frames ? GRO_FRAMES : 0) |
-					(io_tun_offloads_udp(dev) ? GRO_UDP : 0));
+		gro_coalesce(v, &d->pool, &d->offload,
+			     (frames ? GRO_FRAMES : GRO_IP) |
+				     (io_tun_offloads_udp(dev) ? GRO_UDP : 0));
 	io_tun_write(d->cur->loop, dev, v);
 }
 

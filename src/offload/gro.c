@@ -453,8 +453,7 @@ static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt
 		st->gro_super_udp++;
 }
 
-void gro_coalesce_ex(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st,
-		     unsigned flags)
+void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st, unsigned flags)
 {
 	struct gro_work w;
 	uint32_t n = v->n;
@@ -476,14 +475,4 @@ void gro_coalesce_ex(struct pkt_vec *v, struct pkt_pool *big, struct offload_sta
 	for (uint32_t k = 0; k < w.ngroups; k++)
 		group_emit(&w, &w.g[k], big, v, st);
 	st->gro_out += v->n;
-}
-
-void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
-{
-	gro_coalesce_ex(v, big, st, 0);
-}
-
-void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st)
-{
-	gro_coalesce_ex(v, big, st, GRO_FRAMES);
 }

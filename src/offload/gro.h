@@ -45,25 +45,16 @@
 #include "core/pkt.h"
 #include "offload/vnet_hdr.h"
 
-/*
- * Rewrites v in place (v->n can only shrink). Merged segments are copied into a buffer
- * from big (PKT_HEADROOM + up to 65535 bytes is enough; smaller buffers limit the
- * super-packet) and freed; when big is NULL nothing merges, and when it is empty a group
- * passes through unmerged (st->gro_nomem). A packet without VNET_HDR_LEN bytes of headroom is freed and counted
- * (OFFLOAD_DROP_HEADROOM).
- */
-void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
-
-/*
- * The same for Ethernet frames going to a TAP opened with IFF_VNET_HDR. Frames of one
- * TCP flow merge only when their Ethernet headers (and 802.1Q tag) are identical; the
- * super-frame carries the first one's, and its vnet header's csum_start and hdr_len count
- * from the frame's first byte, as the kernel's tap expects. Frames without IP pass through.
- */
-void gro_coalesce_frames(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st);
-
 enum gro_flags {
-	GRO_FRAMES = 1, /* v holds Ethernet frames (gro_coalesce_frames) */
+	GRO_IP = 0, /* v holds IP packets for a TUN; only TCP merges */
+	/*
+	 * v holds Ethernet frames for a TAP opened with IFF_VNET_HDR. Frames of one TCP flow
+	 * merge only when their Ethernet headers (and 802.1Q tag) are identical; the
+	 * super-frame carries the first one's, and its vnet header's csum_start and hdr_len
+	 * count from the frame's first byte, as the kernel's tap expects. Frames without IP
+	 * pass through.
+	 */
+	GRO_FRAMES = 1,
 	/*
 	 * UDP too, for a device that took TUN_F_USO4/6: datagrams of one flow (addresses,
 	 * ports, and the IP fields above) with the same payload size, a shorter last one
@@ -75,8 +66,15 @@ enum gro_flags {
 	GRO_UDP = 2,
 };
 
-/* gro_coalesce with GRO_FRAMES and GRO_UDP chosen by flags. */
-void gro_coalesce_ex(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st,
-		     unsigned flags);
+/*
+ * Rewrites v in place (v->n can only shrink); flags are GRO_IP or GRO_FRAMES, with GRO_UDP
+ * or not. Merged segments are copied into a buffer from big (PKT_HEADROOM + up to 65535
+ * bytes is enough; smaller buffers limit the super-packet) and freed; when big is NULL
+ * nothing merges, and when it is empty a group passes through unmerged (st->gro_nomem). A
+ * packet without VNET_HDR_LEN bytes of headroom is freed and counted
+ * (OFFLOAD_DROP_HEADROOM).
+ */
+void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats *st,
+		  unsigned flags);
 
 #endif

@@ -271,12 +271,7 @@ static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, unsign
 		pkt_vec_init(&out);
 		for (uint32_t i = k; i < n && i < k + PKT_VEC_MAX; i++)
 			pkt_vec_add(&out, segs[i]);
-		if (flags == GRO_FRAMES)
-			gro_coalesce_frames(&out, &st->big, &st->st);
-		else if (flags == 0)
-			gro_coalesce(&out, &st->big, &st->st);
-		else
-			gro_coalesce_ex(&out, &st->big, &st->st, flags);
+		gro_coalesce(&out, &st->big, &st->st, flags);
 		for (uint32_t i = 0; i < out.n; i++) {
 			struct pkt *q = out.p[i];
 			uint8_t *d = q->data + VNET_HDR_LEN;
@@ -320,7 +315,7 @@ static void check_passed(const struct vnet_hdr *h, const uint8_t *got, const uin
 /* How split segments are coalesced back: UDP ones with GRO_UDP, TCP ones with it if asked. */
 static unsigned regroup_flags(uint8_t l4_proto, bool udp, bool frames)
 {
-	return (frames ? GRO_FRAMES : 0) | (l4_proto == 17 || udp ? GRO_UDP : 0);
+	return (frames ? GRO_FRAMES : GRO_IP) | (l4_proto == 17 || udp ? GRO_UDP : 0);
 }
 
 static void fuzz_split(struct fuzz_state *st, const uint8_t *data, size_t size, bool udp)
@@ -615,12 +610,7 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 		size -= len;
 	}
 	in.n = n;
-	if (udp)
-		gro_coalesce_ex(&v, &st->big, &st->st, GRO_UDP | (frames ? GRO_FRAMES : 0));
-	else if (frames)
-		gro_coalesce_frames(&v, &st->big, &st->st);
-	else
-		gro_coalesce(&v, &st->big, &st->st);
+	gro_coalesce(&v, &st->big, &st->st, (frames ? GRO_FRAMES : GRO_IP) | (udp ? GRO_UDP : 0));
 	check(v.n <= n);
 	/* The pass-throughs first: each is one input, unchanged. */
 	for (uint32_t i = 0; i < v.n; i++) {

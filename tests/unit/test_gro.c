@@ -15,7 +15,7 @@ static uint8_t fref[70100];
 
 static void gro_run(struct fixture *fx, struct pkt_vec *v)
 {
-	gro_coalesce(v, &fx->big, &fx->st);
+	gro_coalesce(v, &fx->big, &fx->st, GRO_IP);
 }
 
 /* Split a super-packet and coalesce the segments: the same super-packet comes back. */
@@ -359,7 +359,7 @@ static void test_gro_limits(void **state)
 	pkt_vec_init(&v);
 	pkt_vec_add(&v, pkt_from(&fx->pool, keep[0], klen[0]));
 	pkt_vec_add(&v, pkt_from(&fx->pool, keep[1], klen[1]));
-	gro_coalesce(&v, NULL, &fx->st);
+	gro_coalesce(&v, NULL, &fx->st, GRO_IP);
 	assert_int_equal(v.n, 2);
 	assert_passed(v.p[1], keep[1], klen[1]);
 	pkt_vec_free(&v);
@@ -423,7 +423,7 @@ static void test_gro_many_flows(void **state)
 
 static void gro_frames_run(struct fixture *fx, struct pkt_vec *v)
 {
-	gro_coalesce_frames(v, &fx->big, &fx->st);
+	gro_coalesce(v, &fx->big, &fx->st, GRO_FRAMES);
 }
 
 static void test_gro_frames_merge(void **state)

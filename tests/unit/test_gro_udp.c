@@ -19,7 +19,7 @@ static uint32_t uklen[PKT_VEC_MAX];
 
 static void gro_udp_run(struct fixture *fx, struct pkt_vec *v, unsigned flags)
 {
-	gro_coalesce_ex(v, &fx->big, &fx->st, flags);
+	gro_coalesce(v, &fx->big, &fx->st, flags);
 }
 
 /*
@@ -627,8 +627,8 @@ static void test_gro_udp_off(void **state)
 	struct flow t = flow_make(4, 6), u4 = flow_make(4, 17), u6 = flow_make(6, 17);
 	struct eth e = eth_make();
 
-	for (int mode = 0; mode < 4; mode++) {
-		const struct eth *le = mode >= 2 ? &e : NULL;
+	for (int frames = 0; frames < 2; frames++) {
+		const struct eth *le = frames ? &e : NULL;
 		struct pkt_vec v;
 		uint32_t idx[12], nu = 0;
 
@@ -643,20 +643,7 @@ static void test_gro_udp_off(void **state)
 				uadd(fx, &v, le, &u4, payload + k * 900, 900, (uint16_t)k, CK_FULL);
 			idx[nu++] = uadd(fx, &v, le, &u6, payload + k * 900, 900, 0, CK_FULL);
 		}
-		switch (mode) {
-		case 0:
-			gro_coalesce(&v, &fx->big, &fx->st);
-			break;
-		case 1:
-			gro_coalesce_ex(&v, &fx->big, &fx->st, 0);
-			break;
-		case 2:
-			gro_coalesce_frames(&v, &fx->big, &fx->st);
-			break;
-		case 3:
-			gro_coalesce_ex(&v, &fx->big, &fx->st, GRO_FRAMES);
-			break;
-		}
+		gro_coalesce(&v, &fx->big, &fx->st, frames ? GRO_FRAMES : GRO_IP);
 		/* The TCP super-packet where its first segment was, then the datagrams in order. */
 		assert_int_equal(v.n, 1 + 8);
 		if (le)
@@ -667,7 +654,7 @@ static void test_gro_udp_off(void **state)
 			assert_passed_k(v.p[1 + k], idx[k]);
 		pkt_vec_free(&v);
 	}
-	assert_int_equal(fx->st.gro_super, 4);
+	assert_int_equal(fx->st.gro_super, 2);
 	assert_int_equal(fx->st.gro_super_udp, 0);
 }
 
@@ -847,7 +834,7 @@ static void test_gro_udp_limits(void **state)
 		pkt_vec_init(&v);
 		uadd_run(fx, &v, NULL, &u4, payload, fill_sizes(size, 10, 1000, 1000), 10, 0,
 			 CK_FULL);
-		gro_coalesce_ex(&v, &small, &fx->st, GRO_UDP);
+		gro_coalesce(&v, &small, &fx->st, GRO_UDP);
 		EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 4000, 0, 1000),
 			   U_SUPER(4000, 4000, 4, 1000), U_SUPER(8000, 2000, 8, 1000));
 		assert_int_equal(small.nfree, small.count);
@@ -896,7 +883,7 @@ static void test_gro_udp_nomem(void **state)
 	/* No big pool at all: nothing merges. */
 	pkt_vec_init(&v);
 	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
-	gro_coalesce_ex(&v, NULL, &fx->st, GRO_UDP);
+	gro_coalesce(&v, NULL, &fx->st, GRO_UDP);
 	expect_udp_passed(&v, 4);
 	assert_int_equal(fx->st.gro_super_udp, 1);
 }
