@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Bad config files (issue 4, acceptance): for each file of a table, vwired
+# Bad config files: for each file of a table, vwired
 # exits non-zero within 5 s, its stderr names the file, the line (where there
 # is one) and the key, and nothing is left behind: no TUN in its namespace, no
 # socket in its run dir. A good file differing from each bad one in one place

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The offload paths (issue 8) between two vwired hosts, each with a TUN (routed) and a
-# bridge whose one wire goes to the other. Over both, TCP must arrive intact both ways
-# (SHA-256 of 32 MiB) and UDP datagrams must arrive unaltered (each checked), and the
-# counters must show the offload paths really ran:
+# The offload paths (TSO/USO super-packets split on read, runs coalesced on write) between
+# two vwired hosts, each with a TUN (routed) and a bridge whose one wire goes to the
+# other. Over both, TCP must arrive intact both ways (SHA-256 of 32 MiB) and UDP
+# datagrams must arrive unaltered (each checked), and the counters must show the offload
+# paths really ran:
 #   routed:  the TUN handed over TCP super-packets (split), the receiver merged TCP
 #            segments and, where the kernel takes USO, UDP datagrams (gro_super_udp);
 #   bridged: the TAP handed over TCP super-frames, cut to fit the 1420-byte tunnel so

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Roaming (issue 4, acceptance): while one side pings through the tunnel, its
-# underlay address changes, and the pings resume; the other side's `wg show`
-# then reports the new endpoint. Three moves, vwired on both sides (B may be
+# Roaming (a peer's endpoint follows the source of its latest authenticated
+# packet): while one side pings through the tunnel, its underlay address
+# changes, and the pings resume; the other side's `wg show` then reports the
+# new endpoint. Three moves, vwired on both sides (B may be
 # wireguard-go with ROAM_B=wggo):
 #   1. A's IPv4 address on its veth changes (A is pinging, B learns it);
 #   2. B's IPv4 address changes (B is pinging, A learns it);

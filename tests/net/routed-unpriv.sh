@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# vwired with no privileges (issue 4, acceptance), against a root vwired:
+# vwired with no privileges, against a root vwired:
 #  1. as user nobody with no capabilities at all, attached to a persistent TUN
 #     that root created beforehand (`ip tuntap add ... user nobody`, address,
 #     MTU, up); its run dir under $WORK; checked with vwirectl --run-dir;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# vwired <-> vwired over a veth underlay (issue 4, acceptance): ping both ways
+# vwired <-> vwired over a veth underlay, the routed path end to end: ping both ways
 # with each side initiating the handshake, IPv4 and IPv6 inner traffic, IPv4
 # and IPv6 endpoints, a preshared key, full-MTU packets, a short iperf3 run,
 # `wg show` and `vwirectl show [--json]` on both sides, clean exit on SIGTERM.

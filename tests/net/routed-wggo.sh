@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# vwired <-> wireguard-go (Debian's) over a veth underlay (issue 4, acceptance):
+# vwired <-> wireguard-go (Debian's) over a veth underlay, interop end to end:
 # each side initiates in turn, IPv4 and IPv6 endpoints, with and without a
 # preshared key, IPv4 and IPv6 inner traffic, full-MTU packets, iperf3 both
 # directions. Every round's handshake is captured with tshark on the underlay

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# 802.1D interop with the Linux bridge (issue 6): a triangle of two kernel
+# 802.1D interop with the Linux bridge: a triangle of two kernel
 # bridges (stp_state 1) and one vwired bridge.
 #
 #   namespace k1: kbr1 (kernel, 10.77.0.11/24)   namespace k2: kbr2 (kernel, 10.77.0.12/24)

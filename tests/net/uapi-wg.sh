@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The cross-platform userspace API of vwired, driven by Debian's unmodified
-# `wg` (issue 4, acceptance): wg show (peer, endpoint, latest handshake,
-# transfer), wg showconf round-tripping through wg setconf, wg set adding a
-# peer that then works without a restart, changing allowed-ips and the listen
-# port live, and removing a peer, after which nothing more reaches it.
+# `wg`: wg show (peer, endpoint, latest handshake, transfer), wg showconf
+# round-tripping through wg setconf, wg set adding a peer that then works
+# without a restart, changing allowed-ips and the listen port live, and
+# removing a peer, after which nothing more reaches it.
 # A runs vwired; B and C run wireguard-go. VWIRED_IO as in lib.sh.
 . "$(dirname "$0")/lib.sh"
 need_cmd wg wireguard-go jq

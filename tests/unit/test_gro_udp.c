@@ -620,7 +620,11 @@ static void test_gro_udp_csum(void **state)
 	assert_int_equal(fx->st.gro_bad_csum, 4);
 }
 
-/* Without GRO_UDP, UDP passes one by one behind a zero header as before; TCP still merges. */
+/*
+ * Without GRO_UDP (a device that did not take USO cannot take a UDP super-packet), UDP
+ * passes one by one behind a zero header; TCP still merges, from a TUN's packets or a TAP's
+ * frames alike.
+ */
 static void test_gro_udp_off(void **state)
 {
 	struct fixture *fx = *state;
