@@ -101,9 +101,9 @@ static void ip_to_text(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 static void show_wire_text(struct vwired *d, uint32_t i, struct out *o)
 {
 	const struct config_wire *cw = &d->cfg.wires[i];
-	const struct vw_wire *w = &d->wires[i];
-	const struct br_port *bp = br_get_port(&d->br, w->port);
-	const struct stp_port *sp = br_get_stp_port(&d->br, w->port);
+	const struct vw_wire *w = &d->sh.wires[i];
+	const struct br_port *bp = br_get_port(&d->sh.br, w->port);
+	const struct stp_port *sp = br_get_stp_port(&d->sh.br, w->port);
 	char key[WG_KEY_LEN_BASE64 + 1];
 
 	key_to_base64(key, wg_peer_public_key(w->peer));
@@ -146,7 +146,7 @@ static uint64_t offload_counter(const struct offload_stats *st, size_t i)
 /* TUN/TAP segmentation and coalescing: the split and merge counts and their drops. */
 static void show_offload(const struct vwired *d, struct out *o, bool json)
 {
-	const struct offload_stats *st = &d->offload;
+	const struct offload_stats *st = &d->sh.offload;
 
 	if (!json) {
 		outf(o, "  offload: %s\n", d->opt.offload ? "on" : "off");
@@ -171,9 +171,9 @@ static void show_offload(const struct vwired *d, struct out *o, bool json)
 /* The wires' IPv4 fragmentation and reassembly (only frames over the tunnel MTU use it). */
 static void show_ipfrag(const struct vwired *d, struct out *o, bool json)
 {
-	const struct ipfrag_stats *st = &d->frag.stats;
+	const struct ipfrag_stats *st = &d->sh.frag.stats;
 
-	if (!d->frag_ready)
+	if (!d->sh.frag_ready)
 		return;
 	if (json) {
 		outf(o,
@@ -199,9 +199,9 @@ static void show_ipfrag(const struct vwired *d, struct out *o, bool json)
 /* The wires' VXLAN: frames encapsulated and decapsulated, and what decap refused, by why. */
 static void show_vxlan(const struct vwired *d, struct out *o, bool json)
 {
-	const struct vx_stats *st = &d->vx.stats;
+	const struct vx_stats *st = &d->sh.vx.stats;
 
-	if (!d->vx_ready)
+	if (!d->sh.vx_ready)
 		return;
 	if (json) {
 		outf(o,
@@ -295,8 +295,8 @@ static void bridge_guards(const struct bridge *br, struct bridge_guards *g)
  */
 static void show_limits(struct vwired *d, struct out *o, bool json)
 {
-	const struct wg_handshake_queue *q = &d->wg.handshakes;
-	const struct wg_ratelimiter *rl = &d->wg.ratelimiter;
+	const struct wg_handshake_queue *q = &d->sh.wg.handshakes;
+	const struct wg_ratelimiter *rl = &d->sh.wg.ratelimiter;
 	struct bridge_guards g;
 
 	if (json) {
@@ -306,74 +306,75 @@ static void show_limits(struct vwired *d, struct out *o, bool json)
 		     "\"handshake_queue\": {\"queued\": %u, \"max\": %u, \"high_water\": %u}, "
 		     "\"ratelimiter\": {\"sources\": %u, \"max\": %u, \"limited\": %" PRIu64
 		     ", \"table_full\": %" PRIu64 ", \"evicted\": %" PRIu64 "}",
-		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged,
-		     q->len, q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
-		     rl->stats.table_full, rl->stats.evicted);
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->sh.wg.staged_total,
+		     d->sh.wg.max_staged, q->len, q->cap, q->high_water, rl->count, rl->max_entries,
+		     rl->stats.limited, rl->stats.table_full, rl->stats.evicted);
 	} else {
 		outf(o,
 		     "  limits: pool %u buffers (%u free); staged %u of %u; handshake queue %u of "
 		     "%u (at most %u); rate limiter %u of %u sources, %" PRIu64 " limited, %" PRIu64
 		     " full-table admissions, %" PRIu64 " evicted\n",
-		     d->pool.count, pkt_pool_nfree(&d->pool), d->wg.staged_total, d->wg.max_staged,
-		     q->len, q->cap, q->high_water, rl->count, rl->max_entries, rl->stats.limited,
-		     rl->stats.table_full, rl->stats.evicted);
+		     d->pool.count, pkt_pool_nfree(&d->pool), d->sh.wg.staged_total,
+		     d->sh.wg.max_staged, q->len, q->cap, q->high_water, rl->count, rl->max_entries,
+		     rl->stats.limited, rl->stats.table_full, rl->stats.evicted);
 	}
-	if (!d->has_bridge) {
+	if (!d->sh.has_bridge) {
 		if (json)
 			outf(o, "}, ");
 		return;
 	}
-	bridge_guards(&d->br, &g);
+	bridge_guards(&d->sh.br, &g);
 	if (json)
 		outf(o,
 		     ", \"fdb\": {\"entries\": %u, \"max\": %u, \"max_learned_per_port\": %u, "
 		     "\"evicted\": %" PRIu64 ", \"learn_limit\": %" PRIu64
 		     ", \"learn_full\": %" PRIu64 "}, \"bpdu\": {\"guard_trips\": %" PRIu64
 		     ", \"timers_clamped\": %" PRIu64 ", \"aged_out\": %" PRIu64 "}}, ",
-		     d->br.fdb.count, d->br.fdb.cap, d->br.fdb.max_learned, d->br.fdb.st.evicted,
-		     g.learn_limit, g.learn_full, g.bpdu_guard_trips, g.bpdu_timers_clamped,
-		     g.bpdu_aged_out);
+		     d->sh.br.fdb.count, d->sh.br.fdb.cap, d->sh.br.fdb.max_learned,
+		     d->sh.br.fdb.st.evicted, g.learn_limit, g.learn_full, g.bpdu_guard_trips,
+		     g.bpdu_timers_clamped, g.bpdu_aged_out);
 	else
 		outf(o,
 		     "  bridge limits: fdb %u of %u (%u per port), %" PRIu64 " evicted, %" PRIu64
 		     " not learned at a port's limit, %" PRIu64 " with the table full; BPDU guard "
 		     "%" PRIu64 ", BPDU timers clamped %" PRIu64 ", aged out %" PRIu64 "\n",
-		     d->br.fdb.count, d->br.fdb.cap, d->br.fdb.max_learned, d->br.fdb.st.evicted,
-		     g.learn_limit, g.learn_full, g.bpdu_guard_trips, g.bpdu_timers_clamped,
-		     g.bpdu_aged_out);
+		     d->sh.br.fdb.count, d->sh.br.fdb.cap, d->sh.br.fdb.max_learned,
+		     d->sh.br.fdb.st.evicted, g.learn_limit, g.learn_full, g.bpdu_guard_trips,
+		     g.bpdu_timers_clamped, g.bpdu_aged_out);
 }
 
 static void show_text(struct vwired *d, struct out *o, uint64_t now)
 {
+	const struct vwired_worker *w0 = &d->workers[0];
 	uint8_t pub[WG_KEY_LEN];
 	char key[WG_KEY_LEN_BASE64 + 1], ep[80], ago[64];
 
 	outf(o, "interface: %s\n", d->name);
-	if (wg_device_public_key(&d->wg, pub)) {
+	if (wg_device_public_key(&d->sh.wg, pub)) {
 		key_to_base64(key, pub);
 		outf(o, "  public key: %s\n", key);
 	}
-	outf(o, "  listening port: %u\n", d->udp ? io_udp_port(d->udp) : 0);
-	outf(o, "  tun: %s\n", d->tun ? io_tun_name(d->tun) : "off");
-	outf(o, "  io: %s\n", io_loop_backend_name(d->loop));
-	outf(o, "  peers: %u\n", d->wg.npeers);
+	outf(o, "  listening port: %u\n", w0->udp ? io_udp_port(w0->udp) : 0);
+	outf(o, "  tun: %s\n", w0->tun ? io_tun_name(w0->tun) : "off");
+	outf(o, "  io: %s\n", io_loop_backend_name(w0->loop));
+	outf(o, "  peers: %u\n", d->sh.wg.npeers);
 	for (uint32_t i = 0; i < WG_DROP_MAX; i++)
-		if (d->wg.drops[i])
-			outf(o, "  drop %s: %" PRIu64 "\n", wg_drop_name(i), d->wg.drops[i]);
+		if (d->sh.wg.drops[i])
+			outf(o, "  drop %s: %" PRIu64 "\n", wg_drop_name(i), d->sh.wg.drops[i]);
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
-		if (d->drops[i])
-			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->drops[i]);
+		if (d->sh.drops[i])
+			outf(o, "  drop %s: %" PRIu64 "\n", vwired_drop_name(i), d->sh.drops[i]);
 	show_offload(d, o, false);
 	show_ipfrag(d, o, false);
 	show_vxlan(d, o, false);
 	show_workers(d, o, false);
 	show_control(d, o, false);
 	show_limits(d, o, false);
-	if (d->has_bridge)
+	if (d->sh.has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
 		show_wire_text(d, i, o);
-	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
+	for (struct wg_peer *p = wg_device_first_peer(&d->sh.wg); p; p = wg_device_next_peer(p)) {
 		struct wg_peer_info info;
 		struct ip_text t = {o, false, 0};
 
@@ -405,25 +406,27 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 
 static void show_json(struct vwired *d, struct out *o, uint64_t now)
 {
+	const struct vwired_worker *w0 = &d->workers[0];
 	uint8_t pub[WG_KEY_LEN];
 	char key[WG_KEY_LEN_BASE64 + 1], ep[80];
 	bool first = true;
 
 	outf(o, "{\"name\": \"%s\", ", d->name);
-	if (wg_device_public_key(&d->wg, pub)) {
+	if (wg_device_public_key(&d->sh.wg, pub)) {
 		key_to_base64(key, pub);
 		outf(o, "\"public_key\": \"%s\", ", key);
 	}
-	outf(o, "\"listen_port\": %u, \"tun\": ", d->udp ? io_udp_port(d->udp) : 0);
-	if (d->tun)
-		outf(o, "\"%s\", ", io_tun_name(d->tun));
+	outf(o, "\"listen_port\": %u, \"tun\": ", w0->udp ? io_udp_port(w0->udp) : 0);
+	if (w0->tun)
+		outf(o, "\"%s\", ", io_tun_name(w0->tun));
 	else
 		outf(o, "null, ");
-	outf(o, "\"io\": \"%s\", \"drops\": {", io_loop_backend_name(d->loop));
+	outf(o, "\"io\": \"%s\", \"drops\": {", io_loop_backend_name(w0->loop));
 	for (uint32_t i = 0; i < WG_DROP_MAX; i++, first = false)
-		outf(o, "%s\"%s\": %" PRIu64, first ? "" : ", ", wg_drop_name(i), d->wg.drops[i]);
+		outf(o, "%s\"%s\": %" PRIu64, first ? "" : ", ", wg_drop_name(i),
+		     d->sh.wg.drops[i]);
 	for (uint32_t i = 0; i < VWIRED_DROP_MAX; i++)
-		outf(o, ", \"%s\": %" PRIu64, vwired_drop_name(i), d->drops[i]);
+		outf(o, ", \"%s\": %" PRIu64, vwired_drop_name(i), d->sh.drops[i]);
 	outf(o, "}, ");
 	show_offload(d, o, true);
 	show_ipfrag(d, o, true);
@@ -432,16 +435,16 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	show_control(d, o, true);
 	show_limits(d, o, true);
 	outf(o, "\"bridge\": ");
-	if (d->has_bridge)
+	if (d->sh.has_bridge)
 		outf(o, "\"%s\"", d->cfg.bridge.name);
 	else
 		outf(o, "null");
 	outf(o, ", \"wires\": [");
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
 		const struct config_wire *cw = &d->cfg.wires[i];
-		const struct vw_wire *w = &d->wires[i];
-		const struct br_port *bp = br_get_port(&d->br, w->port);
-		const struct stp_port *sp = br_get_stp_port(&d->br, w->port);
+		const struct vw_wire *w = &d->sh.wires[i];
+		const struct br_port *bp = br_get_port(&d->sh.br, w->port);
+		const struct stp_port *sp = br_get_stp_port(&d->sh.br, w->port);
 
 		key_to_base64(key, wg_peer_public_key(w->peer));
 		outf(o,
@@ -459,7 +462,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 	}
 	outf(o, "], \"peers\": [");
 	first = true;
-	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p)) {
+	for (struct wg_peer *p = wg_device_first_peer(&d->sh.wg); p; p = wg_device_next_peer(p)) {
 		struct wg_peer_info info;
 		struct ip_text t = {o, true, 0};
 
@@ -513,18 +516,18 @@ static void show_dot(struct vwired *d, struct out *o)
 {
 	char id[18], root[18], peer[18];
 
-	br_format_bridge_id(d->br.stp.bridge_id, id);
-	br_format_bridge_id(d->br.stp.designated_root, root);
+	br_format_bridge_id(d->sh.br.stp.bridge_id, id);
+	br_format_bridge_id(d->sh.br.stp.designated_root, root);
 	outf(o, "graph \"%s\" {\n  \"%s\" [label=\"%s\\n%s%s\", shape=box];\n", d->cfg.bridge.name,
-	     id, d->cfg.bridge.name, id, stp_is_root_bridge(&d->br.stp) ? "\\nroot" : "");
+	     id, d->cfg.bridge.name, id, stp_is_root_bridge(&d->sh.br.stp) ? "\\nroot" : "");
 	for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
-		const struct br_port *bp = br_get_port(&d->br, port);
-		const struct stp_port *sp = br_get_stp_port(&d->br, port);
+		const struct br_port *bp = br_get_port(&d->sh.br, port);
+		const struct stp_port *sp = br_get_stp_port(&d->sh.br, port);
 		enum stp_role role;
 
 		if (!bp || !sp || !bp->in_use)
 			continue;
-		role = stp_port_role(&d->br.stp, sp);
+		role = stp_port_role(&d->sh.br.stp, sp);
 		br_format_bridge_id(sp->designated_bridge, peer);
 		outf(o,
 		     "  \"%s\" -- \"%s:%s\" [label=\"%s %s cost %u\", style=%s];\n"
@@ -541,9 +544,9 @@ static void show_bridge(struct vwired *d, const char *what, bool json, struct ou
 	uint64_t now = vw_clock_mono_ns();
 
 	if (!strcmp(what, "showstp"))
-		show_with(o, json ? br_showstp_json : br_showstp, &d->br, now);
+		show_with(o, json ? br_showstp_json : br_showstp, &d->sh.br, now);
 	else if (!strcmp(what, "showmacs"))
-		show_with(o, json ? br_showmacs_json : br_showmacs, &d->br, now);
+		show_with(o, json ? br_showmacs_json : br_showmacs, &d->sh.br, now);
 	else
 		show_dot(d, o);
 }
@@ -568,7 +571,7 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 	}
 	if (argc >= 1 && (!strcmp(argv[0], "showstp") || !strcmp(argv[0], "showmacs") ||
 			  !strcmp(argv[0], "dot"))) {
-		if (!d->has_bridge) {
+		if (!d->sh.has_bridge) {
 			outf(o, "error: %s has no bridge\n", d->name);
 			return;
 		}
@@ -599,9 +602,9 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 	memcpy(req, in, len);
 	req[len] = '\0';
 	/* Answers read the shared state: under the lock, as worker 0, into o as a snapshot. */
-	vwired_lock(s->d, &s->d->workers[0]);
+	vwired_lock(&s->d->workers[0]);
 	handle_request(s->d, req, &o);
-	vwired_unlock(s->d);
+	vwired_unlock(&s->d->workers[0]);
 	if (o.oom) {
 		static const char msg[] = "error: out of memory\n";
 
@@ -621,7 +624,7 @@ struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
 	if (!s)
 		return NULL;
 	s->d = d;
-	s->sock = ctlsock_new(d, path, CTL_MAX_REQUEST, on_request, s);
+	s->sock = ctlsock_new(d->workers[0].loop, path, CTL_MAX_REQUEST, on_request, s);
 	if (!s->sock) {
 		free(s);
 		return NULL;

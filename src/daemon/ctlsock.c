@@ -33,7 +33,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
-#include "daemon/vwired.h"
+#include "daemon/ctlsock.h"
 #include "io/unix.h"
 
 /* The first input buffer; it doubles up to max_request as a request grows. */
@@ -60,7 +60,7 @@ struct ctlsock_client {
 };
 
 struct ctlsock {
-	struct vwired *d;
+	struct io_loop *loop;
 	int listen_fd, ep_fd, timer_fd;
 	char path[600];
 	size_t max_request;
@@ -393,7 +393,8 @@ static void on_listen_readable(void *ctx, int fd, uint32_t events)
 	sweep_and_arm(s);
 }
 
-int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx)
+/* A socket at path (mode 0600) watched by loop: its fd, or -1 after logging why. */
+static int listen_at(struct io_loop *loop, const char *path, io_fd_cb cb, void *ctx)
 {
 	int fd = io_unix_listen(path, 0600), rc;
 
@@ -402,7 +403,7 @@ int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx)
 		       fd == -EADDRINUSE ? " (another instance with this name is running)" : "");
 		return -1;
 	}
-	if ((rc = io_watch_fd(d->loop, fd, cb, ctx)) < 0) {
+	if ((rc = io_watch_fd(loop, fd, cb, ctx)) < 0) {
 		vw_err("cannot watch %s: %s", path, strerror(-rc));
 		close(fd);
 		unlink(path);
@@ -411,14 +412,14 @@ int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx)
 	return fd;
 }
 
-void vwired_unlisten(struct vwired *d, int fd, const char *path)
+static void unlisten(struct io_loop *loop, int fd, const char *path)
 {
-	io_unwatch_fd(d->loop, fd);
+	io_unwatch_fd(loop, fd);
 	close(fd);
 	unlink(path);
 }
 
-struct ctlsock *ctlsock_new(struct vwired *d, const char *path, size_t max_request,
+struct ctlsock *ctlsock_new(struct io_loop *loop, const char *path, size_t max_request,
 			    ctlsock_request_cb cb, void *ctx)
 {
 	struct ctlsock *s = calloc(1, sizeof(*s));
@@ -429,7 +430,7 @@ struct ctlsock *ctlsock_new(struct vwired *d, const char *path, size_t max_reque
 		vw_err("%s: out of memory", path);
 		return NULL;
 	}
-	s->d = d;
+	s->loop = loop;
 	s->max_request = max_request;
 	s->cb = cb;
 	s->ctx = ctx;
@@ -445,13 +446,13 @@ struct ctlsock *ctlsock_new(struct vwired *d, const char *path, size_t max_reque
 		vw_err("%s: cannot set up its clients' epoll set: %s", path, strerror(errno));
 		goto fail;
 	}
-	if ((rc = io_watch_fd(d->loop, s->ep_fd, on_events, s)) < 0) {
+	if ((rc = io_watch_fd(loop, s->ep_fd, on_events, s)) < 0) {
 		vw_err("cannot watch %s's clients: %s", path, strerror(-rc));
 		goto fail;
 	}
-	s->listen_fd = vwired_listen(d, path, on_listen_readable, s);
+	s->listen_fd = listen_at(loop, path, on_listen_readable, s);
 	if (s->listen_fd < 0) {
-		io_unwatch_fd(d->loop, s->ep_fd);
+		io_unwatch_fd(loop, s->ep_fd);
 		goto fail;
 	}
 	return s;
@@ -470,8 +471,8 @@ void ctlsock_free(struct ctlsock *s)
 		return;
 	while (s->clients)
 		client_close(s->clients);
-	vwired_unlisten(s->d, s->listen_fd, s->path);
-	io_unwatch_fd(s->d->loop, s->ep_fd);
+	unlisten(s->loop, s->listen_fd, s->path);
+	io_unwatch_fd(s->loop, s->ep_fd);
 	close(s->ep_fd);
 	close(s->timer_fd);
 	free(s);

@@ -90,7 +90,7 @@ static int apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t n
 	int rc;
 
 	key_to_base64(key, cp->public_key);
-	rc = wg_device_add_peer(&d->wg, cp->public_key, &peer);
+	rc = wg_device_add_peer(&d->sh.wg, cp->public_key, &peer);
 	if (rc == -EINVAL) {
 		vw_warn("peer %s (line %u) is this interface's own key: ignored", key, cp->line);
 		return 0;
@@ -130,7 +130,7 @@ static int apply_config(struct vwired *d)
 {
 	uint64_t now = vw_clock_mono_ns();
 
-	wg_device_set_private_key(&d->wg, d->cfg.iface.private_key, now);
+	wg_device_set_private_key(&d->sh.wg, d->cfg.iface.private_key, now);
 	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
 		if (apply_peer(d, &d->cfg.peers[i], now))
 			return -1;
@@ -166,50 +166,49 @@ static void warn_config_access(const struct vwired *d)
 void vwired_on_tun_error(void *ctx, struct io_tun *tun, int err)
 {
 	struct vwired_worker *w = ctx;
-	struct vwired *d = w->d;
+	struct vwired_shared *sh = vwired_lock(w);
 
-	vwired_lock(d, w);
-	if (!d->stopping)
-		vw_info("%s: device %s is gone (%s): exiting", d->name, io_tun_name(tun),
+	if (!sh->stopping)
+		vw_info("%s: device %s is gone (%s): exiting", w->d->name, io_tun_name(tun),
 			strerror(-err));
-	vwired_stop(d);
-	vwired_unlock(d);
+	vwired_stop(w, sh);
+	vwired_unlock(w);
 }
 
 static int open_tun(struct vwired *d, const char *name, uint32_t mtu,
 		    const struct config_prefix *addrs, uint32_t naddrs)
 {
+	struct io_tun *tun = vwired_open_first_queue(d, name, false, vwired_on_tun_rx);
 	int rc;
 
-	d->tun = vwired_open_first_queue(d, name, false, vwired_on_tun_rx);
-	d->workers[0].tun = d->tun;
-	if (!d->tun) {
+	d->workers[0].tun = tun;
+	if (!tun) {
 		vw_err("cannot create or attach TUN device '%s': %s%s", name, strerror(errno),
 		       errno == EPERM ? " (needs CAP_NET_ADMIN, or a persistent device: "
 					"ip tuntap add NAME mode tun user USER)"
 				      : "");
 		return -1;
 	}
-	io_tun_on_error(d->tun, vwired_on_tun_error, &d->workers[0]);
-	if ((rc = io_tun_set_mtu(d->tun, mtu)) < 0) {
+	io_tun_on_error(tun, vwired_on_tun_error, &d->workers[0]);
+	if ((rc = io_tun_set_mtu(tun, mtu)) < 0) {
 		vw_err("%s: cannot set MTU %u: %s", name, mtu, strerror(-rc));
 		return -1;
 	}
 	for (uint32_t i = 0; i < naddrs; i++) {
-		rc = io_tun_add_addr(d->tun, &addrs[i].addr, addrs[i].cidr);
+		rc = io_tun_add_addr(tun, &addrs[i].addr, addrs[i].cidr);
 		if (rc < 0) {
 			vw_err("%s: cannot add address: %s", name, strerror(-rc));
 			return -1;
 		}
 	}
-	if ((rc = io_tun_set_up(d->tun)) < 0) {
+	if ((rc = io_tun_set_up(tun)) < 0) {
 		vw_err("%s: cannot bring the link up: %s", name, strerror(-rc));
 		return -1;
 	}
 	return 0;
 }
 
-void vwired_udp_offloads(struct vwired *d, struct io_udp *udp)
+void vwired_udp_offloads(const struct vwired *d, struct io_udp *udp)
 {
 	int rc;
 
@@ -220,36 +219,37 @@ void vwired_udp_offloads(struct vwired *d, struct io_udp *udp)
 		vw_warn("UDP GRO unavailable (%s): one receive per packet", strerror(-rc));
 }
 
-/* Worker 0's socket moves first; the others follow it when kicked (workers.c). */
-int vwired_set_listen_port(struct vwired *d, uint16_t port)
+/* Worker 0's socket moves first; the others follow it when woken (workers.c). */
+int vwired_set_listen_port(struct vwired *d, struct vwired_shared *sh, uint16_t port)
 {
+	struct vwired_worker *w0 = &d->workers[0];
 	int rc;
 
-	if (!d->udp) {
-		d->udp = io_udp_open_shared(d->loop, port, d->n_workers > 1, vwired_on_udp_rx,
-					    &d->workers[0]);
-		if (!d->udp)
+	if (!w0->udp) {
+		w0->udp =
+			io_udp_open_shared(w0->loop, port, d->n_workers > 1, vwired_on_udp_rx, w0);
+		if (!w0->udp)
 			return -errno;
-		d->workers[0].udp = d->udp;
-		vwired_udp_offloads(d, d->udp);
-	} else if ((rc = io_udp_set_port(d->udp, port)) < 0) {
+		vwired_udp_offloads(d, w0->udp);
+	} else if ((rc = io_udp_set_port(w0->udp, port)) < 0) {
 		return rc;
 	}
-	d->listen_port = port;
-	if (d->fwmark)
-		io_udp_set_fwmark(d->udp, d->fwmark);
-	vwired_workers_kick(d);
+	sh->listen_port = port;
+	if (sh->fwmark)
+		io_udp_set_fwmark(w0->udp, sh->fwmark);
+	vwired_wake_others(d);
 	return 0;
 }
 
-int vwired_set_fwmark(struct vwired *d, uint32_t mark)
+int vwired_set_fwmark(struct vwired *d, struct vwired_shared *sh, uint32_t mark)
 {
-	int rc = d->udp ? io_udp_set_fwmark(d->udp, mark) : 0;
+	struct vwired_worker *w0 = &d->workers[0];
+	int rc = w0->udp ? io_udp_set_fwmark(w0->udp, mark) : 0;
 
 	if (!rc) {
-		d->fwmark = mark;
-		d->workers[0].fwmark = mark;
-		vwired_workers_kick(d);
+		sh->fwmark = mark;
+		w0->fwmark = mark;
+		vwired_wake_others(d);
 	}
 	return rc;
 }
@@ -313,7 +313,7 @@ static int open_control_sockets(struct vwired *d)
 	if (!(d->ctl = ctl_server_new(d, path)))
 		return -1;
 	vwired_cleaner_add(path);
-	if (socket_path(d, SOCK_BRIDGE, path, sizeof(path)) && d->has_bridge) {
+	if (socket_path(d, SOCK_BRIDGE, path, sizeof(path)) && d->sh.has_bridge) {
 		if (!(d->ctl_bridge = ctl_server_new(d, path)))
 			return -1;
 		vwired_cleaner_add(path);
@@ -324,6 +324,7 @@ static int open_control_sockets(struct vwired *d)
 int vwired_init(struct vwired *d, const struct vwired_options *opt)
 {
 	struct wg_device_config wcfg = {0};
+	struct vwired_worker *w0 = &d->workers[0];
 	uid_t user_uid = 0;
 	gid_t user_gid = 0;
 	char err[1024];
@@ -336,10 +337,8 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	for (uint32_t i = 0; i < VWIRED_MAX_WORKERS; i++) {
 		d->workers[i].d = d;
 		d->workers[i].id = i;
-		d->workers[i].kick_fd = -1;
+		d->workers[i].wake_fd = -1;
 	}
-	/* Until the workers start, worker 0 (this thread) does everything. */
-	d->cur = &d->workers[0];
 	if (!d->opt.run_dir)
 		d->opt.run_dir = "/run";
 	d->started_ns = vw_clock_mono_ns();
@@ -380,15 +379,15 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		vw_err("cannot allocate the packet buffers");
 		return -1;
 	}
-	d->loop = io_loop_new(opt->io, &d->pool, &vwired_loop_opts);
-	if (!d->loop) {
+	/* Until the workers start, worker 0 (this thread) does everything. */
+	w0->loop = io_loop_new(opt->io, &d->pool, &vwired_loop_opts);
+	if (!w0->loop) {
 		vw_err("cannot start the %s event loop: %s",
 		       opt->io == IO_EPOLL ? "epoll" : "io_uring", strerror(errno));
 		return -1;
 	}
-	d->workers[0].loop = d->loop;
-	io_loop_on_deadline(d->loop, vwired_on_deadline, d);
-	if ((rc = io_loop_catch_signals(d->loop, NULL, NULL)) < 0) {
+	io_loop_on_deadline(w0->loop, vwired_on_deadline, w0);
+	if ((rc = io_loop_catch_signals(w0->loop, NULL, NULL)) < 0) {
 		vw_err("cannot catch signals: %s", strerror(-rc));
 		return -1;
 	}
@@ -400,21 +399,21 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	wcfg.max_staged = VWIRED_MAX_STAGED;
 	/* Handshakes wait for the workers there, their X25519 outside the lock. */
 	wcfg.handshake_queue = WG_HANDSHAKE_QUEUE_DEFAULT;
-	if ((rc = wg_device_init(&d->wg, &wcfg)) < 0) {
+	if ((rc = wg_device_init(&d->sh.wg, &wcfg)) < 0) {
 		vw_err("cannot create the WireGuard device: %s", strerror(-rc));
 		return -1;
 	}
-	d->wg_ready = true;
-	vwired_sync_wall_clock(d);
+	d->sh.wg_ready = true;
+	vwired_sync_wall_clock(&d->sh);
 
 	if (d->cfg.iface.tun && open_tun(d, d->name, d->cfg.iface.mtu, d->cfg.iface.addresses,
 					 d->cfg.iface.n_addresses))
 		return -1;
-	if ((rc = vwired_set_listen_port(d, d->cfg.iface.listen_port)) < 0) {
+	if ((rc = vwired_set_listen_port(d, &d->sh, d->cfg.iface.listen_port)) < 0) {
 		vw_err("cannot listen on UDP port %u: %s", d->cfg.iface.listen_port, strerror(-rc));
 		return -1;
 	}
-	if (d->cfg.iface.fwmark && (rc = vwired_set_fwmark(d, d->cfg.iface.fwmark)) < 0) {
+	if (d->cfg.iface.fwmark && (rc = vwired_set_fwmark(d, &d->sh, d->cfg.iface.fwmark)) < 0) {
 		vw_err("cannot set fwmark 0x%x: %s", d->cfg.iface.fwmark, strerror(-rc));
 		return -1;
 	}
@@ -430,10 +429,11 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 	vwired_bridge_start(d);
 	if (opt->user && drop_privileges(opt->user, user_uid, user_gid))
 		return -1;
-	vwired_kick_timers(d);
+	vwired_rearm_timers(w0, &d->sh);
 	vw_info("%s: listening on UDP %u, %s%s, %s event loop, %u worker%s", d->name,
-		io_udp_port(d->udp), d->tun ? "TUN " : "no TUN", d->tun ? io_tun_name(d->tun) : "",
-		io_loop_backend_name(d->loop), d->n_workers, d->n_workers == 1 ? "" : "s");
+		io_udp_port(w0->udp), w0->tun ? "TUN " : "no TUN",
+		w0->tun ? io_tun_name(w0->tun) : "", io_loop_backend_name(w0->loop), d->n_workers,
+		d->n_workers == 1 ? "" : "s");
 	return 0;
 }
 
@@ -442,7 +442,7 @@ int vwired_run(struct vwired *d)
 	int rc;
 
 	vwired_workers_start(d);
-	rc = io_loop_run(d->loop);
+	rc = io_loop_run(d->workers[0].loop);
 	vwired_workers_stop(d);
 
 	if (rc < 0)
@@ -460,17 +460,19 @@ void vwired_free(struct vwired *d)
 		ctl_server_free(d->ctl);
 	if (d->ctl_bridge)
 		ctl_server_free(d->ctl_bridge);
+	struct vwired_worker *w0 = &d->workers[0];
+
 	vwired_bridge_free(d);
-	if (d->udp)
-		io_udp_close(d->udp);
-	if (d->tun)
-		io_tun_close(d->tun);
+	if (w0->udp)
+		io_udp_close(w0->udp);
+	if (w0->tun)
+		io_tun_close(w0->tun);
 	/* The device frees staged packets into the pool: before the pool goes. */
-	if (d->wg_ready)
-		wg_device_free(&d->wg);
+	if (d->sh.wg_ready)
+		wg_device_free(&d->sh.wg);
 	vwired_workers_free(d);
-	if (d->loop)
-		io_loop_free(d->loop);
+	if (w0->loop)
+		io_loop_free(w0->loop);
 	if (d->pool.pkts)
 		pkt_pool_destroy(&d->pool);
 	config_free(&d->cfg);

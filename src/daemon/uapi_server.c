@@ -64,16 +64,17 @@ static void answer_get(struct uapi_server *s, struct ctlsock_client *c)
 	size_t len;
 	int rc = -ENOMEM;
 
-	vwired_sync_wall_clock(d);
-	if (d->wg.static_identity.has_identity)
-		memcpy(dev.private_key, d->wg.static_identity.static_private, WG_KEY_LEN);
-	dev.listen_port = d->udp ? io_udp_port(d->udp) : 0;
-	dev.fwmark = d->fwmark;
-	peers = calloc(d->wg.npeers ? d->wg.npeers : 1, sizeof(*peers));
-	first = calloc(d->wg.npeers ? d->wg.npeers : 1, sizeof(*first));
+	vwired_sync_wall_clock(&d->sh);
+	if (d->sh.wg.static_identity.has_identity)
+		memcpy(dev.private_key, d->sh.wg.static_identity.static_private, WG_KEY_LEN);
+	dev.listen_port = d->workers[0].udp ? io_udp_port(d->workers[0].udp) : 0;
+	dev.fwmark = d->sh.fwmark;
+	peers = calloc(d->sh.wg.npeers ? d->sh.wg.npeers : 1, sizeof(*peers));
+	first = calloc(d->sh.wg.npeers ? d->sh.wg.npeers : 1, sizeof(*first));
 	if (!peers || !first)
 		goto out;
-	for (struct wg_peer *p = wg_device_first_peer(&d->wg); p; p = wg_device_next_peer(p), i++) {
+	for (struct wg_peer *p = wg_device_first_peer(&d->sh.wg); p;
+	     p = wg_device_next_peer(p), i++) {
 		struct wg_peer_info info;
 		struct uapi_peer_info *u = &peers[i];
 
@@ -83,7 +84,7 @@ static void answer_get(struct uapi_server *s, struct ctlsock_client *c)
 		u->endpoint = info.endpoint;
 		u->persistent_keepalive_interval = info.persistent_keepalive_interval;
 		if (info.has_handshake) {
-			uint64_t wall = info.last_handshake_ns + (uint64_t)d->wg.wall_offset_ns;
+			uint64_t wall = info.last_handshake_ns + (uint64_t)d->sh.wg.wall_offset_ns;
 
 			u->last_handshake_time_sec = wall / NSEC_PER_SEC;
 			u->last_handshake_time_nsec = (uint32_t)(wall % NSEC_PER_SEC);
@@ -116,7 +117,7 @@ out:
 		ctlsock_reply(c, e, uapi_format_errno(-ENOMEM, e, sizeof(e)));
 	}
 	if (peers)
-		crypto_wipe(peers, (d->wg.npeers ? d->wg.npeers : 1) * sizeof(*peers));
+		crypto_wipe(peers, (d->sh.wg.npeers ? d->sh.wg.npeers : 1) * sizeof(*peers));
 	free(peers);
 	free(first);
 	free(ips.ips);
@@ -128,22 +129,23 @@ out:
 static int apply_peer_op(struct vwired *d, const struct uapi_set *set,
 			 const struct uapi_peer_op *op, uint64_t now)
 {
-	struct wg_peer *peer = wg_device_find_peer(&d->wg, op->public_key);
+	struct wg_peer *peer = wg_device_find_peer(&d->sh.wg, op->public_key);
 	uint8_t own[WG_KEY_LEN];
 	int rc;
 
 	if (op->flags & UAPI_PEER_REMOVE) {
 		if (peer)
-			wg_device_remove_peer(&d->wg, peer);
+			wg_device_remove_peer(&d->sh.wg, peer);
 		return 0;
 	}
 	if (!peer && (op->flags & UAPI_PEER_UPDATE_ONLY))
 		return 0;
 	if (!peer) {
 		/* Our own key as a peer is ignored, as wireguard-go does. */
-		if (wg_device_public_key(&d->wg, own) && !memcmp(own, op->public_key, WG_KEY_LEN))
+		if (wg_device_public_key(&d->sh.wg, own) &&
+		    !memcmp(own, op->public_key, WG_KEY_LEN))
 			return 0;
-		rc = wg_device_add_peer(&d->wg, op->public_key, &peer);
+		rc = wg_device_add_peer(&d->sh.wg, op->public_key, &peer);
 		if (rc == -EINVAL)
 			return 0;
 		if (rc && rc != -EEXIST)
@@ -187,19 +189,19 @@ static int apply_set(struct vwired *d, const struct uapi_set *set)
 	int rc;
 
 	if (set->flags & UAPI_SET_PRIVATE_KEY)
-		wg_device_set_private_key(&d->wg, set->private_key, now);
+		wg_device_set_private_key(&d->sh.wg, set->private_key, now);
 	if (set->flags & UAPI_SET_LISTEN_PORT) {
-		rc = vwired_set_listen_port(d, set->listen_port);
+		rc = vwired_set_listen_port(d, &d->sh, set->listen_port);
 		if (rc) {
 			vw_warn("%s: cannot move to UDP port %u: %s", d->name, set->listen_port,
 				strerror(-rc));
 			return rc;
 		}
 	}
-	if ((set->flags & UAPI_SET_FWMARK) && (rc = vwired_set_fwmark(d, set->fwmark)))
+	if ((set->flags & UAPI_SET_FWMARK) && (rc = vwired_set_fwmark(d, &d->sh, set->fwmark)))
 		return rc;
 	if (set->flags & UAPI_SET_REPLACE_PEERS)
-		wg_device_remove_all_peers(&d->wg);
+		wg_device_remove_all_peers(&d->sh.wg);
 	for (uint32_t i = 0; i < set->n_peers; i++)
 		if ((rc = apply_peer_op(d, set, &set->peers[i], now)))
 			return rc;
@@ -215,7 +217,7 @@ static void answer_set(struct uapi_server *s, struct ctlsock_client *c, const ch
 	if (!rc)
 		rc = apply_set(s->d, &set);
 	uapi_set_free(&set);
-	vwired_kick_timers(s->d);
+	vwired_rearm_timers(&s->d->workers[0], &s->d->sh);
 	ctlsock_reply(c, e, uapi_format_errno(rc, e, sizeof(e)));
 }
 
@@ -236,14 +238,14 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 	case UAPI_REQ_INCOMPLETE:
 		return 0;
 	case UAPI_REQ_GET:
-		vwired_lock(d, &d->workers[0]);
+		vwired_lock(&d->workers[0]);
 		answer_get(s, c);
-		vwired_unlock(d);
+		vwired_unlock(&d->workers[0]);
 		return reqlen;
 	case UAPI_REQ_SET:
-		vwired_lock(d, &d->workers[0]);
+		vwired_lock(&d->workers[0]);
 		answer_set(s, c, in, reqlen);
-		vwired_unlock(d);
+		vwired_unlock(&d->workers[0]);
 		return reqlen;
 	case UAPI_REQ_TOO_LARGE:
 		ctlsock_reply(c, e, uapi_format_errno(-EMSGSIZE, e, sizeof(e)));
@@ -261,7 +263,7 @@ struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
 	if (!s)
 		return NULL;
 	s->d = d;
-	s->sock = ctlsock_new(d, path, UAPI_MAX_REQUEST, on_request, s);
+	s->sock = ctlsock_new(d->workers[0].loop, path, UAPI_MAX_REQUEST, on_request, s);
 	if (!s->sock) {
 		free(s);
 		return NULL;

@@ -3,17 +3,20 @@
 #define VW_DAEMON_VWIRED_H
 
 /*
- * vwired: the one place that knows every module (DESIGN.md principle 2). It owns
- * the packet pool, the event loop, the UDP socket, the TUN, the WireGuard device
- * and the control sockets, and moves packet vectors between them (datapath.c).
+ * vwired: the one place that knows every module (DESIGN.md principle 2). It owns the
+ * packet pool, the workers (each with its event loop, UDP socket and device queues), the
+ * state they share under one lock (the WireGuard device, bridge, VXLAN, reassembly) and
+ * the control sockets, and moves packet vectors between them (datapath.c, bridged.c).
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "bridge/bridge.h"
+#include "core/clock.h"
 #include "core/pkt.h"
 #include "daemon/config.h"
+#include "daemon/ctlsock.h"
 #include "io/loop.h"
 #include "io/tun.h"
 #include "offload/gro.h"
@@ -60,15 +63,19 @@ struct vw_wire {
 /* The most workers vwired runs (one per core by default, --workers N). */
 #define VWIRED_MAX_WORKERS 16
 
+/* UDP sends a worker holds back while it has the lock; more are sent at once. */
+#define VWIRED_BACKLOG_MAX 8192
+
 struct vwired;
 
 /*
  * A worker: a thread with its own event loop (its own ring), its own UDP socket in the
- * listen port's SO_REUSEPORT group and its own queue of the TUN and of every TAP.
- * Worker 0 is the main thread; it alone has the timers, signals and control sockets.
+ * listen port's SO_REUSEPORT group and its own queue of the TUN and of every TAP. Only its
+ * own thread touches what is here, except where said. Worker 0 is the main thread; it alone
+ * has the timers, signals and control sockets.
  */
 struct vwired_worker {
-	struct vwired *d;
+	struct vwired *d; /* for what is set up before the workers start: read-only after */
 	uint32_t id;
 	pthread_t thread;
 	bool running;
@@ -76,23 +83,51 @@ struct vwired_worker {
 	struct io_udp *udp;
 	struct io_tun *tun;
 	struct io_tun *taps[BR_MAX_PORTS];
-	int kick_fd;	 /* eventfd: another worker asks this one to look at the shared state */
+	int wake_fd;	 /* eventfd, written by any thread: look at the shared state */
 	uint32_t fwmark; /* the mark its socket carries */
 	/* Its io counters as of its last batch, copied under the lock for vwirectl show. */
 	uint64_t udp_rx, udp_tx, tun_rx, tun_tx;
 	/*
-	 * With several workers: the AEAD of the data packets it sends is left for after the
-	 * lock (jobs), and the UDP sends wait for it, in order (backlog).
+	 * The AEAD of the data messages it sends and receives is left for after the lock (the
+	 * job lists in later), and its UDP sends wait for it, in order (backlog); so is the
+	 * X25519 of the handshakes it takes (hs_jobs).
 	 */
-	struct wg_encrypt_jobs *jobs;
+	struct wg_aead_later later;
+	struct wg_handshake_jobs *hs_jobs;
 	struct pkt **backlog;
 	uint32_t backlog_n;
-	struct wg_decrypt_jobs *rx_jobs;   /* the same for the data messages it receives */
-	struct wg_handshake_jobs *hs_jobs; /* and the X25519 of the handshakes it takes */
 };
 
-/* UDP sends a worker holds back while it has the lock; more are sent at once. */
-#define VWIRED_BACKLOG_MAX 8192
+/*
+ * What the workers share. A worker reads or changes it only while it holds d->lock
+ * (vwired_lock hands it out): a function that takes a `struct vwired_shared *` runs under
+ * the lock, and one that takes a `struct vwired_worker *` sends through that worker's
+ * loop, socket and queues. Set-up and tear-down, before the workers start and after they
+ * stopped, use d->sh directly.
+ */
+struct vwired_shared {
+	struct wg_device wg;
+	bool wg_ready;
+	uint16_t listen_port; /* configured; the bound one is io_udp_port() */
+	uint32_t fwmark;
+
+	bool has_bridge, br_ready, vx_ready, frag_ready;
+	struct bridge br;
+	struct vx vx;
+	struct ipfrag frag;
+	struct vw_port ports[BR_MAX_PORTS];
+	struct vw_wire *wires; /* n_wires of them: the config's [Wire]s, in order */
+	uint32_t n_wires;
+	bool wires_dirty; /* a session came or went: the wire ports follow */
+	uint64_t wire_request_at, frag_expire_at;
+
+	struct offload_stats offload; /* TSO split on TUN reads, GRO coalesce on TUN writes */
+	uint64_t drops[VWIRED_DROP_MAX];
+	uint64_t udp_batches, tun_batches;
+
+	uint64_t deadline; /* worker 0's deadline as last armed */
+	bool stopping;
+};
 
 struct vwired_options {
 	const char *config_path; /* NULL: wireguard-go mode, configured over the UAPI only */
@@ -106,50 +141,22 @@ struct vwired_options {
 };
 
 struct vwired {
+	/* Set up before the workers start; read-only while they run. */
 	struct vwired_options opt;
 	struct vw_config cfg;
 	char name[CONFIG_NAME_MAX + 1];
-
-	struct pkt_pool pool;
-	struct io_loop *loop;
-	struct io_udp *udp;
-	struct io_tun *tun;
-	struct wg_device wg;
-	bool wg_ready;
-	uint16_t listen_port; /* configured; the bound one is io_udp_port() */
-	uint32_t fwmark;
-
+	struct pkt_pool
+		pool; /* shared (pkt_pool_share): one worker reads a packet, another sends it */
+	uint64_t started_ns;
+	uint32_t n_workers;
+	struct vwired_worker workers[VWIRED_MAX_WORKERS];
+	/* Served on worker 0's loop. */
 	struct uapi_server *uapi;
 	struct ctl_server *ctl;
 	struct ctl_server *ctl_bridge;
 
-	bool has_bridge, br_ready, vx_ready, frag_ready;
-	struct bridge br;
-	struct vx vx;
-	struct ipfrag frag;
-	struct vw_port ports[BR_MAX_PORTS];
-	struct vw_wire *wires; /* cfg.n_wires */
-	bool wires_dirty;
-	uint64_t wire_kick_at, frag_expire_at;
-
-	struct offload_stats offload; /* TSO split on TUN reads, GRO coalesce on TUN writes */
-	uint32_t gso_cursor;	      /* where gso_split_batch stopped in a super-packet */
-
-	uint64_t started_ns;
-	uint64_t drops[VWIRED_DROP_MAX];
-	uint64_t udp_batches, tun_batches;
-
-	/*
-	 * Workers (workers.c). d->loop, d->udp, d->tun and the ports' taps are worker 0's.
-	 * Everything above is shared and changes only under lock; cur is the worker that
-	 * holds it, and the datapath sends through cur's loop, socket and queues.
-	 */
 	pthread_mutex_t lock;
-	uint32_t n_workers;
-	struct vwired_worker workers[VWIRED_MAX_WORKERS];
-	struct vwired_worker *cur;
-	uint64_t timer_at; /* worker 0's deadline as last armed */
-	bool stopping;
+	struct vwired_shared sh; /* under lock */
 };
 
 const char *vwired_drop_name(enum vwired_drop reason);
@@ -161,101 +168,70 @@ int vwired_run(struct vwired *d);
 /* Closes every socket and device, removes the socket files, wipes the keys. */
 void vwired_free(struct vwired *d);
 
-/* datapath.c */
+/* workers.c: the lock. Every callback on a worker's loop takes it for w first. */
+struct vwired_shared *vwired_lock(struct vwired_worker *w);
+/* Lets go, then runs w's deferred AEAD and sends its backlog, beside the other workers. */
+void vwired_unlock(struct vwired_worker *w);
+/* Runs w's deferred AEAD and sends its backlog on w's socket (lock held or not). */
+void vwired_send_backlog(struct vwired_worker *w);
+
+/* datapath.c: the routed paths, and the sends every path shares (under the lock). */
 void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v);
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 void vwired_on_deadline(void *ctx, uint64_t now_ns);
-void vwired_flush_udp(struct vwired *d, struct pkt_vec *out);
-/*
- * Writes v to dev, one of the current worker's TUN (frames false) or TAP (true) queues;
- * an offloading device gets it coalesced first (GRO, UDP too with USO). v ends empty.
- */
-void vwired_dev_write(struct vwired *d, struct io_tun *dev, struct pkt_vec *v, bool frames);
+/* UDP out through w's socket, held in its backlog until the unlock; out ends empty. */
+void vwired_send_udp(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out);
+/* Ethernet frames out through w's queue of bridge port `port`'s TAP; v ends empty. */
+void vwired_write_tap(struct vwired_worker *w, struct vwired_shared *sh, uint32_t port,
+		      struct pkt_vec *v);
 /* Plaintext IP packets (routed, or VXLAN fragments of a wire) into the tunnel; v ends empty. */
-void vwired_tunnel_send(struct vwired *d, struct pkt_vec *v, uint64_t now);
-/* After anything that may have changed the device's timers (config, UAPI set). */
-void vwired_kick_timers(struct vwired *d);
+void vwired_tunnel_send(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *v,
+			uint64_t now);
+/*
+ * After anything that may have moved a timer (a batch, a UAPI set): worker 0 arms its
+ * deadline; another worker wakes worker 0 when the deadline moved earlier.
+ */
+void vwired_rearm_timers(struct vwired_worker *w, struct vwired_shared *sh);
 /* Keeps the device's wall-clock offset right for TAI64N and `wg show`. */
-void vwired_sync_wall_clock(struct vwired *d);
+void vwired_sync_wall_clock(struct vwired_shared *sh);
 
+/* daemon.c */
 /* The TUN (any worker's queue) went away: vwired exits. */
 void vwired_on_tun_error(void *ctx, struct io_tun *tun, int err);
 /* UDP GSO and GRO on a worker's socket when offloads are on (warned when unavailable). */
-void vwired_udp_offloads(struct vwired *d, struct io_udp *udp);
+void vwired_udp_offloads(const struct vwired *d, struct io_udp *udp);
+/* Changing the listen port or fwmark: as worker 0, under the lock; 0 or -errno. */
+int vwired_set_listen_port(struct vwired *d, struct vwired_shared *sh, uint16_t port);
+int vwired_set_fwmark(struct vwired *d, struct vwired_shared *sh, uint32_t mark);
 
-/* Changing the listen port or fwmark (UAPI); 0 or -errno. */
-int vwired_set_listen_port(struct vwired *d, uint16_t port);
-int vwired_set_fwmark(struct vwired *d, uint32_t mark);
+/* How often a wire without a session asks its peer for one (the tunnel rate limits too). */
+#define VWIRED_WIRE_REQUEST_INTERVAL (5 * NSEC_PER_SEC)
+/* Reassembly timeouts are checked this often. */
+#define VWIRED_FRAG_EXPIRE_INTERVAL NSEC_PER_SEC
 
-/* bridged.c: the [Bridge], its TAP ports and the [Wire]s */
+/* bridged.c: the L2 paths (under the lock). */
+void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v);
+void vwired_on_tap_error(void *ctx, struct io_tun *tap, int err);
+/* Decrypted inner packets: wires' VXLAN to the bridge, the rest into to_tun. */
+void vwired_bridge_rx_ip(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *in,
+			 struct pkt_vec *to_tun, uint64_t now);
+/* Frames the bridge emitted, to their egress ports (a TAP, or a wire through the tunnel). */
+void vwired_bridge_output(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out,
+			  uint64_t now);
+/* Wire ports follow their peers' sessions: after every call into the WireGuard device. */
+void vwired_wires_follow_sessions(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now);
+/* A wire without a session asks its peer for one (a keepalive starts a handshake). */
+void vwired_wires_request_sessions(struct vwired_shared *sh, uint64_t now);
+/* The bridge's timers, reassembly expiry and the wires' session requests, when due. */
+void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now);
+uint64_t vwired_bridge_deadline(const struct vwired_shared *sh);
+
+/* bridge_setup.c: the [Bridge], its TAP ports and the [Wire]s */
 int vwired_bridge_init(struct vwired *d);
 void vwired_bridge_start(struct vwired *d);
 void vwired_bridge_free(struct vwired *d);
-void vwired_on_tap_rx(void *ctx, struct io_tun *tap, struct pkt_vec *v);
 /* Worker w's queue of every TAP worker 0 opened; 0 or -errno. */
 int vwired_bridge_open_queues(struct vwired *d, struct vwired_worker *w);
-/* Decrypted inner packets: wires' VXLAN to the bridge, the rest into to_tun. */
-void vwired_bridge_rx_ip(struct vwired *d, struct pkt_vec *in, struct pkt_vec *to_tun,
-			 uint64_t now);
-/* Wire ports follow sessions: call after every device call. */
-void vwired_after_device_calls(struct vwired *d, uint64_t now);
-void vwired_bridge_tick(struct vwired *d, uint64_t now);
-uint64_t vwired_bridge_deadline(const struct vwired *d);
-
-/*
- * ctlsock.c: the local-client machinery of the control sockets. Worker 0 serves their
- * clients without ever waiting on one: each client has its own bounded input and
- * output buffers, bytes move only as far as its socket takes them, and a client that
- * holds a slot too long is closed. Clients are watched through the socket's own epoll
- * set (readable or writable, whichever the client waits for) and timerfd, both watched
- * by worker 0's loop, so worker 0's shared deadline stays the datapath's alone.
- */
-struct ctlsock;
-struct ctlsock_client;
-
-/* Clients one socket serves at once; more are accepted and closed at once (refused). */
-#define CTLSOCK_MAX_CLIENTS 64
-/* From connecting, or from its last answer being taken, until a request is complete. */
-#define CTLSOCK_REQUEST_TIMEOUT_MS 5000
-/* From an answer being queued until the client has taken all of it. */
-#define CTLSOCK_ANSWER_TIMEOUT_MS 10000
-
-struct ctlsock_stats {
-	uint64_t clients_refused;   /* CTLSOCK_MAX_CLIENTS were connected */
-	uint64_t clients_timed_out; /* closed by one of the two timeouts */
-};
-
-/* The request callback's "answered; close the client once the answer is out". */
-#define CTLSOCK_LAST SIZE_MAX
-
-/*
- * A server's request callback. in/len: what the client sent that no earlier call
- * consumed (in is writable scratch: the machinery wipes consumed bytes); end: no more
- * will come (the client shut its side, or len reached the socket's max_request). It
- * answers one complete request with ctlsock_reply/ctlsock_reply_take and returns the
- * bytes it consumed (> 0) or CTLSOCK_LAST; 0 while the request is incomplete (with end
- * the client is then closed unanswered). It is never called while an answer is still
- * being written: a client's next request waits until it has taken the last answer.
- */
-typedef size_t (*ctlsock_request_cb)(void *ctx, struct ctlsock_client *c, char *in, size_t len,
-				     bool end);
-
-/* Listens at path (mode 0600) on worker 0's loop; NULL after logging why. */
-struct ctlsock *ctlsock_new(struct vwired *d, const char *path, size_t max_request,
-			    ctlsock_request_cb cb, void *ctx);
-/* Closes every client and the socket, and removes the socket file. */
-void ctlsock_free(struct ctlsock *s);
-/* Queues a copy of buf as (part of) c's answer; 0 or -ENOMEM. */
-int ctlsock_reply(struct ctlsock_client *c, const void *buf, size_t len);
-/* The same, taking buf (malloc'd): c wipes and frees it, also on failure. 0 or -ENOMEM. */
-int ctlsock_reply_take(struct ctlsock_client *c, char *buf, size_t len);
-/* Adds s's counters to *st. */
-void ctlsock_add_stats(const struct ctlsock *s, struct ctlsock_stats *st);
-
-/* A control socket at path (mode 0600) served by cb: its fd, or -1 after logging why. */
-int vwired_listen(struct vwired *d, const char *path, io_fd_cb cb, void *ctx);
-/* Stops serving it and removes the socket file. */
-void vwired_unlisten(struct vwired *d, int fd, const char *path);
 
 /* workers.c */
 /*
@@ -270,10 +246,7 @@ struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool 
 extern const struct io_loop_opts vwired_loop_opts;
 /* How many workers to run (options, cores); called before anything is opened. */
 uint32_t vwired_workers_wanted(const struct vwired_options *opt);
-/* Takes the shared state for worker w: every callback on a worker's loop starts so. */
-void vwired_lock(struct vwired *d, struct vwired_worker *w);
-void vwired_unlock(struct vwired *d);
-/* Worker 0's kick eventfd (with more than one worker); 0 or -1 after logging. */
+/* Worker 0's job lists, and its wake eventfd with more than one worker; 0 or -1 after logging. */
 int vwired_workers_prepare(struct vwired *d);
 /* Opens workers 1..n-1 (loop, socket, queues); fewer, with a warning, if that fails. */
 void vwired_workers_open(struct vwired *d);
@@ -281,14 +254,12 @@ void vwired_workers_open(struct vwired *d);
 void vwired_workers_start(struct vwired *d);
 void vwired_workers_stop(struct vwired *d);
 void vwired_workers_free(struct vwired *d);
-/* Under the lock: stop every worker's loop (fatal device errors). */
-void vwired_stop(struct vwired *d);
-/* Under the lock: the other workers look at the listen port, fwmark and timers again. */
-void vwired_workers_kick(struct vwired *d);
-/* Wakes worker i to look at the shared state (worker 0: its timers). */
-void vwired_kick_worker(struct vwired *d, uint32_t i);
-/* Encrypts what w deferred and sends its backlog on its own socket (lock held or not). */
-void vwired_send_backlog(struct vwired_worker *w);
+/* Under the lock, from worker w: every worker's loop stops (fatal device errors). */
+void vwired_stop(struct vwired_worker *w, struct vwired_shared *sh);
+/* Under the lock: the other workers look at the listen port and fwmark again. */
+void vwired_wake_others(struct vwired *d);
+/* Wakes worker i to look at the shared state (worker 0: its deadline). */
+void vwired_wake_worker(struct vwired *d, uint32_t i);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
 struct uapi_server *uapi_server_new(struct vwired *d, const char *path);

@@ -1,27 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vwired's workers (issue 8). N threads, each with its own event loop (its own ring),
- * its own UDP socket in the listen port's SO_REUSEPORT group and its own queue of the
- * multi-queue TUN and TAPs: the kernel spreads flows over the sockets and queues, so the
- * system calls and the kernel's copies of different flows run on different cores.
- * Worker 0 is the main thread and alone runs the timers, signals and control sockets.
+ * vwired's workers. N threads, each with its own event loop (its own ring), its own UDP
+ * socket in the listen port's SO_REUSEPORT group and its own queue of the multi-queue TUN
+ * and TAPs: the kernel spreads flows over the sockets and queues, so the system calls and
+ * the kernel's copies of different flows run on different cores. Worker 0 is the main
+ * thread and alone runs the timers, signals and control sockets.
  *
- * Everything else is shared and serialized by one lock, d->lock: the WireGuard device
- * (so each peer's nonce counter, replay window and timers change under it, in one
- * order, exactly as with one thread), the bridge, VXLAN, reassembly and the counters.
- * A worker takes it for each batch it got and the datapath sends through that worker's
- * own loop, socket and queues (d->cur). What runs beside the other workers, outside the
- * lock: the system calls, the AEAD of data packets (job lists the device fills under the
- * lock, run after it) and the X25519 of queued handshakes (datapath.c). The packet pool
- * is shared (pkt_pool_share): a packet one worker read may be staged and later sent by
- * another.
+ * What they share (struct vwired_shared: the WireGuard device, so each peer's nonce
+ * counter, replay window and timers change in one order, exactly as with one thread; the
+ * bridge, VXLAN, reassembly and the counters) is serialized by one lock, d->lock. A
+ * worker takes it for each batch it got, and the datapath is handed both the shared
+ * state and the worker, whose own loop, socket and queues it sends through. What runs
+ * beside the other workers, outside the lock: the system calls, the AEAD of data messages
+ * (job lists the device fills under the lock, run after it: vwired_unlock for sends,
+ * datapath.c for receives) and the X25519 of queued handshakes (datapath.c). The packet
+ * pool is shared (pkt_pool_share): a packet one worker read may be staged and later sent
+ * by another.
  *
  * Workers other than 0 never touch another loop: what they need from the others (stop,
- * rebind to a new listen port, a new fwmark, an earlier timer for worker 0) comes as a
- * kick on their eventfd, and they look at the shared state under the lock. That makes
- * each loop one thread's (vwired_loop_opts: io_uring's single-issuer rings with deferred
- * completion work): the main thread sets a worker's loop up, the worker runs it and
- * frees it when it stops.
+ * rebind to a new listen port, a new fwmark, an earlier deadline for worker 0) comes as a
+ * write to their wake eventfd, and they look at the shared state under the lock. That
+ * makes each loop one thread's (vwired_loop_opts: io_uring's single-issuer rings with
+ * deferred completion work): the main thread sets a worker's loop up, the worker runs it
+ * and frees it when it stops.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,10 +48,10 @@ uint32_t vwired_workers_wanted(const struct vwired_options *opt)
 	return (uint32_t)n;
 }
 
-void vwired_lock(struct vwired *d, struct vwired_worker *w)
+struct vwired_shared *vwired_lock(struct vwired_worker *w)
 {
-	pthread_mutex_lock(&d->lock);
-	d->cur = w;
+	pthread_mutex_lock(&w->d->lock);
+	return &w->d->sh;
 }
 
 /* The io counters belong to the worker's loop: only its own thread reads them. */
@@ -74,8 +75,7 @@ void vwired_send_backlog(struct vwired_worker *w)
 	struct pkt_vec v;
 	uint32_t i = 0;
 
-	if (w->jobs)
-		wg_encrypt_jobs_run(w->jobs);
+	wg_encrypt_jobs_run(w->later.seal);
 	while (i < w->backlog_n) {
 		pkt_vec_init(&v);
 		while (i < w->backlog_n && pkt_vec_add(&v, w->backlog[i]))
@@ -85,106 +85,109 @@ void vwired_send_backlog(struct vwired_worker *w)
 	w->backlog_n = 0;
 }
 
-void vwired_unlock(struct vwired *d)
+void vwired_unlock(struct vwired_worker *w)
 {
-	struct vwired_worker *w = d->cur;
-
 	publish_counters(w);
-	/* Worker 0's io is the default for the single-threaded start and end. */
-	d->cur = &d->workers[0];
-	pthread_mutex_unlock(&d->lock);
-	if (w->backlog_n || (w->jobs && w->jobs->n))
+	pthread_mutex_unlock(&w->d->lock);
+	if (w->backlog_n || w->later.seal->n)
 		vwired_send_backlog(w);
 }
 
-static void kick(struct vwired_worker *w)
+static void wake(struct vwired_worker *w)
 {
 	uint64_t one = 1;
 
-	if (w->kick_fd >= 0)
-		(void)!write(w->kick_fd, &one, sizeof(one));
+	if (w->wake_fd >= 0)
+		(void)!write(w->wake_fd, &one, sizeof(one));
 }
 
 /* A worker's socket follows worker 0's: same port (its SO_REUSEPORT group), same mark. */
-static void sync_socket(struct vwired *d, struct vwired_worker *w)
+/*
+ * A worker's socket follows worker 0's: same port (its SO_REUSEPORT group), same mark.
+ * Under the lock: worker 0's socket and the fwmark change only under it.
+ */
+static void sync_socket(struct vwired_worker *w, const struct vwired_shared *sh)
 {
-	uint16_t port = io_udp_port(d->udp);
+	uint16_t port = io_udp_port(w->d->workers[0].udp);
 	int rc;
 
 	if (w->udp && io_udp_port(w->udp) != port && (rc = io_udp_set_port(w->udp, port)) < 0)
 		vw_warn("worker %u: cannot move to UDP port %u: %s", w->id, port, strerror(-rc));
-	if (w->udp && w->fwmark != d->fwmark) {
-		if ((rc = io_udp_set_fwmark(w->udp, d->fwmark)) < 0)
+	if (w->udp && w->fwmark != sh->fwmark) {
+		if ((rc = io_udp_set_fwmark(w->udp, sh->fwmark)) < 0)
 			vw_warn("worker %u: cannot set fwmark: %s", w->id, strerror(-rc));
-		w->fwmark = d->fwmark;
+		w->fwmark = sh->fwmark;
 	}
 }
 
-static void on_kick(void *ctx, int fd, uint32_t events)
+static void on_wake(void *ctx, int fd, uint32_t events)
 {
 	struct vwired_worker *w = ctx;
-	struct vwired *d = w->d;
+	struct vwired_shared *sh;
 	uint64_t n;
 
 	(void)events;
 	(void)!read(fd, &n, sizeof(n));
-	vwired_lock(d, w);
-	if (d->stopping)
+	sh = vwired_lock(w);
+	if (sh->stopping)
 		io_loop_stop(w->loop);
 	else if (w->id == 0)
-		vwired_kick_timers(d);
+		vwired_rearm_timers(w, sh);
 	else
-		sync_socket(d, w);
-	vwired_unlock(d);
+		sync_socket(w, sh);
+	vwired_unlock(w);
 }
 
-void vwired_kick_worker(struct vwired *d, uint32_t i)
+void vwired_wake_worker(struct vwired *d, uint32_t i)
 {
 	if (i < d->n_workers)
-		kick(&d->workers[i]);
+		wake(&d->workers[i]);
 }
 
-void vwired_workers_kick(struct vwired *d)
+void vwired_wake_others(struct vwired *d)
 {
 	for (uint32_t i = 1; i < d->n_workers; i++)
-		kick(&d->workers[i]);
+		wake(&d->workers[i]);
 }
 
-void vwired_stop(struct vwired *d)
+void vwired_stop(struct vwired_worker *w, struct vwired_shared *sh)
 {
-	d->stopping = true;
+	struct vwired *d = w->d;
+
+	sh->stopping = true;
 	for (uint32_t i = 0; i < d->n_workers; i++) {
-		if (&d->workers[i] == d->cur)
-			io_loop_stop(d->workers[i].loop);
+		if (&d->workers[i] == w)
+			io_loop_stop(w->loop);
 		else
-			kick(&d->workers[i]);
+			wake(&d->workers[i]);
 	}
 }
 
 /* The AEAD outside the lock, in batches, needs job lists and a send backlog per worker. */
 static int alloc_deferral(struct vwired_worker *w)
 {
-	w->jobs = calloc(1, sizeof(*w->jobs));
-	w->rx_jobs = calloc(1, sizeof(*w->rx_jobs));
+	w->later.seal = calloc(1, sizeof(*w->later.seal));
+	w->later.open = calloc(1, sizeof(*w->later.open));
 	w->hs_jobs = calloc(1, sizeof(*w->hs_jobs));
 	w->backlog = calloc(VWIRED_BACKLOG_MAX, sizeof(*w->backlog));
-	return w->jobs && w->rx_jobs && w->hs_jobs && w->backlog ? 0 : -ENOMEM;
+	return w->later.seal && w->later.open && w->hs_jobs && w->backlog ? 0 : -ENOMEM;
 }
 
+/* The lists hold key copies: wiped before they go. */
 static void free_deferral(struct vwired_worker *w)
 {
-	if (w->jobs)
-		crypto_wipe(w->jobs, sizeof(*w->jobs));
-	if (w->rx_jobs)
-		crypto_wipe(w->rx_jobs, sizeof(*w->rx_jobs));
+	if (w->later.seal)
+		crypto_wipe(w->later.seal, sizeof(*w->later.seal));
+	if (w->later.open)
+		crypto_wipe(w->later.open, sizeof(*w->later.open));
 	if (w->hs_jobs)
 		crypto_wipe(w->hs_jobs, sizeof(*w->hs_jobs));
-	free(w->jobs);
-	free(w->rx_jobs);
+	free(w->later.seal);
+	free(w->later.open);
 	free(w->hs_jobs);
 	free(w->backlog);
-	w->jobs = NULL;
-	w->rx_jobs = NULL;
+	w->later.seal = NULL;
+	w->later.open = NULL;
 	w->hs_jobs = NULL;
 	w->backlog = NULL;
 }
@@ -193,20 +196,20 @@ static void free_deferral(struct vwired_worker *w)
 static struct io_tun *open_queue0(struct vwired *d, const char *name, bool tap, bool mq,
 				  io_tun_rx_cb cb)
 {
+	struct io_loop *loop = d->workers[0].loop;
 	const char *what = tap ? "TAP" : "TUN";
 	struct io_tun *t;
 
 	if (d->opt.offload) {
-		t = io_tun_open_queue(d->loop, name, tap ? IO_DEV_TAP_VNET : IO_DEV_TUN_VNET, mq,
-				      cb, &d->workers[0]);
+		t = io_tun_open_queue(loop, name, tap ? IO_DEV_TAP_VNET : IO_DEV_TUN_VNET, mq, cb,
+				      &d->workers[0]);
 		/* EINVAL with multi-queue is the device's queueing, not its offloads. */
 		if (t || (mq && errno == EINVAL))
 			return t;
 		vw_warn("%s: %s offloads refused (%s): plain %s", name, what, strerror(errno),
 			what);
 	}
-	return io_tun_open_queue(d->loop, name, tap ? IO_DEV_TAP : IO_DEV_TUN, mq, cb,
-				 &d->workers[0]);
+	return io_tun_open_queue(loop, name, tap ? IO_DEV_TAP : IO_DEV_TUN, mq, cb, &d->workers[0]);
 }
 
 struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool tap,
@@ -222,16 +225,16 @@ struct io_tun *vwired_open_first_queue(struct vwired *d, const char *name, bool 
 	return t;
 }
 
-static int watch_kicks(struct vwired_worker *w)
+static int watch_wakes(struct vwired_worker *w)
 {
 	int rc;
 
-	w->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->kick_fd < 0)
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake_fd < 0)
 		return -errno;
-	if ((rc = io_watch_fd(w->loop, w->kick_fd, on_kick, w)) < 0) {
-		close(w->kick_fd);
-		w->kick_fd = -1;
+	if ((rc = io_watch_fd(w->loop, w->wake_fd, on_wake, w)) < 0) {
+		close(w->wake_fd);
+		w->wake_fd = -1;
 		return rc;
 	}
 	return 0;
@@ -252,7 +255,7 @@ int vwired_workers_prepare(struct vwired *d)
 		vw_err("cannot share the packet pool between workers");
 		return -1;
 	}
-	if ((rc = watch_kicks(&d->workers[0])) < 0) {
+	if ((rc = watch_wakes(&d->workers[0])) < 0) {
 		vw_err("cannot set up worker 0 for other workers: %s", strerror(-rc));
 		return -1;
 	}
@@ -260,7 +263,7 @@ int vwired_workers_prepare(struct vwired *d)
 }
 
 /*
- * The worker's loop and what is on it. The kick eventfd stays open (close_worker):
+ * The worker's loop and what is on it. The wake eventfd stays open (close_worker):
  * other threads may still write to it until the worker is joined.
  */
 static void close_loop(struct vwired_worker *w)
@@ -272,8 +275,8 @@ static void close_loop(struct vwired_worker *w)
 		io_tun_close(w->tun);
 	if (w->udp)
 		io_udp_close(w->udp);
-	if (w->kick_fd >= 0 && w->loop)
-		io_unwatch_fd(w->loop, w->kick_fd);
+	if (w->wake_fd >= 0 && w->loop)
+		io_unwatch_fd(w->loop, w->wake_fd);
 	if (w->loop)
 		io_loop_free(w->loop);
 	memset(w->taps, 0, sizeof(w->taps));
@@ -285,31 +288,32 @@ static void close_loop(struct vwired_worker *w)
 static void close_worker(struct vwired_worker *w)
 {
 	close_loop(w);
-	if (w->kick_fd >= 0)
-		close(w->kick_fd);
-	w->kick_fd = -1;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
 	free_deferral(w);
 }
 
 /* Worker i's loop, socket and queues, like worker 0's. */
 static int open_worker(struct vwired *d, struct vwired_worker *w)
 {
+	const struct vwired_worker *w0 = &d->workers[0];
 	int rc;
 
 	/* Worker 0 already chose (and logged) the backend: the others take the same. */
-	w->loop = io_loop_new(io_loop_backend(d->loop), &d->pool, &vwired_loop_opts);
+	w->loop = io_loop_new(io_loop_backend(w0->loop), &d->pool, &vwired_loop_opts);
 	if (!w->loop)
 		return -errno;
-	if ((rc = watch_kicks(w)) < 0 || (rc = alloc_deferral(w)) < 0)
+	if ((rc = watch_wakes(w)) < 0 || (rc = alloc_deferral(w)) < 0)
 		return rc;
-	w->udp = io_udp_open_shared(w->loop, io_udp_port(d->udp), true, vwired_on_udp_rx, w);
+	w->udp = io_udp_open_shared(w->loop, io_udp_port(w0->udp), true, vwired_on_udp_rx, w);
 	if (!w->udp)
 		return -errno;
 	vwired_udp_offloads(d, w->udp);
-	sync_socket(d, w);
-	if (d->tun) {
-		w->tun = io_tun_open_queue(w->loop, io_tun_name(d->tun),
-					   io_tun_offloads(d->tun) ? IO_DEV_TUN_VNET : IO_DEV_TUN,
+	sync_socket(w, &d->sh);
+	if (w0->tun) {
+		w->tun = io_tun_open_queue(w->loop, io_tun_name(w0->tun),
+					   io_tun_offloads(w0->tun) ? IO_DEV_TUN_VNET : IO_DEV_TUN,
 					   true, vwired_on_tun_rx, w);
 		if (!w->tun)
 			return -errno;
@@ -365,10 +369,11 @@ void vwired_workers_start(struct vwired *d)
 
 void vwired_workers_stop(struct vwired *d)
 {
-	vwired_lock(d, &d->workers[0]);
-	d->stopping = true;
-	vwired_workers_kick(d);
-	vwired_unlock(d);
+	struct vwired_shared *sh = vwired_lock(&d->workers[0]);
+
+	sh->stopping = true;
+	vwired_wake_others(d);
+	vwired_unlock(&d->workers[0]);
 	for (uint32_t i = 1; i < d->n_workers; i++) {
 		if (d->workers[i].running)
 			pthread_join(d->workers[i].thread, NULL);
@@ -382,10 +387,10 @@ void vwired_workers_free(struct vwired *d)
 
 	for (uint32_t i = 1; i < d->n_workers; i++)
 		close_worker(&d->workers[i]);
-	if (w0->kick_fd >= 0 && d->loop) {
-		io_unwatch_fd(d->loop, w0->kick_fd);
-		close(w0->kick_fd);
-		w0->kick_fd = -1;
+	if (w0->wake_fd >= 0 && w0->loop) {
+		io_unwatch_fd(w0->loop, w0->wake_fd);
+		close(w0->wake_fd);
+		w0->wake_fd = -1;
 	}
 	free_deferral(w0);
 }

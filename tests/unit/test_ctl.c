@@ -24,7 +24,7 @@
 
 #include "core/clock.h"
 #include "core/pkt.h"
-#include "daemon/vwired.h"
+#include "daemon/ctlsock.h"
 #include "io/loop.h"
 
 #define GUARD_SECONDS	 30
@@ -42,7 +42,7 @@ static struct env env_epoll = {IO_EPOLL, false};
 
 struct t {
 	struct pkt_pool pool;
-	struct vwired *d;
+	struct io_loop *loop;
 	struct ctlsock *sock;
 	char dir[64], path[128];
 	unsigned calls;
@@ -96,8 +96,8 @@ static void stop_loop(void *ctx, uint64_t now)
 /* Runs the loop for ms milliseconds. */
 static void spin(struct t *t, uint32_t ms)
 {
-	io_loop_set_deadline(t->d->loop, vw_clock_mono_ns() + ms * NSEC_PER_MSEC);
-	assert_int_equal(io_loop_run(t->d->loop), 0);
+	io_loop_set_deadline(t->loop, vw_clock_mono_ns() + ms * NSEC_PER_MSEC);
+	assert_int_equal(io_loop_run(t->loop), 0);
 }
 
 static int setup(void **state)
@@ -108,15 +108,12 @@ static int setup(void **state)
 
 	alarm(GUARD_SECONDS);
 	assert_non_null(t);
-	t->d = calloc(1, sizeof(*t->d));
-	assert_non_null(t->d);
 	assert_true(pkt_pool_init(&t->pool, 8, PKT_DEFAULT_SIZE));
-	t->d->loop = io_loop_new(e->backend, &t->pool, &o);
-	if (!t->d->loop) {
+	t->loop = io_loop_new(e->backend, &t->pool, &o);
+	if (!t->loop) {
 		int err = errno;
 
 		pkt_pool_destroy(&t->pool);
-		free(t->d);
 		free(t);
 		if (e->backend == IO_URING) {
 			print_message("io_uring unavailable here (%s): skipped\n", strerror(err));
@@ -126,11 +123,11 @@ static int setup(void **state)
 		fail_msg("io_loop_new: %s", strerror(err));
 		return -1;
 	}
-	io_loop_on_deadline(t->d->loop, stop_loop, t->d->loop);
+	io_loop_on_deadline(t->loop, stop_loop, t->loop);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/vwire-ctl-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->path, sizeof(t->path), "%s/t.ctl", t->dir);
-	t->sock = ctlsock_new(t->d, t->path, TEST_MAX_REQUEST, on_request, t);
+	t->sock = ctlsock_new(t->loop, t->path, TEST_MAX_REQUEST, on_request, t);
 	assert_non_null(t->sock);
 	*state = t;
 	return 0;
@@ -144,10 +141,9 @@ static int teardown(void **state)
 		return 0;
 	ctlsock_free(t->sock);
 	assert_int_equal(access(t->path, F_OK), -1); /* the socket file is gone */
-	io_loop_free(t->d->loop);
+	io_loop_free(t->loop);
 	pkt_pool_destroy(&t->pool);
 	rmdir(t->dir);
-	free(t->d);
 	free(t);
 	alarm(0);
 	return 0;
