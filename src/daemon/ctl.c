@@ -23,11 +23,6 @@
 
 #define CTL_MAX_REQUEST 512
 
-struct ctl_server {
-	struct vwired *d;
-	struct ctlsock *sock;
-};
-
 /* A growable text buffer for answers. */
 struct out {
 	char *buf;
@@ -252,9 +247,9 @@ static void show_control(const struct vwired *d, struct out *o, bool json)
 {
 	struct ctlsock_stats st = {0};
 
-	uapi_server_add_stats(d->uapi, &st);
-	ctl_server_add_stats(d->ctl, &st);
-	ctl_server_add_stats(d->ctl_bridge, &st);
+	ctlsock_add_stats(d->uapi, &st);
+	ctlsock_add_stats(d->ctl, &st);
+	ctlsock_add_stats(d->ctl_bridge, &st);
 	if (json)
 		outf(o,
 		     "\"control\": {\"clients_refused\": %" PRIu64
@@ -588,7 +583,7 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
  */
 static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t len, bool end)
 {
-	struct ctl_server *s = ctx;
+	struct vwired *d = ctx;
 	char req[CTL_MAX_REQUEST + 1];
 	const char *nl = memchr(in, '\n', len);
 	struct out o = {0};
@@ -602,9 +597,9 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 	memcpy(req, in, len);
 	req[len] = '\0';
 	/* Answers read the shared state: under the lock, as worker 0, into o as a snapshot. */
-	vwired_lock(&s->d->workers[0]);
-	handle_request(s->d, req, &o);
-	vwired_unlock(&s->d->workers[0]);
+	vwired_lock(&d->workers[0]);
+	handle_request(d, req, &o);
+	vwired_unlock(&d->workers[0]);
 	if (o.oom) {
 		static const char msg[] = "error: out of memory\n";
 
@@ -617,29 +612,7 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 	return CTLSOCK_LAST;
 }
 
-struct ctl_server *ctl_server_new(struct vwired *d, const char *path)
+struct ctlsock *ctl_server_new(struct vwired *d, const char *path)
 {
-	struct ctl_server *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	s->d = d;
-	s->sock = ctlsock_new(d->workers[0].loop, path, CTL_MAX_REQUEST, on_request, s);
-	if (!s->sock) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-void ctl_server_free(struct ctl_server *s)
-{
-	ctlsock_free(s->sock);
-	free(s);
-}
-
-void ctl_server_add_stats(const struct ctl_server *s, struct ctlsock_stats *st)
-{
-	if (s)
-		ctlsock_add_stats(s->sock, st);
+	return ctlsock_new(d->workers[0].loop, path, CTL_MAX_REQUEST, on_request, d);
 }

@@ -454,12 +454,9 @@ int vwired_run(struct vwired *d)
 
 void vwired_free(struct vwired *d)
 {
-	if (d->uapi)
-		uapi_server_free(d->uapi);
-	if (d->ctl)
-		ctl_server_free(d->ctl);
-	if (d->ctl_bridge)
-		ctl_server_free(d->ctl_bridge);
+	ctlsock_free(d->uapi);
+	ctlsock_free(d->ctl);
+	ctlsock_free(d->ctl_bridge);
 	struct vwired_worker *w0 = &d->workers[0];
 
 	vwired_bridge_free(d);

@@ -17,11 +17,6 @@
 #include "daemon/uapi.h"
 #include "daemon/vwired.h"
 
-struct uapi_server {
-	struct vwired *d;
-	struct ctlsock *sock;
-};
-
 /* ---- get ---- */
 
 struct ip_collect {
@@ -53,9 +48,8 @@ static void collect_ip(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 }
 
 /* Queues the answer to get=1 for c: a snapshot of the device. */
-static void answer_get(struct uapi_server *s, struct ctlsock_client *c)
+static void answer_get(struct vwired *d, struct ctlsock_client *c)
 {
-	struct vwired *d = s->d;
 	struct uapi_device dev = {0};
 	struct uapi_peer_info *peers = NULL;
 	struct ip_collect ips = {0};
@@ -208,16 +202,16 @@ static int apply_set(struct vwired *d, const struct uapi_set *set)
 	return 0;
 }
 
-static void answer_set(struct uapi_server *s, struct ctlsock_client *c, const char *req, size_t len)
+static void answer_set(struct vwired *d, struct ctlsock_client *c, const char *req, size_t len)
 {
 	struct uapi_set set;
 	char e[32];
 	int rc = uapi_parse_set(req, len, &set);
 
 	if (!rc)
-		rc = apply_set(s->d, &set);
+		rc = apply_set(d, &set);
 	uapi_set_free(&set);
-	vwired_rearm_timers(&s->d->workers[0], &s->d->sh);
+	vwired_rearm_timers(&d->workers[0], &d->sh);
 	ctlsock_reply(c, e, uapi_format_errno(rc, e, sizeof(e)));
 }
 
@@ -228,8 +222,7 @@ static void answer_set(struct uapi_server *s, struct ctlsock_client *c, const ch
  */
 static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t len, bool end)
 {
-	struct uapi_server *s = ctx;
-	struct vwired *d = s->d;
+	struct vwired *d = ctx;
 	size_t reqlen;
 	char e[32];
 
@@ -239,12 +232,12 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 		return 0;
 	case UAPI_REQ_GET:
 		vwired_lock(&d->workers[0]);
-		answer_get(s, c);
+		answer_get(d, c);
 		vwired_unlock(&d->workers[0]);
 		return reqlen;
 	case UAPI_REQ_SET:
 		vwired_lock(&d->workers[0]);
-		answer_set(s, c, in, reqlen);
+		answer_set(d, c, in, reqlen);
 		vwired_unlock(&d->workers[0]);
 		return reqlen;
 	case UAPI_REQ_TOO_LARGE:
@@ -256,29 +249,7 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 	}
 }
 
-struct uapi_server *uapi_server_new(struct vwired *d, const char *path)
+struct ctlsock *uapi_server_new(struct vwired *d, const char *path)
 {
-	struct uapi_server *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	s->d = d;
-	s->sock = ctlsock_new(d->workers[0].loop, path, UAPI_MAX_REQUEST, on_request, s);
-	if (!s->sock) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-void uapi_server_free(struct uapi_server *s)
-{
-	ctlsock_free(s->sock);
-	free(s);
-}
-
-void uapi_server_add_stats(const struct uapi_server *s, struct ctlsock_stats *st)
-{
-	if (s)
-		ctlsock_add_stats(s->sock, st);
+	return ctlsock_new(d->workers[0].loop, path, UAPI_MAX_REQUEST, on_request, d);
 }

@@ -36,9 +36,6 @@
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
 #undef VWIRED_DROP_ENUM_
 
-struct uapi_server;
-struct ctl_server;
-
 /* What carries a bridge port: the local TAP (port 0), an extra TAP, or a wire. */
 enum vw_port_kind { VW_PORT_NONE, VW_PORT_LOCAL, VW_PORT_TAP, VW_PORT_WIRE };
 
@@ -151,9 +148,9 @@ struct vwired {
 	uint32_t n_workers;
 	struct vwired_worker workers[VWIRED_MAX_WORKERS];
 	/* Served on worker 0's loop. */
-	struct uapi_server *uapi;
-	struct ctl_server *ctl;
-	struct ctl_server *ctl_bridge;
+	struct ctlsock *uapi;
+	struct ctlsock *ctl;
+	struct ctlsock *ctl_bridge;
 
 	pthread_mutex_t lock;
 	struct vwired_shared sh; /* under lock */
@@ -262,13 +259,11 @@ void vwired_wake_others(struct vwired *d);
 void vwired_wake_worker(struct vwired *d, uint32_t i);
 
 /* uapi_server.c: RUNDIR/wireguard/NAME.sock */
-struct uapi_server *uapi_server_new(struct vwired *d, const char *path);
-void uapi_server_free(struct uapi_server *s);
-void uapi_server_add_stats(const struct uapi_server *s, struct ctlsock_stats *st);
+/* The socket serving the wg UAPI (get=1, set=1) on worker 0's loop; NULL after logging. */
+struct ctlsock *uapi_server_new(struct vwired *d, const char *path);
 
 /* ctl.c: RUNDIR/vwire/NAME.ctl */
-struct ctl_server *ctl_server_new(struct vwired *d, const char *path);
-void ctl_server_free(struct ctl_server *s);
-void ctl_server_add_stats(const struct ctl_server *s, struct ctlsock_stats *st);
+/* The socket serving vwirectl's requests on worker 0's loop; NULL after logging. */
+struct ctlsock *ctl_server_new(struct vwired *d, const char *path);
 
 #endif
