@@ -182,6 +182,7 @@ static int add_wire(struct vwired *d, uint32_t i)
 	d->sh.ports[port].kind = VW_PORT_WIRE;
 	d->sh.ports[port].wire = i;
 	w->peer = wg_allowedips_lookup(&d->sh.wg.peer_allowedips, AF_INET, cw->remote);
+	memcpy(w->remote, cw->remote, 4);
 	inet_ntop(AF_INET, cw->remote, w->remote_str, sizeof(w->remote_str));
 	if (!w->peer) {
 		vw_err("%s:%u: [Wire] %s: Remote %s is in no peer's AllowedIPs", d->opt.config_path,

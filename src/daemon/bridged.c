@@ -234,6 +234,7 @@ void vwired_bridge_rx_ip(struct vwired_worker *w, struct vwired_shared *sh, stru
 
 	pkt_vec_init(&whole);
 	pkt_vec_init(&frames);
+	vwired_liveness_rx(w, sh, in, now);
 	route_foreign_fragments(sh, in, to_tun);
 	ipfrag_reassemble_batch(&sh->frag, in, &whole, now);
 	vx_decap_batch(&sh->vx, &whole, &frames, to_tun);
@@ -260,7 +261,8 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 	sh->wires_dirty = false;
 	for (uint32_t i = 0; i < cfg->n_wires; i++) {
 		struct vw_wire *wire = &sh->wires[i];
-		bool up = wire->peer && wg_peer_has_session(wire->peer, now);
+		bool session = wire->peer && wg_peer_has_session(wire->peer, now);
+		bool up = session && vwired_wire_alive(sh, wire);
 
 		if (up == wire->up)
 			continue;
@@ -270,8 +272,12 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 				wire->remote_str, wire->port);
 			br_port_enable(&sh->br, wire->port, now, &out);
 		} else {
-			vw_info("wire %s: tunnel to %s down, port %u disabled", cfg->wires[i].name,
-				wire->remote_str, wire->port);
+			vw_info("wire %s: tunnel to %s %s, port %u disabled", cfg->wires[i].name,
+				wire->remote_str,
+				!session	     ? "down"
+				: wire->live.goodbye ? "down (its host said goodbye)"
+						     : "silent (no answer to probes)",
+				wire->port);
 			br_port_disable(&sh->br, wire->port, now, &out);
 		}
 		vwired_bridge_output(w, sh, &out, now);
@@ -314,12 +320,13 @@ void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint6
 	}
 	if (now >= sh->wire_request_at)
 		vwired_wires_request_sessions(sh, now);
+	vwired_liveness_tick(w, sh, now);
 	vwired_wires_follow_sessions(w, sh, now);
 }
 
 uint64_t vwired_bridge_deadline(const struct vwired_shared *sh)
 {
-	uint64_t next;
+	uint64_t next, live;
 
 	if (!sh->has_bridge)
 		return UINT64_MAX;
@@ -328,7 +335,8 @@ uint64_t vwired_bridge_deadline(const struct vwired_shared *sh)
 		next = sh->frag_expire_at;
 	if (sh->wire_request_at < next)
 		next = sh->wire_request_at;
-	return next;
+	live = vwired_liveness_deadline(sh);
+	return live < next ? live : next;
 }
 
 /* A TAP that disappears takes its port down; the bridge's own TAP takes vwired down. */

@@ -92,8 +92,29 @@ static void ip_to_text(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 	t->n++;
 }
 
+/*
+ * What carries a wire's port, in one word: "up"; "silent", a session whose peer stopped
+ * answering; "left", a peer that said goodbye; "down", no session.
+ */
+static const char *wire_tunnel_state(const struct vw_wire *w)
+{
+	if (w->up)
+		return "up";
+	if (w->live.silent)
+		return w->live.goodbye ? "left" : "silent";
+	return "down";
+}
+
+/* Milliseconds since the wire's peer last proved itself; -1: never. */
+static int64_t wire_quiet_ms(const struct vw_wire *w, uint64_t now)
+{
+	uint64_t rx = w->peer ? w->peer->last_authenticated_rx : 0;
+
+	return rx ? (int64_t)((now - rx) / NSEC_PER_MSEC) : -1;
+}
+
 /* A wire as `vwirectl show` lists it: its peer, VNI, tunnel and port state, counters. */
-static void show_wire_text(struct vwired *d, uint32_t i, struct out *o)
+static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t now)
 {
 	const struct config_wire *cw = &d->cfg.wires[i];
 	const struct vw_wire *w = &d->sh.wires[i];
@@ -104,8 +125,14 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o)
 	key_to_base64(key, wg_peer_public_key(w->peer));
 	outf(o, "\nwire: %s\n  remote: %s vni %u port %u\n  peer: %s\n", cw->name, w->remote_str,
 	     cw->vni, cw->port, key);
-	outf(o, "  tunnel: %s\n  bridge port: %u, state %s\n", w->up ? "up" : "down", w->port,
-	     sp ? stp_state_name(sp->state) : "?");
+	outf(o, "  tunnel: %s", wire_tunnel_state(w));
+	if (wire_quiet_ms(w, now) >= 0)
+		outf(o, " (last heard %" PRId64 " ms ago)", wire_quiet_ms(w, now));
+	outf(o,
+	     "\n  liveness: %" PRIu64 " probes sent, %" PRIu64 " silences, %" PRIu64
+	     " goodbyes received\n",
+	     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx);
+	outf(o, "  bridge port: %u, state %s\n", w->port, sp ? stp_state_name(sp->state) : "?");
 	if (bp)
 		outf(o,
 		     "  frames: %" PRIu64 " received, %" PRIu64 " sent; BPDUs %" PRIu64
@@ -368,7 +395,7 @@ static void show_text(struct vwired *d, struct out *o, uint64_t now)
 	if (d->sh.has_bridge)
 		outf(o, "  bridge: %s\n", d->cfg.bridge.name);
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++)
-		show_wire_text(d, i, o);
+		show_wire_text(d, i, o, now);
 	for (struct wg_peer *p = wg_device_first_peer(&d->sh.wg); p; p = wg_device_next_peer(p)) {
 		struct wg_peer_info info;
 		struct ip_text t = {o, false, 0};
@@ -444,9 +471,14 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		key_to_base64(key, wg_peer_public_key(w->peer));
 		outf(o,
 		     "%s{\"name\": \"%s\", \"remote\": \"%s\", \"vni\": %u, \"port\": %u, "
-		     "\"peer\": \"%s\", \"tunnel_up\": %s, \"bridge_port\": %u, \"state\": \"%s\"",
+		     "\"peer\": \"%s\", \"tunnel_up\": %s, \"tunnel\": \"%s\", "
+		     "\"last_heard_ms\": %" PRId64 ", \"probes_sent\": %" PRIu64
+		     ", \"silences\": %" PRIu64 ", \"goodbyes_rx\": %" PRIu64
+		     ", \"bridge_port\": %u, \"state\": \"%s\"",
 		     i ? ", " : "", cw->name, w->remote_str, cw->vni, cw->port, key,
-		     w->up ? "true" : "false", w->port, sp ? stp_state_name(sp->state) : "");
+		     w->up ? "true" : "false", wire_tunnel_state(w), wire_quiet_ms(w, now),
+		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->port,
+		     sp ? stp_state_name(sp->state) : "");
 		if (bp)
 			outf(o,
 			     ", \"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64

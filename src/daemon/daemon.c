@@ -443,6 +443,8 @@ int vwired_run(struct vwired *d)
 
 	vwired_workers_start(d);
 	rc = io_loop_run(d->workers[0].loop);
+	if (rc == 0 && d->sh.has_bridge)
+		vwired_liveness_goodbye(d);
 	vwired_workers_stop(d);
 
 	if (rc < 0)

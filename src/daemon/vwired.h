@@ -36,6 +36,21 @@
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
 #undef VWIRED_DROP_ENUM_
 
+/*
+ * Whether a wire's peer answers (liveness.c): the time of the last message that proved it,
+ * as the tunnel noted it when last looked at, and the probes sent since without an answer.
+ */
+struct vw_liveness {
+	uint64_t seen_rx;    /* the peer's last_authenticated_rx, as last looked at */
+	uint64_t probe_at;   /* next probe while the peer is quiet */
+	uint64_t probed_at;  /* the peer's last probe: it watches, this side need not */
+	uint32_t unanswered; /* probes sent since seen_rx last moved */
+	bool silent;	     /* VWIRED_LIVE_MISSES probes went unanswered, or it said goodbye */
+	bool goodbye;	     /* silent because it said goodbye */
+	uint16_t seq;	     /* ICMP sequence of the next probe */
+	uint64_t probes_sent, goodbyes_rx, silences;
+};
+
 /* What carries a bridge port: the local TAP (port 0), an extra TAP, or a wire. */
 enum vw_port_kind { VW_PORT_NONE, VW_PORT_LOCAL, VW_PORT_TAP, VW_PORT_WIRE };
 
@@ -49,9 +64,11 @@ struct vw_port {
 struct vw_wire {
 	uint32_t port;	      /* bridge port number */
 	struct wg_peer *peer; /* the peer whose allowed IPs hold Remote */
-	bool up;	      /* port enabled: the peer has a usable session */
+	bool up;	      /* port enabled: a usable session with a peer that answers */
+	uint8_t remote[4];
 	char remote_str[16];
 	uint64_t rx_frames;
+	struct vw_liveness live; /* liveness.c */
 };
 
 /* Receives each worker keeps in flight per socket, TUN and TAP queue: the pool counts them. */
@@ -222,6 +239,18 @@ void vwired_wires_request_sessions(struct vwired_shared *sh, uint64_t now);
 /* The bridge's timers, reassembly expiry and the wires' session requests, when due. */
 void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now);
 uint64_t vwired_bridge_deadline(const struct vwired_shared *sh);
+
+/* liveness.c: a wire's carrier follows whether its peer answers (under the lock). */
+/* Whether the wire's peer answered lately (what the tunnel saw since the last look counts). */
+bool vwired_wire_alive(struct vwired_shared *sh, struct vw_wire *wire);
+/* Probes for the quiet wires, and silence for those that did not answer. */
+void vwired_liveness_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now);
+uint64_t vwired_liveness_deadline(const struct vwired_shared *sh);
+/* Takes the probes, answers and goodbyes out of decrypted inner packets; answers probes. */
+void vwired_liveness_rx(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *in,
+			uint64_t now);
+/* After the loop stopped: tells every wire's live peer that this host is leaving. */
+void vwired_liveness_goodbye(struct vwired *d);
 
 /* bridge_setup.c: the [Bridge], its TAP ports and the [Wire]s */
 int vwired_bridge_init(struct vwired *d);

@@ -179,6 +179,12 @@ uint32_t io_gso_run(const struct pkt_vec *v, uint32_t i);
 /* Destination for a socket of `family`; false when it cannot be reached from it. */
 bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct sockaddr_in6 *out,
 			     unsigned int *len);
+/*
+ * Sends v on a UDP source at once, with sendmmsg (GSO runs as one message each); what the
+ * socket buffer cannot take is dropped and counted, never waited for. v ends empty. The
+ * epoll backend's send, and io_udp_send_now's.
+ */
+void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v);
 /* Milliseconds until the deadline for a wait, -1 when there is none. */
 int io_deadline_timeout_ms(const struct io_loop *loop);
 bool io_pkt_in_pool(const struct io_loop *loop, const struct pkt *p);

@@ -179,6 +179,11 @@ int io_udp_enable_gso(struct io_udp *sock);
 int io_udp_enable_gro(struct io_udp *sock);
 /* Sends each packet to p->dst. Takes every packet (see ownership rules). */
 void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v);
+/*
+ * The same, but out of the socket before it returns, whatever the backend (io_uring queues
+ * sends until the loop's next wait): for the last words after the loop stopped.
+ */
+void io_udp_send_now(struct io_udp *sock, struct pkt_vec *v);
 const struct io_stats *io_udp_stats(const struct io_udp *sock);
 void io_udp_close(struct io_udp *sock);
 

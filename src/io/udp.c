@@ -204,6 +204,16 @@ void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v)
 	io_src_send_common(loop, &sock->src, v);
 }
 
+void io_udp_send_now(struct io_udp *sock, struct pkt_vec *v)
+{
+	if (sock->src.dead) {
+		sock->src.stats.tx_dropped += v->n;
+		pkt_vec_free(v);
+		return;
+	}
+	io_udp_sendmmsg(&sock->src, v);
+}
+
 const struct io_stats *io_udp_stats(const struct io_udp *sock)
 {
 	return &sock->src.stats;

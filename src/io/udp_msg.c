@@ -8,6 +8,7 @@
  */
 #include "io/io_internal.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stddef.h>
@@ -233,4 +234,93 @@ bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct so
 		return true;
 	}
 	return false;
+}
+
+void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v)
+{
+	struct mmsghdr mm[PKT_VEC_MAX];
+	struct iovec iov[PKT_VEC_MAX];
+	struct sockaddr_in6 names[PKT_VEC_MAX];
+	union {
+		size_t align; /* struct cmsghdr alignment */
+		uint8_t buf[IO_PKTINFO_SPACE];
+	} ctl[PKT_VEC_MAX];
+	struct pkt_vec ok;
+	uint32_t first[PKT_VEC_MAX], count[PKT_VEC_MAX], nmsg = 0, sent = 0;
+
+	/* Packets without a usable destination go first; the rest keep their order. */
+	pkt_vec_init(&ok);
+	for (uint32_t i = 0; i < v->n; i++) {
+		unsigned int len;
+
+		if (!io_endpoint_to_sockaddr(&v->p[i]->dst, src->family, &names[0], &len)) {
+			src->stats.tx_dropped++;
+			pkt_free(v->p[i]);
+			continue;
+		}
+		pkt_vec_add(&ok, v->p[i]);
+	}
+	/* One message per packet, or per GSO run: iovecs in order, so a run's are adjacent. */
+	for (uint32_t i = 0; i < ok.n; i += count[nmsg++]) {
+		struct pkt *p = ok.p[i];
+		uint32_t run = src->gso ? io_gso_run(&ok, i) : 1;
+		struct msghdr *h = &mm[nmsg].msg_hdr;
+		unsigned int len;
+
+		for (uint32_t k = 0; k < run; k++) {
+			iov[i + k].iov_base = ok.p[i + k]->data;
+			iov[i + k].iov_len = ok.p[i + k]->len;
+		}
+		io_endpoint_to_sockaddr(&p->dst, src->family, &names[nmsg], &len);
+		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+		h->msg_name = &names[nmsg];
+		h->msg_namelen = len;
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = run;
+		h->msg_controllen =
+			io_udp_cmsg_build(&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0,
+					  true, ctl[nmsg].buf, sizeof(ctl[nmsg].buf));
+		h->msg_control = h->msg_controllen ? ctl[nmsg].buf : NULL;
+		first[nmsg] = i;
+		count[nmsg] = run;
+	}
+	while (sent < nmsg) {
+		int r = sendmmsg(src->fd, mm + sent, nmsg - sent, MSG_DONTWAIT);
+
+		if (r > 0) {
+			for (uint32_t m = sent; m < sent + (uint32_t)r; m++) {
+				src->stats.tx_packets += count[m];
+				for (uint32_t k = 0; k < count[m]; k++)
+					src->stats.tx_bytes += ok.p[first[m] + k]->len;
+			}
+			sent += (uint32_t)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* Socket buffer full: drop rather than block the loop. */
+			for (uint32_t m = sent; m < nmsg; m++)
+				src->stats.tx_dropped += count[m];
+			break;
+		} else {
+			struct msghdr *h = &mm[sent].msg_hdr;
+			struct pkt *p = ok.p[first[sent]];
+			size_t again = io_udp_cmsg_build(
+				&p->dst, src->family, count[sent] > 1 ? (uint16_t)p->len : 0, false,
+				ctl[sent].buf, sizeof(ctl[sent].buf));
+
+			if (again < h->msg_controllen) {
+				/* The remembered source address is gone: let the kernel pick one.
+				 */
+				h->msg_controllen = again;
+				h->msg_control = again ? ctl[sent].buf : NULL;
+				src->stats.tx_source_retries++;
+				continue;
+			}
+			/* sendmmsg reports an error on the first message it could not send. */
+			src->stats.tx_errors += count[sent];
+			sent++;
+		}
+	}
+	pkt_vec_free(&ok);
+	v->n = 0;
 }

@@ -77,6 +77,11 @@ struct wg_peer {
 	uint64_t rx_packets, tx_packets;
 	uint64_t rx_dropped, tx_dropped; /* this peer's share of the device drop counters */
 	uint64_t last_handshake_ns;	 /* now_ns of the last completed handshake */
+	/*
+	 * now_ns of the last message that proved the peer is there (data, keepalive, a handshake
+	 * message it authenticated); 0: none yet. What says a silent peer from an idle one.
+	 */
+	uint64_t last_authenticated_rx;
 	bool has_handshake;
 
 	struct wg_peer *pubkey_next;	       /* device's public key hash chain */

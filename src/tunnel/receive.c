@@ -201,7 +201,7 @@ static void rx_handshake_authenticated(struct wg_peer *peer, uint64_t now_ns)
 {
 	if (!peer)
 		return;
-	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_received(peer, now_ns);
 	wg_timers_any_authenticated_packet_traversal(peer, now_ns);
 }
 
@@ -465,7 +465,7 @@ static void rx_data_accept(struct wg_device *dev, struct wg_keypair *kp, struct 
 		wg_packet_queue_flush(peer);
 	}
 	keep_key_fresh(peer, now_ns);
-	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_received(peer, now_ns);
 	wg_timers_any_authenticated_packet_traversal(peer, now_ns);
 
 	pkt_pull(p, WG_DATA_HEADER_SIZE);

@@ -155,8 +155,9 @@ void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer)
 	wg_timer_del(peer, WG_TIMER_SEND_KEEPALIVE);
 }
 
-void wg_timers_any_authenticated_packet_received(struct wg_peer *peer)
+void wg_timers_any_authenticated_packet_received(struct wg_peer *peer, uint64_t now_ns)
 {
+	peer->last_authenticated_rx = now_ns;
 	wg_timer_del(peer, WG_TIMER_NEW_HANDSHAKE);
 }
 

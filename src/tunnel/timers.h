@@ -29,8 +29,8 @@ void wg_timers_data_sent(struct wg_peer *peer, uint64_t now_ns);
 void wg_timers_data_received(struct wg_peer *peer, uint64_t now_ns);
 /* After any authenticated packet (keepalive, data, handshake) is sent. */
 void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer);
-/* After any authenticated packet is received. */
-void wg_timers_any_authenticated_packet_received(struct wg_peer *peer);
+/* After any authenticated packet is received (it also notes when: the peer is alive). */
+void wg_timers_any_authenticated_packet_received(struct wg_peer *peer, uint64_t now_ns);
 /* After a handshake initiation is sent. */
 void wg_timers_handshake_initiated(struct wg_peer *peer, uint64_t now_ns);
 /* After a handshake response is consumed, or the first data packet confirms a session. */

@@ -250,15 +250,20 @@ static void test_bad_data(void **state)
 {
 	struct net n;
 	struct pkt *d, *p;
+	uint64_t hs_at;
 	uint32_t got;
 
 	(void)state;
 	net_init(&n, NULL);
 	net_handshake(&n, &n.a);
+	/* The handshake proved each to the other: the liveness clock starts there. */
+	hs_at = n.now;
+	assert_int_equal(n.b.peer->last_authenticated_rx, hs_at);
 	n.capture[1] = true;
 	node_send(&n, &n.a, make_ip4(&n, "10.0.0.1", "10.0.0.2", 64, 3));
 	d = capture_one(&n, &n.b);
 	n.capture[1] = false;
+	n.now += NS;
 
 	/* Bad tag: a bit flipped in the ciphertext, the tag, or the counter. */
 	const size_t offs[] = {20, 16 + 92 - 1, WG_DATA_OFF_COUNTER};
@@ -279,12 +284,17 @@ static void test_bad_data(void **state)
 	deliver_one(&n, &n.b, p);
 	assert_int_equal(drops(&n.b, WG_DROP_RX_BAD_SIZE), 1);
 	assert_int_equal(n.b.ip.n, 0);
+	/* Nothing of that was the peer's: no sign of life. */
+	assert_int_equal(n.b.peer->last_authenticated_rx, hs_at);
 	/* The genuine packet once, then its replay. */
 	deliver_one(&n, &n.b, clone_pkt(&n, d));
 	assert_int_equal(n.b.ip.n, 1);
+	assert_int_equal(n.b.peer->last_authenticated_rx, n.now);
+	n.now += NS;
 	deliver_one(&n, &n.b, d);
 	assert_int_equal(drops(&n.b, WG_DROP_RX_REPLAY), 1);
 	assert_int_equal(n.b.ip.n, 1);
+	assert_int_equal(n.b.peer->last_authenticated_rx, n.now - NS);
 	pkt_vec_free(&n.b.ip);
 
 	/* Out of order inside the window is fine; older than the window is not. */
