@@ -12,15 +12,6 @@
 #include "core/clock.h"
 #include "daemon/vwired.h"
 
-/*
- * After each batch (and worker 0 at each deadline while the queue is not empty) a worker
- * takes handshakes off the queue up to VWIRED_HANDSHAKE_TAKES times, but runs one job list
- * at most: the X25519 it does per batch (16) stays below what a batch brings in (64), so a
- * flood fills the queue, where it counts as load, instead of the socket; and under load,
- * when messages only cost a cookie reply, it drains faster than they come.
- */
-#define VWIRED_HANDSHAKE_TAKES 4
-
 void vwired_send_udp(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out)
 {
 	if (!out->n)
@@ -203,7 +194,7 @@ static void deadline(struct vwired_worker *w, struct vwired_shared *sh, uint64_t
 }
 
 /*
- * Moves the device's handshake queue along (VWIRED_HANDSHAKE_TAKES above), the X25519 of
+ * Moves the device's handshake queue along (VWIRED_HANDSHAKE_TAKES, vwired.h), the X25519 of
  * its one job list outside the lock (tunnel/device.h): a flood of initiations keeps the
  * workers that take them busy, not the lock every packet needs. Called without the lock.
  */

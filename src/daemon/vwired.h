@@ -80,6 +80,15 @@ struct vw_wire {
 /* UDP sends a worker holds back while it has the lock; more are sent at once. */
 #define VWIRED_BACKLOG_MAX 8192
 
+/*
+ * After each batch (and worker 0 at each deadline while the queue is not empty) a worker
+ * takes handshakes off the queue up to VWIRED_HANDSHAKE_TAKES times, but runs one job list
+ * at most: the X25519 it does per batch (16) stays below what a batch brings in (64), so a
+ * flood fills the queue, where it counts as load, instead of the socket; and under load,
+ * when messages only cost a cookie reply, it drains faster than they come.
+ */
+#define VWIRED_HANDSHAKE_TAKES 4
+
 struct vwired;
 
 /*
