@@ -5,12 +5,17 @@
 # every other pair of the four has one wire. Each host: a vwired (or, with
 # FIVEHOST_KERNEL=NAME, that host on the kernel path: wireguard-go + kernel vxlan
 # ports in a kernel bridge with stp_state 1), a tunnel address 10.0.0.N, and a bridge
-# "internet" with 10.1.0.N. The underlay is a kernel bridge in a "wan" namespace.
+# "internet" with 10.1.0.N. The underlay is a kernel bridge in a "wan" namespace, or
+# with FIVEHOST_WAN=relay the WAN relay (tests/tools/wanrelay, its "seed" geography:
+# 10 to 98 ms round trips) as the only way between the hosts: each host's Endpoint for
+# a peer is the relay's face for that pair, and fh_cut / fh_heal cut links or hosts.
 # Short STP timers (hello 1, forward delay 4, max age 6) so the tree forms in seconds.
 
 FIVEHOST_NAMES=(rho epsilon vorke bob pi0)
 FIVEHOST_PAIRS=("rho epsilon" "rho vorke" "rho bob" "epsilon vorke" "epsilon bob" "vorke bob" "pi0 rho")
-declare -A FH_IDX FH_NS FH_KEY FH_PUB FH_RUN FH_PID
+declare -A FH_IDX FH_NS FH_KEY FH_PUB FH_RUN FH_PID FH_FACE
+FIVEHOST_WAN=${FIVEHOST_WAN:-bridge}
+FH_RELAY_IP=10.99.0.1
 FIVEHOST_HELLO=${FIVEHOST_HELLO:-1}
 FIVEHOST_FWD=${FIVEHOST_FWD:-4}
 FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
@@ -31,6 +36,20 @@ fh_peers_of() { # the hosts $1 has a wire to
 
 fh_is_kernel() { [ "${FIVEHOST_KERNEL:-}" = "$1" ]; }
 
+fh_endpoint() { # where host $1 sends to reach host $2
+	if [ "$FIVEHOST_WAN" = relay ]; then
+		echo "$FH_RELAY_IP:${FH_FACE[$1>$2]}"
+	else
+		echo "192.168.200.${FH_IDX[$2]}:51820"
+	fi
+}
+
+fh_wan() { # a command to the relay: cut A [B], heal A [B], set ..., stats
+	"$VWIRE_BUILD/tests/tools/wanrelay" ctl "$WORK/wan.sock" "$@"
+}
+fh_cut() { fh_wan cut "$@" >/dev/null; }
+fh_heal() { fh_wan heal "$@" >/dev/null; }
+
 fh_config() { # the vwired config of host $1
 	local h=$1 n=${FH_IDX[$1]} p
 	cat <<-CONF
@@ -46,7 +65,7 @@ fh_config() { # the vwired config of host $1
 		echo "PublicKey = ${FH_PUB[$p]}"
 		echo "AllowedIPs = 10.0.0.${FH_IDX[$p]}/32"
 		# pi0 roams behind NAT: nobody knows its endpoint; it keeps its mapping open.
-		[ "$p" != pi0 ] && echo "Endpoint = 192.168.200.${FH_IDX[$p]}:51820"
+		[ "$p" != pi0 ] && echo "Endpoint = $(fh_endpoint "$h" "$p")"
 		[ "$h" = pi0 ] && echo "PersistentKeepalive = 5"
 	done
 	cat <<-CONF
@@ -104,22 +123,50 @@ fh_start_kernel() {
 	in_ns "$ns" ip link set internet up
 }
 
+# The relay in the wan namespace, each host on its own cable to it, no forwarding: the
+# relay's faces are the only way between hosts. pi0 is "behind NAT": the relay learns its
+# address from what it sends.
+fh_relay_up() {
+	local wan=$1 h args=()
+	in_ns "$wan" sysctl -qw net.ipv4.ip_forward=0
+	ip -n "$wan" addr add "$FH_RELAY_IP/32" dev lo
+	ip -n "$wan" link set lo up
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		veth_pair "$wan" "to$h" "10.99.${FH_IDX[$h]}.1/24" "${FH_NS[$h]}" eth0 "10.99.${FH_IDX[$h]}.2/24"
+		ip -n "${FH_NS[$h]}" route add "$FH_RELAY_IP/32" via "10.99.${FH_IDX[$h]}.1"
+		if [ "$h" = pi0 ]; then args+=(--host pi0); else args+=(--host "$h=10.99.${FH_IDX[$h]}.2:51820"); fi
+	done
+	bg wan.log in_ns "$wan" "$VWIRE_BUILD/tests/tools/wanrelay" --listen "$FH_RELAY_IP" \
+		--base-port 40000 --preset seed --seed 1 --ctl "$WORK/wan.sock" "${args[@]}"
+	wait_alive 5 "$LAST_PID" grep -q '^ready$' "$WORK/wan.log" ||
+		fail "wanrelay did not start: $(cat "$WORK/wan.log")"
+	while read -r _ dir _ port _; do
+		FH_FACE[$dir]=$port
+	done < <(awk '$1 == "face" { sub("->", ">", $2); print }' "$WORK/wan.log")
+}
+
 fivehost_up() {
 	local h i=0 wan
 	wan=$(netns_add wan)
-	ip -n "$wan" link add wan type bridge
-	ip -n "$wan" link set wan up
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		i=$((i + 1))
 		FH_IDX[$h]=$i
 		FH_NS[$h]=$(netns_add "$h")
-		ip link add eth0 netns "${FH_NS[$h]}" type veth peer name "to$h" netns "$wan"
-		ip -n "$wan" link set "to$h" master wan up
-		ip -n "${FH_NS[$h]}" addr add "192.168.200.$i/24" dev eth0
-		ip -n "${FH_NS[$h]}" link set eth0 up
 		FH_KEY[$h]=$("$VWIRECTL" genkey)
 		FH_PUB[$h]=$(printf '%s\n' "${FH_KEY[$h]}" | "$VWIRECTL" pubkey)
 	done
+	if [ "$FIVEHOST_WAN" = relay ]; then
+		fh_relay_up "$wan"
+	else
+		ip -n "$wan" link add wan type bridge
+		ip -n "$wan" link set wan up
+		for h in "${FIVEHOST_NAMES[@]}"; do
+			ip link add eth0 netns "${FH_NS[$h]}" type veth peer name "to$h" netns "$wan"
+			ip -n "$wan" link set "to$h" master wan up
+			ip -n "${FH_NS[$h]}" addr add "192.168.200.${FH_IDX[$h]}/24" dev eth0
+			ip -n "${FH_NS[$h]}" link set eth0 up
+		done
+	fi
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		if fh_is_kernel "$h"; then fh_start_kernel "$h"; else fh_start_vwired "$h"; fi
 	done
