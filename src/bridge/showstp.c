@@ -7,64 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sbuf {
-	char *buf;
-	size_t size;
-	size_t len; /* needed so far, may exceed size */
-};
-
-static void sb_init(struct sbuf *b, char *buf, size_t size)
-{
-	b->buf = buf;
-	b->size = size;
-	b->len = 0;
-	if (size)
-		buf[0] = 0;
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	size_t room = b->len < b->size ? b->size - b->len : 0;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(room ? b->buf + b->len : NULL, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n;
-}
+#include "core/sbuf.h"
 
 /* br_show_timer: whole seconds, then hundredths, as the kernel's clock_t values. */
-static void sb_timer(struct sbuf *b, uint64_t ns)
+static void sb_timer(struct vw_sbuf *b, uint64_t ns)
 {
 	uint64_t cs = ns / 10000000ULL;
 
-	sb_printf(b, "%4u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
+	vw_sbuf_printf(b, "%4u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
 }
 
-static void sb_seconds(struct sbuf *b, uint64_t ns)
+static void sb_seconds(struct vw_sbuf *b, uint64_t ns)
 {
 	uint64_t cs = ns / 10000000ULL;
 
-	sb_printf(b, "%u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
+	vw_sbuf_printf(b, "%u.%02u", (unsigned)(cs / 100), (unsigned)(cs % 100));
 }
 
 /* A JSON string; port names are interface names, but escape whatever they hold. */
-static void sb_json_str(struct sbuf *b, const char *s)
+static void sb_json_str(struct vw_sbuf *b, const char *s)
 {
-	sb_printf(b, "\"");
+	vw_sbuf_printf(b, "\"");
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch == '"' || ch == '\\')
-			sb_printf(b, "\\%c", ch);
+			vw_sbuf_printf(b, "\\%c", ch);
 		else if (ch < 0x20 || ch >= 0x7f)
-			sb_printf(b, "\\u%04x", ch);
+			vw_sbuf_printf(b, "\\u%04x", ch);
 		else
-			sb_printf(b, "%c", ch);
+			vw_sbuf_printf(b, "%c", ch);
 	}
-	sb_printf(b, "\"");
+	vw_sbuf_printf(b, "\"");
 }
 
 void br_format_bridge_id(uint64_t id, char buf[18])
@@ -86,76 +60,79 @@ static uint64_t gc_remaining(const struct bridge *br, uint64_t now)
 	return next != UINT64_MAX && next > now ? next - now : 0;
 }
 
-static void showstp_bridge(struct sbuf *b, const struct bridge *br, uint64_t now)
+static void showstp_bridge(struct vw_sbuf *b, const struct bridge *br, uint64_t now)
 {
 	const struct stp_bridge *s = &br->stp;
 	char id[18], root[18];
 
 	br_format_bridge_id(s->bridge_id, id);
 	br_format_bridge_id(s->designated_root, root);
-	sb_printf(b, "%s\n", br->name);
-	sb_printf(b, " bridge id\t\t%s\n", id);
-	sb_printf(b, " designated root\t%s\n", root);
-	sb_printf(b, " root port\t\t%4u\t\t\tpath cost\t\t%4u\n", s->root_port, s->root_path_cost);
-	sb_printf(b, " max age\t\t");
+	vw_sbuf_printf(b, "%s\n", br->name);
+	vw_sbuf_printf(b, " bridge id\t\t%s\n", id);
+	vw_sbuf_printf(b, " designated root\t%s\n", root);
+	vw_sbuf_printf(b, " root port\t\t%4u\t\t\tpath cost\t\t%4u\n", s->root_port,
+		       s->root_path_cost);
+	vw_sbuf_printf(b, " max age\t\t");
 	sb_timer(b, s->max_age);
-	sb_printf(b, "\t\t\tbridge max age\t\t");
+	vw_sbuf_printf(b, "\t\t\tbridge max age\t\t");
 	sb_timer(b, s->bridge_max_age);
-	sb_printf(b, "\n hello time\t\t");
+	vw_sbuf_printf(b, "\n hello time\t\t");
 	sb_timer(b, s->hello_time);
-	sb_printf(b, "\t\t\tbridge hello time\t");
+	vw_sbuf_printf(b, "\t\t\tbridge hello time\t");
 	sb_timer(b, s->bridge_hello_time);
-	sb_printf(b, "\n forward delay\t\t");
+	vw_sbuf_printf(b, "\n forward delay\t\t");
 	sb_timer(b, s->forward_delay);
-	sb_printf(b, "\t\t\tbridge forward delay\t");
+	vw_sbuf_printf(b, "\t\t\tbridge forward delay\t");
 	sb_timer(b, s->bridge_forward_delay);
-	sb_printf(b, "\n ageing time\t\t");
+	vw_sbuf_printf(b, "\n ageing time\t\t");
 	sb_timer(b, br_current_ageing_time(br));
-	sb_printf(b, "\n hello timer\t\t");
+	vw_sbuf_printf(b, "\n hello timer\t\t");
 	sb_timer(b, stp_timer_remaining(&s->hello_timer, now));
-	sb_printf(b, "\t\t\ttcn timer\t\t");
+	vw_sbuf_printf(b, "\t\t\ttcn timer\t\t");
 	sb_timer(b, stp_timer_remaining(&s->tcn_timer, now));
-	sb_printf(b, "\n topology change timer\t");
+	vw_sbuf_printf(b, "\n topology change timer\t");
 	sb_timer(b, stp_timer_remaining(&s->topology_change_timer, now));
-	sb_printf(b, "\t\t\tgc timer\t\t");
+	vw_sbuf_printf(b, "\t\t\tgc timer\t\t");
 	sb_timer(b, gc_remaining(br, now));
-	sb_printf(b, "\n flags\t\t\t");
+	vw_sbuf_printf(b, "\n flags\t\t\t");
 	if (s->topology_change)
-		sb_printf(b, "TOPOLOGY_CHANGE ");
+		vw_sbuf_printf(b, "TOPOLOGY_CHANGE ");
 	if (s->topology_change_detected)
-		sb_printf(b, "TOPOLOGY_CHANGE_DETECTED ");
-	sb_printf(b, "\n\n\n");
+		vw_sbuf_printf(b, "TOPOLOGY_CHANGE_DETECTED ");
+	vw_sbuf_printf(b, "\n\n\n");
 }
 
-static void showstp_port(struct sbuf *b, const struct bridge *br, const struct stp_port *p,
+static void showstp_port(struct vw_sbuf *b, const struct bridge *br, const struct stp_port *p,
 			 uint64_t now)
 {
 	char root[18], bridge[18];
 
 	br_format_bridge_id(p->designated_root, root);
 	br_format_bridge_id(p->designated_bridge, bridge);
-	sb_printf(b, "%s (%u)\n", br->ports[p->port_no].name, p->port_no);
-	sb_printf(b, " port id\t\t%.4x\t\t\tstate\t\t%15s\n", p->port_id, stp_state_name(p->state));
-	sb_printf(b, " designated root\t%s\tpath cost\t\t%4u\n", root, p->path_cost);
-	sb_printf(b, " designated bridge\t%s\tmessage age timer\t", bridge);
+	vw_sbuf_printf(b, "%s (%u)\n", br->ports[p->port_no].name, p->port_no);
+	vw_sbuf_printf(b, " port id\t\t%.4x\t\t\tstate\t\t%15s\n", p->port_id,
+		       stp_state_name(p->state));
+	vw_sbuf_printf(b, " designated root\t%s\tpath cost\t\t%4u\n", root, p->path_cost);
+	vw_sbuf_printf(b, " designated bridge\t%s\tmessage age timer\t", bridge);
 	sb_timer(b, stp_timer_remaining(&p->message_age_timer, now));
-	sb_printf(b, "\n designated port\t%.4x\t\t\tforward delay timer\t", p->designated_port);
+	vw_sbuf_printf(b, "\n designated port\t%.4x\t\t\tforward delay timer\t",
+		       p->designated_port);
 	sb_timer(b, stp_timer_remaining(&p->forward_delay_timer, now));
-	sb_printf(b, "\n designated cost\t%4u\t\t\thold timer\t\t", p->designated_cost);
+	vw_sbuf_printf(b, "\n designated cost\t%4u\t\t\thold timer\t\t", p->designated_cost);
 	sb_timer(b, stp_timer_remaining(&p->hold_timer, now));
-	sb_printf(b, "\n flags\t\t\t");
+	vw_sbuf_printf(b, "\n flags\t\t\t");
 	if (p->config_pending)
-		sb_printf(b, "CONFIG_PENDING ");
+		vw_sbuf_printf(b, "CONFIG_PENDING ");
 	if (p->topology_change_ack)
-		sb_printf(b, "TOPOLOGY_CHANGE_ACK ");
-	sb_printf(b, "\n\n");
+		vw_sbuf_printf(b, "TOPOLOGY_CHANGE_ACK ");
+	vw_sbuf_printf(b, "\n\n");
 }
 
 size_t br_showstp(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
-	struct sbuf b;
+	struct vw_sbuf b;
 
-	sb_init(&b, buf, size);
+	vw_sbuf_init(&b, buf, size);
 	showstp_bridge(&b, br, now);
 	for (uint16_t i = 1; i < br->port_end; i++) {
 		const struct stp_port *p = stp_get_port_const(&br->stp, i);
@@ -166,44 +143,46 @@ size_t br_showstp(const struct bridge *br, uint64_t now, char *buf, size_t size)
 	return b.len;
 }
 
-static void json_timer(struct sbuf *b, const char *key, uint64_t ns)
+static void json_timer(struct vw_sbuf *b, const char *key, uint64_t ns)
 {
-	sb_printf(b, "\"%s\":", key);
+	vw_sbuf_printf(b, "\"%s\":", key);
 	sb_seconds(b, ns);
-	sb_printf(b, ",");
+	vw_sbuf_printf(b, ",");
 }
 
 /* What the port's neighbour could not do to the bridge, and how often it tried. */
-static void json_port_guards(struct sbuf *b, const struct bridge *br, const struct stp_port *p)
+static void json_port_guards(struct vw_sbuf *b, const struct bridge *br, const struct stp_port *p)
 {
 	const struct br_port *bp = &br->ports[p->port_no];
 
-	sb_printf(b, "\"learned_entries\":%u,\"learn_limit\":%llu,\"learn_full\":%llu,",
-		  fdb_port_count(&br->fdb, p->port_no), (unsigned long long)bp->cnt.learn_limit,
-		  (unsigned long long)bp->cnt.learn_full);
-	sb_printf(b, "\"bpdu_guard\":%s,\"bpdu_guard_disabled\":%s,\"bpdu_guard_trips\":%llu,",
-		  bool_str(bp->bpdu_guard), bool_str(bp->bpdu_guard_disabled),
-		  (unsigned long long)bp->cnt.bpdu_guard);
-	sb_printf(b, "\"bpdu_timers_clamped\":%llu,\"bpdu_aged_out\":%llu}",
-		  (unsigned long long)p->cnt.rx_clamped, (unsigned long long)p->cnt.rx_aged_out);
+	vw_sbuf_printf(b, "\"learned_entries\":%u,\"learn_limit\":%llu,\"learn_full\":%llu,",
+		       fdb_port_count(&br->fdb, p->port_no),
+		       (unsigned long long)bp->cnt.learn_limit,
+		       (unsigned long long)bp->cnt.learn_full);
+	vw_sbuf_printf(b, "\"bpdu_guard\":%s,\"bpdu_guard_disabled\":%s,\"bpdu_guard_trips\":%llu,",
+		       bool_str(bp->bpdu_guard), bool_str(bp->bpdu_guard_disabled),
+		       (unsigned long long)bp->cnt.bpdu_guard);
+	vw_sbuf_printf(b, "\"bpdu_timers_clamped\":%llu,\"bpdu_aged_out\":%llu}",
+		       (unsigned long long)p->cnt.rx_clamped,
+		       (unsigned long long)p->cnt.rx_aged_out);
 }
 
 size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
 	const struct stp_bridge *s = &br->stp;
 	char id[18], root[18];
-	struct sbuf b;
+	struct vw_sbuf b;
 	bool first = true;
 
-	sb_init(&b, buf, size);
+	vw_sbuf_init(&b, buf, size);
 	br_format_bridge_id(s->bridge_id, id);
 	br_format_bridge_id(s->designated_root, root);
-	sb_printf(&b, "{\"bridge\":");
+	vw_sbuf_printf(&b, "{\"bridge\":");
 	sb_json_str(&b, br->name);
-	sb_printf(&b, ",\"stp_enabled\":%s,\"bridge_id\":\"%s\",\"designated_root\":\"%s\",",
-		  bool_str(s->enabled), id, root);
-	sb_printf(&b, "\"root_port\":%u,\"path_cost\":%u,\"is_root\":%s,", s->root_port,
-		  s->root_path_cost, bool_str(stp_is_root_bridge(s)));
+	vw_sbuf_printf(&b, ",\"stp_enabled\":%s,\"bridge_id\":\"%s\",\"designated_root\":\"%s\",",
+		       bool_str(s->enabled), id, root);
+	vw_sbuf_printf(&b, "\"root_port\":%u,\"path_cost\":%u,\"is_root\":%s,", s->root_port,
+		       s->root_path_cost, bool_str(stp_is_root_bridge(s)));
 	json_timer(&b, "max_age", s->max_age);
 	json_timer(&b, "bridge_max_age", s->bridge_max_age);
 	json_timer(&b, "hello_time", s->hello_time);
@@ -216,17 +195,17 @@ size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t 
 	json_timer(&b, "topology_change_timer",
 		   stp_timer_remaining(&s->topology_change_timer, now));
 	json_timer(&b, "gc_timer", gc_remaining(br, now));
-	sb_printf(&b, "\"topology_change\":%s,\"topology_change_detected\":%s,",
-		  bool_str(s->topology_change), bool_str(s->topology_change_detected));
-	sb_printf(&b, "\"topology_change_count\":%llu,",
-		  (unsigned long long)s->topology_change_count);
-	sb_printf(&b,
-		  "\"max_learned\":%u,\"fdb_entries\":%u,\"fdb_capacity\":%u,"
-		  "\"fdb_evicted\":%llu,\"fdb_learn_full\":%llu,\"fdb_learn_limit\":%llu,",
-		  br->fdb.max_learned, br->fdb.count, br->fdb.cap,
-		  (unsigned long long)br->fdb.st.evicted, (unsigned long long)br->fdb.st.full,
-		  (unsigned long long)br->fdb.st.limited);
-	sb_printf(&b, "\"ports\":[");
+	vw_sbuf_printf(&b, "\"topology_change\":%s,\"topology_change_detected\":%s,",
+		       bool_str(s->topology_change), bool_str(s->topology_change_detected));
+	vw_sbuf_printf(&b, "\"topology_change_count\":%llu,",
+		       (unsigned long long)s->topology_change_count);
+	vw_sbuf_printf(&b,
+		       "\"max_learned\":%u,\"fdb_entries\":%u,\"fdb_capacity\":%u,"
+		       "\"fdb_evicted\":%llu,\"fdb_learn_full\":%llu,\"fdb_learn_limit\":%llu,",
+		       br->fdb.max_learned, br->fdb.count, br->fdb.cap,
+		       (unsigned long long)br->fdb.st.evicted, (unsigned long long)br->fdb.st.full,
+		       (unsigned long long)br->fdb.st.limited);
+	vw_sbuf_printf(&b, "\"ports\":[");
 	for (uint16_t i = 1; i < br->port_end; i++) {
 		const struct stp_port *p = stp_get_port_const(s, i);
 
@@ -234,27 +213,28 @@ size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t 
 			continue;
 		br_format_bridge_id(p->designated_root, root);
 		br_format_bridge_id(p->designated_bridge, id);
-		sb_printf(&b, "%s{\"name\":", first ? "" : ",");
+		vw_sbuf_printf(&b, "%s{\"name\":", first ? "" : ",");
 		first = false;
 		sb_json_str(&b, br->ports[i].name);
-		sb_printf(&b,
-			  ",\"port_no\":%u,\"port_id\":\"%.4x\",\"state\":\"%s\",\"role\":\"%s\",",
-			  i, p->port_id, stp_state_name(p->state),
-			  stp_role_name(stp_port_role(s, p)));
-		sb_printf(&b, "\"designated_root\":\"%s\",\"path_cost\":%u,", root, p->path_cost);
-		sb_printf(&b, "\"designated_bridge\":\"%s\",", id);
+		vw_sbuf_printf(
+			&b,
+			",\"port_no\":%u,\"port_id\":\"%.4x\",\"state\":\"%s\",\"role\":\"%s\",", i,
+			p->port_id, stp_state_name(p->state), stp_role_name(stp_port_role(s, p)));
+		vw_sbuf_printf(&b, "\"designated_root\":\"%s\",\"path_cost\":%u,", root,
+			       p->path_cost);
+		vw_sbuf_printf(&b, "\"designated_bridge\":\"%s\",", id);
 		json_timer(&b, "message_age_timer",
 			   stp_timer_remaining(&p->message_age_timer, now));
-		sb_printf(&b, "\"designated_port\":\"%.4x\",", p->designated_port);
+		vw_sbuf_printf(&b, "\"designated_port\":\"%.4x\",", p->designated_port);
 		json_timer(&b, "forward_delay_timer",
 			   stp_timer_remaining(&p->forward_delay_timer, now));
-		sb_printf(&b, "\"designated_cost\":%u,", p->designated_cost);
+		vw_sbuf_printf(&b, "\"designated_cost\":%u,", p->designated_cost);
 		json_timer(&b, "hold_timer", stp_timer_remaining(&p->hold_timer, now));
-		sb_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s,",
-			  bool_str(p->config_pending), bool_str(p->topology_change_ack));
+		vw_sbuf_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s,",
+			       bool_str(p->config_pending), bool_str(p->topology_change_ack));
 		json_port_guards(&b, br, p);
 	}
-	sb_printf(&b, "]}\n");
+	vw_sbuf_printf(&b, "]}\n");
 	return b.len;
 }
 
@@ -292,8 +272,8 @@ static uint64_t entry_age(const struct fdb_entry *e, uint64_t now)
 	return now - e->updated;
 }
 
-static void each_entry(const struct bridge *br, uint64_t now, struct sbuf *b,
-		       void (*fn)(struct sbuf *, const struct bridge *, const struct fdb_entry *,
+static void each_entry(const struct bridge *br, uint64_t now, struct vw_sbuf *b,
+		       void (*fn)(struct vw_sbuf *, const struct bridge *, const struct fdb_entry *,
 				  uint64_t, bool))
 {
 	uint32_t n;
@@ -314,52 +294,54 @@ static void each_entry(const struct bridge *br, uint64_t now, struct sbuf *b,
 	}
 }
 
-static void showmacs_line(struct sbuf *b, const struct bridge *br, const struct fdb_entry *e,
+static void showmacs_line(struct vw_sbuf *b, const struct bridge *br, const struct fdb_entry *e,
 			  uint64_t now, bool first)
 {
 	(void)br;
 	(void)first;
-	sb_printf(b, "%3u\t%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\t%s\t\t", e->port, e->mac[0], e->mac[1],
-		  e->mac[2], e->mac[3], e->mac[4], e->mac[5],
-		  (e->flags & FDB_F_LOCAL) ? "yes" : "no");
+	vw_sbuf_printf(b, "%3u\t%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\t%s\t\t", e->port, e->mac[0],
+		       e->mac[1], e->mac[2], e->mac[3], e->mac[4], e->mac[5],
+		       (e->flags & FDB_F_LOCAL) ? "yes" : "no");
 	sb_timer(b, entry_age(e, now));
-	sb_printf(b, "\n");
+	vw_sbuf_printf(b, "\n");
 }
 
 size_t br_showmacs(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
-	struct sbuf b;
+	struct vw_sbuf b;
 
-	sb_init(&b, buf, size);
-	sb_printf(&b, "port no\tmac addr\t\tis local?\tageing timer\n");
+	vw_sbuf_init(&b, buf, size);
+	vw_sbuf_printf(&b, "port no\tmac addr\t\tis local?\tageing timer\n");
 	each_entry(br, now, &b, showmacs_line);
 	return b.len;
 }
 
-static void showmacs_json_entry(struct sbuf *b, const struct bridge *br, const struct fdb_entry *e,
-				uint64_t now, bool first)
+static void showmacs_json_entry(struct vw_sbuf *b, const struct bridge *br,
+				const struct fdb_entry *e, uint64_t now, bool first)
 {
 	const char *port = e->port < BR_MAX_PORTS ? br->ports[e->port].name : "";
 
-	sb_printf(b, "%s{\"port_no\":%u,\"port\":", first ? "" : ",", e->port);
+	vw_sbuf_printf(b, "%s{\"port_no\":%u,\"port\":", first ? "" : ",", e->port);
 	sb_json_str(b, port);
-	sb_printf(b, ",\"mac\":\"%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\",\"is_local\":%s,\"static\":%s,",
-		  e->mac[0], e->mac[1], e->mac[2], e->mac[3], e->mac[4], e->mac[5],
-		  bool_str(e->flags & FDB_F_LOCAL), bool_str(e->flags & FDB_F_STATIC));
-	sb_printf(b, "\"ageing_timer\":");
+	vw_sbuf_printf(b,
+		       ",\"mac\":\"%.2x:%.2x:%.2x:%.2x:%.2x:%.2x\",\"is_local\":%s,\"static\":%s,",
+		       e->mac[0], e->mac[1], e->mac[2], e->mac[3], e->mac[4], e->mac[5],
+		       bool_str(e->flags & FDB_F_LOCAL), bool_str(e->flags & FDB_F_STATIC));
+	vw_sbuf_printf(b, "\"ageing_timer\":");
 	sb_seconds(b, entry_age(e, now));
-	sb_printf(b, "}");
+	vw_sbuf_printf(b, "}");
 }
 
 size_t br_showmacs_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
-	struct sbuf b;
+	struct vw_sbuf b;
 
-	sb_init(&b, buf, size);
-	sb_printf(&b, "{\"bridge\":");
+	vw_sbuf_init(&b, buf, size);
+	vw_sbuf_printf(&b, "{\"bridge\":");
 	sb_json_str(&b, br->name);
-	sb_printf(&b, ",\"entries\":%u,\"capacity\":%u,\"macs\":[", br->fdb.count, br->fdb.cap);
+	vw_sbuf_printf(&b, ",\"entries\":%u,\"capacity\":%u,\"macs\":[", br->fdb.count,
+		       br->fdb.cap);
 	each_entry(br, now, &b, showmacs_json_entry);
-	sb_printf(&b, "]}\n");
+	vw_sbuf_printf(&b, "]}\n");
 	return b.len;
 }
