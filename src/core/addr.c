@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
+
 bool vw_endpoint_equal(const struct vw_endpoint *a, const struct vw_endpoint *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)
@@ -139,4 +141,83 @@ bool vw_ipaddr_parse(struct vw_ipaddr *ip, const char *s)
 		ip->family = AF_INET;
 	}
 	return true;
+}
+
+bool vw_prefix_parse(const char *s, struct vw_ipaddr *ip, uint8_t *cidr)
+{
+	const char *slash = strchr(s, '/');
+	char host[INET6_ADDRSTRLEN];
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	uint64_t len;
+
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!vw_ipaddr_parse(ip, host))
+		return false;
+	if (!slash) {
+		*cidr = ip->family == AF_INET ? 32 : 128;
+		return true;
+	}
+	if (!vw_parse_uint(slash + 1, ip->family == AF_INET ? 32 : 128, &len))
+		return false;
+	*cidr = (uint8_t)len;
+	return true;
+}
+
+bool vw_prefix_contains(const struct vw_ipaddr *net, unsigned int cidr, const struct vw_ipaddr *ip)
+{
+	unsigned int full = cidr / 8, rest = cidr % 8;
+
+	if (net->family != ip->family)
+		return false;
+	if (memcmp(net->bytes, ip->bytes, full))
+		return false;
+	if (rest) {
+		uint8_t m = (uint8_t)(0xff00u >> rest);
+
+		return (net->bytes[full] & m) == (ip->bytes[full] & m);
+	}
+	return true;
+}
+
+static const char *endpoint_problem(const char *s)
+{
+	struct vw_endpoint_text t;
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint64_t port;
+
+	if (!vw_endpoint_split(s, &t))
+		return s[0] == '[' ? "expected [IPv6 address]:port" : "expected host:port";
+	if (t.bracketed) {
+		if (inet_pton(AF_INET6, t.host, &a6) != 1 ||
+		    (t.has_zone && !vw_ifname_valid(t.zone)))
+			return "not an IPv6 address in the brackets";
+	} else {
+		if (strchr(t.host, ':'))
+			return "an IPv6 address needs brackets: [address]:port";
+		if (inet_pton(AF_INET, t.host, &a4) != 1 && !vw_hostname_valid(t.host))
+			return "not an IPv4 address or host name";
+	}
+	if (!vw_parse_uint(t.port, 65535, &port) || port == 0)
+		return "the port is not a number from 1 to 65535";
+	return NULL;
+}
+
+bool vw_endpoint_check(const char *s, size_t max, char *why, size_t whylen)
+{
+	char q[VW_QUOTE_MAX + 8];
+	const char *problem;
+
+	vw_quote(q, sizeof(q), s);
+	if (strlen(s) > max) {
+		snprintf(why, whylen, "\"%s\" is too long", q);
+		return false;
+	}
+	problem = endpoint_problem(s);
+	if (problem)
+		snprintf(why, whylen, "\"%s\": %s", q, problem);
+	return !problem;
 }

@@ -57,5 +57,19 @@ bool vw_endpoint_split(const char *s, struct vw_endpoint_text *t);
 bool vw_endpoint_parse(struct vw_endpoint *e, const char *s);
 /* A numeric IPv4 or IPv6 address (no prefix, no zone); false when it is neither. */
 bool vw_ipaddr_parse(struct vw_ipaddr *ip, const char *s);
+/*
+ * "ip" or "ip/cidr" as wg reads AllowedIPs and Address: a bare address is a host
+ * prefix. The host bits are kept (10.0.0.1/24 names a host and its subnet).
+ */
+bool vw_prefix_parse(const char *s, struct vw_ipaddr *ip, uint8_t *cidr);
+/* Whether ip is inside net/cidr (same family, the first cidr bits equal). */
+bool vw_prefix_contains(const struct vw_ipaddr *net, unsigned int cidr, const struct vw_ipaddr *ip);
+/*
+ * An endpoint as config files take it, at most max characters: "host:port" with a
+ * numeric IPv4 address or a DNS name, or "[IPv6]:port" with an optional %zone (an
+ * interface name); port 1 to 65535. False when it is not one, with the value quoted
+ * and what is wrong with it in why.
+ */
+bool vw_endpoint_check(const char *s, size_t max, char *why, size_t whylen);
 
 #endif

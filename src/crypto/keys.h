@@ -9,6 +9,8 @@
 /* 43 base64 characters and one '=', without the terminating NUL. */
 #define WG_KEY_LEN_BASE64 44
 #define WG_KEY_LEN_HEX 64
+/* What a key in a file must look like, for messages about one that does not decode. */
+#define KEY_BASE64_HELP "expected 44 characters of base64 ending in '=', as `wg genkey` prints"
 
 /*
  * Keys as `wg` writes them: standard base64 of 32 bytes (config files, CLI) and

@@ -2,16 +2,14 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/file.h"
+#include "core/ini.h"
 #include "core/parse.h"
 #include "crypto/crypto.h"
 #include "crypto/x25519.h"
@@ -61,25 +59,6 @@ struct key_def {
 	int (*handle)(struct parser *p, const char *key, const char *val);
 };
 
-/* Messages quote at most this much of a value. */
-#define QUOTE_MAX 48
-
-static void quote(char *out, size_t outlen, const char *val)
-{
-	size_t n = 0, i;
-
-	for (i = 0; val[i] && n + 4 < outlen && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)val[i];
-
-		out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (val[i] && n + 4 < outlen) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-}
-
 /*
  * Formats "FILE:LINE: [Section] Key: message". line 0 drops ":LINE", key NULL
  * drops " Key", SEC_NONE drops the section. Always returns -1.
@@ -87,45 +66,18 @@ static void quote(char *out, size_t outlen, const char *val)
 static int __attribute__((format(printf, 5, 6)))
 fail_at(struct parser *p, uint32_t line, enum section sect, const char *key, const char *fmt, ...)
 {
-	char where[64] = "", what[256];
 	va_list ap;
 
-	if (!p->errlen)
-		return -1;
-	if (line)
-		snprintf(where, sizeof(where), ":%u", line);
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vw_ini_verror(p->err, p->errlen, p->file, line,
+		      sect == SEC_NONE ? NULL : section_names[sect], key, fmt, ap);
 	va_end(ap);
-	if (sect == SEC_NONE)
-		snprintf(p->err, p->errlen, "%s%s: %s%s%s", p->file, where, key ? key : "",
-			 key ? ": " : "", what);
-	else
-		snprintf(p->err, p->errlen, "%s%s: [%s]%s%s: %s", p->file, where,
-			 section_names[sect], key ? " " : "", key ? key : "", what);
 	return -1;
 }
 
 #define fail(p, key, ...) fail_at(p, (p)->line, (p)->sect, key, __VA_ARGS__)
 
 /* ---- value syntax ---- */
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (is_space(*s))
-		s++;
-	n = strlen(s);
-	while (n && is_space(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
 
 static bool parse_hex_uint(const char *s, uint64_t max, uint64_t *out)
 {
@@ -150,42 +102,6 @@ static bool parse_hex_uint(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static int parse_bool(const char *s)
-{
-	static const char *const yes[] = {"on", "true", "yes", "1"};
-	static const char *const no[] = {"off", "false", "no", "0"};
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcasecmp(s, yes[i]))
-			return 1;
-		if (!strcasecmp(s, no[i]))
-			return 0;
-	}
-	return -1;
-}
-
-/* The names wg-quick accepts: they become TUN/TAP names and socket file names. */
-static bool valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CONFIG_NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '=' || c == '+' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool parse_ip(const char *s, struct vw_ipaddr *ip)
-{
-	return vw_ipaddr_parse(ip, s);
-}
-
 static void prefix_mask(struct config_prefix *p)
 {
 	unsigned int bits = p->addr.family == AF_INET ? 32 : 128;
@@ -196,38 +112,12 @@ static void prefix_mask(struct config_prefix *p)
 
 static bool prefix_contains(const struct config_prefix *p, const struct vw_ipaddr *ip)
 {
-	unsigned int full = p->cidr / 8, rest = p->cidr % 8;
-
-	if (p->addr.family != ip->family)
-		return false;
-	if (memcmp(p->addr.bytes, ip->bytes, full))
-		return false;
-	if (rest) {
-		uint8_t m = (uint8_t)(0xff00u >> rest);
-
-		return (p->addr.bytes[full] & m) == (ip->bytes[full] & m);
-	}
-	return true;
+	return vw_prefix_contains(&p->addr, p->cidr, ip);
 }
 
-/* "ip" or "ip/cidr"; a bare address is a host prefix, as wg reads it. */
-static bool parse_prefix(char *s, struct config_prefix *out)
+static bool parse_prefix(const char *s, struct config_prefix *out)
 {
-	char *slash = strchr(s, '/');
-	uint64_t cidr;
-
-	if (slash)
-		*slash = '\0';
-	if (!parse_ip(s, &out->addr))
-		return false;
-	if (!slash) {
-		out->cidr = out->addr.family == AF_INET ? 32 : 128;
-		return true;
-	}
-	if (!vw_parse_uint(slash + 1, out->addr.family == AF_INET ? 32 : 128, &cidr))
-		return false;
-	out->cidr = (uint8_t)cidr;
-	return true;
+	return vw_prefix_parse(s, &out->addr, &out->cidr);
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -247,35 +137,6 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 		s += 3;
 	}
 	return true;
-}
-
-/* A DNS name as getaddrinfo would look it up: labels of letters, digits, '-', '_'. */
-static bool valid_hostname(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-	bool all_numeric = true;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-		if (!(c >= '0' && c <= '9'))
-			all_numeric = false;
-		if (++label > 63)
-			return false;
-	}
-	/* Dotted digits that are no IPv4 address (1.2.3.999) are a typo, not a name. */
-	return !all_numeric;
 }
 
 /* ---- sections ---- */
@@ -352,17 +213,16 @@ static int begin_wire(struct parser *p)
 
 static int begin_section(struct parser *p, char *name)
 {
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 	enum section s;
 
 	if (finish_section(p))
 		return -1;
-	name = trim(name);
 	for (s = SEC_INTERFACE; s <= SEC_WIRE; s++)
 		if (!strcasecmp(name, section_names[s]))
 			break;
 	if (s > SEC_WIRE) {
-		quote(q, sizeof(q), name);
+		vw_quote(q, sizeof(q), name);
 		return fail_at(p, p->line, SEC_NONE, NULL,
 			       "[%s]: unknown section (expected [Interface], [Peer], [Bridge] or "
 			       "[Wire])",
@@ -398,9 +258,9 @@ static int begin_section(struct parser *p, char *name)
 
 static int bad_number(struct parser *p, const char *key, const char *val, uint64_t lo, uint64_t hi)
 {
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	quote(q, sizeof(q), val);
+	vw_quote(q, sizeof(q), val);
 	return fail(p, key, "\"%s\" is not a number from %llu to %llu", q, (unsigned long long)lo,
 		    (unsigned long long)hi);
 }
@@ -417,18 +277,16 @@ static int key_value(struct parser *p, const char *key, const char *val, uint8_t
 {
 	/* The value is a secret: say what is wrong with it, never echo it. */
 	if (!key_from_base64(out, val))
-		return fail(p, key,
-			    "not a key: expected 44 characters of base64 ending in '=', as "
-			    "`wg genkey` prints");
+		return fail(p, key, "not a key: %s", KEY_BASE64_HELP);
 	return 0;
 }
 
 static int name_value(struct parser *p, const char *key, const char *val, char out[])
 {
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	if (!valid_ifname(val)) {
-		quote(q, sizeof(q), val);
+	if (!vw_ifname_valid(val)) {
+		vw_quote(q, sizeof(q), val);
 		return fail(
 			p, key,
 			"\"%s\" is not a valid interface name (1 to %d of A-Z a-z 0-9 _ = + . -)",
@@ -440,11 +298,11 @@ static int name_value(struct parser *p, const char *key, const char *val, char o
 
 static int bool_value(struct parser *p, const char *key, const char *val, bool *out)
 {
-	char q[QUOTE_MAX + 8];
-	int b = parse_bool(val);
+	char q[VW_QUOTE_MAX + 8];
+	int b = vw_parse_bool(val);
 
 	if (b < 0) {
-		quote(q, sizeof(q), val);
+		vw_quote(q, sizeof(q), val);
 		return fail(p, key, "\"%s\" is neither on nor off", q);
 	}
 	*out = b;
@@ -466,7 +324,7 @@ static int for_each_item(struct parser *p, const char *key, char *val,
 		next = strchr(it, ',');
 		if (next)
 			*next++ = '\0';
-		it = trim(it);
+		it = vw_trim(it);
 		if (!*it)
 			return fail(p, key, "empty item in the comma-separated list");
 		if (item(p, key, it))
@@ -478,9 +336,9 @@ static int for_each_item(struct parser *p, const char *key, char *val,
 static int address_item(struct parser *p, const char *key, char *it, struct config_prefix *list,
 			uint32_t *n)
 {
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	quote(q, sizeof(q), it);
+	vw_quote(q, sizeof(q), it);
 	if (*n == CONFIG_MAX_ADDRESSES)
 		return fail(p, key, "too many addresses (at most %d)", CONFIG_MAX_ADDRESSES);
 	if (!parse_prefix(it, &list[*n]))
@@ -536,9 +394,9 @@ static int k_fwmark(struct parser *p, const char *key, const char *val)
 	else
 		ok = vw_parse_uint(val, UINT32_MAX, &v);
 	if (!ok) {
-		char q[QUOTE_MAX + 8];
+		char q[VW_QUOTE_MAX + 8];
 
-		quote(q, sizeof(q), val);
+		vw_quote(q, sizeof(q), val);
 		return fail(p, key, "\"%s\" is neither off nor a number up to 0xffffffff", q);
 	}
 	p->cfg->iface.fwmark = (uint32_t)v;
@@ -596,9 +454,9 @@ static int allowed_ip_item(struct parser *p, const char *key, char *it)
 {
 	struct config_peer *peer = p->peer;
 	struct config_prefix pfx;
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	quote(q, sizeof(q), it);
+	vw_quote(q, sizeof(q), it);
 	if (it[0] == '+' || it[0] == '-')
 		return fail(p, key, "\"%s\": +/- prefixes are for `wg set`, not a config file", q);
 	if (!parse_prefix(it, &pfx))
@@ -636,32 +494,10 @@ static int k_allowed_ips(struct parser *p, const char *key, const char *val)
 static int k_endpoint(struct parser *p, const char *key, const char *val)
 {
 	struct config_peer *peer = p->peer;
-	char q[QUOTE_MAX + 8];
-	struct vw_endpoint_text t;
-	struct in6_addr a6;
-	struct in_addr a4;
-	uint64_t port;
+	char why[VW_QUOTE_MAX + 64];
 
-	quote(q, sizeof(q), val);
-	if (strlen(val) > CONFIG_ENDPOINT_MAX)
-		return fail(p, key, "\"%s\" is too long", q);
-	if (!vw_endpoint_split(val, &t)) {
-		if (val[0] == '[')
-			return fail(p, key, "\"%s\": expected [IPv6 address]:port", q);
-		return fail(p, key, "\"%s\": expected host:port", q);
-	}
-	if (t.bracketed) {
-		if (inet_pton(AF_INET6, t.host, &a6) != 1 || (t.has_zone && !valid_ifname(t.zone)))
-			return fail(p, key, "\"%s\": not an IPv6 address in the brackets", q);
-	} else {
-		if (strchr(t.host, ':'))
-			return fail(p, key,
-				    "\"%s\": an IPv6 address needs brackets: [address]:port", q);
-		if (inet_pton(AF_INET, t.host, &a4) != 1 && !valid_hostname(t.host))
-			return fail(p, key, "\"%s\": not an IPv4 address or host name", q);
-	}
-	if (!vw_parse_uint(t.port, 65535, &port) || port == 0)
-		return fail(p, key, "\"%s\": the port is not a number from 1 to 65535", q);
+	if (!vw_endpoint_check(val, CONFIG_ENDPOINT_MAX, why, sizeof(why)))
+		return fail(p, key, "%s", why);
 	strcpy(peer->endpoint_str, val);
 	/* Fails for names and zones, which leaves the family AF_UNSPEC. */
 	if (!vw_endpoint_parse(&peer->endpoint, val))
@@ -678,9 +514,9 @@ static int k_keepalive(struct parser *p, const char *key, const char *val)
 		return 0;
 	}
 	if (!vw_parse_uint(val, 65535, &v)) {
-		char q[QUOTE_MAX + 8];
+		char q[VW_QUOTE_MAX + 8];
 
-		quote(q, sizeof(q), val);
+		vw_quote(q, sizeof(q), val);
 		return fail(p, key, "\"%s\" is neither off nor a number of seconds up to 65535", q);
 	}
 	p->peer->persistent_keepalive = (uint16_t)v;
@@ -815,10 +651,10 @@ static int k_bpdu_guard(struct parser *p, const char *key, const char *val)
 static int k_mac(struct parser *p, const char *key, const char *val)
 {
 	struct config_bridge *br = &p->cfg->bridge;
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 	static const uint8_t zero[6];
 
-	quote(q, sizeof(q), val);
+	vw_quote(q, sizeof(q), val);
 	if (!parse_mac(val, br->mac))
 		return fail(p, key, "\"%s\" is not a MAC address like 02:00:00:00:00:01", q);
 	if (br->mac[0] & 1)
@@ -837,9 +673,9 @@ static int k_wire_name(struct parser *p, const char *key, const char *val)
 
 static int k_remote(struct parser *p, const char *key, const char *val)
 {
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	quote(q, sizeof(q), val);
+	vw_quote(q, sizeof(q), val);
 	if (inet_pton(AF_INET, val, p->wire->remote) != 1)
 		return fail(p, key,
 			    "\"%s\" is not an IPv4 address (VXLAN rides on the tunnel's IPv4)", q);
@@ -938,9 +774,9 @@ static const char *const wg_quick_keys[] = {
 static int key_line(struct parser *p, char *key, char *val)
 {
 	unsigned int idx = 0;
-	char q[QUOTE_MAX + 8];
+	char q[VW_QUOTE_MAX + 8];
 
-	quote(q, sizeof(q), key);
+	vw_quote(q, sizeof(q), key);
 	if (p->sect == SEC_NONE)
 		return fail(p, q,
 			    "outside of any section: put it under [Interface], [Peer], "
@@ -973,36 +809,29 @@ static int key_line(struct parser *p, char *key, char *val)
 	return fail(p, q, "unknown key");
 }
 
-static int parse_line(struct parser *p, char *line)
+/* The reader's callbacks: it finds the lines, the parser knows what they mean. */
+static int on_section(void *ctx, uint32_t line, char *name)
 {
-	char *hash = strchr(line, '#'), *eq;
+	struct parser *p = ctx;
 
-	if (hash)
-		*hash = '\0';
-	line = trim(line);
-	if (!*line)
-		return 0;
-	if (line[0] == '[') {
-		size_t n = strlen(line);
+	p->line = line;
+	return begin_section(p, name);
+}
 
-		if (line[n - 1] != ']')
-			return fail_at(p, p->line, SEC_NONE, NULL,
-				       "a section header needs a closing ']'");
-		line[n - 1] = '\0';
-		return begin_section(p, line + 1);
-	}
-	eq = strchr(line, '=');
-	if (!eq) {
-		char q[QUOTE_MAX + 8];
+static int on_key(void *ctx, uint32_t line, char *key, char *val)
+{
+	struct parser *p = ctx;
 
-		quote(q, sizeof(q), line);
-		return fail(p, NULL, "\"%s\": expected Key = Value", q);
-	}
-	*eq = '\0';
-	line = trim(line);
-	if (!*line)
-		return fail(p, NULL, "a line starts with '=': expected Key = Value");
-	return key_line(p, line, trim(eq + 1));
+	p->line = line;
+	return key_line(p, key, val);
+}
+
+static int on_error(void *ctx, uint32_t line, bool in_section, const char *what)
+{
+	struct parser *p = ctx;
+
+	p->line = line;
+	return fail_at(p, line, in_section ? p->sect : SEC_NONE, NULL, "%s", what);
 }
 
 /* ---- whole-file checks ---- */
@@ -1027,7 +856,7 @@ static int default_name(struct parser *p)
 		goto bad;
 	memcpy(name, base, n);
 	name[n] = '\0';
-	if (!valid_ifname(name))
+	if (!vw_ifname_valid(name))
 		goto bad;
 	strcpy(p->cfg->iface.name, name);
 	return 0;
@@ -1285,25 +1114,12 @@ static void set_defaults(struct vw_config *cfg)
 	cfg->bridge.max_learned = CONFIG_DEFAULT_MAX_LEARNED;
 }
 
-static int parse_lines(struct parser *p, const char *text, size_t len, char *buf)
+static int parse_lines(struct parser *p, const char *text, size_t len)
 {
-	size_t pos = 0;
+	static const struct vw_ini_ops ops = {on_section, on_key, on_error};
 
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-
-		p->line++;
-		if (n > CONFIG_MAX_LINE)
-			return fail(p, NULL, "line longer than %d bytes", CONFIG_MAX_LINE);
-		memcpy(buf, text + pos, n);
-		buf[n] = '\0';
-		if (strlen(buf) != n)
-			return fail(p, NULL, "NUL byte: this is not a text file");
-		if (parse_line(p, buf))
-			return -1;
-		pos += n + 1;
-	}
+	if (vw_ini_read(text, len, CONFIG_MAX_LINE, &ops, p))
+		return -1;
 	p->line = 0;
 	return finish_section(p);
 }
@@ -1312,13 +1128,12 @@ int config_parse(const char *text, size_t len, const char *name_for_errors, stru
 		 char *err, size_t errlen)
 {
 	struct parser *p = calloc(1, sizeof(*p));
-	char *buf = malloc(CONFIG_MAX_LINE + 1);
 	int ret = -1;
 
 	set_defaults(cfg);
 	if (errlen)
 		err[0] = '\0';
-	if (!p || !buf) {
+	if (!p) {
 		snprintf(err, errlen, "%s: out of memory", name_for_errors ? name_for_errors : "");
 		goto out;
 	}
@@ -1330,70 +1145,17 @@ int config_parse(const char *text, size_t len, const char *name_for_errors, stru
 		fail_at(p, 0, SEC_NONE, NULL, "larger than %u bytes", CONFIG_MAX_FILE_SIZE);
 		goto out;
 	}
-	/* Editors on Windows start files with a UTF-8 byte order mark. */
-	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
-		text += 3;
-		len -= 3;
-	}
-	if (parse_lines(p, text, len, buf) || check_interface(p) || check_bridge(p) ||
-	    check_names(p) || check_peers(p) || check_wires(p))
+	if (parse_lines(p, text, len) || check_interface(p) || check_bridge(p) || check_names(p) ||
+	    check_peers(p) || check_wires(p))
 		goto out;
 	ret = 0;
 out:
-	if (buf) {
-		/* The line buffer held the private key at some point. */
-		crypto_wipe(buf, CONFIG_MAX_LINE + 1);
-		free(buf);
-	}
 	if (p)
 		free(p->public_key_lines);
 	free(p);
 	if (ret)
 		config_free(cfg);
 	return ret;
-}
-
-static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
-{
-	struct stat st;
-	char *data;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_FILE_SIZE) {
-		snprintf(err, errlen, "%s: %s", path,
-			 !S_ISREG(st.st_mode) ? "not a regular file" : "too large");
-		close(fd);
-		return -1;
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		close(fd);
-		return -1;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: %s", path, r ? strerror(errno) : "short read");
-			crypto_wipe(data, got);
-			free(data);
-			close(fd);
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	*out = data;
-	*outlen = got;
-	return 0;
 }
 
 int config_load(const char *path, struct vw_config *cfg, char *err, size_t errlen)
@@ -1403,7 +1165,7 @@ int config_load(const char *path, struct vw_config *cfg, char *err, size_t errle
 	int ret;
 
 	set_defaults(cfg);
-	if (read_file(path, &data, &len, err, errlen))
+	if (vw_read_file(path, CONFIG_MAX_FILE_SIZE, &data, &len, err, errlen))
 		return -1;
 	ret = config_parse(data, len, path, cfg, err, errlen);
 	crypto_wipe(data, len);

@@ -109,6 +109,50 @@ static void test_equal(void **state)
 	assert_false(vw_endpoint_equal(&a, &b));
 }
 
+static void test_prefix(void **state)
+{
+	struct vw_ipaddr net, ip;
+	uint8_t cidr;
+
+	(void)state;
+	assert_true(vw_prefix_parse("10.0.0.7/24", &net, &cidr));
+	assert_int_equal(cidr, 24);
+	assert_int_equal(net.bytes[3], 7); /* host bits kept */
+	assert_true(vw_prefix_parse("fd00::1", &ip, &cidr));
+	assert_int_equal(cidr, 128);
+	assert_false(vw_prefix_parse("10.0.0.1/33", &ip, &cidr));
+	assert_false(vw_prefix_parse("10.0.0.1/", &ip, &cidr));
+	assert_false(vw_prefix_parse("10.0.0/8", &ip, &cidr));
+	assert_false(vw_prefix_parse("fd00::/129", &ip, &cidr));
+	assert_true(vw_ipaddr_parse(&ip, "10.0.0.200"));
+	assert_true(vw_prefix_contains(&net, 24, &ip));
+	assert_true(vw_prefix_contains(&net, 0, &ip));
+	assert_false(vw_prefix_contains(&net, 25, &ip));
+	assert_true(vw_ipaddr_parse(&ip, "::ffff:10.0.0.7"));
+	assert_false(vw_prefix_contains(&net, 0, &ip));
+}
+
+static void test_endpoint_check(void **state)
+{
+	static const char *const good[] = {"192.0.2.1:51820", "[2001:db8::1]:1", "[fe80::1%eth0]:7",
+					   "paris.example.net:65535"};
+	static const char *const bad[] = {
+		"1.2.3.4",     "1.2.3.4:0",   "1.2.3.4:65536", "::1:80",	  "[::1]80",
+		"[1.2.3.4]:5", "1.2.3.999:5", "a..b:5",	       "[fe80::1%a/b]:7", "host name:5"};
+
+	char why[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(vw_endpoint_check(good[i], 262, why, sizeof(why)));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(vw_endpoint_check(bad[i], 262, why, sizeof(why)));
+		assert_true(why[0] == '"');
+	}
+	assert_false(vw_endpoint_check("1.2.3.4:5", 8, why, sizeof(why)));
+	assert_string_equal(why, "\"1.2.3.4:5\" is too long");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +160,8 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_endpoint_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
