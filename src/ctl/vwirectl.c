@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, and the
- * client of vwired's control socket (show, showstp, showmacs, dot).
+ * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, the
+ * client of vwired's control socket (show, showstp, showmacs, dot), and `mesh`,
+ * every host's config from one file for the whole network (mesh.c, mesh_write.c).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
 #include "crypto/x25519.h"
+#include "mesh.h"
 
 #define PROG_NAME "vwirectl"
 
@@ -33,7 +35,8 @@ static void usage(FILE *out)
 		"  show [NAME] [--json]   Shows vwired instances: peers, wires, counters\n"
 		"  showstp BRIDGE [--json]   Spanning tree state, as brctl showstp\n"
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
-		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n\n"
+		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
+		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n\n"
 		"Options before the subcommand:\n"
 		"  --run-dir DIR   where vwired's sockets are (default /run)\n",
 		PROG_NAME);
@@ -251,6 +254,8 @@ int main(int argc, char **argv)
 		return cmd_genkey(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "pubkey"))
 		return cmd_pubkey(argc - 1, argv + 1);
+	if (!strcmp(cmd, "mesh"))
+		return mesh_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show"))
 		return cmd_ctl(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "showstp") || !strcmp(cmd, "showmacs") || !strcmp(cmd, "dot"))
