@@ -1034,14 +1034,15 @@ int main(int argc, char **argv)
 	static struct relay relay;
 	struct relay *r = &relay;
 	const char *listen_arg = NULL;
-	char **host_args = calloc((size_t)argc, sizeof(char *));
-	char **link_args = calloc((size_t)argc, sizeof(char *));
+	char **host_args, **link_args;
 	int nhost_args = 0, nlink_args = 0, opt;
 	bool preset = false, seeded = false;
 	sigset_t sigs;
 
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc, argv);
+	host_args = calloc((size_t)argc, sizeof(char *));
+	link_args = calloc((size_t)argc, sizeof(char *));
 	if (!host_args || !link_args)
 		die("out of memory");
 	r->base_port = 40000;
