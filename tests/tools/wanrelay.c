@@ -111,6 +111,7 @@ struct client {
 	int fd; /* -1: free */
 	uint64_t deadline;
 	bool eof;
+	bool skipping; /* the rest of a line that was too long */
 	uint32_t events;
 	size_t inlen;
 	char in[WAN_LINE_MAX + 2];
@@ -784,7 +785,7 @@ static void client_read(struct relay *r, struct client *c)
 			break;
 		if (n <= 0) {
 			/* The last line may come without its newline. */
-			if (c->inlen)
+			if (c->inlen && !c->skipping)
 				line_run(r, c->in, c->inlen, &o);
 			c->inlen = 0;
 			c->eof = true;
@@ -794,14 +795,20 @@ static void client_read(struct relay *r, struct client *c)
 		while ((nl = memchr(c->in, '\n', c->inlen))) {
 			size_t len = (size_t)(nl - c->in) + 1;
 
-			line_run(r, c->in, len, &o);
+			if (c->skipping)
+				c->skipping = false;
+			else
+				line_run(r, c->in, len, &o);
 			memmove(c->in, c->in + len, c->inlen - len);
 			c->inlen -= len;
 		}
+		/* Too long: answer once and skip to its end, reading on so that the
+		 * client's close does not reset the connection under the answer. */
 		if (c->inlen == sizeof(c->in)) {
-			text_add(&o, "error: line longer than %d bytes\n", WAN_LINE_MAX);
+			if (!c->skipping)
+				text_add(&o, "error: line longer than %d bytes\n", WAN_LINE_MAX);
+			c->skipping = true;
 			c->inlen = 0;
-			c->eof = true;
 		}
 	}
 	c->out = o.s;
