@@ -36,7 +36,8 @@ static void usage(FILE *out)
 		"  showstp BRIDGE [--json]   Spanning tree state, as brctl showstp\n"
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
 		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
-		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n\n"
+		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n"
+		"  --version     Prints vwirectl's version\n\n"
 		"Options before the subcommand:\n"
 		"  --run-dir DIR   where vwired's sockets are (default /run)\n",
 		PROG_NAME);
@@ -260,6 +261,10 @@ int main(int argc, char **argv)
 		return cmd_ctl(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "showstp") || !strcmp(cmd, "showmacs") || !strcmp(cmd, "dot"))
 		return cmd_ctl(argc - 1, argv + 1, true);
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		puts(PROG_NAME " " VWIRE_VERSION);
+		return 0;
+	}
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

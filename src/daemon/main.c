@@ -3,6 +3,7 @@
  * vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER] [--workers N]
  *        [--no-offload] [-v]
  * vwired [-f] IFNAME      (wireguard-go compatible: for wg-quick and `wg`)
+ * vwired --version
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 		"Usage: vwired -c FILE [--run-dir DIR] [--io auto|uring|epoll] [--user USER]\n"
 		"              [--workers N] [--no-offload] [-v]\n"
 		"       vwired [-f] [--run-dir DIR] [--io ...] [-v] IFNAME\n"
+		"       vwired --version\n"
 		"\n"
 		"  -c, --config FILE   the interface, its peers, bridge and wires (wg setconf "
 		"format\n"
@@ -38,7 +40,8 @@ static void usage(FILE *out)
 		"                      64 KiB super-packets, one system call per run of packets)\n"
 		"  --workers N         threads, each with its own ring, UDP socket and TUN/TAP\n"
 		"                      queue (default: one per online core, at most 16)\n"
-		"  -v, --verbose       debug logging\n");
+		"  -v, --verbose       debug logging\n"
+		"  --version           print vwired's version and exit\n");
 }
 
 /*
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
 		{"no-offload", no_argument, NULL, 'O'},
 		{"workers", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	struct vwired_options opt = {.io = IO_AUTO, .offload = true};
@@ -152,6 +156,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			puts("vwired " VWIRE_VERSION);
 			return 0;
 		default:
 			usage(stderr);
