@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "daemon/notify.h"
 #include "daemon/vwired.h"
 
 static void usage(FILE *out)
@@ -193,7 +194,13 @@ int main(int argc, char **argv)
 		close(ready_fd);
 		detach_stdio();
 	}
+	/* A Type=notify unit (vwired@.service) counts vwired as started from here on. */
+	if ((rc = vwired_notify("READY=1")) < 0)
+		vw_warn("cannot tell systemd vwired is ready (NOTIFY_SOCKET=%s): %s",
+			getenv("NOTIFY_SOCKET"), strerror(-rc));
 	rc = vwired_run(&d);
+	/* Also when vwired stops on its own (its TUN went away), not at a signal from systemd. */
+	vwired_notify("STOPPING=1");
 	vwired_free(&d);
 	return rc ? 1 : 0;
 }
