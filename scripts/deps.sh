@@ -1,8 +1,11 @@
 #!/bin/bash
 # Installs the Debian packages vwire needs, only those that are missing.
-#   scripts/deps.sh [build] [test] [armel] [fuzz]
+#   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [package]
 # build: compiler, meson, libraries.  test: real peers and tools for the net suite.
 # armel: cross compiler, qemu-user and the armel libraries.  fuzz: clang and libFuzzer.
+# package: the Debian package's build and checks (tests/pkg): debhelper, lintian,
+# systemd-analyze (in systemd) for the unit, man and groff for the man pages, and what
+# sandbox.sh runs vwired under (setpriv, strace, wg).
 set -euo pipefail
 
 want=()
@@ -15,6 +18,8 @@ for set in "${@:-build}"; do
 	armel) want+=(gcc-arm-linux-gnueabi qemu-user-static libsodium-dev:armel liburing-dev:armel
 		libcmocka-dev:armel) ;;
 	bench) want+=(gnuplot-nox iperf3 linux-perf) ;;
+	package) want+=(debhelper dpkg-dev devscripts lintian fakeroot systemd man-db groff-base
+		adduser util-linux strace iproute2 wireguard-tools python3) ;;
 	*) echo "deps.sh: unknown package set '$set'" >&2; exit 2 ;;
 	esac
 done
