@@ -1,11 +1,13 @@
 #!/bin/bash
 # Installs the Debian packages vwire needs, only those that are missing.
-#   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [package]
+#   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [package] [package-armel]
 # build: compiler, meson, libraries.  test: real peers and tools for the net suite.
 # armel: cross compiler, qemu-user and the armel libraries.  fuzz: clang and libFuzzer.
 # package: the Debian package's build and checks (tests/pkg): debhelper, lintian,
 # systemd-analyze (in systemd) for the unit, man and groff for the man pages, and what
-# sandbox.sh runs vwired under (setpriv, strace, wg).
+# sandbox.sh runs vwired under (setpriv, strace, wg). package-armel: with armel and
+# package, what dpkg-buildpackage -aarmel needs besides (Debian's cross toolchain set,
+# which debhelper's meson cross file generator wants whole, and the armel pkg-config).
 set -euo pipefail
 
 want=()
@@ -20,6 +22,7 @@ for set in "${@:-build}"; do
 	bench) want+=(gnuplot-nox iperf3 linux-perf) ;;
 	package) want+=(debhelper dpkg-dev devscripts lintian fakeroot systemd man-db groff-base
 		adduser util-linux strace iproute2 wireguard-tools python3) ;;
+	package-armel) want+=(crossbuild-essential-armel pkgconf:armel) ;;
 	*) echo "deps.sh: unknown package set '$set'" >&2; exit 2 ;;
 	esac
 done
