@@ -87,7 +87,10 @@ echo "deb: building vwire $version for $arch in $src"
 start=$(date +%s)
 build=(dpkg-buildpackage -b -us -uc)
 # debian/rules runs no tests in a cross build; saying so up front keeps dh quiet.
-$cross && build+=(-a"$host" -Pcross,nocheck) && export DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}"
+if $cross; then
+	build+=("-a$host" "-Pcross,nocheck")
+	export DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}"
+fi
 if ! (cd "$src" && nice -n 10 "${build[@]}") >"$work/build.log" 2>&1; then
 	tail -50 "$work/build.log"
 	fail "dpkg-buildpackage failed"
@@ -185,5 +188,7 @@ done
 [ -z "$left" ] || fail "left after the purge:$left"
 getent passwd vwire >/dev/null && fail "the vwire user is left"
 getent group vwire >/dev/null && fail "the vwire group is left"
-ls /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | grep -q vwired && fail "systemd helper state is left"
+for f in /var/lib/systemd/deb-systemd-helper-enabled/*vwired*; do
+	[ -e "$f" ] && fail "systemd helper state is left: $f"
+done
 echo "deb: OK (vwire $version, $arch, $(($(date +%s) - start)) s)"

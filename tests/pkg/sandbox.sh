@@ -36,7 +36,7 @@ fail() {
 # The namespaces' side, as root: build what systemd would, then run vwired in it.
 inside() {
 	local vwired=$1 vwirectl=$2 user=$3 name=$4 bridge=$5 out=$6
-	local group cred pid i sock d
+	local group cred pid sock d
 	group=$(id -gn "$user")
 
 	# Everything written for the outside goes through $out, bound before / turns read-only.
@@ -74,7 +74,7 @@ with open(sys.argv[2], "a") as f:
         if "STOPPING=1" in msg.split("\n"):
             break
 PY
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -e /run/out/notify.bound ] && break
 		sleep 0.1
 	done
@@ -90,7 +90,7 @@ PY
 		2>/run/out/vwired.log &
 	local tracer=$!
 
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		grep -qx 'READY=1' /run/out/notify 2>/dev/null && break
 		kill -0 "$tracer" 2>/dev/null || break
 		sleep 0.1
@@ -157,14 +157,16 @@ if [ -z "$vwirectl" ]; then
 	vwirectl=$(dirname "$vwired")/vwirectl
 	[ -x "$vwirectl" ] || vwirectl=$(command -v vwirectl || true)
 fi
-[ -x "$vwired" ] && [ -x "$vwirectl" ] || skip "no vwired and vwirectl (build them)"
+if [ ! -x "$vwired" ] || [ ! -x "$vwirectl" ]; then
+	skip "no vwired and vwirectl (build them)"
+fi
 user=${3:-}
 if [ -z "$user" ]; then
 	user=nobody
 	getent passwd vwire >/dev/null && user=vwire
 fi
 if [ -z "$unit" ]; then
-	for u in /lib/systemd/system/vwired@.service "$build/systemd/vwired@.service"; do
+	for u in "$build/systemd/vwired@.service" /lib/systemd/system/vwired@.service; do
 		[ -f "$u" ] && unit=$u && break
 	done
 fi
@@ -274,7 +276,7 @@ awk -v bin="$vwired" '
 	match($0, /<\.\.\. [a-z0-9_]+ resumed>/) { s = substr($0, RSTART + 5, RLENGTH - 14); print s }
 ' "$out/strace" | sort -u >"$used"
 [ -s "$used" ] || fail "strace saw no system call of vwired"
-echo "system calls:" $(cat "$used")
+echo "system calls: $(tr '\n' ' ' <"$used")"
 refused=$(comm -23 "$used" "$allowed")
 echo "system calls: $(wc -l <"$used") used, all in SystemCallFilter= unless listed: ${refused:-none}"
 [ -z "$refused" ] || fail "SystemCallFilter= would refuse: $refused"
@@ -282,7 +284,7 @@ for s in io_uring_setup io_uring_enter; do
 	grep -qx "$s" "$used" || fail "vwired made no $s"
 done
 families=$(grep -oE '(socket|socketpair)\(AF_[A-Z0-9]+' "$out/strace" | sed 's/.*(//' | sort -u)
-echo "address families: $(echo $families)"
+echo "address families: $(echo "$families" | tr '\n' ' ')"
 for f in $families; do
 	case $f in
 	AF_UNIX | AF_NETLINK | AF_INET | AF_INET6) ;;
