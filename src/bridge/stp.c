@@ -501,6 +501,8 @@ void stp_received_bpdu(struct stp_bridge *br, uint16_t port_no, const struct stp
 		stp_received_config_bpdu(br, p, &c);
 	} else if (bpdu->type == STP_BPDU_TYPE_TCN) {
 		stp_received_tcn_bpdu(br, p);
+	} else if (bpdu->type == STP_BPDU_TYPE_RST) {
+		p->cnt.rx_rst++;
 	}
 }
 

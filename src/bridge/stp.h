@@ -79,6 +79,7 @@ struct stp_port_counters {
 	uint64_t rx_ignored;  /* BPDU on a disabled port */
 	uint64_t rx_clamped;  /* config BPDU with a time outside 8.10.2, used clamped */
 	uint64_t rx_aged_out; /* config BPDU discarded: message age >= max age (9.3.4) */
+	uint64_t rx_rst;      /* RST BPDU: ignored, 802.1D-1998 knows no such type */
 	uint64_t transitions; /* port state changes */
 };
 
@@ -182,7 +183,10 @@ void stp_set_path_cost(struct stp_bridge *br, uint16_t port_no, uint32_t path_co
 
 /*
  * A BPDU received on a port: dispatches to received_config_bpdu (after
- * stp_validate_config_times) / received_tcn_bpdu.
+ * stp_validate_config_times) / received_tcn_bpdu. An RST BPDU is counted and
+ * ignored: a neighbour speaking RSTP hears this bridge's configuration BPDUs
+ * and falls back to 802.1D on that port (802.1D-2004 17.24), as it does with
+ * the kernel, which drops RST BPDUs before its STP code sees them.
  */
 void stp_received_bpdu(struct stp_bridge *br, uint16_t port_no, const struct stp_bpdu *bpdu,
 		       uint64_t now);

@@ -50,16 +50,58 @@ static void decode_config(const uint8_t *b, struct stp_config_bpdu *c)
 	c->forward_delay = get_be16(b + 33);
 }
 
+/* An RST BPDU: a configuration BPDU's fields, and the flags 802.1D left unused. */
+static void decode_rst(const uint8_t *b, struct stp_config_bpdu *c)
+{
+	decode_config(b, c);
+	c->proposal = (b[4] & STP_FLAG_PROPOSAL) != 0;
+	c->port_role = (uint8_t)((b[4] & STP_FLAG_ROLE_MASK) >> STP_FLAG_ROLE_SHIFT);
+	c->learning = (b[4] & STP_FLAG_LEARNING) != 0;
+	c->forwarding = (b[4] & STP_FLAG_FORWARDING) != 0;
+	c->agreement = (b[4] & STP_FLAG_AGREEMENT) != 0;
+}
+
+/* 802.1D-2004 9.3.4 a)-c) on the BPDU itself (b, blen bytes, at least a TCN's 4). */
+static enum stp_bpdu_error decode_bpdu(const uint8_t *b, size_t blen, struct stp_bpdu *bpdu)
+{
+	if (b[0] != 0 || b[1] != 0)
+		return STP_BPDU_ERR_PROTOCOL;
+	memset(bpdu, 0, sizeof(*bpdu));
+	bpdu->type = b[3];
+	bpdu->version = b[2];
+	switch (b[3]) {
+	case STP_BPDU_TYPE_TCN:
+		return STP_BPDU_OK;
+	case STP_BPDU_TYPE_CONFIG:
+		if (blen < STP_CONFIG_BPDU_LEN)
+			return STP_BPDU_ERR_SHORT;
+		decode_config(b, &bpdu->config);
+		return STP_BPDU_OK;
+	case STP_BPDU_TYPE_RST:
+		if (b[2] < STP_VERSION_RSTP)
+			return STP_BPDU_ERR_VERSION;
+		if (blen < STP_RST_BPDU_LEN)
+			return STP_BPDU_ERR_SHORT;
+		decode_rst(b, &bpdu->config);
+		return STP_BPDU_OK;
+	default:
+		return STP_BPDU_ERR_TYPE;
+	}
+}
+
 /*
- * Checks as the Linux bridge and its LLC layer do: an 802.3 length that the
- * frame covers (padding beyond it is ignored), LLC 42/42/03, protocol 0 and
- * version 0, a known type with its full size.
+ * The frame is checked as the Linux bridge and its LLC layer do: an 802.3
+ * length that the frame covers (padding beyond it is ignored), LLC 42/42/03.
+ * The BPDU in it as 802.1D-2004 9.3.4 says. That differs from the kernel,
+ * which drops every version but 0: a configuration or TCN BPDU of a later
+ * version is read as one (9.3.4 a, b), and RST BPDUs are read, for the RSTP
+ * machines; the 802.1D-1998 machine (stp.c) ignores them, as 802.1D-1998 does
+ * a type it does not know.
  */
 enum stp_bpdu_error stp_bpdu_decode(const uint8_t *frame, size_t len, struct stp_bpdu *bpdu)
 {
 	const uint8_t *b;
 	uint16_t l8023;
-	size_t blen;
 
 	if (len < STP_ETH_HLEN + STP_LLC_LEN + STP_TCN_BPDU_LEN)
 		return STP_BPDU_ERR_SHORT;
@@ -75,25 +117,7 @@ enum stp_bpdu_error stp_bpdu_decode(const uint8_t *frame, size_t len, struct stp
 	b = frame + STP_ETH_HLEN;
 	if (b[0] != STP_LLC_SAP || b[1] != STP_LLC_SAP || b[2] != STP_LLC_UI)
 		return STP_BPDU_ERR_LLC;
-	b += STP_LLC_LEN;
-	blen = l8023 - STP_LLC_LEN;
-	if (b[0] != 0 || b[1] != 0)
-		return STP_BPDU_ERR_PROTOCOL;
-	if (b[2] != 0)
-		return STP_BPDU_ERR_VERSION;
-	memset(bpdu, 0, sizeof(*bpdu));
-	bpdu->type = b[3];
-	switch (b[3]) {
-	case STP_BPDU_TYPE_TCN:
-		return STP_BPDU_OK;
-	case STP_BPDU_TYPE_CONFIG:
-		if (blen < STP_CONFIG_BPDU_LEN)
-			return STP_BPDU_ERR_SHORT;
-		decode_config(b, &bpdu->config);
-		return STP_BPDU_OK;
-	default:
-		return STP_BPDU_ERR_TYPE;
-	}
+	return decode_bpdu(b + STP_LLC_LEN, l8023 - STP_LLC_LEN, bpdu);
 }
 
 /* Ethernet + LLC header; returns where the BPDU goes. */
@@ -109,14 +133,9 @@ static uint8_t *put_header(uint8_t *buf, const uint8_t src[6], size_t bpdu_len)
 	return buf + STP_ETH_HLEN + STP_LLC_LEN;
 }
 
-size_t stp_bpdu_encode_config(uint8_t *buf, const uint8_t src[6], const struct stp_config_bpdu *c)
+/* The fields a configuration BPDU and an RST BPDU share, flags apart. */
+static void put_config_fields(uint8_t *b, const struct stp_config_bpdu *c)
 {
-	uint8_t *b = put_header(buf, src, STP_CONFIG_BPDU_LEN);
-
-	/* protocol identifier and version stay 0 */
-	b[3] = STP_BPDU_TYPE_CONFIG;
-	b[4] = (uint8_t)((c->topology_change ? STP_FLAG_TC : 0) |
-			 (c->topology_change_ack ? STP_FLAG_TCA : 0));
 	put_bridge_id(b + 5, c->root_id);
 	put_be32(b + 13, c->root_path_cost);
 	put_bridge_id(b + 17, c->bridge_id);
@@ -125,6 +144,22 @@ size_t stp_bpdu_encode_config(uint8_t *buf, const uint8_t src[6], const struct s
 	put_be16(b + 29, c->max_age);
 	put_be16(b + 31, c->hello_time);
 	put_be16(b + 33, c->forward_delay);
+}
+
+static uint8_t config_flags(const struct stp_config_bpdu *c)
+{
+	return (uint8_t)((c->topology_change ? STP_FLAG_TC : 0) |
+			 (c->topology_change_ack ? STP_FLAG_TCA : 0));
+}
+
+size_t stp_bpdu_encode_config(uint8_t *buf, const uint8_t src[6], const struct stp_config_bpdu *c)
+{
+	uint8_t *b = put_header(buf, src, STP_CONFIG_BPDU_LEN);
+
+	/* protocol identifier and version stay 0 */
+	b[3] = STP_BPDU_TYPE_CONFIG;
+	b[4] = config_flags(c);
+	put_config_fields(b, c);
 	return STP_FRAME_MIN;
 }
 
@@ -136,9 +171,30 @@ size_t stp_bpdu_encode_tcn(uint8_t *buf, const uint8_t src[6])
 	return STP_FRAME_MIN;
 }
 
+/* 802.1D-2004 9.3.3; Version 1 Length (the last byte) stays 0. */
+size_t stp_bpdu_encode_rst(uint8_t *buf, const uint8_t src[6], const struct stp_config_bpdu *c)
+{
+	uint8_t *b = put_header(buf, src, STP_RST_BPDU_LEN);
+
+	b[2] = STP_VERSION_RSTP;
+	b[3] = STP_BPDU_TYPE_RST;
+	b[4] = (uint8_t)(config_flags(c) | (c->proposal ? STP_FLAG_PROPOSAL : 0) |
+			 (c->port_role << STP_FLAG_ROLE_SHIFT & STP_FLAG_ROLE_MASK) |
+			 (c->learning ? STP_FLAG_LEARNING : 0) |
+			 (c->forwarding ? STP_FLAG_FORWARDING : 0) |
+			 (c->agreement ? STP_FLAG_AGREEMENT : 0));
+	put_config_fields(b, c);
+	return STP_FRAME_MIN;
+}
+
 size_t stp_bpdu_encode(uint8_t *buf, const uint8_t src[6], const struct stp_bpdu *bpdu)
 {
-	if (bpdu->type == STP_BPDU_TYPE_TCN)
+	switch (bpdu->type) {
+	case STP_BPDU_TYPE_TCN:
 		return stp_bpdu_encode_tcn(buf, src);
-	return stp_bpdu_encode_config(buf, src, &bpdu->config);
+	case STP_BPDU_TYPE_RST:
+		return stp_bpdu_encode_rst(buf, src, &bpdu->config);
+	default:
+		return stp_bpdu_encode_config(buf, src, &bpdu->config);
+	}
 }
