@@ -14,6 +14,12 @@
  *    After every step the bridge must be consistent, its times within the
  *    802.1D ranges whatever the BPDUs said, deadlines must move on, and at the
  *    end every buffer must be back in the pool.
+ *    The same script drives an RSTP bridge (rstp.c) with three ports: every
+ *    frame that decodes as a BPDU is handed to it on the same port, at the same
+ *    time. After every step: one root port at most, and it has received
+ *    information; no alternate, backup or disabled port learns or forwards; the
+ *    times in use are within the ranges; the machines settle; every BPDU it
+ *    sends encodes and decodes to itself.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +27,7 @@
 #include <string.h>
 
 #include "bridge/bridge.h"
+#include "bridge/rstp.h"
 #include "core/byteorder.h"
 
 #define SEC 1000000000ULL
@@ -81,7 +88,75 @@ static void check_bridge(const struct bridge *br, const struct pkt_vec *out)
 		abort();
 }
 
-static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_pool *pool)
+/* Every BPDU the RSTP bridge sends survives the wire format. */
+static bool rstp_tx(void *ctx, uint16_t port, const struct stp_bpdu *b)
+{
+	uint8_t frame[STP_FRAME_MAX];
+	struct stp_bpdu back;
+
+	(void)ctx;
+	if (port < 1 || port > 3)
+		abort();
+	stp_bpdu_encode(frame, (const uint8_t[6]){0x02, 0, 0, 0, 0, 9}, b);
+	if (stp_bpdu_decode(frame, sizeof(frame), &back) != STP_BPDU_OK || back.type != b->type)
+		abort();
+	if (b->type != STP_BPDU_TYPE_TCN && memcmp(&back.config, &b->config, sizeof(b->config)))
+		abort();
+	return true;
+}
+
+static bool times_in_range(const struct rstp_times *t)
+{
+	return t->max_age >= 6 && t->max_age <= 40 && t->hello_time >= 1 &&
+	       t->hello_time <= 10 && t->forward_delay >= 4 && t->forward_delay <= 30;
+}
+
+static void check_rstp(const struct rstp_bridge *r, uint64_t now)
+{
+	int roots = 0;
+
+	if (r->run_limit || rstp_next_deadline(r) <= now)
+		abort();
+	if (!times_in_range(&r->root_times))
+		abort();
+	for (uint16_t i = 1; i <= 3; i++) {
+		const struct rstp_port *p = rstp_get_port_const(r, i);
+		bool blocked = p->role == RSTP_ROLE_ALTERNATE || p->role == RSTP_ROLE_BACKUP ||
+			       p->role == RSTP_ROLE_DISABLED;
+
+		if (p->role == RSTP_ROLE_ROOT) {
+			roots++;
+			if (r->root_port != i || p->info_is != RSTP_INFO_RECEIVED ||
+			    !p->port_enabled)
+				abort();
+		}
+		if (blocked && (p->learning || p->forwarding))
+			abort();
+		if (!p->port_enabled &&
+		    (p->role != RSTP_ROLE_DISABLED || rstp_port_state(p) != STP_DISABLED))
+			abort();
+		if (!times_in_range(&p->designated_times))
+			abort();
+	}
+	if (roots > 1 || (roots == 0) != (r->root_port == 0))
+		abort();
+	if (rstp_is_root_bridge(r) != (r->root_port == 0))
+		abort();
+}
+
+static void rstp_input(struct rstp_bridge *r, uint32_t port, const uint8_t *frame, size_t len,
+		       uint64_t now)
+{
+	struct stp_bpdu b;
+
+	if (port == 0 || stp_bpdu_decode(frame, len, &b) != STP_BPDU_OK)
+		return;
+	rstp_received_bpdu(r, (uint16_t)port, &b, now);
+	check_rstp(r, now);
+}
+
+static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, size_t size,
+		struct pkt_pool *pool)
 {
 	uint64_t now = 10 * SEC;
 	bool up[4] = {true, true, true, true};
@@ -89,9 +164,12 @@ static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_
 	size_t off = 0;
 
 	pkt_vec_init(&out);
-	for (uint32_t port = 1; port <= 3; port++)
+	for (uint32_t port = 1; port <= 3; port++) {
 		br_port_enable(br, port, now, &out);
+		rstp_enable_port(r, (uint16_t)port, now);
+	}
 	pkt_vec_free(&out);
+	check_rstp(r, now);
 	while (off + 2 <= size) {
 		uint8_t ctl = data[off], len = data[off + 1];
 		uint32_t port = ctl & 3;
@@ -105,20 +183,28 @@ static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_
 		for (uint64_t until = now + (ctl >> 4) * 250 * MS; now < until;) {
 			uint64_t next = br_next_deadline(br);
 
+			if (rstp_next_deadline(r) < next)
+				next = rstp_next_deadline(r);
 			now = next < until ? (next > now ? next : now) : until;
 			br_tick(br, now, &out);
 			check_bridge(br, &out);
 			pkt_vec_free(&out);
 			if (br_next_deadline(br) <= now)
 				abort();
+			rstp_tick(r, now);
+			check_rstp(r, now);
 		}
 		if ((ctl & 8) && port) {
 			up[port] = !up[port];
-			if (up[port])
+			if (up[port]) {
 				br_port_enable(br, port, now, &out);
-			else
+				rstp_enable_port(r, (uint16_t)port, now);
+			} else {
 				br_port_disable(br, port, now, &out);
+				rstp_disable_port(r, (uint16_t)port, now);
+			}
 			check_bridge(br, &out);
+			check_rstp(r, now);
 			pkt_vec_free(&out);
 		}
 		p = pkt_alloc(pool);
@@ -141,6 +227,7 @@ static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_
 			memcpy(d, data + off, len);
 		}
 		off += len;
+		rstp_input(r, port, p->data, p->len, now);
 		pkt_vec_init(&in);
 		pkt_vec_add(&in, p);
 		while (in.n) {
@@ -156,15 +243,18 @@ static void run(struct bridge *br, const uint8_t *data, size_t size, struct pkt_
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key[32] = {1, 2, 3};
+	static const struct rstp_callbacks cb = {rstp_tx, NULL, NULL};
 	struct br_config cfg;
 	struct bridge *br;
+	struct rstp_bridge *r;
 	struct pkt_pool pool;
 
 	check_round_trip(data, size);
 	if (size > 4096)
 		return 0;
 	br = calloc(1, sizeof(*br));
-	if (!br || !pkt_pool_init(&pool, 128, 512))
+	r = calloc(1, sizeof(*r));
+	if (!br || !r || !pkt_pool_init(&pool, 128, 512))
 		abort();
 	br_config_default(&cfg);
 	memcpy(cfg.pubkey, key, sizeof(key));
@@ -183,9 +273,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (br_add_port(br, &pc) != i + 1)
 			abort();
 	}
-	run(br, data, size, &pool);
+	{
+		const struct stp_times t = {6 * SEC, 1 * SEC, 4 * SEC};
+
+		if (!rstp_init(r, stp_make_bridge_id(0x8000, (const uint8_t[6]){2, 0, 0, 0, 0, 7}),
+			       &t, 10 * SEC, &cb, NULL))
+			abort();
+		for (uint16_t i = 1; i <= 3; i++)
+			if (!rstp_add_port(r, i, STP_DEFAULT_PORT_PRIORITY,
+					   (uint32_t)(10 + 40 * (i - 1))))
+				abort();
+	}
+	run(br, r, data, size, &pool);
 	br_destroy(br);
 	free(br);
+	free(r);
 	if (pool.nfree != pool.count)
 		abort();
 	pkt_pool_destroy(&pool);
