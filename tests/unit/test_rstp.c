@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RSTP (802.1D-2004 clause 17, rstp.c), BPDU by BPDU: two bridges whose BPDUs
- * the test hands from one to the other (through the wire format), or one
- * bridge fed BPDUs made here, on the tests' own clock.
+ * RSTP (802.1D-2004 clause 17, rstp.c), in two ways.
+ *
+ * BPDU by BPDU: two bridges whose BPDUs the test hands from one to the other
+ * (through the wire format), or one bridge fed BPDUs made here.
+ *
+ * On a simulated network: up to 16 bridges, each RSTP or 802.1D-1998
+ * (stp.c), joined by point-to-point links, each with its own delay, on a
+ * virtual clock that jumps to the next thing to happen (a BPDU arriving, or a
+ * bridge's deadline); every bridge's clock has its own origin. BPDUs travel
+ * as frames. The tree a run must reach is computed here, independently, from
+ * the bridge ids, port ids and costs; the forwarding ports must form a forest
+ * at every step (no loop, ever) and, once converged, exactly one tree per
+ * connected part of the network. The times printed are virtual.
+ * RSTPTRACE=1 prints every BPDU; a test's name as the argument runs it alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,8 +29,12 @@
 #include "bridge/stp.h"
 #include "bridge/stp_bpdu.h"
 
-#define SEC 1000000000ULL
-#define MS  1000000ULL
+#define SEC	  1000000000ULL
+#define MS	  1000000ULL
+#define NEVER	  UINT64_MAX
+#define MAX_NODES 16
+#define MAX_LINKS 80
+#define QMAX	  16384
 
 /* ---- two bridges, BPDU by BPDU ---- */
 
@@ -415,7 +430,1210 @@ static void test_ticks_and_hold_count(void **state)
 	assert_int_equal(a.br.run_limit, 0);
 }
 
-int main(void)
+struct net;
+
+struct node {
+	struct net *net;
+	const char *name;
+	bool rstp; /* else 802.1D-1998 (stp.c) */
+	bool alive;
+	uint16_t priority;
+	uint8_t mac[6];
+	uint64_t clock_off; /* each bridge's clock has its own origin */
+	struct rstp_bridge r;
+	struct stp_bridge s;
+	uint16_t next_port;
+	int port_link[STP_MAX_PORTS]; /* link per port, -1 */
+	uint32_t flushes[STP_MAX_PORTS];
+	uint32_t state_changes;
+};
+
+struct link {
+	int a, b;   /* nodes */
+	int pa, pb; /* their ports */
+	uint32_t cost;
+	uint64_t delay;
+	bool up;
+};
+
+struct frame {
+	uint64_t at, seq;
+	int link, node, port; /* where it arrives */
+	size_t len;
+	uint8_t data[STP_FRAME_MAX];
+};
+
+struct net {
+	struct stp_times times;
+	uint64_t now, seq;
+	uint64_t delay; /* of links added from now on */
+	int nn, nl;
+	struct node n[MAX_NODES];
+	struct link l[MAX_LINKS];
+	struct frame *q;
+	size_t nq;
+	uint64_t frames;
+	uint32_t loops; /* steps at which the forwarding ports held a cycle */
+};
+
+static const struct stp_times default_times = {20 * SEC, 2 * SEC, 15 * SEC};
+
+/* ---- the simulator ---- */
+
+static uint64_t node_now(const struct net *net, const struct node *nd)
+{
+	return net->now + nd->clock_off;
+}
+
+static bool node_tx(void *ctx, uint16_t port, const struct stp_bpdu *b)
+{
+	struct node *nd = ctx;
+	struct net *net = nd->net;
+	int li = nd->port_link[port];
+	const struct link *l;
+	struct frame *f;
+
+	assert_true(li >= 0);
+	l = &net->l[li];
+	if (!l->up)
+		return true; /* lost on the wire */
+	assert_true(net->nq < QMAX);
+	f = &net->q[net->nq++];
+	f->len = stp_bpdu_encode(f->data, nd->mac, b);
+	f->at = net->now + l->delay;
+	f->seq = net->seq++;
+	f->link = li;
+	f->node = l->a == nd - net->n ? l->b : l->a;
+	f->port = l->a == nd - net->n ? l->pb : l->pa;
+	net->frames++;
+	if (getenv("RSTPTRACE"))
+		print_message("%8.3f %s:%u -> %s type %u flags %02x root %04llx cost %u bridge "
+			      "%04llx age %u\n",
+			      (double)net->now / SEC, nd->name, port, net->n[f->node].name, b->type,
+			      f->data[21], (unsigned long long)(b->config.root_id & 0xffff),
+			      b->config.root_path_cost,
+			      (unsigned long long)(b->config.bridge_id & 0xffff),
+			      b->config.message_age / 256);
+	return true;
+}
+
+static void node_state_changed(void *ctx, uint16_t port, enum stp_state old_state,
+			       enum stp_state new_state)
+{
+	struct node *nd = ctx;
+
+	(void)port;
+	(void)old_state;
+	(void)new_state;
+	nd->state_changes++;
+}
+
+static void node_flush(void *ctx, uint16_t port)
+{
+	struct node *nd = ctx;
+
+	nd->flushes[port]++;
+}
+
+static struct net *net_new(const struct stp_times *t)
+{
+	struct net *net = calloc(1, sizeof(*net));
+
+	assert_non_null(net);
+	net->q = calloc(QMAX, sizeof(*net->q));
+	assert_non_null(net->q);
+	net->times = *t;
+	net->now = 1 * SEC;
+	net->delay = 1 * MS;
+	return net;
+}
+
+static void net_free(struct net *net)
+{
+	for (int i = 0; i < net->nn; i++)
+		assert_int_equal(net->n[i].r.run_limit, 0);
+	free(net->q);
+	free(net);
+}
+
+static uint64_t bridge_id_of(const struct node *nd)
+{
+	return stp_make_bridge_id(nd->priority, nd->mac);
+}
+
+/* (Re)starts a node's bridge with its ports (not enabled), as a new process would. */
+static void node_start(struct net *net, int i, bool rstp)
+{
+	struct node *nd = &net->n[i];
+	static const struct rstp_callbacks cb = {node_tx, node_state_changed, node_flush};
+
+	nd->rstp = rstp;
+	nd->alive = true;
+	if (rstp)
+		assert_true(rstp_init(&nd->r, bridge_id_of(nd), &net->times, node_now(net, nd), &cb,
+				      nd));
+	else
+		stp_initialization(&nd->s, true, bridge_id_of(nd), &net->times, node_now(net, nd),
+				   node_tx, node_state_changed, nd);
+	for (uint16_t p = 1; p < nd->next_port; p++) {
+		const struct link *l = &net->l[nd->port_link[p]];
+
+		if (rstp)
+			assert_true(rstp_add_port(&nd->r, p, STP_DEFAULT_PORT_PRIORITY, l->cost));
+		else
+			assert_true(stp_add_port(&nd->s, p, STP_DEFAULT_PORT_PRIORITY, l->cost));
+	}
+}
+
+static int net_add_node(struct net *net, const char *name, bool rstp, uint16_t priority)
+{
+	int i = net->nn++;
+	struct node *nd = &net->n[i];
+
+	assert_true(i < MAX_NODES);
+	nd->net = net;
+	nd->name = name;
+	nd->priority = priority;
+	nd->mac[0] = 0x02;
+	nd->mac[4] = (uint8_t)(0x50 + i * 7);
+	nd->mac[5] = (uint8_t)(0x31 * (i + 3));
+	nd->clock_off = (uint64_t)i * 137 * MS + 29 * MS;
+	nd->next_port = 1;
+	for (int p = 0; p < STP_MAX_PORTS; p++)
+		nd->port_link[p] = -1;
+	node_start(net, i, rstp);
+	return i;
+}
+
+static uint16_t node_add_port(struct node *nd, int link, uint32_t cost)
+{
+	uint16_t p = nd->next_port++;
+
+	nd->port_link[p] = link;
+	if (nd->rstp)
+		assert_true(rstp_add_port(&nd->r, p, STP_DEFAULT_PORT_PRIORITY, cost));
+	else
+		assert_true(stp_add_port(&nd->s, p, STP_DEFAULT_PORT_PRIORITY, cost));
+	return p;
+}
+
+static void port_enable(struct net *net, int i, int port, bool up)
+{
+	struct node *nd = &net->n[i];
+
+	if (!nd->alive)
+		return;
+	if (nd->rstp && up)
+		rstp_enable_port(&nd->r, (uint16_t)port, node_now(net, nd));
+	else if (nd->rstp)
+		rstp_disable_port(&nd->r, (uint16_t)port, node_now(net, nd));
+	else if (up)
+		stp_enable_port(&nd->s, (uint16_t)port, node_now(net, nd));
+	else
+		stp_disable_port(&nd->s, (uint16_t)port, node_now(net, nd));
+}
+
+/* A link, down until link_set brings it up. */
+static int net_add_link(struct net *net, int a, int b, uint32_t cost)
+{
+	int li = net->nl++;
+	struct link *l = &net->l[li];
+
+	assert_true(li < MAX_LINKS);
+	l->a = a;
+	l->b = b;
+	l->cost = cost;
+	l->delay = net->delay;
+	l->pa = node_add_port(&net->n[a], li, cost);
+	l->pb = node_add_port(&net->n[b], li, cost);
+	return li;
+}
+
+/* Carrier on both ends (a WireGuard session up or down). */
+static void link_set(struct net *net, int li, bool up)
+{
+	struct link *l = &net->l[li];
+
+	l->up = up;
+	port_enable(net, l->a, l->pa, up);
+	port_enable(net, l->b, l->pb, up);
+}
+
+static void net_up(struct net *net)
+{
+	for (int i = 0; i < net->nl; i++)
+		link_set(net, i, true);
+}
+
+/* A bridge dies: its links go down, its neighbours see their ports go down. */
+static void node_kill(struct net *net, int i)
+{
+	for (int li = 0; li < net->nl; li++)
+		if (net->l[li].a == i || net->l[li].b == i)
+			link_set(net, li, false);
+	net->n[i].alive = false;
+}
+
+static uint64_t node_deadline(const struct node *nd)
+{
+	return nd->rstp ? rstp_next_deadline(&nd->r) : stp_next_deadline(&nd->s);
+}
+
+static void node_tick(struct net *net, struct node *nd)
+{
+	if (nd->rstp)
+		rstp_tick(&nd->r, node_now(net, nd));
+	else
+		stp_tick(&nd->s, node_now(net, nd));
+}
+
+static void deliver(struct net *net, const struct frame *f)
+{
+	struct node *nd = &net->n[f->node];
+	struct stp_bpdu b;
+
+	if (!net->l[f->link].up || !nd->alive)
+		return;
+	assert_int_equal(stp_bpdu_decode(f->data, f->len, &b), STP_BPDU_OK);
+	if (nd->rstp)
+		rstp_received_bpdu(&nd->r, (uint16_t)f->port, &b, node_now(net, nd));
+	else
+		stp_received_bpdu(&nd->s, (uint16_t)f->port, &b, node_now(net, nd));
+}
+
+/* The frame due first (FIFO among equals), removed from the queue into *out. */
+static bool pop_due(struct net *net, struct frame *out)
+{
+	size_t best = SIZE_MAX;
+
+	for (size_t i = 0; i < net->nq; i++) {
+		const struct frame *f = &net->q[i];
+
+		if (f->at > net->now)
+			continue;
+		if (best == SIZE_MAX || f->at < net->q[best].at ||
+		    (f->at == net->q[best].at && f->seq < net->q[best].seq))
+			best = i;
+	}
+	if (best == SIZE_MAX)
+		return false;
+	*out = net->q[best];
+	net->q[best] = net->q[--net->nq];
+	return true;
+}
+
+static uint64_t next_event(const struct net *net)
+{
+	uint64_t t = NEVER;
+
+	for (size_t i = 0; i < net->nq; i++)
+		if (net->q[i].at < t)
+			t = net->q[i].at;
+	for (int i = 0; i < net->nn; i++) {
+		const struct node *nd = &net->n[i];
+		uint64_t d;
+
+		if (!nd->alive)
+			continue;
+		d = node_deadline(nd);
+		if (d != NEVER && d - nd->clock_off < t)
+			t = d - nd->clock_off;
+	}
+	return t;
+}
+
+static bool port_forwarding(const struct node *nd, int port)
+{
+	if (nd->rstp)
+		return rstp_port_state(&nd->r.ports[port]) == STP_FORWARDING;
+	return nd->s.ports[port].state == STP_FORWARDING;
+}
+
+static int find(int *parent, int x)
+{
+	while (parent[x] != x)
+		x = parent[x] = parent[parent[x]];
+	return x;
+}
+
+/* Links open for data: up, both ends alive and forwarding. */
+static bool link_open(const struct net *net, const struct link *l)
+{
+	return l->up && net->n[l->a].alive && net->n[l->b].alive &&
+	       port_forwarding(&net->n[l->a], l->pa) && port_forwarding(&net->n[l->b], l->pb);
+}
+
+/* Whether the open links hold a cycle: a frame could circulate. */
+static bool forwarding_loop(const struct net *net)
+{
+	int parent[MAX_NODES];
+
+	for (int i = 0; i < net->nn; i++)
+		parent[i] = i;
+	for (int i = 0; i < net->nl; i++) {
+		const struct link *l = &net->l[i];
+		int x, y;
+
+		if (!link_open(net, l))
+			continue;
+		x = find(parent, l->a);
+		y = find(parent, l->b);
+		if (x == y)
+			return true;
+		parent[x] = y;
+	}
+	return false;
+}
+
+/* Advances to the next event (or `limit`) and handles everything due then. */
+static void net_step(struct net *net, uint64_t limit)
+{
+	uint64_t t = next_event(net);
+	struct frame f;
+
+	if (t > limit)
+		t = limit;
+	if (t > net->now)
+		net->now = t;
+	while (pop_due(net, &f))
+		deliver(net, &f);
+	for (int i = 0; i < net->nn; i++) {
+		struct node *nd = &net->n[i];
+
+		if (nd->alive && node_deadline(nd) <= node_now(net, nd)) {
+			node_tick(net, nd);
+			assert_true(node_deadline(nd) > node_now(net, nd));
+		}
+	}
+	if (forwarding_loop(net))
+		net->loops++;
+}
+
+static void net_run_until(struct net *net, uint64_t t)
+{
+	while (net->now < t)
+		net_step(net, t);
+}
+
+/* ---- the expected tree, computed independently ---- */
+
+struct expect {
+	uint64_t root[MAX_NODES];
+	uint64_t cost[MAX_NODES];
+	int root_port[MAX_NODES];
+	enum rstp_role role[MAX_NODES][STP_MAX_PORTS];
+};
+
+static bool link_live(const struct net *net, const struct link *l)
+{
+	return l->up && net->n[l->a].alive && net->n[l->b].alive;
+}
+
+static uint16_t port_id(int port)
+{
+	return stp_make_port_id(STP_DEFAULT_PORT_PRIORITY, (uint16_t)port);
+}
+
+static void expected_roots(const struct net *net, struct expect *x)
+{
+	for (int i = 0; i < net->nn; i++)
+		x->root[i] = bridge_id_of(&net->n[i]);
+	for (int round = 0; round < net->nn; round++)
+		for (int i = 0; i < net->nl; i++) {
+			const struct link *l = &net->l[i];
+
+			if (!link_live(net, l))
+				continue;
+			if (x->root[l->a] < x->root[l->b])
+				x->root[l->b] = x->root[l->a];
+			else
+				x->root[l->a] = x->root[l->b];
+		}
+	/* root path costs: Bellman-Ford, a hop costs the receiving port's path cost */
+	for (int i = 0; i < net->nn; i++)
+		x->cost[i] = x->root[i] == bridge_id_of(&net->n[i]) ? 0 : NEVER;
+	for (int round = 0; round < net->nn; round++)
+		for (int i = 0; i < net->nl; i++) {
+			const struct link *l = &net->l[i];
+
+			if (!link_live(net, l))
+				continue;
+			if (x->cost[l->a] != NEVER && x->cost[l->a] + l->cost < x->cost[l->b])
+				x->cost[l->b] = x->cost[l->a] + l->cost;
+			if (x->cost[l->b] != NEVER && x->cost[l->b] + l->cost < x->cost[l->a])
+				x->cost[l->a] = x->cost[l->b] + l->cost;
+		}
+}
+
+static bool lex_less(const uint64_t *a, const uint64_t *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i];
+	return false;
+}
+
+/* Root port: best (cost through it, neighbour's id, neighbour's port id, own port id). */
+static void expected_root_port(const struct net *net, struct expect *x, int h)
+{
+	uint64_t best[4] = {NEVER, NEVER, NEVER, NEVER};
+
+	x->root_port[h] = 0;
+	if (x->root[h] == bridge_id_of(&net->n[h]))
+		return;
+	for (int i = 0; i < net->nl; i++) {
+		const struct link *l = &net->l[i];
+		bool a = l->a == h;
+		int peer = a ? l->b : l->a;
+		uint64_t t[4];
+
+		if (!link_live(net, l) || (l->a != h && l->b != h))
+			continue;
+		t[0] = x->cost[peer] + l->cost;
+		t[1] = bridge_id_of(&net->n[peer]);
+		t[2] = port_id(a ? l->pb : l->pa);
+		t[3] = port_id(a ? l->pa : l->pb);
+		if (lex_less(t, best, 4)) {
+			memcpy(best, t, sizeof(t));
+			x->root_port[h] = a ? l->pa : l->pb;
+		}
+	}
+	assert_true(best[0] == x->cost[h]);
+}
+
+static void compute_expected(const struct net *net, struct expect *x)
+{
+	memset(x, 0, sizeof(*x));
+	expected_roots(net, x);
+	for (int h = 0; h < net->nn; h++)
+		if (net->n[h].alive)
+			expected_root_port(net, x, h);
+	/* a live link: the end with the better (root cost, bridge id, port id) is designated */
+	for (int i = 0; i < net->nl; i++) {
+		const struct link *l = &net->l[i];
+		uint64_t ta[3] = {x->cost[l->a], bridge_id_of(&net->n[l->a]), port_id(l->pa)};
+		uint64_t tb[3] = {x->cost[l->b], bridge_id_of(&net->n[l->b]), port_id(l->pb)};
+		bool a_wins = lex_less(ta, tb, 3);
+
+		if (!l->up) {
+			x->role[l->a][l->pa] = x->role[l->b][l->pb] = RSTP_ROLE_DISABLED;
+			continue;
+		}
+		if (!link_live(net,
+			       l)) { /* the far end is dead, the link still up: ours claims it */
+			x->role[l->a][l->pa] = x->role[l->b][l->pb] = RSTP_ROLE_DESIGNATED;
+			continue;
+		}
+		x->role[l->a][l->pa] = a_wins ? RSTP_ROLE_DESIGNATED : RSTP_ROLE_ALTERNATE;
+		x->role[l->b][l->pb] = a_wins ? RSTP_ROLE_ALTERNATE : RSTP_ROLE_DESIGNATED;
+	}
+	for (int h = 0; h < net->nn; h++)
+		if (x->root_port[h])
+			x->role[h][x->root_port[h]] = RSTP_ROLE_ROOT;
+}
+
+/* ---- what the bridges hold ---- */
+
+static uint64_t node_root(const struct node *nd)
+{
+	return nd->rstp ? nd->r.root_priority.root_bridge_id : nd->s.designated_root;
+}
+
+static uint64_t node_cost(const struct node *nd)
+{
+	return nd->rstp ? nd->r.root_priority.root_path_cost : nd->s.root_path_cost;
+}
+
+static int node_root_port(const struct node *nd)
+{
+	return nd->rstp ? nd->r.root_port : nd->s.root_port;
+}
+
+static enum rstp_role node_port_role(const struct node *nd, int port)
+{
+	if (nd->rstp)
+		return nd->r.ports[port].role;
+	switch (stp_port_role(&nd->s, &nd->s.ports[port])) {
+	case STP_ROLE_ROOT:
+		return RSTP_ROLE_ROOT;
+	case STP_ROLE_DESIGNATED:
+		return RSTP_ROLE_DESIGNATED;
+	case STP_ROLE_BLOCKED:
+		return RSTP_ROLE_ALTERNATE;
+	default:
+		return RSTP_ROLE_DISABLED;
+	}
+}
+
+static enum stp_state node_port_state(const struct node *nd, int port)
+{
+	return nd->rstp ? rstp_port_state(&nd->r.ports[port]) : nd->s.ports[port].state;
+}
+
+static enum stp_state state_for(enum rstp_role r)
+{
+	switch (r) {
+	case RSTP_ROLE_ROOT:
+	case RSTP_ROLE_DESIGNATED:
+		return STP_FORWARDING;
+	case RSTP_ROLE_DISABLED:
+		return STP_DISABLED;
+	default:
+		return STP_BLOCKING;
+	}
+}
+
+static bool node_matches(const struct node *nd, const struct expect *x, int h, bool verbose)
+{
+	if (node_root(nd) != x->root[h] || node_root_port(nd) != x->root_port[h] ||
+	    node_cost(nd) != x->cost[h]) {
+		if (verbose)
+			print_message("%s: root %016llx port %d cost %llu, want %016llx %d %llu\n",
+				      nd->name, (unsigned long long)node_root(nd),
+				      node_root_port(nd), (unsigned long long)node_cost(nd),
+				      (unsigned long long)x->root[h], x->root_port[h],
+				      (unsigned long long)x->cost[h]);
+		return false;
+	}
+	for (int p = 1; p < nd->next_port; p++) {
+		if (node_port_role(nd, p) == x->role[h][p] &&
+		    node_port_state(nd, p) == state_for(x->role[h][p]))
+			continue;
+		if (verbose)
+			print_message("%s port %d: role %s state %s, want %s\n", nd->name, p,
+				      rstp_role_name(node_port_role(nd, p)),
+				      stp_state_name(node_port_state(nd, p)),
+				      rstp_role_name(x->role[h][p]));
+		return false;
+	}
+	return true;
+}
+
+/* Every live bridge holds the expected tree, its ports in their final states. */
+static bool tree_matches(const struct net *net, bool verbose)
+{
+	struct expect x;
+
+	compute_expected(net, &x);
+	for (int h = 0; h < net->nn; h++)
+		if (net->n[h].alive && !node_matches(&net->n[h], &x, h, verbose))
+			return false;
+	return true;
+}
+
+/*
+ * Exactly one path between any two bridges that can reach each other: the
+ * open links are a spanning forest of the live links.
+ */
+static void assert_one_tree(const struct net *net)
+{
+	int parent[MAX_NODES], open = 0, parts = 0;
+
+	assert_false(forwarding_loop(net));
+	for (int i = 0; i < net->nl; i++)
+		open += link_open(net, &net->l[i]);
+	for (int i = 0; i < net->nn; i++)
+		parent[i] = i;
+	for (int i = 0; i < net->nl; i++) {
+		const struct link *l = &net->l[i];
+
+		if (link_live(net, l))
+			parent[find(parent, l->a)] = find(parent, l->b);
+	}
+	for (int i = 0; i < net->nn; i++)
+		parts += net->n[i].alive && find(parent, i) == i;
+	for (int i = 0, alive = 0; i <= net->nn; i++) {
+		if (i == net->nn) {
+			assert_int_equal(open, alive - parts);
+			break;
+		}
+		alive += net->n[i].alive;
+	}
+}
+
+/*
+ * Runs to `until`. Returns how long after the start the network held the
+ * expected tree from then on (it must by the end); no loop may appear on
+ * the way.
+ */
+static uint64_t converge_time(struct net *net, uint64_t until)
+{
+	uint64_t from = net->now, since = NEVER;
+
+	net->loops = 0;
+	while (net->now < until) {
+		net_step(net, until);
+		if (tree_matches(net, false)) {
+			if (since == NEVER)
+				since = net->now;
+		} else {
+			since = NEVER;
+		}
+	}
+	if (since == NEVER)
+		tree_matches(net, true);
+	assert_true(since != NEVER);
+	assert_int_equal(net->loops, 0);
+	assert_one_tree(net);
+	return since - from;
+}
+
+static const struct rstp_port *rport(const struct net *net, int node, int port)
+{
+	assert_true(net->n[node].rstp);
+	return &net->n[node].r.ports[port];
+}
+
+/* The port of node a on the link between a and b. */
+static int port_to(const struct net *net, int a, int b)
+{
+	for (int i = 0; i < net->nl; i++) {
+		if (net->l[i].a == a && net->l[i].b == b)
+			return net->l[i].pa;
+		if (net->l[i].b == a && net->l[i].a == b)
+			return net->l[i].pb;
+	}
+	fail_msg("no link %d-%d", a, b);
+	return -1;
+}
+
+static int link_between(const struct net *net, int a, int b)
+{
+	for (int i = 0; i < net->nl; i++)
+		if ((net->l[i].a == a && net->l[i].b == b) ||
+		    (net->l[i].b == a && net->l[i].a == b))
+			return i;
+	fail_msg("no link %d-%d", a, b);
+	return -1;
+}
+
+static int lowest_id(const struct net *net)
+{
+	int best = -1;
+
+	for (int i = 0; i < net->nn; i++)
+		if (net->n[i].alive &&
+		    (best < 0 || bridge_id_of(&net->n[i]) < bridge_id_of(&net->n[best])))
+			best = i;
+	assert_true(best >= 0);
+	return best;
+}
+
+/* ---- topologies ---- */
+
+static const char *const names[MAX_NODES] = {"n0", "n1", "n2",	"n3",  "n4",  "n5",  "n6",  "n7",
+					     "n8", "n9", "n10", "n11", "n12", "n13", "n14", "n15"};
+
+static struct net *ring(int n, const bool *stp)
+{
+	struct net *net = net_new(&default_times);
+
+	for (int i = 0; i < n; i++)
+		net_add_node(net, names[i], !(stp && stp[i]), STP_DEFAULT_PRIORITY);
+	for (int i = 0; i < n; i++)
+		net_add_link(net, i, (i + 1) % n, 100);
+	return net;
+}
+
+static struct net *full_mesh(int n)
+{
+	struct net *net = net_new(&default_times);
+
+	for (int i = 0; i < n; i++)
+		net_add_node(net, names[i], true, STP_DEFAULT_PRIORITY);
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			net_add_link(net, i, j, (uint32_t)(10 + (i * 7 + j * 3) % 5));
+	return net;
+}
+
+enum { RHO, BOB, EPSILON, VORKE, PI0 };
+
+/*
+ * The project's hosts: rho-bob, rho-epsilon, rho-vorke, bob-epsilon,
+ * bob-vorke, epsilon-vorke, pi0-rho. stp[] makes some of them 802.1D.
+ */
+static struct net *hosts(const bool *stp)
+{
+	static const char *const host_names[] = {"rho", "bob", "epsilon", "vorke", "pi0"};
+	static const int links[][2] = {{RHO, BOB},   {RHO, EPSILON},   {RHO, VORKE}, {BOB, EPSILON},
+				       {BOB, VORKE}, {EPSILON, VORKE}, {PI0, RHO}};
+	struct net *net = net_new(&default_times);
+
+	for (int i = 0; i < 5; i++)
+		net_add_node(net, host_names[i], !(stp && stp[i]), STP_DEFAULT_PRIORITY);
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		net_add_link(net, links[i][0], links[i][1], 100);
+	return net;
+}
+
+/* ---- tests ---- */
+
+/*
+ * Twelve bridges in a ring, all links up at once: one root (the lowest id),
+ * the link opposite it blocked at one end, in well under a second: every
+ * designated port is agreed to, none waits for a timer.
+ */
+static void test_ring_of_twelve(void **state)
+{
+	struct net *net = ring(12, NULL);
+	uint64_t t;
+	int root;
+
+	(void)state;
+	net_up(net);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("ring of 12: converged in %.3f s\n", (double)t / SEC);
+	assert_true(t < 100 * MS);
+	root = lowest_id(net);
+	assert_true(rstp_is_root_bridge(&net->n[root].r));
+	for (int i = 0; i < 12; i++) {
+		assert_true(rstp_is_root_bridge(&net->n[i].r) == (i == root));
+		for (int p = 1; p <= 2; p++) {
+			assert_true(rport(net, i, p)->send_rstp);
+			assert_int_equal(rport(net, i, p)->cnt.tx_config, 0);
+			assert_int_equal(rport(net, i, p)->cnt.tx_tcn, 0);
+		}
+	}
+	net_free(net);
+}
+
+/* A full mesh of twelve (66 links): eleven open, 55 blocked at one end. */
+static void test_full_mesh_of_twelve(void **state)
+{
+	struct net *net = full_mesh(12);
+	int alternates = 0;
+	uint64_t t;
+
+	(void)state;
+	net_up(net);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("full mesh of 12: converged in %.3f s\n", (double)t / SEC);
+	assert_true(t < 1 * SEC);
+	for (int i = 0; i < 12; i++)
+		for (int p = 1; p <= 11; p++)
+			alternates += rport(net, i, p)->role == RSTP_ROLE_ALTERNATE;
+	assert_int_equal(alternates, 55);
+	net_free(net);
+}
+
+/*
+ * The hosts' graph with rho as root (priority 4096): bob, epsilon and vorke
+ * each have their root port to rho, pi0 too; of the triangle bob-epsilon-vorke
+ * each link is blocked at the end of the higher bridge id.
+ */
+static void test_hosts(void **state)
+{
+	struct net *net = hosts(NULL);
+	uint64_t t;
+
+	(void)state;
+	net->n[RHO].priority = 0x1000;
+	node_start(net, RHO, true);
+	net_up(net);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("hosts: converged in %.3f s\n", (double)t / SEC);
+	assert_true(t < 100 * MS);
+	assert_true(rstp_is_root_bridge(&net->n[RHO].r));
+	for (int h = BOB; h <= PI0; h++) {
+		int rp = port_to(net, h, RHO);
+
+		assert_int_equal(net->n[h].r.root_port, rp);
+		assert_int_equal(rport(net, h, rp)->role, RSTP_ROLE_ROOT);
+		assert_int_equal(rport(net, RHO, port_to(net, RHO, h))->role, RSTP_ROLE_DESIGNATED);
+	}
+	for (int a = BOB; a <= VORKE; a++)
+		for (int b = a + 1; b <= VORKE; b++) {
+			bool a_lower = bridge_id_of(&net->n[a]) < bridge_id_of(&net->n[b]);
+
+			assert_int_equal(rport(net, a, port_to(net, a, b))->role,
+					 a_lower ? RSTP_ROLE_DESIGNATED : RSTP_ROLE_ALTERNATE);
+			assert_int_equal(rport(net, b, port_to(net, b, a))->role,
+					 a_lower ? RSTP_ROLE_ALTERNATE : RSTP_ROLE_DESIGNATED);
+		}
+	net_free(net);
+}
+
+/*
+ * A link on the tree goes down: the bridge below it has an alternate port,
+ * which becomes its root port and forwards at once (reRooted, 17.29), and the
+ * rest follows by proposal and agreement: a few link delays, no timer.
+ */
+static void test_link_down_alternate_takes_over(void **state)
+{
+	struct net *net = hosts(NULL);
+	int alt, li;
+	uint64_t t;
+
+	(void)state;
+	net->n[RHO].priority = 0x1000;
+	node_start(net, RHO, true);
+	net_up(net);
+	converge_time(net, net->now + 10 * SEC);
+	/* the bridge of the triangle with the highest id has two alternates; cut its root link */
+	alt = bridge_id_of(&net->n[BOB]) > bridge_id_of(&net->n[EPSILON]) ? BOB : EPSILON;
+	if (bridge_id_of(&net->n[VORKE]) > bridge_id_of(&net->n[alt]))
+		alt = VORKE;
+	li = link_between(net, alt, RHO);
+	link_set(net, li, false);
+	t = converge_time(net, net->now + 30 * SEC);
+	print_message("hosts, %s's root link down: new tree in %.3f s\n", net->n[alt].name,
+		      (double)t / SEC);
+	assert_true(t < 50 * MS);
+	assert_int_equal(rport(net, alt, net->n[alt].r.root_port)->role, RSTP_ROLE_ROOT);
+	assert_int_not_equal(net->n[alt].r.root_port, port_to(net, alt, RHO));
+	/* and back */
+	link_set(net, li, true);
+	t = converge_time(net, net->now + 30 * SEC);
+	print_message("hosts, the link back: tree in %.3f s\n", (double)t / SEC);
+	assert_true(t < 50 * MS);
+	net_free(net);
+}
+
+/* The root dies with all its links: a new root and tree, without waiting for any timer. */
+static void root_dies(struct net *net, const char *what, uint64_t limit)
+{
+	int root;
+	uint64_t t;
+
+	net_up(net);
+	converge_time(net, net->now + 30 * SEC);
+	root = lowest_id(net);
+	node_kill(net, root);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("%s: root %s died, new tree in %.3f s (new root %s)\n", what,
+		      net->n[root].name, (double)t / SEC, net->n[lowest_id(net)].name);
+	assert_true(t < limit);
+}
+
+static void test_root_dies_ring(void **state)
+{
+	struct net *net = ring(12, NULL);
+
+	(void)state;
+	root_dies(net, "ring of 12", 500 * MS);
+	net_free(net);
+}
+
+/*
+ * The root of a full mesh dies. Every survivor held the dead root's word on
+ * ten alternate ports, each as stale as the next: the count to infinity
+ * 802.1D-2004 cannot avoid. Stale news races the news of the death from port
+ * to port, every port sends all the Transmit Hold Count allows, and then one
+ * hop a second, each hop a second older: the stale root is forgotten when its
+ * message age reaches Max Age. No loop forms on the way (ports held stale
+ * designated information at both ends of a link before rstp_sm.c's
+ * designated_port_retired, and forwarded in loops); the time is Max Age.
+ */
+static void test_root_dies_mesh(void **state)
+{
+	struct net *net = full_mesh(12);
+
+	(void)state;
+	root_dies(net, "full mesh of 12", 21 * SEC);
+	net_free(net);
+}
+
+static void test_root_dies_hosts(void **state)
+{
+	struct net *net = hosts(NULL);
+
+	(void)state;
+	net->n[RHO].priority = 0x1000;
+	node_start(net, RHO, true);
+	root_dies(net, "hosts", 500 * MS);
+	/* pi0 had rho only: it is a tree of its own */
+	assert_true(rstp_is_root_bridge(&net->n[PI0].r));
+	net_free(net);
+}
+
+/*
+ * Links of uneven delays (1 to 40 ms, in flight BPDUs overtaken by none on a
+ * link, but by others elsewhere): the ring still converges by proposal and
+ * agreement, in a few times the longest delay, and again when its root dies.
+ */
+static void test_uneven_delays(void **state)
+{
+	static const uint64_t delays[] = {1 * MS, 40 * MS, 3 * MS, 17 * MS, 9 * MS, 25 * MS};
+	struct net *net = net_new(&default_times);
+	uint64_t t;
+
+	(void)state;
+	for (int i = 0; i < 12; i++)
+		net_add_node(net, names[i], true, STP_DEFAULT_PRIORITY);
+	for (int i = 0; i < 12; i++) {
+		net->delay = delays[i % 6];
+		net_add_link(net, i, (i + 1) % 12, (uint32_t)(100 + i));
+	}
+	net_up(net);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("ring of 12, delays 1-40 ms: converged in %.3f s\n", (double)t / SEC);
+	assert_true(t < 500 * MS);
+	node_kill(net, lowest_id(net));
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("... root died: new tree in %.3f s\n", (double)t / SEC);
+	assert_true(t < 500 * MS);
+	net_free(net);
+}
+
+/*
+ * A link of the ring's tree flaps: down and up at intervals from 2 ms to
+ * 3 s, BPDUs in flight lost. No loop at any step, and the tree right after.
+ */
+static void test_link_flaps(void **state)
+{
+	static const uint64_t gaps[] = {2 * MS,	 5 * MS, 40 * MS, 300 * MS, 1 * SEC,
+					3 * SEC, 1 * MS, 7 * MS,  90 * MS,  2 * SEC};
+	struct net *net = ring(8, NULL);
+	int li;
+	uint64_t t;
+
+	(void)state;
+	/* a chord, so that the flapping link's loss changes more than one bridge */
+	net_add_link(net, 2, 6, 150);
+	net_up(net);
+	converge_time(net, net->now + 10 * SEC);
+	li = link_between(net, lowest_id(net), (lowest_id(net) + 1) % 8);
+	net->loops = 0;
+	for (int i = 0; i < 20; i++) {
+		link_set(net, li, i % 2);
+		net_run_until(net, net->now + gaps[i % 10]);
+		assert_int_equal(net->loops, 0);
+	}
+	link_set(net, li, true);
+	t = converge_time(net, net->now + 60 * SEC);
+	print_message("after 20 flaps: tree in %.3f s\n", (double)t / SEC);
+	/* the flaps spend the ports' Transmit Hold Count: the last word may wait for a tick */
+	assert_true(t < 1 * SEC);
+	net_free(net);
+}
+
+/*
+ * A port with AdminEdge faces a host, not a bridge: it forwards as soon as it
+ * is enabled. When a BPDU arrives (a bridge plugged in after all) it is no
+ * edge any more and takes part in the tree. A port with AutoEdge whose far end
+ * says nothing becomes an edge after MigrateTime.
+ */
+static void test_edge_ports(void **state)
+{
+	struct net *net = net_new(&default_times);
+	int a = net_add_node(net, "a", true, 0x1000);
+	int b = net_add_node(net, "b", true, STP_DEFAULT_PRIORITY);
+	int c = net_add_node(net, "c", true, STP_DEFAULT_PRIORITY);
+	int ab = net_add_link(net, a, b, 100);
+	int bc = net_add_link(net, b, c, 100);
+	int ac = net_add_link(net, a, c, 100);
+	int pc = port_to(net, c, b), pa;
+	uint64_t t0;
+
+	(void)state;
+	link_set(net, ab, true);
+	converge_time(net, net->now + 5 * SEC);
+	/* b's port to c: AdminEdge, the link up but c's bridge not running yet */
+	rstp_set_port_edge(&net->n[b].r, (uint16_t)port_to(net, b, c), true, true,
+			   node_now(net, &net->n[b]));
+	net->n[c].alive = false;
+	net->l[bc].up = true;
+	port_enable(net, b, port_to(net, b, c), true);
+	assert_true(rport(net, b, port_to(net, b, c))->oper_edge);
+	assert_int_equal(rstp_port_state(rport(net, b, port_to(net, b, c))), STP_FORWARDING);
+	assert_int_equal(rport(net, b, port_to(net, b, c))->role, RSTP_ROLE_DESIGNATED);
+	/* a topology change on an edge port is none: nothing was flushed for it */
+	assert_int_equal(rport(net, b, port_to(net, b, c))->cnt.tc_detected, 0);
+	net_run_until(net, net->now + 10 * SEC);
+	assert_true(rport(net, b, port_to(net, b, c))->oper_edge);
+	/* c starts: its BPDUs end b's port's edge status */
+	net->n[c].alive = true;
+	node_start(net, c, true);
+	port_enable(net, c, pc, true);
+	net_run_until(net, net->now + 50 * MS);
+	assert_false(rport(net, b, port_to(net, b, c))->oper_edge);
+	assert_true(rport(net, b, port_to(net, b, c))->cnt.rx_rst > 0);
+	converge_time(net, net->now + 5 * SEC);
+	assert_int_equal(rport(net, b, port_to(net, b, c))->role, RSTP_ROLE_DESIGNATED);
+	assert_int_equal(rport(net, c, pc)->role, RSTP_ROLE_ROOT);
+	/* a's port to c: AutoEdge, c not answering (its bridge stopped, the link up) */
+	net->n[c].alive = false;
+	pa = port_to(net, a, c);
+	net->l[ac].up = true;
+	port_enable(net, a, pa, true);
+	t0 = net->now;
+	while (!rport(net, a, pa)->oper_edge)
+		net_step(net, t0 + 30 * SEC);
+	print_message("auto edge after %.3f s\n", (double)(net->now - t0) / SEC);
+	assert_true(net->now - t0 >= 2 * SEC && net->now - t0 <= 4 * SEC);
+	assert_int_equal(rstp_port_state(rport(net, a, pa)), STP_FORWARDING);
+	net_free(net);
+}
+
+/*
+ * RSTP and 802.1D bridges in one network: every port facing an 802.1D bridge
+ * speaks 802.1D (sendRSTP false, configuration and TCN BPDUs), the others RST
+ * BPDUs, and together they hold the one tree 802.1D would have made.
+ */
+static void check_protocols(const struct net *net)
+{
+	for (int i = 0; i < net->nl; i++) {
+		const struct link *l = &net->l[i];
+		const struct node *a = &net->n[l->a], *b = &net->n[l->b];
+
+		if (!link_live(net, l))
+			continue;
+		if (a->rstp)
+			assert_int_equal(a->r.ports[l->pa].send_rstp, b->rstp);
+		if (b->rstp)
+			assert_int_equal(b->r.ports[l->pb].send_rstp, a->rstp);
+	}
+}
+
+static void test_mixed_hosts(void **state)
+{
+	static const bool stp[5] = {[BOB] = true, [PI0] = true};
+	struct net *net = hosts(stp);
+	uint64_t t;
+
+	(void)state;
+	net_up(net);
+	t = converge_time(net, net->now + 120 * SEC);
+	print_message("hosts, bob and pi0 802.1D: converged in %.3f s\n", (double)t / SEC);
+	check_protocols(net);
+	/* the 802.1D bridges heard RST BPDUs at first and ignored them */
+	assert_true(net->n[BOB].s.ports[1].cnt.rx_rst > 0);
+	net_free(net);
+}
+
+static void test_mixed_ring(void **state)
+{
+	static const bool stp[10] = {[1] = true, [2] = true, [6] = true};
+	struct net *net = ring(10, stp);
+	uint64_t t;
+
+	(void)state;
+	net_add_link(net, 3, 8, 100);
+	net_add_link(net, 0, 5, 300);
+	net_up(net);
+	t = converge_time(net, net->now + 120 * SEC);
+	print_message("ring of 10 with chords, 3 bridges 802.1D: converged in %.3f s\n",
+		      (double)t / SEC);
+	check_protocols(net);
+	/* the root dies: the 802.1D parts take their timers, the tree is one again */
+	node_kill(net, lowest_id(net));
+	t = converge_time(net, net->now + 200 * SEC);
+	print_message("... root died: converged in %.3f s\n", (double)t / SEC);
+	check_protocols(net);
+	net_free(net);
+}
+
+/*
+ * Port a speaks 802.1D to an 802.1D neighbour b. b stops (the link stays up):
+ * a keeps speaking 802.1D, for nothing tells it otherwise, until mcheck. Then
+ * an RSTP bridge takes b's place on the link and the two agree at once.
+ */
+static void test_mcheck(void **state)
+{
+	struct net *net = net_new(&default_times);
+	int a = net_add_node(net, "a", true, 0x1000);
+	int b = net_add_node(net, "b", false, STP_DEFAULT_PRIORITY);
+	int c = net_add_node(net, "c", true, STP_DEFAULT_PRIORITY);
+	int pa, pb;
+	uint64_t tx_rst, tx_config, t;
+
+	(void)state;
+	net_add_link(net, a, b, 100);
+	net_add_link(net, a, c, 100);
+	net_up(net);
+	converge_time(net, net->now + 60 * SEC);
+	pa = port_to(net, a, b);
+	pb = port_to(net, b, a);
+	assert_false(rport(net, a, pa)->send_rstp);
+	assert_int_equal(rport(net, a, pa)->cnt.migrations, 1);
+	assert_true(rport(net, a, port_to(net, a, c))->send_rstp);
+	/* b's bridge stops; a still speaks 802.1D a minute later */
+	net->n[b].alive = false;
+	tx_config = rport(net, a, pa)->cnt.tx_config;
+	tx_rst = rport(net, a, pa)->cnt.tx_rst;
+	net_run_until(net, net->now + 60 * SEC);
+	assert_false(rport(net, a, pa)->send_rstp);
+	assert_true(rport(net, a, pa)->cnt.tx_config > tx_config + 20);
+	assert_int_equal(rport(net, a, pa)->cnt.tx_rst, tx_rst);
+	/* mcheck: RST BPDUs again, within the event */
+	rstp_mcheck(&net->n[a].r, (uint16_t)pa, node_now(net, &net->n[a]));
+	assert_true(rport(net, a, pa)->send_rstp);
+	assert_int_equal(rport(net, a, pa)->cnt.migrations, 2);
+	net_run_until(net, net->now + 10 * SEC);
+	assert_true(rport(net, a, pa)->send_rstp);
+	assert_true(rport(net, a, pa)->cnt.tx_rst > tx_rst);
+	/*
+	 * An RSTP bridge in b's place, the link up all along: its proposal is inferior, which
+	 * a's port does not answer (17.27 INFERIOR_DESIGNATED); a's next hello makes b's port
+	 * its root port, and b's agreement follows at once.
+	 */
+	node_start(net, b, true);
+	port_enable(net, b, pb, true);
+	t = converge_time(net, net->now + 30 * SEC);
+	print_message("RSTP bridge in the 802.1D one's place: tree in %.3f s\n", (double)t / SEC);
+	assert_true(t <= 2 * SEC + 10 * MS);
+	assert_true(rport(net, a, pa)->send_rstp);
+	assert_true(rport(net, b, pb)->send_rstp);
+	net_free(net);
+}
+
+/*
+ * A new bridge d joins at the end of the line e - a - b - c (a root; b has an
+ * edge port to a host). The ports that start forwarding (c's to d, d's root
+ * port) each make a topology change; it travels to the root and beyond, and
+ * every bridge flushes the ports it did not come from, but no edge port and
+ * no port the change arrived on.
+ */
+static void test_topology_change_flush(void **state)
+{
+	struct net *net = net_new(&default_times);
+	int a = net_add_node(net, "a", true, 0x1000);
+	int b = net_add_node(net, "b", true, STP_DEFAULT_PRIORITY);
+	int c = net_add_node(net, "c", true, STP_DEFAULT_PRIORITY);
+	int d = net_add_node(net, "d", true, STP_DEFAULT_PRIORITY);
+	int e = net_add_node(net, "e", true, STP_DEFAULT_PRIORITY);
+	int host = net_add_node(net, "host", true, STP_DEFAULT_PRIORITY);
+	int cd, edge;
+
+	(void)state;
+	net_add_link(net, a, b, 100);
+	net_add_link(net, b, c, 100);
+	net_add_link(net, a, e, 100);
+	edge = net_add_link(net, b, host, 100);
+	cd = net_add_link(net, c, d, 100);
+	net->n[host].alive = false; /* a host: it sends no BPDU */
+	rstp_set_port_edge(&net->n[b].r, (uint16_t)port_to(net, b, host), true, false,
+			   node_now(net, &net->n[b]));
+	for (int i = 0; i < net->nl; i++)
+		if (i != cd)
+			link_set(net, i, true);
+	converge_time(net, net->now + 30 * SEC);
+	for (int i = 0; i < net->nn; i++)
+		memset(net->n[i].flushes, 0, sizeof(net->n[i].flushes));
+	link_set(net, cd, true);
+	converge_time(net, net->now + 30 * SEC);
+	assert_true(rport(net, c, port_to(net, c, d))->cnt.tc_detected > 0);
+	assert_true(rport(net, d, port_to(net, d, c))->cnt.tc_detected > 0);
+	/* c: the change came from its port to d and from that port itself */
+	assert_true(net->n[c].flushes[port_to(net, c, b)] > 0);
+	assert_int_equal(net->n[c].flushes[port_to(net, c, d)], 0);
+	/* b: from c; not back to c, not to the host */
+	assert_true(net->n[b].flushes[port_to(net, b, a)] > 0);
+	assert_int_equal(net->n[b].flushes[port_to(net, b, c)], 0);
+	assert_int_equal(net->n[b].flushes[net->l[edge].pa], 0);
+	/* a: from b, on to e */
+	assert_true(net->n[a].flushes[port_to(net, a, e)] > 0);
+	assert_int_equal(net->n[a].flushes[port_to(net, a, b)], 0);
+	/* e and d have no other port to flush */
+	assert_int_equal(net->n[e].flushes[port_to(net, e, a)], 0);
+	assert_int_equal(net->n[d].flushes[port_to(net, d, c)], 0);
+	assert_true(rport(net, e, port_to(net, e, a))->cnt.tc_received > 0);
+	assert_true(net->n[a].r.topology_change_count > 0);
+	net_free(net);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_priority_vectors),
@@ -424,7 +1642,24 @@ int main(void)
 		cmocka_unit_test(test_received_bpdu_checks),
 		cmocka_unit_test(test_protocol_migration),
 		cmocka_unit_test(test_ticks_and_hold_count),
+		cmocka_unit_test(test_ring_of_twelve),
+		cmocka_unit_test(test_full_mesh_of_twelve),
+		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_link_down_alternate_takes_over),
+		cmocka_unit_test(test_root_dies_ring),
+		cmocka_unit_test(test_root_dies_mesh),
+		cmocka_unit_test(test_root_dies_hosts),
+		cmocka_unit_test(test_uneven_delays),
+		cmocka_unit_test(test_link_flaps),
+		cmocka_unit_test(test_edge_ports),
+		cmocka_unit_test(test_mixed_hosts),
+		cmocka_unit_test(test_mixed_ring),
+		cmocka_unit_test(test_mcheck),
+		cmocka_unit_test(test_topology_change_flush),
 	};
 
+	/* a test's name (a glob) runs that test alone: RSTPTRACE=1 shows its BPDUs */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
