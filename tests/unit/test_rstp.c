@@ -210,6 +210,143 @@ static void test_proposal_agreement(void **state)
 	assert_int_equal(pb->rcvd_info_while, 6);
 }
 
+static struct stp_bpdu config_bpdu(uint64_t root, uint32_t cost, uint64_t bridge, uint16_t port)
+{
+	struct stp_bpdu b = {.type = STP_BPDU_TYPE_CONFIG};
+
+	b.config.root_id = root;
+	b.config.root_path_cost = cost;
+	b.config.bridge_id = bridge;
+	b.config.port_id = port;
+	b.config.max_age = 20 * 256;
+	b.config.hello_time = 2 * 256;
+	b.config.forward_delay = 15 * 256;
+	return b;
+}
+
+static struct stp_bpdu rst_bpdu(uint64_t root, uint32_t cost, uint64_t bridge, uint16_t port,
+				uint8_t role)
+{
+	struct stp_bpdu b = {.type = STP_BPDU_TYPE_RST, .version = 2};
+
+	b.config.root_id = root;
+	b.config.root_path_cost = cost;
+	b.config.bridge_id = bridge;
+	b.config.port_id = port;
+	b.config.port_role = role;
+	b.config.max_age = 20 * 256;
+	b.config.hello_time = 2 * 256;
+	b.config.forward_delay = 15 * 256;
+	return b;
+}
+
+/*
+ * Sync (17.29). Port 1 is the root port, port 2 forwards, agreed to by its
+ * neighbour. The root's side proposes worse information on port 1 (a cost
+ * went up): what port 2's neighbour agreed to no longer holds, so port 2
+ * must stop forwarding and propose anew before port 1 agrees, else the two
+ * sides could meet in a loop. Better information keeps the agreement (the
+ * neighbour will take it as it is).
+ */
+static void test_sync_before_agreement(void **state)
+{
+	struct side a;
+	const struct rstp_port *p1 = &a.br.ports[1], *p2 = &a.br.ports[2];
+	const uint64_t root = 0x1000020000000001ULL, other = 0x9000020000000002ULL;
+	struct stp_bpdu b;
+
+	(void)state;
+	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
+	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
+	rstp_enable_port(&a.br, 1, 0);
+	rstp_enable_port(&a.br, 2, 0);
+	b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
+	rstp_received_bpdu(&a.br, 1, &b, 1 * MS);
+	assert_int_equal(p1->role, RSTP_ROLE_ROOT);
+	/* port 2's neighbour agrees: port 2 forwards */
+	b = rst_bpdu(root, 200, other, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a.br, 2, &b, 2 * MS);
+	assert_int_equal(rstp_port_state(p2), STP_FORWARDING);
+	/* better information, proposed: agreed at once, port 2 forwards on */
+	b = rst_bpdu(root, 0, root, 0x7001, STP_RST_ROLE_DESIGNATED);
+	b.config.proposal = true;
+	rstp_received_bpdu(&a.br, 1, &b, 3 * MS);
+	assert_true(last_sent(&a)->config.agreement);
+	assert_int_equal(rstp_port_state(p2), STP_FORWARDING);
+	/* worse information from the same designated port, proposed */
+	b = rst_bpdu(root, 50, root, 0x7001, STP_RST_ROLE_DESIGNATED);
+	b.config.proposal = true;
+	a.nsent = 0;
+	rstp_received_bpdu(&a.br, 1, &b, 4 * MS);
+	assert_int_equal(p1->role, RSTP_ROLE_ROOT);
+	assert_int_equal(rstp_port_state(p1), STP_FORWARDING);
+	assert_int_equal(a.br.root_priority.root_path_cost, 150);
+	assert_int_equal(p2->role, RSTP_ROLE_DESIGNATED);
+	assert_int_equal(rstp_port_state(p2), STP_BLOCKING);
+	assert_true(p2->proposing);
+	assert_true(a.nsent >= 2);
+	for (int i = 0; i < a.nsent; i++) {
+		if (a.sent_port[i] == 1) {
+			assert_true(a.sent[i].config.agreement);
+			assert_int_equal(a.sent[i].config.port_role, STP_RST_ROLE_ROOT);
+		} else {
+			assert_true(a.sent[i].config.proposal);
+			assert_false(a.sent[i].config.forwarding);
+			assert_int_equal(a.sent[i].config.root_path_cost, 150);
+		}
+	}
+}
+
+/*
+ * A root port facing an 802.1D bridge says a topology change with TCNs, a
+ * hello apart, until that bridge acknowledges it (TCA; 17.31 ACKNOWLEDGED).
+ */
+static void test_tcn_until_acknowledged(void **state)
+{
+	struct side a;
+	struct rstp_port *p = &a.br.ports[1];
+	const uint64_t root = 0x1000020000000001ULL;
+	struct stp_bpdu b = config_bpdu(root, 0, root, 0x8001);
+	uint64_t t = 0, tcns;
+
+	(void)state;
+	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
+	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
+	rstp_enable_port(&a.br, 1, 0);
+	/* 802.1D on port 1 (heard after the first MigrateTime), the root beyond it */
+	while (t < 3 * SEC) {
+		t += SEC;
+		rstp_tick(&a.br, t);
+	}
+	rstp_received_bpdu(&a.br, 1, &b, t);
+	assert_false(p->send_rstp);
+	assert_int_equal(p->role, RSTP_ROLE_ROOT);
+	/* port 2 comes up and, with no neighbour, forwards as an edge after MigrateTime */
+	rstp_enable_port(&a.br, 2, t);
+	tcns = p->cnt.tx_tcn;
+	for (int i = 0; i < 8; i++) {
+		t += SEC;
+		rstp_tick(&a.br, t);
+		rstp_received_bpdu(&a.br, 1, &b, t);
+	}
+	assert_int_equal(rstp_port_state(&a.br.ports[2]), STP_FORWARDING);
+	/* the root port's own start made TCNs already; no acknowledgement yet: they go on */
+	assert_true(p->tc_while != 0);
+	assert_true(p->cnt.tx_tcn >= tcns + 3);
+	b.config.topology_change_ack = true;
+	rstp_received_bpdu(&a.br, 1, &b, t + 1);
+	assert_int_equal(p->tc_while, 0);
+	b.config.topology_change_ack = false;
+	tcns = p->cnt.tx_tcn;
+	for (int i = 0; i < 6; i++) {
+		t += SEC;
+		rstp_tick(&a.br, t);
+		rstp_received_bpdu(&a.br, 1, &b, t);
+	}
+	assert_int_equal(p->cnt.tx_tcn, tcns);
+}
+
 /* A port that is not point-to-point takes no agreement: its designated port waits for timers. */
 static void test_shared_port_waits(void **state)
 {
@@ -236,20 +373,6 @@ static void test_shared_port_waits(void **state)
 		assert_true(t < 60 * SEC);
 	}
 	assert_true(t - SEC == 22 * SEC);
-}
-
-static struct stp_bpdu config_bpdu(uint64_t root, uint32_t cost, uint64_t bridge, uint16_t port)
-{
-	struct stp_bpdu b = {.type = STP_BPDU_TYPE_CONFIG};
-
-	b.config.root_id = root;
-	b.config.root_path_cost = cost;
-	b.config.bridge_id = bridge;
-	b.config.port_id = port;
-	b.config.max_age = 20 * 256;
-	b.config.hello_time = 2 * 256;
-	b.config.forward_delay = 15 * 256;
-	return b;
 }
 
 /* What 9.3.4 and the 8.10.2 ranges do with a received BPDU before the machines see it. */
@@ -1458,7 +1581,7 @@ static void test_edge_ports(void **state)
 	net->l[ac].up = true;
 	port_enable(net, a, pa, true);
 	t0 = net->now;
-	while (!rport(net, a, pa)->oper_edge)
+	while (!rport(net, a, pa)->oper_edge && net->now < t0 + 30 * SEC)
 		net_step(net, t0 + 30 * SEC);
 	print_message("auto edge after %.3f s\n", (double)(net->now - t0) / SEC);
 	assert_true(net->now - t0 >= 2 * SEC && net->now - t0 <= 4 * SEC);
@@ -1639,6 +1762,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_priority_vectors),
 		cmocka_unit_test(test_proposal_agreement),
 		cmocka_unit_test(test_shared_port_waits),
+		cmocka_unit_test(test_sync_before_agreement),
+		cmocka_unit_test(test_tcn_until_acknowledged),
 		cmocka_unit_test(test_received_bpdu_checks),
 		cmocka_unit_test(test_protocol_migration),
 		cmocka_unit_test(test_ticks_and_hold_count),
