@@ -1561,7 +1561,7 @@ static void test_edge_ports(void **state)
 	assert_true(rport(net, b, port_to(net, b, c))->oper_edge);
 	assert_int_equal(rstp_port_state(rport(net, b, port_to(net, b, c))), STP_FORWARDING);
 	assert_int_equal(rport(net, b, port_to(net, b, c))->role, RSTP_ROLE_DESIGNATED);
-	/* a topology change on an edge port is none: nothing was flushed for it */
+	/* an edge port starting to forward is no topology change (17.31 DETECTED) */
 	assert_int_equal(rport(net, b, port_to(net, b, c))->cnt.tc_detected, 0);
 	net_run_until(net, net->now + 10 * SEC);
 	assert_true(rport(net, b, port_to(net, b, c))->oper_edge);
