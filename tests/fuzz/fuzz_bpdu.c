@@ -107,8 +107,8 @@ static bool rstp_tx(void *ctx, uint16_t port, const struct stp_bpdu *b)
 
 static bool times_in_range(const struct rstp_times *t)
 {
-	return t->max_age >= 6 && t->max_age <= 40 && t->hello_time >= 1 &&
-	       t->hello_time <= 10 && t->forward_delay >= 4 && t->forward_delay <= 30;
+	return t->max_age >= 6 && t->max_age <= 40 && t->hello_time >= 1 && t->hello_time <= 10 &&
+	       t->forward_delay >= 4 && t->forward_delay <= 30;
 }
 
 static void check_rstp(const struct rstp_bridge *r, uint64_t now)
