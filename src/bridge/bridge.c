@@ -22,6 +22,7 @@ void br_config_default(struct br_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->stp = true;
+	cfg->protocol = BR_PROTO_RSTP;
 	cfg->priority = STP_DEFAULT_PRIORITY;
 	cfg->hello_time = 2 * NS_PER_SEC;
 	cfg->max_age = 20 * NS_PER_SEC;
@@ -40,6 +41,7 @@ void br_port_config_default(struct br_port_config *pc, const char *name)
 	}
 	pc->path_cost = STP_DEFAULT_PATH_COST;
 	pc->priority = STP_DEFAULT_PORT_PRIORITY;
+	pc->point_to_point = true;
 }
 
 static bool is_zero(const uint8_t *b, size_t n)
@@ -74,6 +76,8 @@ int br_config_check(const struct br_config *cfg, const char **why)
 		err = "FDB size too large";
 	if (!err && cfg->max_learned > FDB_MAX_ENTRIES)
 		err = "MaxLearned too large";
+	if (!err && cfg->protocol != BR_PROTO_RSTP && cfg->protocol != BR_PROTO_STP)
+		err = "Protocol must be rstp or stp";
 	if (!err && cfg->have_mac && (is_zero(cfg->mac, 6) || is_multicast(cfg->mac)))
 		err = "bridge MAC must be a unicast, non-zero address";
 	if (!err && !cfg->have_mac && is_zero(cfg->pubkey, 32))
@@ -121,8 +125,8 @@ static void emit(struct bridge *br, struct pkt_vec *out, struct pkt *p, uint16_t
 	c->tx_bytes += p->len;
 }
 
-/* STP hands us a BPDU for a port: frame it and queue it. */
-static bool br_stp_tx(void *ctx, uint16_t port, const struct stp_bpdu *bpdu)
+/* The tree hands us a BPDU for a port: frame it and queue it. */
+bool br_tx_bpdu(void *ctx, uint16_t port, const struct stp_bpdu *bpdu)
 {
 	struct bridge *br = ctx;
 	struct br_port *bp = &br->ports[port];
@@ -147,17 +151,6 @@ static bool br_stp_tx(void *ctx, uint16_t port, const struct stp_bpdu *bpdu)
 	bp->cnt.tx_bpdu++;
 	emit(br, br->out, p, port);
 	return true;
-}
-
-static void br_stp_state_changed(void *ctx, uint16_t port, enum stp_state old_state,
-				 enum stp_state new_state)
-{
-	struct bridge *br = ctx;
-
-	(void)old_state;
-	/* What was learned through a port that went down is stale (the kernel flushes too). */
-	if (new_state == STP_DISABLED)
-		fdb_flush_port(&br->fdb, port, false);
 }
 
 int br_init(struct bridge *br, const struct br_config *cfg, uint64_t now)
@@ -190,8 +183,8 @@ int br_init(struct bridge *br, const struct br_config *cfg, uint64_t now)
 	memcpy(local->mac, br->mac, 6);
 	br->nports = 1;
 	br->port_end = 1;
-	stp_initialization(&br->stp, cfg->stp, stp_make_bridge_id(cfg->priority, br->mac), &t, now,
-			   br_stp_tx, br_stp_state_changed, br);
+	br_stp_init(br, cfg->protocol, cfg->stp, stp_make_bridge_id(cfg->priority, br->mac), &t,
+		    now);
 	return 0;
 }
 
@@ -216,7 +209,8 @@ int br_add_port(struct bridge *br, const struct br_port_config *pc)
 		;
 	if (no == BR_MAX_PORTS)
 		return -ENOSPC;
-	if (!stp_add_port(&br->stp, no, pc->priority, pc->path_cost))
+	if (!br_stp_add_port(br, no, pc->priority, pc->path_cost, pc->admin_edge,
+			     pc->point_to_point))
 		return -EINVAL;
 	bp = &br->ports[no];
 	memset(bp, 0, sizeof(*bp));
@@ -225,6 +219,7 @@ int br_add_port(struct bridge *br, const struct br_port_config *pc)
 	bp->name[BR_IFNAMSIZ - 1] = 0;
 	memcpy(bp->mac, pc->have_mac ? pc->mac : br->mac, 6);
 	bp->bpdu_guard = pc->bpdu_guard;
+	bp->admin_edge = pc->admin_edge;
 	br->nports++;
 	if (no >= br->port_end)
 		br->port_end = (uint16_t)(no + 1);
@@ -247,7 +242,7 @@ int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_ve
 	bp->enabled = true;
 	bp->bpdu_guard_disabled = false;
 	br->out = out;
-	stp_enable_port(&br->stp, (uint16_t)port, now);
+	br_stp_enable_port(br, (uint16_t)port, now);
 	br->out = NULL;
 	return 0;
 }
@@ -260,7 +255,7 @@ int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_v
 		return -ENOENT;
 	bp->enabled = false;
 	br->out = out;
-	stp_disable_port(&br->stp, (uint16_t)port, now);
+	br_stp_disable_port(br, (uint16_t)port, now);
 	br->out = NULL;
 	return 0;
 }
@@ -273,7 +268,7 @@ int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t n
 	if (cost < STP_MIN_PATH_COST || cost > STP_MAX_PATH_COST)
 		return -ERANGE;
 	br->out = out;
-	stp_set_path_cost(&br->stp, (uint16_t)port, cost, now);
+	br_stp_set_path_cost(br, (uint16_t)port, cost, now);
 	br->out = NULL;
 	return 0;
 }
@@ -286,7 +281,7 @@ int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, ui
 	if (priority > STP_MAX_PORT_PRIORITY)
 		return -ERANGE;
 	br->out = out;
-	stp_set_port_priority(&br->stp, (uint16_t)port, (uint8_t)priority, now);
+	br_stp_set_port_priority(br, (uint16_t)port, (uint8_t)priority, now);
 	br->out = NULL;
 	return 0;
 }
@@ -296,9 +291,29 @@ int br_set_priority(struct bridge *br, uint32_t priority, uint64_t now, struct p
 	if (priority > 0xffff)
 		return -ERANGE;
 	br->out = out;
-	stp_set_bridge_priority(&br->stp, (uint16_t)priority, now);
+	br_stp_set_bridge_priority(br, (uint16_t)priority, now);
 	br->out = NULL;
 	return 0;
+}
+
+int br_mcheck(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+{
+	bool done;
+
+	if (!stp_port_of(br, port))
+		return -ENOENT;
+	br->out = out;
+	done = br_stp_mcheck(br, (uint16_t)port, now);
+	br->out = NULL;
+	return done ? 0 : -EOPNOTSUPP;
+}
+
+int br_port_by_name(const struct bridge *br, const char *name)
+{
+	for (uint16_t i = 1; i < br->port_end; i++)
+		if (br->ports[i].in_use && !strncmp(br->ports[i].name, name, BR_IFNAMSIZ))
+			return i;
+	return -ENOENT;
 }
 
 int br_fdb_add_local(struct bridge *br, const uint8_t mac[6])
@@ -310,9 +325,7 @@ int br_fdb_add_local(struct bridge *br, const uint8_t mac[6])
 
 static enum stp_state port_state(const struct bridge *br, uint16_t port)
 {
-	if (port == BR_PORT_LOCAL)
-		return STP_FORWARDING;
-	return br->stp.ports[port].state;
+	return br_stp_port_state(br, port);
 }
 
 static bool port_forwarding(const struct bridge *br, uint16_t port)
@@ -375,7 +388,7 @@ static void bpdu_guard(struct bridge *br, uint16_t port, struct pkt *p, uint64_t
 		bp->bpdu_guard_disabled = true;
 		bp->enabled = false;
 		bp->cnt.bpdu_guard++;
-		stp_disable_port(&br->stp, port, now);
+		br_stp_disable_port(br, port, now);
 		if (br->on_bpdu_guard)
 			br->on_bpdu_guard(br->cb_ctx, br, port);
 	}
@@ -399,7 +412,7 @@ static void handle_bpdu(struct bridge *br, uint16_t port, struct pkt *p, uint64_
 		return;
 	}
 	br->ports[port].cnt.rx_bpdu++;
-	stp_received_bpdu(&br->stp, port, &bpdu, now);
+	br_stp_received_bpdu(br, port, &bpdu, now);
 	pkt_free(p);
 }
 
@@ -503,20 +516,20 @@ uint32_t br_input(struct bridge *br, uint32_t port, struct pkt_vec *in, uint64_t
 
 uint64_t br_current_ageing_time(const struct bridge *br)
 {
-	return stp_fast_ageing(&br->stp) ? br->stp.forward_delay : br->ageing_time;
+	return br_stp_fast_ageing(br) ? br->stp.forward_delay : br->ageing_time;
 }
 
 void br_tick(struct bridge *br, uint64_t now, struct pkt_vec *out)
 {
 	br->out = out;
-	stp_tick(&br->stp, now);
+	br_stp_tick(br, now);
 	br->out = NULL;
 	fdb_age(&br->fdb, now, br_current_ageing_time(br));
 }
 
 uint64_t br_next_deadline(const struct bridge *br)
 {
-	uint64_t s = stp_next_deadline(&br->stp);
+	uint64_t s = br_stp_next_deadline(br);
 	uint64_t f = fdb_next_expiry(&br->fdb, br_current_ageing_time(br));
 
 	return s < f ? s : f;
@@ -529,9 +542,16 @@ const struct br_port *br_get_port(const struct bridge *br, uint32_t port)
 	return &br->ports[port];
 }
 
+bool br_get_stp_view(const struct bridge *br, uint32_t port, struct br_stp_port_view *v)
+{
+	if (port == BR_PORT_LOCAL || port >= BR_MAX_PORTS || !br->ports[port].in_use)
+		return false;
+	return br_stp_get_port_view(br, (uint16_t)port, v);
+}
+
 const struct stp_port *br_get_stp_port(const struct bridge *br, uint32_t port)
 {
-	if (port >= BR_MAX_PORTS)
+	if (port >= BR_MAX_PORTS || br->protocol != BR_PROTO_STP)
 		return NULL;
 	return stp_get_port_const(&br->stp, (uint16_t)port);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridge_stp.h"
 #include "core/pkt.h"
 #include "fdb.h"
 #include "stp.h"
@@ -13,7 +14,8 @@
 /*
  * The learning bridge: one local interface (port 0: this host's TAP, like the
  * kernel's bridge device, never an STP port and always forwarding) and up to
- * BR_MAX_PORTS-1 STP ports (wires, extra TAPs) numbered from 1.
+ * BR_MAX_PORTS-1 STP ports (wires, extra TAPs) numbered from 1. The tree is
+ * RSTP or 802.1D (bridge_stp.h), per br_config.protocol.
  *
  * Pure: no system calls, no clock, no globals. Frames come in as struct pkt
  * (data = Ethernet header) with the port they arrived on; frames to send come
@@ -26,7 +28,7 @@
  *   - learning is capped per port (max_learned, default BR_DEFAULT_MAX_LEARNED)
  *     and a full FDB never lets one port evict another's entries below their
  *     fair share (fdb.h has the rule); what is not learned is still forwarded;
- *   - received BPDU timers are clamped to the 802.1D ranges (stp.c);
+ *   - received BPDU timers are clamped to the 802.1D ranges (stp.c, rstp.c);
  *   - a port with BPDU guard (one facing a VM, where no bridge belongs) is
  *     disabled by the first frame to the STP group address it receives, STP on
  *     or off, and stays down until br_port_enable (the TAP added again, or a
@@ -81,6 +83,7 @@ struct br_port {
 	bool enabled;
 	bool bpdu_guard;	  /* configured: BPDUs disable the port */
 	bool bpdu_guard_disabled; /* and one did, until br_port_enable */
+	bool admin_edge;	  /* configured Edge: RSTP forwards at once, until a BPDU */
 	char name[BR_IFNAMSIZ];
 	uint8_t mac[6]; /* BPDU source address */
 	struct br_port_counters cnt;
@@ -92,14 +95,15 @@ struct bridge;
 typedef void (*br_bpdu_guard_fn)(void *ctx, const struct bridge *br, uint16_t port);
 
 struct br_config {
-	char name[BR_IFNAMSIZ]; /* [Bridge] Name: the local TAP */
-	bool stp;		/* STP = on */
-	uint16_t priority;	/* bridge priority 0..65535 (default 32768) */
-	uint64_t hello_time;	/* ns: 1..10 s (default 2 s) */
-	uint64_t max_age;	/* 6..40 s (20 s) */
-	uint64_t forward_delay; /* 4..30 s (15 s) */
-	uint64_t ageing_time;	/* 10..1000000 s (300 s) */
-	bool have_mac;		/* mac below is the bridge address; else derived from pubkey */
+	char name[BR_IFNAMSIZ];	   /* [Bridge] Name: the local TAP */
+	bool stp;		   /* STP = on */
+	enum br_protocol protocol; /* Protocol = rstp (default) | stp */
+	uint16_t priority;	   /* bridge priority 0..65535 (default 32768) */
+	uint64_t hello_time;	   /* ns: 1..10 s (default 2 s) */
+	uint64_t max_age;	   /* 6..40 s (20 s) */
+	uint64_t forward_delay;	   /* 4..30 s (15 s) */
+	uint64_t ageing_time;	   /* 10..1000000 s (300 s) */
+	bool have_mac;		   /* mac below is the bridge address; else derived from pubkey */
 	uint8_t mac[6];
 	uint8_t pubkey[32];		/* this host's WireGuard public key */
 	uint32_t fdb_max;		/* FDB capacity, 0 = FDB_DEFAULT_MAX */
@@ -117,12 +121,20 @@ struct br_port_config {
 	bool have_mac;	    /* mac below is the BPDU source; else the bridge address */
 	uint8_t mac[6];
 	bool bpdu_guard; /* a port facing a VM: a BPDU on it disables it */
+	bool admin_edge; /* RSTP AdminEdge: a port facing hosts, forwarding at once */
+	/*
+	 * RSTP operPointToPointMAC (default on): agreements make a port forward at
+	 * once only where one bridge can answer. A wire is a cable to one host, and
+	 * a TAP has exactly one other end too (the VM's or container's interface).
+	 */
+	bool point_to_point;
 };
 
 struct bridge {
 	char name[BR_IFNAMSIZ];
 	uint8_t mac[6]; /* the MAC of the bridge id */
 	bool stp_on;
+	enum br_protocol protocol; /* the tree that runs: stp or rstp (bridge_stp.c) */
 	uint64_t ageing_time;
 	struct pkt_pool *pool;
 	struct pkt_vec *out;			/* during a call: where BPDUs go */
@@ -134,7 +146,8 @@ struct bridge {
 	void *cb_ctx;
 	struct br_port ports[BR_MAX_PORTS];
 	struct fdb fdb;
-	struct stp_bridge stp;
+	struct stp_bridge stp;	 /* protocol stp */
+	struct rstp_bridge rstp; /* protocol rstp */
 };
 
 void br_config_default(struct br_config *cfg);
@@ -166,6 +179,14 @@ int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t n
 int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, uint64_t now,
 			 struct pkt_vec *out);
 int br_set_priority(struct bridge *br, uint32_t priority, uint64_t now, struct pkt_vec *out);
+/*
+ * RSTP's mcheck (17.19.13): try RSTP again on a port that fell back to 802.1D
+ * (its neighbour replaced). -ENOENT: no such port; -EOPNOTSUPP: the bridge
+ * runs 802.1D.
+ */
+int br_mcheck(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+/* The STP port named name (a wire's or a TAP's): its number, or -ENOENT. */
+int br_port_by_name(const struct bridge *br, const char *name);
 
 /* A static entry delivering `mac` to the local port (the TAP's address). */
 int br_fdb_add_local(struct bridge *br, const uint8_t mac[6]);
@@ -189,7 +210,10 @@ uint64_t br_next_deadline(const struct bridge *br);
 uint64_t br_current_ageing_time(const struct bridge *br);
 
 const struct br_port *br_get_port(const struct bridge *br, uint32_t port);
+/* The 802.1D port, for its tests: NULL when the bridge runs RSTP. */
 const struct stp_port *br_get_stp_port(const struct bridge *br, uint32_t port);
+/* The port as the tree sees it, whichever protocol runs; false when not an STP port. */
+bool br_get_stp_view(const struct bridge *br, uint32_t port, struct br_stp_port_view *v);
 /* "runt", ...; NULL past BR_DROP_MAX. */
 const char *br_drop_name(enum br_drop_reason r);
 

@@ -128,10 +128,94 @@ static void showstp_port(struct vw_sbuf *b, const struct bridge *br, const struc
 	vw_sbuf_printf(b, "\n\n");
 }
 
+/*
+ * RSTP has no brctl to copy (the kernel bridge runs 802.1D): the same layout,
+ * the fields 802.1D-2004 has instead of 802.1D-1998's timers.
+ */
+static void showrstp_bridge(struct vw_sbuf *b, const struct bridge *br, uint64_t now)
+{
+	struct br_stp_view v;
+	char id[18], root[18];
+
+	br_stp_get_view(br, &v);
+	br_format_bridge_id(v.bridge_id, id);
+	br_format_bridge_id(v.designated_root, root);
+	vw_sbuf_printf(b, "%s\n", br->name);
+	vw_sbuf_printf(b, " bridge id\t\t%s\n", id);
+	vw_sbuf_printf(b, " designated root\t%s\n", root);
+	vw_sbuf_printf(b, " root port\t\t%4u\t\t\tpath cost\t\t%4u\n", v.root_port,
+		       v.root_path_cost);
+	vw_sbuf_printf(b, " max age\t\t");
+	sb_timer(b, v.max_age);
+	vw_sbuf_printf(b, "\t\t\tbridge max age\t\t");
+	sb_timer(b, v.bridge_max_age);
+	vw_sbuf_printf(b, "\n hello time\t\t");
+	sb_timer(b, v.hello_time);
+	vw_sbuf_printf(b, "\t\t\tbridge hello time\t");
+	sb_timer(b, v.bridge_hello_time);
+	vw_sbuf_printf(b, "\n forward delay\t\t");
+	sb_timer(b, v.forward_delay);
+	vw_sbuf_printf(b, "\t\t\tbridge forward delay\t");
+	sb_timer(b, v.bridge_forward_delay);
+	vw_sbuf_printf(b, "\n ageing time\t\t");
+	sb_timer(b, br_current_ageing_time(br));
+	vw_sbuf_printf(b, "\t\t\tgc timer\t\t");
+	sb_timer(b, gc_remaining(br, now));
+	vw_sbuf_printf(b, "\n protocol\t\t%s\t\t\ttopology changes\t%4llu\n",
+		       br_protocol_name(v.protocol), (unsigned long long)v.topology_change_count);
+	vw_sbuf_printf(b, " flags\t\t\t%s\n\n\n", v.topology_change ? "TOPOLOGY_CHANGE " : "");
+}
+
+static void showrstp_port(struct vw_sbuf *b, const struct bridge *br, uint16_t port)
+{
+	const struct rstp_port *p = &br->rstp.ports[port];
+	struct br_stp_port_view v;
+	char root[18], bridge[18];
+
+	br_stp_get_port_view(br, port, &v);
+	br_format_bridge_id(v.designated_root, root);
+	br_format_bridge_id(v.designated_bridge, bridge);
+	vw_sbuf_printf(b, "%s (%u)\n", br->ports[port].name, port);
+	vw_sbuf_printf(b, " port id\t\t%.4x\t\t\tstate\t\t%15s\n", v.port_id,
+		       stp_state_name(v.state));
+	vw_sbuf_printf(b, " role\t\t\t%-10s\t\tprotocol\t\t%s\n", v.role, v.rstp ? "rstp" : "stp");
+	vw_sbuf_printf(b, " designated root\t%s\tpath cost\t\t%4u\n", root, v.path_cost);
+	vw_sbuf_printf(b, " designated bridge\t%s\tedge\t\t\t%s%s\n", bridge,
+		       v.oper_edge ? "yes" : "no", v.admin_edge ? " (admin)" : "");
+	vw_sbuf_printf(b, " designated port\t%.4x\t\t\tpoint to point\t\t%s\n", v.designated_port,
+		       v.point_to_point ? "yes" : "no");
+	vw_sbuf_printf(b, " designated cost\t%4u\t\t\tmigrations\t\t%4llu\n", v.designated_cost,
+		       (unsigned long long)v.migrations);
+	vw_sbuf_printf(b, " tc detected\t\t%4llu\t\t\ttc received\t\t%4llu\n",
+		       (unsigned long long)v.tc_detected, (unsigned long long)v.tc_received);
+	vw_sbuf_printf(b, " flags\t\t\t");
+	if (p->proposing)
+		vw_sbuf_printf(b, "PROPOSING ");
+	if (p->agreed)
+		vw_sbuf_printf(b, "AGREED ");
+	if (p->tc_while)
+		vw_sbuf_printf(b, "TOPOLOGY_CHANGE ");
+	vw_sbuf_printf(b, "\n\n");
+}
+
+static size_t showrstp(const struct bridge *br, uint64_t now, char *buf, size_t size)
+{
+	struct vw_sbuf b;
+
+	vw_sbuf_init(&b, buf, size);
+	showrstp_bridge(&b, br, now);
+	for (uint16_t i = 1; i < br->port_end; i++)
+		if (rstp_get_port_const(&br->rstp, i))
+			showrstp_port(&b, br, i);
+	return b.len;
+}
+
 size_t br_showstp(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
 	struct vw_sbuf b;
 
+	if (br->protocol == BR_PROTO_RSTP)
+		return showrstp(br, now, buf, size);
 	vw_sbuf_init(&b, buf, size);
 	showstp_bridge(&b, br, now);
 	for (uint16_t i = 1; i < br->port_end; i++) {
@@ -151,54 +235,117 @@ static void json_timer(struct vw_sbuf *b, const char *key, uint64_t ns)
 }
 
 /* What the port's neighbour could not do to the bridge, and how often it tried. */
-static void json_port_guards(struct vw_sbuf *b, const struct bridge *br, const struct stp_port *p)
+static void json_port_guards(struct vw_sbuf *b, const struct bridge *br, uint16_t port,
+			     const struct br_stp_port_view *v)
 {
-	const struct br_port *bp = &br->ports[p->port_no];
+	const struct br_port *bp = &br->ports[port];
 
 	vw_sbuf_printf(b, "\"learned_entries\":%u,\"learn_limit\":%llu,\"learn_full\":%llu,",
-		       fdb_port_count(&br->fdb, p->port_no),
-		       (unsigned long long)bp->cnt.learn_limit,
+		       fdb_port_count(&br->fdb, port), (unsigned long long)bp->cnt.learn_limit,
 		       (unsigned long long)bp->cnt.learn_full);
 	vw_sbuf_printf(b, "\"bpdu_guard\":%s,\"bpdu_guard_disabled\":%s,\"bpdu_guard_trips\":%llu,",
 		       bool_str(bp->bpdu_guard), bool_str(bp->bpdu_guard_disabled),
 		       (unsigned long long)bp->cnt.bpdu_guard);
 	vw_sbuf_printf(b, "\"bpdu_timers_clamped\":%llu,\"bpdu_aged_out\":%llu}",
-		       (unsigned long long)p->cnt.rx_clamped,
-		       (unsigned long long)p->cnt.rx_aged_out);
+		       (unsigned long long)v->rx_clamped, (unsigned long long)v->rx_aged_out);
+}
+
+/* BPDUs by kind, and RSTP's own counters where it runs. */
+static void json_port_counters(struct vw_sbuf *b, const struct bridge *br,
+			       const struct br_stp_port_view *v)
+{
+	vw_sbuf_printf(b,
+		       "\"rx_config\":%llu,\"rx_tcn\":%llu,\"rx_rst\":%llu,\"tx_config\":%llu,"
+		       "\"tx_tcn\":%llu,\"tx_rst\":%llu,\"transitions\":%llu,",
+		       (unsigned long long)v->rx_config, (unsigned long long)v->rx_tcn,
+		       (unsigned long long)v->rx_rst, (unsigned long long)v->tx_config,
+		       (unsigned long long)v->tx_tcn, (unsigned long long)v->tx_rst,
+		       (unsigned long long)v->transitions);
+	if (br->protocol != BR_PROTO_RSTP)
+		return;
+	vw_sbuf_printf(b,
+		       "\"migrations\":%llu,\"tc_detected\":%llu,\"tc_received\":%llu,"
+		       "\"flushes\":%llu,",
+		       (unsigned long long)v->migrations, (unsigned long long)v->tc_detected,
+		       (unsigned long long)v->tc_received, (unsigned long long)v->flushes);
+}
+
+/* 802.1D-1998's timers and flags, which only stp.c has. */
+static void json_stp_port_timers(struct vw_sbuf *b, const struct stp_port *p, uint64_t now)
+{
+	json_timer(b, "message_age_timer", stp_timer_remaining(&p->message_age_timer, now));
+	json_timer(b, "forward_delay_timer", stp_timer_remaining(&p->forward_delay_timer, now));
+	json_timer(b, "hold_timer", stp_timer_remaining(&p->hold_timer, now));
+	vw_sbuf_printf(b, "\"config_pending\":%s,\"topology_change_ack\":%s,",
+		       bool_str(p->config_pending), bool_str(p->topology_change_ack));
+}
+
+static void json_port(struct vw_sbuf *b, const struct bridge *br, uint16_t i, uint64_t now)
+{
+	struct br_stp_port_view v;
+	char root[18], id[18];
+
+	br_stp_get_port_view(br, i, &v);
+	br_format_bridge_id(v.designated_root, root);
+	br_format_bridge_id(v.designated_bridge, id);
+	vw_sbuf_printf(b, "{\"name\":");
+	sb_json_str(b, br->ports[i].name);
+	vw_sbuf_printf(b, ",\"port_no\":%u,\"port_id\":\"%.4x\",\"state\":\"%s\",\"role\":\"%s\",",
+		       i, v.port_id, stp_state_name(v.state), v.role);
+	vw_sbuf_printf(b,
+		       "\"protocol\":\"%s\",\"edge\":%s,\"admin_edge\":%s,\"point_to_point\":%s,",
+		       v.rstp ? "rstp" : "stp", bool_str(v.oper_edge), bool_str(v.admin_edge),
+		       bool_str(v.point_to_point));
+	vw_sbuf_printf(b, "\"designated_root\":\"%s\",\"path_cost\":%u,", root, v.path_cost);
+	vw_sbuf_printf(b, "\"designated_bridge\":\"%s\",\"designated_port\":\"%.4x\",", id,
+		       v.designated_port);
+	vw_sbuf_printf(b, "\"designated_cost\":%u,", v.designated_cost);
+	if (br->protocol != BR_PROTO_RSTP)
+		json_stp_port_timers(b, &br->stp.ports[i], now);
+	json_port_counters(b, br, &v);
+	json_port_guards(b, br, i, &v);
+}
+
+static void json_stp_bridge_timers(struct vw_sbuf *b, const struct stp_bridge *s, uint64_t now)
+{
+	json_timer(b, "hello_timer", stp_timer_remaining(&s->hello_timer, now));
+	json_timer(b, "tcn_timer", stp_timer_remaining(&s->tcn_timer, now));
+	json_timer(b, "topology_change_timer", stp_timer_remaining(&s->topology_change_timer, now));
+	vw_sbuf_printf(b, "\"topology_change_detected\":%s,",
+		       bool_str(s->topology_change_detected));
 }
 
 size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t size)
 {
-	const struct stp_bridge *s = &br->stp;
+	struct br_stp_view v;
 	char id[18], root[18];
 	struct vw_sbuf b;
 	bool first = true;
 
 	vw_sbuf_init(&b, buf, size);
-	br_format_bridge_id(s->bridge_id, id);
-	br_format_bridge_id(s->designated_root, root);
+	br_stp_get_view(br, &v);
+	br_format_bridge_id(v.bridge_id, id);
+	br_format_bridge_id(v.designated_root, root);
 	vw_sbuf_printf(&b, "{\"bridge\":");
 	sb_json_str(&b, br->name);
-	vw_sbuf_printf(&b, ",\"stp_enabled\":%s,\"bridge_id\":\"%s\",\"designated_root\":\"%s\",",
-		       bool_str(s->enabled), id, root);
-	vw_sbuf_printf(&b, "\"root_port\":%u,\"path_cost\":%u,\"is_root\":%s,", s->root_port,
-		       s->root_path_cost, bool_str(stp_is_root_bridge(s)));
-	json_timer(&b, "max_age", s->max_age);
-	json_timer(&b, "bridge_max_age", s->bridge_max_age);
-	json_timer(&b, "hello_time", s->hello_time);
-	json_timer(&b, "bridge_hello_time", s->bridge_hello_time);
-	json_timer(&b, "forward_delay", s->forward_delay);
-	json_timer(&b, "bridge_forward_delay", s->bridge_forward_delay);
+	vw_sbuf_printf(&b,
+		       ",\"stp_enabled\":%s,\"bridge_id\":\"%s\",\"designated_root\":\"%s\","
+		       "\"protocol\":\"%s\",",
+		       bool_str(v.enabled), id, root, br_protocol_name(v.protocol));
+	vw_sbuf_printf(&b, "\"root_port\":%u,\"path_cost\":%u,\"is_root\":%s,", v.root_port,
+		       v.root_path_cost, bool_str(v.is_root));
+	json_timer(&b, "max_age", v.max_age);
+	json_timer(&b, "bridge_max_age", v.bridge_max_age);
+	json_timer(&b, "hello_time", v.hello_time);
+	json_timer(&b, "bridge_hello_time", v.bridge_hello_time);
+	json_timer(&b, "forward_delay", v.forward_delay);
+	json_timer(&b, "bridge_forward_delay", v.bridge_forward_delay);
 	json_timer(&b, "ageing_time", br_current_ageing_time(br));
-	json_timer(&b, "hello_timer", stp_timer_remaining(&s->hello_timer, now));
-	json_timer(&b, "tcn_timer", stp_timer_remaining(&s->tcn_timer, now));
-	json_timer(&b, "topology_change_timer",
-		   stp_timer_remaining(&s->topology_change_timer, now));
+	if (v.protocol != BR_PROTO_RSTP)
+		json_stp_bridge_timers(&b, &br->stp, now);
 	json_timer(&b, "gc_timer", gc_remaining(br, now));
-	vw_sbuf_printf(&b, "\"topology_change\":%s,\"topology_change_detected\":%s,",
-		       bool_str(s->topology_change), bool_str(s->topology_change_detected));
-	vw_sbuf_printf(&b, "\"topology_change_count\":%llu,",
-		       (unsigned long long)s->topology_change_count);
+	vw_sbuf_printf(&b, "\"topology_change\":%s,\"topology_change_count\":%llu,",
+		       bool_str(v.topology_change), (unsigned long long)v.topology_change_count);
 	vw_sbuf_printf(&b,
 		       "\"max_learned\":%u,\"fdb_entries\":%u,\"fdb_capacity\":%u,"
 		       "\"fdb_evicted\":%llu,\"fdb_learn_full\":%llu,\"fdb_learn_limit\":%llu,",
@@ -207,32 +354,13 @@ size_t br_showstp_json(const struct bridge *br, uint64_t now, char *buf, size_t 
 		       (unsigned long long)br->fdb.st.limited);
 	vw_sbuf_printf(&b, "\"ports\":[");
 	for (uint16_t i = 1; i < br->port_end; i++) {
-		const struct stp_port *p = stp_get_port_const(s, i);
+		struct br_stp_port_view pv;
 
-		if (!p)
+		if (!br_stp_get_port_view(br, i, &pv))
 			continue;
-		br_format_bridge_id(p->designated_root, root);
-		br_format_bridge_id(p->designated_bridge, id);
-		vw_sbuf_printf(&b, "%s{\"name\":", first ? "" : ",");
+		vw_sbuf_printf(&b, "%s", first ? "" : ",");
 		first = false;
-		sb_json_str(&b, br->ports[i].name);
-		vw_sbuf_printf(
-			&b,
-			",\"port_no\":%u,\"port_id\":\"%.4x\",\"state\":\"%s\",\"role\":\"%s\",", i,
-			p->port_id, stp_state_name(p->state), stp_role_name(stp_port_role(s, p)));
-		vw_sbuf_printf(&b, "\"designated_root\":\"%s\",\"path_cost\":%u,", root,
-			       p->path_cost);
-		vw_sbuf_printf(&b, "\"designated_bridge\":\"%s\",", id);
-		json_timer(&b, "message_age_timer",
-			   stp_timer_remaining(&p->message_age_timer, now));
-		vw_sbuf_printf(&b, "\"designated_port\":\"%.4x\",", p->designated_port);
-		json_timer(&b, "forward_delay_timer",
-			   stp_timer_remaining(&p->forward_delay_timer, now));
-		vw_sbuf_printf(&b, "\"designated_cost\":%u,", p->designated_cost);
-		json_timer(&b, "hold_timer", stp_timer_remaining(&p->hold_timer, now));
-		vw_sbuf_printf(&b, "\"config_pending\":%s,\"topology_change_ack\":%s,",
-			       bool_str(p->config_pending), bool_str(p->topology_change_ack));
-		json_port_guards(&b, br, p);
+		json_port(&b, br, i, now);
 	}
 	vw_sbuf_printf(&b, "]}\n");
 	return b.len;

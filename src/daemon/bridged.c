@@ -345,7 +345,6 @@ static void tap_failed(struct vwired_worker *w, struct vwired_shared *sh, struct
 {
 	uint32_t port = port_of_tap(w, tap);
 	uint64_t now = vw_clock_mono_ns();
-	const struct stp_port *sp;
 	struct pkt_vec out;
 
 	if (port == BR_PORT_LOCAL || port == UINT32_MAX) {
@@ -356,8 +355,7 @@ static void tap_failed(struct vwired_worker *w, struct vwired_shared *sh, struct
 		return;
 	}
 	/* Every worker's queue of the TAP fails: the port goes down once. */
-	sp = br_get_stp_port(&sh->br, port);
-	if (sp && sp->state == STP_DISABLED)
+	if (br_stp_port_state(&sh->br, (uint16_t)port) == STP_DISABLED)
 		return;
 	vw_warn("bridge port %s failed (%s): port %u disabled", io_tun_name(tap), strerror(-err),
 		port);

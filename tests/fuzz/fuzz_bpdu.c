@@ -263,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.forward_delay = 4 * SEC;
 	cfg.fdb_max = 32;
 	cfg.pool = &pool;
+	cfg.protocol = BR_PROTO_STP;
 	if (br_init(br, &cfg, 10 * SEC) != 0)
 		abort();
 	for (int i = 0; i < 3; i++) {

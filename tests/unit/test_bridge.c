@@ -46,6 +46,7 @@ static struct fixture *fixture_new(bool stp, int nports, uint32_t pool_size)
 	br_config_default(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "br0");
 	cfg.stp = stp;
+	cfg.protocol = BR_PROTO_STP;
 	cfg.have_mac = true;
 	memcpy(cfg.mac, br_mac, 6);
 	cfg.pool = &f->pool;
@@ -681,6 +682,7 @@ static void test_config_checks(void **state)
 	struct bridge br;
 	const char *why;
 	struct br_port_config pc;
+	struct br_stp_port_view v;
 
 	(void)state;
 	br_config_default(&cfg);
@@ -721,7 +723,8 @@ static void test_config_checks(void **state)
 	for (int i = 1; i < BR_MAX_PORTS; i++)
 		assert_int_equal(br_add_port(&br, &pc), i);
 	assert_int_equal(br_add_port(&br, &pc), -ENOSPC);
-	assert_int_equal(br_get_stp_port(&br, 63)->port_id, 0xfc3f);
+	assert_true(br_get_stp_view(&br, 63, &v));
+	assert_int_equal(v.port_id, 0xfc3f);
 	br_destroy(&br);
 }
 
@@ -754,6 +757,7 @@ static void test_mac_from_pubkey(void **state)
 	br_config_default(&cfg);
 	memcpy(cfg.pubkey, key, 32);
 	cfg.priority = 0x1000;
+	cfg.protocol = BR_PROTO_STP;
 	assert_int_equal(br_init(&br, &cfg, 0), 0);
 	assert_memory_equal(br.mac, mac, 6);
 	assert_true(br.stp.bridge_id == stp_make_bridge_id(0x1000, mac));
@@ -898,6 +902,254 @@ static void test_showmacs_text(void **state)
 	fixture_free(f);
 }
 
+/* A bridge running RSTP with nports ports; edge: the ports (bitmask) with Edge. */
+static struct fixture *rstp_fixture(int nports, uint64_t edge, struct pkt_vec *out)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct br_config cfg;
+
+	assert_non_null(f);
+	assert_true(pkt_pool_init(&f->pool, 256, 2048));
+	br_config_default(&cfg);
+	assert_int_equal(cfg.protocol, BR_PROTO_RSTP); /* the default */
+	snprintf(cfg.name, sizeof(cfg.name), "br0");
+	cfg.have_mac = true;
+	memcpy(cfg.mac, br_mac, 6);
+	cfg.pool = &f->pool;
+	assert_int_equal(br_init(&f->br, &cfg, T0), 0);
+	pkt_vec_init(out);
+	for (int i = 1; i <= nports; i++) {
+		struct br_port_config pc;
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		br_port_config_default(&pc, name);
+		pc.admin_edge = (edge >> i) & 1;
+		assert_int_equal(br_add_port(&f->br, &pc), i);
+		assert_int_equal(br_port_enable(&f->br, (uint32_t)i, T0, out), 0);
+	}
+	f->nports = nports;
+	return f;
+}
+
+/* The BPDUs in out that went to port, decoded; how many. */
+static int bpdus_on(const struct pkt_vec *out, uint32_t port, struct stp_bpdu *last)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < out->n; i++) {
+		if (out->p[i]->port != port)
+			continue;
+		assert_int_equal(stp_bpdu_decode(out->p[i]->data, out->p[i]->len, last),
+				 STP_BPDU_OK);
+		n++;
+	}
+	return n;
+}
+
+/* A BPDU from a neighbour (MAC 02:..:99) received on port. */
+static void bpdu_in(struct fixture *f, uint32_t port, const struct stp_bpdu *b, uint64_t now)
+{
+	static const uint8_t nb[6] = {0x02, 0, 0, 0, 0, 0x99};
+	struct pkt *p = pkt_alloc(&f->pool);
+	struct pkt_vec out;
+
+	assert_non_null(p);
+	p->len = (uint32_t)stp_bpdu_encode(pkt_put(p, STP_FRAME_MAX), nb, b);
+	send1(f, port, p, now, &out);
+	pkt_vec_free(&out);
+}
+
+/* Information from a better root (priority 0x1000) one hop away, on the neighbour's port 1. */
+static struct stp_bpdu better_root(uint8_t type)
+{
+	static const uint8_t root_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
+	struct stp_bpdu b = {.type = type, .version = type == STP_BPDU_TYPE_RST ? 2 : 0};
+
+	b.config.root_id = stp_make_bridge_id(0x1000, root_mac);
+	b.config.bridge_id = b.config.root_id;
+	b.config.port_id = 0x8001;
+	b.config.port_role = STP_RST_ROLE_DESIGNATED;
+	b.config.max_age = 20 * 256;
+	b.config.hello_time = 2 * 256;
+	b.config.forward_delay = 15 * 256;
+	return b;
+}
+
+/* RSTP: RST BPDUs go out as soon as a port is enabled, proposing; the view says rstp. */
+static void test_rstp_bpdus_on_enable(void **state)
+{
+	struct pkt_vec out;
+	struct fixture *f = rstp_fixture(2, 0, &out);
+	struct br_stp_port_view v;
+	struct stp_bpdu b;
+	char buf[4096];
+
+	(void)state;
+	for (uint32_t port = 1; port <= 2; port++) {
+		assert_true(bpdus_on(&out, port, &b) >= 1);
+		assert_int_equal(b.type, STP_BPDU_TYPE_RST);
+		assert_int_equal(b.version, STP_VERSION_RSTP);
+		assert_int_equal(b.config.port_role, STP_RST_ROLE_DESIGNATED);
+		assert_true(b.config.proposal);
+		assert_true(br_get_stp_view(&f->br, port, &v));
+		assert_true(v.rstp);
+		assert_string_equal(v.role, "designated");
+		assert_int_equal(v.state, STP_BLOCKING); /* discarding until agreed or fdWhile */
+	}
+	pkt_vec_free(&out);
+	assert_null(br_get_stp_port(&f->br, 1)); /* no 802.1D port to look at */
+	br_showstp(&f->br, T0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " protocol\t\trstp\t"));
+	assert_non_null(strstr(buf, " role\t\t\tdesignated"));
+	br_showstp_json(&f->br, T0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"protocol\":\"rstp\""));
+	assert_non_null(
+		strstr(buf, "\"role\":\"designated\",\"protocol\":\"rstp\",\"edge\":false"));
+	assert_non_null(strstr(buf, "\"migrations\":0,"));
+	fixture_free(f);
+}
+
+/* Edge = the port: it forwards at once, and a BPDU on it makes it an ordinary port. */
+static void test_rstp_edge_forwards_at_once(void **state)
+{
+	struct pkt_vec out;
+	struct fixture *f = rstp_fixture(2, 1u << 2, &out);
+	struct br_stp_port_view v;
+	struct stp_bpdu b = better_root(STP_BPDU_TYPE_RST);
+
+	(void)state;
+	pkt_vec_free(&out);
+	assert_true(br_get_stp_view(&f->br, 2, &v));
+	assert_true(v.admin_edge && v.oper_edge);
+	assert_int_equal(v.state, STP_FORWARDING);
+	assert_true(br_get_stp_view(&f->br, 1, &v));
+	assert_false(v.admin_edge || v.oper_edge);
+	assert_int_not_equal(v.state, STP_FORWARDING);
+	bpdu_in(f, 2, &b, T0 + MS);
+	assert_true(br_get_stp_view(&f->br, 2, &v));
+	assert_false(v.oper_edge);
+	assert_string_equal(v.role, "root");
+	fixture_free(f);
+}
+
+/*
+ * A topology change heard on the root port flushes what the other bridge-facing
+ * ports learned (17.29), not what the root port learned (those addresses are
+ * still behind it) nor an edge port's (hosts do not move with the tree).
+ */
+static void test_rstp_tc_flushes_other_ports(void **state)
+{
+	struct pkt_vec out;
+	struct fixture *f = rstp_fixture(3, 0, &out);
+	struct stp_bpdu b = better_root(STP_BPDU_TYPE_RST);
+	struct stp_bpdu down = better_root(STP_BPDU_TYPE_RST);
+	struct br_stp_port_view v;
+	uint8_t m[4][6];
+	uint64_t now = T0 + MS;
+
+	(void)state;
+	pkt_vec_free(&out);
+	/* A bridge below us on port 3, worse than us: port 3 designated and not an edge. */
+	down.config.root_path_cost = 200;
+	down.config.bridge_id = stp_make_bridge_id(0x9000, tap_mac);
+	/* The root's offer on port 1: port 1 root; port 2 hears nothing and turns edge. */
+	for (int i = 0; i < 40 && br_stp_port_state(&f->br, 3) != STP_FORWARDING; i++) {
+		bpdu_in(f, 1, &b, now);
+		bpdu_in(f, 3, &down, now);
+		now += SEC;
+		pkt_vec_init(&out);
+		br_tick(&f->br, now, &out);
+		pkt_vec_free(&out);
+	}
+	assert_true(br_get_stp_view(&f->br, 2, &v));
+	assert_true(v.oper_edge && !v.admin_edge);
+	for (uint32_t port = 1; port <= 3; port++)
+		assert_int_equal(br_stp_port_state(&f->br, (uint16_t)port), STP_FORWARDING);
+	for (uint32_t port = 1; port <= 3; port++) {
+		mac_n(m[port], 100 + port);
+		send_free(f, port, frame(f, bcast, m[port], 64, 0), now);
+		assert_int_equal(fdb_port(f, m[port]), (int)port);
+	}
+	assert_true(br_get_stp_view(&f->br, 3, &v));
+	uint64_t flushes = v.flushes;
+	b.config.topology_change = true;
+	bpdu_in(f, 1, &b, now + MS);
+	assert_int_equal(fdb_port(f, m[1]), 1);
+	assert_int_equal(fdb_port(f, m[2]), 2);
+	assert_int_equal(fdb_port(f, m[3]), -1);
+	assert_true(br_get_stp_view(&f->br, 3, &v));
+	assert_true(v.flushes > flushes);
+	assert_true(v.tc_received == 0); /* heard on port 1, propagated here */
+	assert_true(br_get_stp_view(&f->br, 1, &v));
+	assert_true(v.tc_received >= 1);
+	fixture_free(f);
+}
+
+/* An 802.1D neighbour: the port speaks 802.1D; mcheck tries RSTP again. */
+static void test_rstp_migration_and_mcheck(void **state)
+{
+	struct pkt_vec out;
+	struct fixture *f = rstp_fixture(2, 0, &out);
+	struct stp_bpdu b = better_root(STP_BPDU_TYPE_CONFIG);
+	struct br_stp_port_view v;
+	uint64_t now = T0;
+
+	(void)state;
+	pkt_vec_free(&out);
+	/* Past MigrateTime (3 s) the port listens to what its neighbour speaks. */
+	for (int i = 0; i < 4; i++) {
+		now += SEC;
+		pkt_vec_init(&out);
+		br_tick(&f->br, now, &out);
+		pkt_vec_free(&out);
+	}
+	bpdu_in(f, 1, &b, now);
+	assert_true(br_get_stp_view(&f->br, 1, &v));
+	assert_false(v.rstp);
+	assert_int_equal(v.migrations, 1);
+	assert_string_equal(v.role, "root");
+	/* What the port sends now is 802.1D's: a configuration BPDU or a TCN, never RST. */
+	now += 4 * SEC;
+	pkt_vec_init(&out);
+	br_tick(&f->br, now, &out);
+	for (uint32_t i = 0; i < out.n; i++) {
+		struct stp_bpdu o;
+
+		assert_int_equal(stp_bpdu_decode(out.p[i]->data, out.p[i]->len, &o), STP_BPDU_OK);
+		if (out.p[i]->port == 1)
+			assert_int_not_equal(o.type, STP_BPDU_TYPE_RST);
+	}
+	pkt_vec_free(&out);
+	/* Port 2 kept RSTP: the neighbour there never spoke 802.1D. */
+	assert_true(br_get_stp_view(&f->br, 2, &v));
+	assert_true(v.rstp);
+	/* mcheck: RSTP again, and RST BPDUs from the next hello on */
+	pkt_vec_init(&out);
+	assert_int_equal(br_mcheck(&f->br, 1, now, &out), 0);
+	pkt_vec_free(&out);
+	assert_true(br_get_stp_view(&f->br, 1, &v));
+	assert_true(v.rstp);
+	struct stp_bpdu o = {0};
+	for (int i = 0; i < 2; i++) {
+		now += SEC;
+		pkt_vec_init(&out);
+		br_tick(&f->br, now, &out);
+		bpdus_on(&out, 1, &o);
+		pkt_vec_free(&out);
+	}
+	assert_int_equal(o.type, STP_BPDU_TYPE_RST);
+	assert_int_equal(br_mcheck(&f->br, 9, now, &out), -ENOENT);
+	assert_int_equal(br_port_by_name(&f->br, "p2"), 2);
+	assert_int_equal(br_port_by_name(&f->br, "br0"), -ENOENT);
+	fixture_free(f);
+	/* 802.1D has nothing to check */
+	f = fixture_new(true, 1, 64);
+	pkt_vec_init(&out);
+	assert_int_equal(br_mcheck(&f->br, 1, T0, &out), -EOPNOTSUPP);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +1170,10 @@ int main(void)
 		cmocka_unit_test(test_bpdus_out),
 		cmocka_unit_test(test_showstp_text),
 		cmocka_unit_test(test_showmacs_text),
+		cmocka_unit_test(test_rstp_bpdus_on_enable),
+		cmocka_unit_test(test_rstp_edge_forwards_at_once),
+		cmocka_unit_test(test_rstp_tc_flushes_other_ports),
+		cmocka_unit_test(test_rstp_migration_and_mcheck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,7 @@ static void host_start(struct sim *s, int h)
 
 	br_config_default(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "%s", ho->name);
+	cfg.protocol = BR_PROTO_STP;
 	cfg.priority = ho->priority;
 	cfg.hello_time = s->times.hello_time;
 	cfg.max_age = s->times.max_age;
@@ -1292,6 +1293,7 @@ static struct lone *lone_new(void)
 	assert_non_null(l);
 	assert_true(pkt_pool_init(&l->pool, 64, 320));
 	br_config_default(&cfg);
+	cfg.protocol = BR_PROTO_STP;
 	cfg.have_mac = true;
 	memcpy(cfg.mac, (const uint8_t[6]){0x02, 0, 0, 0, 0, 0x80}, 6);
 	cfg.pool = &l->pool;
