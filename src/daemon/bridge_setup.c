@@ -94,6 +94,7 @@ static int setup_bridge_core(struct vwired *d)
 	br_config_default(&bc);
 	snprintf(bc.name, sizeof(bc.name), "%s", cb->name);
 	bc.stp = cb->stp;
+	bc.protocol = cb->protocol;
 	bc.priority = cb->priority;
 	bc.hello_time = cb->hello_time * NSEC_PER_SEC;
 	bc.max_age = cb->max_age * NSEC_PER_SEC;
@@ -229,6 +230,7 @@ int vwired_bridge_init(struct vwired *d)
 
 		br_port_config_default(&pc, cb->ports[i]);
 		pc.bpdu_guard = cb->bpdu_guard[i];
+		pc.admin_edge = cb->edge[i];
 		port = br_add_port(&d->sh.br, &pc);
 		if (port < 0) {
 			vw_err("[Bridge] Ports: %s: %s", cb->ports[i], strerror(-port));

@@ -50,6 +50,11 @@ struct parser {
 	char guard_names[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1];
 	uint32_t guard_lines[CONFIG_MAX_BRIDGE_PORTS];
 	uint32_t n_guards;
+	/* Edge names, resolved the same way. */
+	char edge_names[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1];
+	uint32_t edge_lines[CONFIG_MAX_BRIDGE_PORTS];
+	uint32_t n_edges;
+	uint32_t protocol_line;
 };
 
 struct key_def {
@@ -550,6 +555,23 @@ static int k_stp(struct parser *p, const char *key, const char *val)
 	return bool_value(p, key, val, &p->cfg->bridge.stp);
 }
 
+static int k_protocol(struct parser *p, const char *key, const char *val)
+{
+	char q[VW_QUOTE_MAX + 8];
+
+	p->protocol_line = p->line;
+	if (!strcasecmp(val, "rstp")) {
+		p->cfg->bridge.protocol = BR_PROTO_RSTP;
+		return 0;
+	}
+	if (!strcasecmp(val, "stp")) {
+		p->cfg->bridge.protocol = BR_PROTO_STP;
+		return 0;
+	}
+	vw_quote(q, sizeof(q), val);
+	return fail(p, key, "\"%s\" is neither rstp nor stp", q);
+}
+
 static int k_bridge_priority(struct parser *p, const char *key, const char *val)
 {
 	uint64_t v = 0;
@@ -646,6 +668,22 @@ static int guard_item(struct parser *p, const char *key, char *it)
 static int k_bpdu_guard(struct parser *p, const char *key, const char *val)
 {
 	return for_each_item(p, key, (char *)val, guard_item);
+}
+
+static int edge_item(struct parser *p, const char *key, char *it)
+{
+	if (p->n_edges == CONFIG_MAX_BRIDGE_PORTS)
+		return fail(p, key, "too many ports (at most %d)", CONFIG_MAX_BRIDGE_PORTS);
+	if (name_value(p, key, it, p->edge_names[p->n_edges]))
+		return -1;
+	p->edge_lines[p->n_edges++] = p->line;
+	return 0;
+}
+
+/* Same list syntax as Ports and BPDUGuard. */
+static int k_edge(struct parser *p, const char *key, const char *val)
+{
+	return for_each_item(p, key, (char *)val, edge_item);
 }
 
 static int k_mac(struct parser *p, const char *key, const char *val)
@@ -749,6 +787,7 @@ static const struct key_def keys[] = {
 	{SEC_BRIDGE, "Address", true, k_bridge_address},
 	{SEC_BRIDGE, "MTU", false, k_bridge_mtu},
 	{SEC_BRIDGE, "STP", false, k_stp},
+	{SEC_BRIDGE, "Protocol", false, k_protocol},
 	{SEC_BRIDGE, "Priority", false, k_bridge_priority},
 	{SEC_BRIDGE, "HelloTime", false, k_hello_time},
 	{SEC_BRIDGE, "MaxAge", false, k_max_age},
@@ -758,6 +797,7 @@ static const struct key_def keys[] = {
 	{SEC_BRIDGE, "MAC", false, k_mac},
 	{SEC_BRIDGE, "MaxLearned", false, k_max_learned},
 	{SEC_BRIDGE, "BPDUGuard", true, k_bpdu_guard},
+	{SEC_BRIDGE, "Edge", true, k_edge},
 	{SEC_WIRE, "Name", false, k_wire_name},
 	{SEC_WIRE, "Remote", false, k_remote},
 	{SEC_WIRE, "VNI", false, k_vni},
@@ -990,6 +1030,32 @@ static int check_bridge(struct parser *p)
 	return 0;
 }
 
+/*
+ * Edge is for ports facing hosts (VMs, containers), as BPDUGuard; it is RSTP's
+ * AdminEdge, which 802.1D-1998 has no word for.
+ */
+static int check_edges(struct parser *p)
+{
+	struct config_bridge *br = &p->cfg->bridge;
+
+	for (uint32_t e = 0; e < p->n_edges; e++) {
+		uint32_t i;
+
+		if (br->protocol != BR_PROTO_RSTP)
+			return fail_at(p, p->edge_lines[e], SEC_BRIDGE, "Edge",
+				       "needs Protocol = rstp (802.1D has no edge ports; Protocol "
+				       "= stp at line %u)",
+				       p->protocol_line);
+		for (i = 0; i < br->n_ports && strcmp(p->edge_names[e], br->ports[i]); i++)
+			;
+		if (i == br->n_ports)
+			return fail_at(p, p->edge_lines[e], SEC_BRIDGE, "Edge",
+				       "\"%s\" is not one of the bridge's Ports", p->edge_names[e]);
+		br->edge[i] = true;
+	}
+	return 0;
+}
+
 /* Interface, bridge, bridge ports and wires are all ports or devices: one name each. */
 static int check_names(struct parser *p)
 {
@@ -1022,6 +1088,8 @@ static int check_names(struct parser *p)
 				       p->guard_names[g]);
 		br->bpdu_guard[i] = true;
 	}
+	if (check_edges(p))
+		return -1;
 	for (uint32_t i = 0; i < cfg->n_wires; i++) {
 		const char *w = cfg->wires[i].name;
 		uint32_t line = p->wire_lines[i].name;
@@ -1106,6 +1174,7 @@ static void set_defaults(struct vw_config *cfg)
 	cfg->iface.mtu = CONFIG_DEFAULT_MTU;
 	cfg->bridge.mtu = CONFIG_DEFAULT_BRIDGE_MTU;
 	cfg->bridge.stp = true;
+	cfg->bridge.protocol = BR_PROTO_RSTP;
 	cfg->bridge.priority = CONFIG_DEFAULT_BRIDGE_PRIORITY;
 	cfg->bridge.hello_time = CONFIG_DEFAULT_HELLO_TIME;
 	cfg->bridge.max_age = CONFIG_DEFAULT_MAX_AGE;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridge/bridge_stp.h"
 #include "core/addr.h"
 #include "crypto/keys.h"
 
@@ -90,19 +91,22 @@ struct config_bridge {
 	char name[CONFIG_NAME_MAX + 1]; /* the TAP that is this host's port on the bridge */
 	struct config_prefix addresses[CONFIG_MAX_ADDRESSES];
 	uint32_t n_addresses;
-	uint32_t mtu;	       /* default 1500 */
-	bool stp;	       /* default on */
-	uint16_t priority;     /* bridge priority, default 32768 */
-	uint8_t hello_time;    /* seconds, 1..10, default 2 */
-	uint8_t max_age;       /* seconds, 6..40, default 20 */
-	uint8_t forward_delay; /* seconds, 4..30, default 15 */
-	uint32_t ageing_time;  /* seconds, 10..1000000, default 300 */
+	uint32_t mtu;		   /* default 1500 */
+	bool stp;		   /* default on */
+	enum br_protocol protocol; /* Protocol = rstp (default) | stp */
+	uint16_t priority;	   /* bridge priority, default 32768 */
+	uint8_t hello_time;	   /* seconds, 1..10, default 2 */
+	uint8_t max_age;	   /* seconds, 6..40, default 20 */
+	uint8_t forward_delay;	   /* seconds, 4..30, default 15 */
+	uint32_t ageing_time;	   /* seconds, 10..1000000, default 300 */
 	/* MaxLearned: learned MACs per port, 0..CONFIG_MAX_MAX_LEARNED, 0 = no per-port cap. */
 	uint32_t max_learned;
 	char ports[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1]; /* extra TAP ports */
 	uint32_t n_ports;
 	/* BPDUGuard = vm0, ...: names from Ports, flagged here parallel to ports[]. */
 	bool bpdu_guard[CONFIG_MAX_BRIDGE_PORTS];
+	/* Edge = vm0, ...: RSTP AdminEdge, names from Ports, parallel to ports[]. */
+	bool edge[CONFIG_MAX_BRIDGE_PORTS];
 	uint8_t mac[6]; /* valid when has_mac; else the daemon picks one */
 	bool has_mac;
 };

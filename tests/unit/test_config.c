@@ -559,6 +559,63 @@ static void test_bridge_guards(void **state)
 				    "bridge's Ports"));
 }
 
+/* Protocol (rstp by default) and Edge, a list of Ports as BPDUGuard's, RSTP only. */
+static void test_bridge_protocol_edge(void **state)
+{
+	static const struct {
+		const char *lines;
+		enum br_protocol protocol;
+		uint8_t edge; /* bit i: ports[i] */
+	} ok[] = {
+		{"", BR_PROTO_RSTP, 0},
+		{"Protocol = stp\n", BR_PROTO_STP, 0},
+		{"protocol = RSTP\nEdge =\n", BR_PROTO_RSTP, 0},
+		{"Ports = a, b, c\nEdge = c\nedge = a , c\nBPDUGuard = c\n", BR_PROTO_RSTP, 1 | 4},
+		{"Edge = b\nPorts = a\nPorts = b\nProtocol = rstp\n", BR_PROTO_RSTP, 2},
+	};
+	static const struct {
+		const char *lines;
+		const char *err;
+	} bad[] = {
+		{"Protocol = mstp\n",
+		 "t.conf:5: [Bridge] Protocol: \"mstp\" is neither rstp nor stp"},
+		{"Protocol = rstp\nProtocol = stp\n", "t.conf:6: [Bridge] Protocol: "},
+		{"Ports = a\nEdge = b\n",
+		 "t.conf:6: [Bridge] Edge: \"b\" is not one of the bridge's "
+		 "Ports"},
+		{"Ports = a\nEdge = a\nProtocol = stp\n",
+		 "t.conf:6: [Bridge] Edge: needs Protocol = rstp (802.1D has no edge ports; "
+		 "Protocol = stp at line 7)"},
+		{"Edge = br0\n",
+		 "t.conf:5: [Bridge] Edge: \"br0\" is not one of the bridge's Ports"},
+	};
+	char text[512];
+	struct vw_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
+			 KEY_A, ok[i].lines);
+		if (parse_str(text, &cfg)) {
+			print_error("\"%s\": %s\n", ok[i].lines, err);
+			fail();
+		}
+		assert_int_equal(cfg.bridge.protocol, ok[i].protocol);
+		for (uint32_t p = 0; p < CONFIG_MAX_BRIDGE_PORTS; p++)
+			assert_int_equal(cfg.bridge.edge[p], p < 8 && ((ok[i].edge >> p) & 1));
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
+			 KEY_A, bad[i].lines);
+		assert_int_equal(parse_str(text, &cfg), -1);
+		if (!strstr(err, bad[i].err)) {
+			print_error("\"%s\": got %s\n", bad[i].lines, err);
+			fail();
+		}
+	}
+}
+
 static void test_endpoint_forms(void **state)
 {
 	static const struct {
@@ -661,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_wire_remote_routing),
 		cmocka_unit_test(test_value_edges),
 		cmocka_unit_test(test_bridge_guards),
+		cmocka_unit_test(test_bridge_protocol_edge),
 		cmocka_unit_test(test_endpoint_forms),
 		cmocka_unit_test(test_key_not_echoed),
 		cmocka_unit_test(test_quoting),
