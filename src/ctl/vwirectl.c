@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, the
- * client of vwired's control socket (show, showstp, showmacs, dot), and `mesh`,
+ * client of vwired's control socket (show, showstp, showmacs, dot, mcheck), and `mesh`,
  * every host's config from one file for the whole network (mesh.c, mesh_write.c).
  */
 #include <ctype.h>
@@ -36,6 +36,7 @@ static void usage(FILE *out)
 		"  showstp BRIDGE [--json]   Spanning tree state, as brctl showstp\n"
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
 		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
+		"  mcheck BRIDGE PORT   RSTP tries again on PORT (its 802.1D neighbour gone)\n"
 		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n"
 		"  --version     Prints vwirectl's version\n\n"
 		"Options before the subcommand:\n"
@@ -170,6 +171,25 @@ static int cmd_ctl(int argc, char **argv, bool name_required)
 	return ctl_request(name, name_required ? ".bridge" : ".ctl", request, false);
 }
 
+/* mcheck BRIDGE PORT: one request on the bridge's socket; vwired answers "ok". */
+static int cmd_mcheck(int argc, char **argv)
+{
+	char request[256];
+
+	if (argc != 3) {
+		fprintf(stderr, "Usage: %s mcheck BRIDGE PORT\n", PROG_NAME);
+		return 1;
+	}
+	for (int i = 1; i < 3; i++)
+		if (strlen(argv[i]) > 64 || strchr(argv[i], '/') || argv[i][0] == '-' ||
+		    strpbrk(argv[i], " \t\r\n")) {
+			fprintf(stderr, "%s: invalid name '%s'\n", PROG_NAME, argv[i]);
+			return 1;
+		}
+	snprintf(request, sizeof(request), "mcheck %s %s", argv[1], argv[2]);
+	return ctl_request(argv[1], ".bridge", request, false);
+}
+
 /* genkey and genpsk: 32 random bytes, clamped for a private key. */
 static int cmd_genkey(int argc, char **argv, bool clamp)
 {
@@ -261,6 +281,8 @@ int main(int argc, char **argv)
 		return cmd_ctl(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "showstp") || !strcmp(cmd, "showmacs") || !strcmp(cmd, "dot"))
 		return cmd_ctl(argc - 1, argv + 1, true);
+	if (!strcmp(cmd, "mcheck"))
+		return cmd_mcheck(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		puts(PROG_NAME " " VWIRE_VERSION);
 		return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vwirectl control socket: one request line in, the answer out, close.
- * Requests: "show NAME [--json]", "showstp|showmacs BRIDGE [--json]", "dot BRIDGE".
+ * Requests: "show NAME [--json]", "showstp|showmacs BRIDGE [--json]", "dot BRIDGE",
+ * "mcheck BRIDGE PORT".
  * Answers that start with "error: " are failures.
  * The clients themselves (limits, timeouts, never waiting on one) are ctlsock.c's.
  */
@@ -119,7 +120,8 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 	const struct config_wire *cw = &d->cfg.wires[i];
 	const struct vw_wire *w = &d->sh.wires[i];
 	const struct br_port *bp = br_get_port(&d->sh.br, w->port);
-	const struct stp_port *sp = br_get_stp_port(&d->sh.br, w->port);
+	struct br_stp_port_view sp;
+	bool stp = br_get_stp_view(&d->sh.br, w->port, &sp);
 	char key[WG_KEY_LEN_BASE64 + 1];
 
 	key_to_base64(key, wg_peer_public_key(w->peer));
@@ -132,7 +134,7 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 	     "\n  liveness: %" PRIu64 " probes sent, %" PRIu64 " silences, %" PRIu64
 	     " goodbyes received\n",
 	     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx);
-	outf(o, "  bridge port: %u, state %s\n", w->port, sp ? stp_state_name(sp->state) : "?");
+	outf(o, "  bridge port: %u, state %s\n", w->port, stp ? stp_state_name(sp.state) : "?");
 	if (bp)
 		outf(o,
 		     "  frames: %" PRIu64 " received, %" PRIu64 " sent; BPDUs %" PRIu64
@@ -297,16 +299,16 @@ static void bridge_guards(const struct bridge *br, struct bridge_guards *g)
 	memset(g, 0, sizeof(*g));
 	for (uint32_t port = 0; port < BR_MAX_PORTS; port++) {
 		const struct br_port *bp = br_get_port(br, port);
-		const struct stp_port *sp = br_get_stp_port(br, port);
+		struct br_stp_port_view sp;
 
 		if (!bp || !bp->in_use)
 			continue;
 		g->learn_limit += bp->cnt.learn_limit;
 		g->learn_full += bp->cnt.learn_full;
 		g->bpdu_guard_trips += bp->cnt.bpdu_guard;
-		if (sp) {
-			g->bpdu_timers_clamped += sp->cnt.rx_clamped;
-			g->bpdu_aged_out += sp->cnt.rx_aged_out;
+		if (br_get_stp_view(br, port, &sp)) {
+			g->bpdu_timers_clamped += sp.rx_clamped;
+			g->bpdu_aged_out += sp.rx_aged_out;
 		}
 	}
 }
@@ -466,7 +468,8 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		const struct config_wire *cw = &d->cfg.wires[i];
 		const struct vw_wire *w = &d->sh.wires[i];
 		const struct br_port *bp = br_get_port(&d->sh.br, w->port);
-		const struct stp_port *sp = br_get_stp_port(&d->sh.br, w->port);
+		struct br_stp_port_view sp;
+		bool stp = br_get_stp_view(&d->sh.br, w->port, &sp);
 
 		key_to_base64(key, wg_peer_public_key(w->peer));
 		outf(o,
@@ -478,7 +481,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		     i ? ", " : "", cw->name, w->remote_str, cw->vni, cw->port, key,
 		     w->up ? "true" : "false", wire_tunnel_state(w), wire_quiet_ms(w, now),
 		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->port,
-		     sp ? stp_state_name(sp->state) : "");
+		     stp ? stp_state_name(sp.state) : "");
 		if (bp)
 			outf(o,
 			     ", \"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64
@@ -538,32 +541,35 @@ static void show_with(struct out *o, size_t (*fn)(const struct bridge *, uint64_
 	free(buf);
 }
 
-/* The spanning tree as this bridge sees it, for graphviz: its ports and their LANs. */
+/* The spanning tree as this bridge sees it, for graphviz: its ports, their roles and LANs. */
 static void show_dot(struct vwired *d, struct out *o)
 {
 	char id[18], root[18], peer[18];
+	struct br_stp_view v;
 
-	br_format_bridge_id(d->sh.br.stp.bridge_id, id);
-	br_format_bridge_id(d->sh.br.stp.designated_root, root);
+	br_stp_get_view(&d->sh.br, &v);
+	br_format_bridge_id(v.bridge_id, id);
+	br_format_bridge_id(v.designated_root, root);
 	outf(o, "graph \"%s\" {\n  \"%s\" [label=\"%s\\n%s%s\", shape=box];\n", d->cfg.bridge.name,
-	     id, d->cfg.bridge.name, id, stp_is_root_bridge(&d->sh.br.stp) ? "\\nroot" : "");
+	     id, d->cfg.bridge.name, id, v.is_root ? "\\nroot" : "");
 	for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
 		const struct br_port *bp = br_get_port(&d->sh.br, port);
-		const struct stp_port *sp = br_get_stp_port(&d->sh.br, port);
-		enum stp_role role;
+		struct br_stp_port_view sp;
+		bool cut;
 
-		if (!bp || !sp || !bp->in_use)
+		if (!bp || !bp->in_use || !br_get_stp_view(&d->sh.br, port, &sp))
 			continue;
-		role = stp_port_role(&d->sh.br.stp, sp);
-		br_format_bridge_id(sp->designated_bridge, peer);
+		/* Not a branch of the tree: 802.1D's blocked, RSTP's alternate and backup,
+		 * disabled. */
+		cut = strcmp(sp.role, "root") && strcmp(sp.role, "designated");
+		br_format_bridge_id(sp.designated_bridge, peer);
 		outf(o,
 		     "  \"%s\" -- \"%s:%s\" [label=\"%s %s cost %u\", style=%s];\n"
 		     "  \"%s:%s\" [label=\"%s\\ndesignated %s\", shape=ellipse];\n",
-		     id, id, bp->name, bp->name, stp_role_name(role), sp->path_cost,
-		     role == STP_ROLE_BLOCKED || role == STP_ROLE_DISABLED ? "dashed" : "solid", id,
-		     bp->name, bp->name, peer);
+		     id, id, bp->name, bp->name, sp.role, sp.path_cost, cut ? "dashed" : "solid",
+		     id, bp->name, bp->name, peer);
 	}
-	outf(o, "  label=\"root %s\";\n}\n", root);
+	outf(o, "  label=\"root %s (%s)\";\n}\n", root, br_protocol_name(v.protocol));
 }
 
 static void show_bridge(struct vwired *d, const char *what, bool json, struct out *o)
@@ -576,6 +582,34 @@ static void show_bridge(struct vwired *d, const char *what, bool json, struct ou
 		show_with(o, json ? br_showmacs_json : br_showmacs, &d->sh.br, now);
 	else
 		show_dot(d, o);
+}
+
+/*
+ * "mcheck BRIDGE PORT": RSTP tries again on the port (its 802.1D neighbour replaced by
+ * an RSTP one). The BPDUs it sends go out through worker 0, as a timer's would.
+ */
+static void do_mcheck(struct vwired *d, const char *port_name, struct out *o)
+{
+	struct vwired_shared *sh = &d->sh;
+	uint64_t now = vw_clock_mono_ns();
+	int port = br_port_by_name(&sh->br, port_name);
+	struct pkt_vec out;
+	int rc;
+
+	if (port < 0) {
+		outf(o, "error: %s has no port '%s'\n", sh->br.name, port_name);
+		return;
+	}
+	pkt_vec_init(&out);
+	rc = br_mcheck(&sh->br, (uint32_t)port, now, &out);
+	vwired_bridge_output(&d->workers[0], sh, &out, now);
+	vwired_rearm_timers(&d->workers[0], sh);
+	if (rc == -EOPNOTSUPP)
+		outf(o, "error: %s runs 802.1D (Protocol = stp): no mcheck\n", sh->br.name);
+	else if (rc < 0)
+		outf(o, "error: mcheck %s: %s\n", port_name, strerror(-rc));
+	else
+		outf(o, "ok\n");
 }
 
 static void handle_request(struct vwired *d, char *req, struct out *o)
@@ -603,6 +637,15 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 			return;
 		}
 		show_bridge(d, argv[0], json, o);
+		return;
+	}
+	if (argc >= 1 && !strcmp(argv[0], "mcheck")) {
+		if (!d->sh.has_bridge)
+			outf(o, "error: %s has no bridge\n", d->name);
+		else if (argc != 3)
+			outf(o, "error: usage: mcheck BRIDGE PORT\n");
+		else
+			do_mcheck(d, argv[2], o);
 		return;
 	}
 	outf(o, "error: unknown request '%s'\n", argc ? argv[0] : "");
