@@ -49,6 +49,6 @@ else:
     print("%.1f" % max(gaps))
 PY
 )
-echo "measured outage: $outage s (802.1D bound max age + 2 x forward delay = $bound s)"
+echo "measured outage: $outage s with Protocol = $FIVEHOST_PROTOCOL (802.1D bound max age + 2 x forward delay = $bound s)"
 [ "$outage" != none ] || fail "no replies after the failure"
 echo "failover: OK"

@@ -19,6 +19,7 @@ FH_RELAY_IP=10.99.0.1
 FIVEHOST_HELLO=${FIVEHOST_HELLO:-1}
 FIVEHOST_FWD=${FIVEHOST_FWD:-4}
 FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
+FIVEHOST_PROTOCOL=${FIVEHOST_PROTOCOL:-rstp} # vwired's [Bridge] Protocol
 
 fh_vni() { # VNI of the wire between two hosts: 10*lower index + higher index
 	local a=${FH_IDX[$1]} b=${FH_IDX[$2]}
@@ -73,6 +74,7 @@ fh_config() { # the vwired config of host $1
 	Name = internet
 	Address = 10.1.0.$n/24
 	STP = on
+	Protocol = $FIVEHOST_PROTOCOL
 	Priority = $([ "$h" = rho ] && echo 4096 || echo 32768)
 	HelloTime = $FIVEHOST_HELLO
 	ForwardDelay = $FIVEHOST_FWD
