@@ -2,7 +2,8 @@
 # A mixed network: vorke runs the kernel path (wireguard-go for WireGuard, kernel
 # vxlan ports in a kernel bridge with stp_state 1), the four others run vwired.
 # Full ping matrix over the bridge; every bridge agrees on the root; bulk TCP between
-# the kernel host and vwired hosts arrives intact.
+# the kernel host and vwired hosts arrives intact. vwired's ports to the kernel bridge
+# speak 802.1D, the rest RSTP; once vorke runs vwired, mcheck brings them back to RSTP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fivehost.sh"
 for c in wireguard-go wg python3; do command -v $c >/dev/null || { echo "$c missing"; exit 77; }; done
@@ -42,5 +43,41 @@ done
 for pair in "rho vorke" "vorke pi0" "pi0 vorke"; do
 	set -- $pair
 	tcp_check "${FH_NS[$1]}" "${FH_NS[$2]}" "10.1.0.${FH_IDX[$2]}" $((16 << 20)) "$1-to-$2"
+done
+
+# Migration: the vwired ports facing the kernel bridge (which ignores RST BPDUs) speak
+# 802.1D; the others RSTP. Then vorke runs vwired instead, and mcheck on rho brings
+# rho's port to it back to RSTP.
+port_proto() { # HOST PORT: the protocol HOST's port PORT speaks
+	"$VWIRECTL" --run-dir "${FH_RUN[$1]}" showstp internet --json 2>/dev/null |
+		python3 -c 'import json, sys; print(next(p["protocol"] for p in json.load(sys.stdin)["ports"] if p["name"] == sys.argv[1]))' "$2"
+}
+for h in rho epsilon bob; do
+	for p in $(fh_peers_of "$h"); do
+		want=rstp
+		[ "$p" = vorke ] && want=stp
+		got=$(port_proto "$h" "$p")
+		echo "$h -> $p speaks $got"
+		[ "$got" = "$want" ] || fail "$h's port to $p speaks $got, not $want"
+	done
+done
+fh_stop vorke
+ip -n "${FH_NS[vorke]}" link del "wg$TAG${FH_IDX[vorke]}" 2>/dev/null || true
+for p in $(fh_peers_of vorke); do ip -n "${FH_NS[vorke]}" link del "$p" 2>/dev/null || true; done
+FIVEHOST_KERNEL=
+fh_start_vwired vorke
+wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "no tree with vorke on vwired"
+echo "rho -> vorke speaks $(port_proto rho vorke) once vorke runs vwired"
+"$VWIRECTL" --run-dir "${FH_RUN[rho]}" mcheck internet vorke | grep -qx ok || fail "mcheck failed"
+out=$("$VWIRECTL" --run-dir "${FH_RUN[rho]}" mcheck internet nosuch 2>&1) && fail "mcheck of a missing port succeeded"
+echo "$out" | grep -q "^error: " || fail "mcheck of a missing port: $out"
+rstp_again() { [ "$(port_proto rho vorke)" = rstp ]; }
+wait_for 10 rstp_again || fail "rho's port to vorke speaks $(port_proto rho vorke) after mcheck"
+echo "after mcheck rho -> vorke speaks $(port_proto rho vorke)"
+wait_for 30 fh_converged "${FIVEHOST_NAMES[@]}" || fail "no tree after mcheck"
+for f in "${FIVEHOST_NAMES[@]}"; do
+	for t in "${FIVEHOST_NAMES[@]}"; do
+		[ "$f" = "$t" ] || fh_ping "$f" "$t" >/dev/null || fail "after mcheck: ping $f -> $t failed"
+	done
 done
 echo "mixed network: OK"

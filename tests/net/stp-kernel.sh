@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # 802.1D interop with the Linux bridge: a triangle of two kernel
-# bridges (stp_state 1) and one vwired bridge.
+# bridges (stp_state 1) and one vwired bridge, run with Protocol = stp: the test
+# predicts 802.1D's roles and states (RSTP facing kernel bridges is mixed.sh's).
 #
 #   namespace k1: kbr1 (kernel, 10.77.0.11/24)   namespace k2: kbr2 (kernel, 10.77.0.12/24)
 #   namespace v:  vwired, bridge TAP brv (10.77.0.1/24)
@@ -106,6 +107,7 @@ Tun = off
 Name = $BRV
 Address = $ADDR_V/24
 STP = on
+Protocol = stp
 Priority = $1
 HelloTime = $HELLO
 ForwardDelay = $FWD
