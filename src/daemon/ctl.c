@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,47 +19,10 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
+#include "daemon/out.h"
 #include "daemon/vwired.h"
 
 #define CTL_MAX_REQUEST 512
-
-/* A growable text buffer for answers. */
-struct out {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = o->cap - o->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf ? o->buf + o->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t cap = (o->cap ? o->cap * 2 : 4096) + (size_t)n;
-		char *b = realloc(o->buf, cap);
-
-		if (!b) {
-			o->oom = true;
-			return;
-		}
-		o->buf = b;
-		o->cap = cap;
-	}
-}
 
 static void format_ago(char *buf, size_t len, uint64_t ns)
 {
