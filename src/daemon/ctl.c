@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
+#include "daemon/metrics.h"
 #include "daemon/out.h"
 #include "daemon/vwired.h"
 
@@ -590,6 +591,10 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 			show_json(d, o, vw_clock_mono_ns());
 		else
 			show_text(d, o, vw_clock_mono_ns());
+		return;
+	}
+	if (argc >= 1 && !strcmp(argv[0], "metrics")) {
+		vwired_metrics(d, o, vw_clock_mono_ns());
 		return;
 	}
 	if (argc >= 1 && (!strcmp(argv[0], "showstp") || !strcmp(argv[0], "showmacs") ||

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	struct vwired_options opt = {.io = IO_AUTO, .offload = true};
+	struct vwired_options opt = {.io = IO_AUTO, .offload = true, .version = VWIRE_VERSION};
 	static struct vwired d;
 	bool foreground = false;
 	int ready_fd = -1, c, rc;

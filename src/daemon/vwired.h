@@ -161,6 +161,7 @@ struct vwired_options {
 	bool offload;	  /* TUN with TSO/GRO offloads (src/offload), 64 KiB buffers */
 	uint32_t workers; /* 0: one per online core */
 	bool verbose;
+	const char *version; /* meson's project() version, for vwirectl metrics; NULL: unknown */
 };
 
 struct vwired {
