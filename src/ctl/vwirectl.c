@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, the
- * client of vwired's control socket (show, showstp, showmacs, dot, mcheck), and `mesh`,
- * every host's config from one file for the whole network (mesh.c, mesh_write.c).
+ * client of vwired's control socket (show, metrics, showstp, showmacs, dot, mcheck), and
+ * `mesh`, every host's config from one file for the whole network (mesh.c, mesh_write.c).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -21,6 +21,7 @@
 #include "crypto/keys.h"
 #include "crypto/x25519.h"
 #include "mesh.h"
+#include "metrics_merge.h"
 
 #define PROG_NAME "vwirectl"
 
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 		"  genpsk    Generates a new preshared key and writes it to stdout\n"
 		"  pubkey    Reads a private key from stdin and writes a public key to stdout\n"
 		"  show [NAME] [--json]   Shows vwired instances: peers, wires, counters\n"
+		"  metrics [NAME]  The same counters for Prometheus (text exposition format)\n"
 		"  showstp BRIDGE [--json]   Spanning tree state, as brctl showstp\n"
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
 		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
@@ -50,8 +52,8 @@ static const char *run_dir = "/run";
  * The control protocol: one request line ("show --json\n"), then vwired writes
  * the answer and closes. An answer that starts with "error: " is a failure.
  */
-static int ctl_request(const char *name, const char *suffix, const char *request,
-		       bool quiet_missing)
+static int ctl_request_to(FILE *out, const char *name, const char *suffix, const char *request,
+			  bool quiet_missing)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[4096];
@@ -84,7 +86,7 @@ static int ctl_request(const char *name, const char *suffix, const char *request
 		if (first && n >= 7 && !memcmp(buf, "error: ", 7))
 			error = true;
 		first = false;
-		fwrite(buf, 1, (size_t)n, error ? stderr : stdout);
+		fwrite(buf, 1, (size_t)n, error ? stderr : out);
 	}
 	close(fd);
 	if (n < 0) {
@@ -95,23 +97,39 @@ static int ctl_request(const char *name, const char *suffix, const char *request
 	return error ? 1 : 0;
 }
 
+static int ctl_request(const char *name, const char *suffix, const char *request,
+		       bool quiet_missing)
+{
+	return ctl_request_to(stdout, name, suffix, request, quiet_missing);
+}
+
+/* The instances with a control socket under the run dir, in name order; -1: *rc says why. */
+static int ctl_instances(struct dirent ***names, int *rc)
+{
+	char dir[PATH_MAX];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/vwire", run_dir);
+	n = scandir(dir, names, NULL, alphasort);
+	if (n < 0) {
+		*rc = errno == ENOENT ? 0 : 1;
+		if (*rc)
+			fprintf(stderr, "%s: %s: %s\n", PROG_NAME, dir, strerror(errno));
+	}
+	return n;
+}
+
 /* Every instance with a control socket under the run dir, in name order. */
 static int ctl_show_all(bool json)
 {
-	char dir[PATH_MAX];
 	struct dirent **names;
 	int n, rc = 0, shown = 0;
 
-	snprintf(dir, sizeof(dir), "%s/vwire", run_dir);
-	n = scandir(dir, &names, NULL, alphasort);
+	n = ctl_instances(&names, &rc);
 	if (n < 0) {
-		if (errno == ENOENT) {
-			if (json)
-				puts("[]");
-			return 0;
-		}
-		fprintf(stderr, "%s: %s: %s\n", PROG_NAME, dir, strerror(errno));
-		return 1;
+		if (json && !rc)
+			puts("[]");
+		return rc;
 	}
 	if (json)
 		fputs("[", stdout);
@@ -137,7 +155,54 @@ static int ctl_show_all(bool json)
 	return rc;
 }
 
-/* show/showstp/showmacs/dot: "CMD [NAME] [--json]" forwarded as one request line. */
+/*
+ * metrics without NAME: every instance's answer, merged so that each family's HELP and TYPE
+ * come once with all its series together (vwired labels each with instance="NAME").
+ */
+static int ctl_metrics_all(void)
+{
+	struct dirent **names;
+	char **texts = NULL;
+	size_t ntexts = 0;
+	int n, rc = 0;
+
+	n = ctl_instances(&names, &rc);
+	if (n < 0)
+		return rc;
+	texts = calloc((size_t)n + 1, sizeof(*texts));
+	for (int i = 0; i < n; i++) {
+		char *dot = strrchr(names[i]->d_name, '.'), request[sizeof(names[i]->d_name) + 8];
+		size_t len = 0;
+		FILE *f;
+
+		if (texts && dot && !strcmp(dot, ".ctl")) {
+			*dot = '\0';
+			snprintf(request, sizeof(request), "metrics %s", names[i]->d_name);
+			f = open_memstream(&texts[ntexts], &len);
+			/* An instance that failed says so on stderr and is left out. */
+			if (!f || ctl_request_to(f, names[i]->d_name, ".ctl", request, false) |
+					  fclose(f)) {
+				rc = 1;
+				free(texts[ntexts]);
+				texts[ntexts] = NULL;
+			} else {
+				ntexts++;
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (!texts || metrics_merge(stdout, (const char *const *)texts, ntexts) < 0) {
+		fprintf(stderr, "%s: out of memory\n", PROG_NAME);
+		rc = 1;
+	}
+	for (size_t i = 0; i < ntexts; i++)
+		free(texts[i]);
+	free(texts);
+	return rc;
+}
+
+/* show/metrics/showstp/showmacs/dot: "CMD [NAME] [--json]" forwarded as one request line. */
 static int cmd_ctl(int argc, char **argv, bool name_required)
 {
 	const char *name = NULL;
@@ -155,11 +220,17 @@ static int cmd_ctl(int argc, char **argv, bool name_required)
 			return 1;
 		}
 	}
+	if (json && !strcmp(argv[0], "metrics")) {
+		fprintf(stderr, "Usage: %s metrics [NAME]\n", PROG_NAME);
+		return 1;
+	}
 	if (!name) {
 		if (name_required) {
 			fprintf(stderr, "Usage: %s %s BRIDGE [--json]\n", PROG_NAME, argv[0]);
 			return 1;
 		}
+		if (!strcmp(argv[0], "metrics"))
+			return ctl_metrics_all();
 		return ctl_show_all(json);
 	}
 	if (strlen(name) > 64 || strchr(name, '/')) {
@@ -277,7 +348,7 @@ int main(int argc, char **argv)
 		return cmd_pubkey(argc - 1, argv + 1);
 	if (!strcmp(cmd, "mesh"))
 		return mesh_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "show"))
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "metrics"))
 		return cmd_ctl(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "showstp") || !strcmp(cmd, "showmacs") || !strcmp(cmd, "dot"))
 		return cmd_ctl(argc - 1, argv + 1, true);
