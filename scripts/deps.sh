@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs the Debian packages vwire needs, only those that are missing.
 #   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [package] [package-armel]
-# build: compiler, meson, libraries.  test: real peers and tools for the net suite.
+# build: compiler, meson, libraries.  test: real peers and tools for the net suite
+# (prometheus for its promtool, which checks vwirectl metrics).
 # armel: cross compiler, qemu-user and the armel libraries.  fuzz: clang and libFuzzer.
 # package: the Debian package's build and checks (tests/pkg): debhelper, lintian,
 # systemd-analyze (in systemd) for the unit, man and groff for the man pages, and what
@@ -15,7 +16,7 @@ for set in "${@:-build}"; do
 	case "$set" in
 	build) want+=(gcc pkg-config meson ninja-build libsodium-dev liburing-dev libcmocka-dev python3) ;;
 	test) want+=(iproute2 iputils-ping wireguard-tools wireguard-go tshark iperf3 bridge-utils
-		procps psmisc util-linux kmod) ;;
+		procps psmisc util-linux kmod prometheus) ;;
 	fuzz) want+=(clang libclang-rt-14-dev) ;;
 	armel) want+=(gcc-arm-linux-gnueabi qemu-user-static libsodium-dev:armel liburing-dev:armel
 		libcmocka-dev:armel) ;;
