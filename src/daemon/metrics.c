@@ -297,60 +297,99 @@ static const struct field port_counters[] = {
 	 offsetof(struct br_port_counters, bpdu_guard)},
 };
 
-static const struct field stp_port_counters[] = {
+/* From the tree's view of a port, whichever protocol runs. */
+static const struct field tree_port_counters[] = {
 	{"vwire_bridge_port_bpdu_timers_clamped_total",
 	 "Configuration BPDUs with a timer outside 802.1D's ranges, used clamped.",
-	 offsetof(struct stp_port_counters, rx_clamped)},
+	 offsetof(struct br_stp_port_view, rx_clamped)},
 	{"vwire_bridge_port_bpdu_aged_out_total",
 	 "Configuration BPDUs discarded: message age at or past max age.",
-	 offsetof(struct stp_port_counters, rx_aged_out)},
+	 offsetof(struct br_stp_port_view, rx_aged_out)},
+	{"vwire_bridge_port_state_transitions_total", "Changes of the port's state.",
+	 offsetof(struct br_stp_port_view, transitions)},
+	{"vwire_bridge_port_migrations_total",
+	 "RSTP: switches of the protocol the port speaks (RSTP, 802.1D).",
+	 offsetof(struct br_stp_port_view, migrations)},
+	{"vwire_bridge_port_topology_changes_detected_total",
+	 "RSTP: topology changes the port started.",
+	 offsetof(struct br_stp_port_view, tc_detected)},
+	{"vwire_bridge_port_topology_changes_received_total",
+	 "RSTP: topology change flags and TCNs the port heard.",
+	 offsetof(struct br_stp_port_view, tc_received)},
 };
 
 /*
- * The spanning tree's view of the ports, read through the 802.1D port (br_get_stp_port):
- * the one place that knows which protocol runs. The local port has none.
+ * A port's role, one series per role the bridge's protocol has (802.1D calls the port that
+ * breaks a loop blocked, RSTP alternate or backup); a role outside the list gets its own.
  */
+static void port_role(struct mw *m, const struct vwired *d, uint32_t port, const char *role)
+{
+	static const char *const stp_roles[] = {"root", "designated", "blocked", "disabled", NULL};
+	static const char *const rstp_roles[] = {"root",   "designated", "alternate",
+						 "backup", "disabled",	 NULL};
+	const char *const *roles = d->sh.br.protocol == BR_PROTO_RSTP ? rstp_roles : stp_roles;
+	bool listed = false;
+
+	for (; *roles; roles++) {
+		listed |= !strcmp(role, *roles);
+		port_sample(m, d, "vwire_bridge_port_role", port);
+		label(m, "role", *roles);
+		value(m, !strcmp(role, *roles));
+	}
+	if (!listed) {
+		port_sample(m, d, "vwire_bridge_port_role", port);
+		label(m, "role", role);
+		value(m, 1);
+	}
+}
+
+/* The spanning tree's view of the bridge and its ports (the local port has none). */
 static void port_tree(struct mw *m, const struct vwired *d)
 {
 	const struct bridge *br = &d->sh.br;
+	struct br_stp_port_view v;
+	struct br_stp_view bv;
 
 	family(m, "vwire_bridge_port_state", "gauge", "1 for the port's spanning tree state.");
 	for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
-		const struct stp_port *sp = br_get_stp_port(br, port);
-
-		for (int s = STP_DISABLED; sp && s <= STP_BLOCKING; s++) {
+		for (int s = STP_DISABLED; br_get_stp_view(br, port, &v) && s <= STP_BLOCKING;
+		     s++) {
 			port_sample(m, d, "vwire_bridge_port_state", port);
 			label(m, "state", stp_state_name((enum stp_state)s));
-			value(m, sp->state == (enum stp_state)s);
+			value(m, v.state == (enum stp_state)s);
 		}
 	}
 	family(m, "vwire_bridge_port_role", "gauge", "1 for the port's spanning tree role.");
+	for (uint32_t port = 1; port < BR_MAX_PORTS; port++)
+		if (br_get_stp_view(br, port, &v))
+			port_role(m, d, port, v.role);
+	family(m, "vwire_bridge_port_rstp", "gauge",
+	       "1 while the port speaks RSTP, 0 while it speaks 802.1D.");
 	for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
-		const struct stp_port *sp = br_get_stp_port(br, port);
-		enum stp_role role = sp ? stp_port_role(&br->stp, sp) : STP_ROLE_DISABLED;
-
-		for (int r = STP_ROLE_DISABLED; sp && r <= STP_ROLE_BLOCKED; r++) {
-			port_sample(m, d, "vwire_bridge_port_role", port);
-			label(m, "role", stp_role_name((enum stp_role)r));
-			value(m, role == (enum stp_role)r);
-		}
+		if (!br_get_stp_view(br, port, &v))
+			continue;
+		port_sample(m, d, "vwire_bridge_port_rstp", port);
+		value(m, v.rstp);
 	}
-	for (size_t f = 0; f < sizeof(stp_port_counters) / sizeof(stp_port_counters[0]); f++) {
-		family(m, stp_port_counters[f].name, "counter", stp_port_counters[f].help);
+	for (size_t f = 0; f < sizeof(tree_port_counters) / sizeof(tree_port_counters[0]); f++) {
+		family(m, tree_port_counters[f].name, "counter", tree_port_counters[f].help);
 		for (uint32_t port = 1; port < BR_MAX_PORTS; port++) {
-			const struct stp_port *sp = br_get_stp_port(br, port);
-
-			if (!sp)
+			if (!br_get_stp_view(br, port, &v))
 				continue;
-			port_sample(m, d, stp_port_counters[f].name, port);
-			value(m, u64_at(&sp->cnt, stp_port_counters[f].at));
+			port_sample(m, d, tree_port_counters[f].name, port);
+			value(m, u64_at(&v, tree_port_counters[f].at));
 		}
 	}
+	br_stp_get_view(br, &bv);
+	family(m, "vwire_bridge_info", "gauge",
+	       "The spanning tree protocol the bridge runs; always 1.");
+	bridge_sample(m, d, "vwire_bridge_info");
+	label(m, "protocol", bv.enabled ? br_protocol_name(bv.protocol) : "off");
+	value(m, 1);
 	bridge_single(m, d, "vwire_bridge_root", "gauge",
-		      "1 while this bridge is the spanning tree's root.",
-		      stp_is_root_bridge(&br->stp));
+		      "1 while this bridge is the spanning tree's root.", bv.is_root);
 	bridge_single(m, d, "vwire_bridge_topology_changes_total", "counter",
-		      "Topology changes the bridge saw.", br->stp.topology_change_count);
+		      "Topology changes the bridge saw.", bv.topology_change_count);
 }
 
 static void bridge(struct mw *m, const struct vwired *d)

@@ -80,8 +80,9 @@ check() {
 	echo "  $h: promtool check metrics: OK"
 }
 for h in "${FIVEHOST_NAMES[@]}"; do check "$h"; done
-# The tree blocks one of the three wires: one port of one host is an alternate.
-cat "$WORK"/*.prom | grep -q '^vwire_bridge_port_role{.*role="blocked"} 1$' ||
+# The tree cuts one of the three wires: one port of one host is blocked (802.1D) or an
+# alternate (RSTP).
+cat "$WORK"/*.prom | grep -qE '^vwire_bridge_port_role\{.*role="(blocked|alternate)"\} 1$' ||
 	fail "no host reports a blocked port"
 
 # Every instance of one run dir: link the three control sockets into one.
