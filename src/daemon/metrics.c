@@ -131,7 +131,7 @@ static const struct {
 			   "Bytes received from the peer, as wg show's transfer."},
 	[PEER_TX_BYTES] = {"vwire_peer_transmit_bytes_total", "counter",
 			   "Bytes sent to the peer, as wg show's transfer."},
-	[PEER_HANDSHAKE] = {"vwire_peer_last_handshake_seconds", "gauge",
+	[PEER_HANDSHAKE] = {"vwire_peer_last_handshake_timestamp_seconds", "gauge",
 			    "Latest handshake with the peer in seconds since the epoch; 0: none."},
 	[PEER_SESSION] = {"vwire_peer_session_up", "gauge", "1 while the peer has a session."},
 	[PEER_RX_DROPS] = {"vwire_peer_receive_drops_total", "counter",
