@@ -82,8 +82,8 @@ check() {
 for h in "${FIVEHOST_NAMES[@]}"; do check "$h"; done
 # The tree cuts one of the three wires: one port of one host is blocked (802.1D) or an
 # alternate (RSTP).
-cat "$WORK"/*.prom | grep -qE '^vwire_bridge_port_role\{.*role="(blocked|alternate)"\} 1$' ||
-	fail "no host reports a blocked port"
+grep -qE '^vwire_bridge_port_role\{.*role="(blocked|alternate)"\} 1$' "$WORK"/*.prom ||
+	fail "no host reports a blocked port: $(grep -hE '^vwire_bridge_port_(role|state)\{.*\} 1$' "$WORK"/*.prom)"
 
 # Every instance of one run dir: link the three control sockets into one.
 mkdir -p "$WORK/all/vwire"
