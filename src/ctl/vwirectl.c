@@ -215,8 +215,10 @@ static int cmd_ctl(int argc, char **argv, bool name_required)
 		else if (!name && argv[i][0] != '-')
 			name = argv[i];
 		else {
-			fprintf(stderr, "Usage: %s %s %s[--json]\n", PROG_NAME, argv[0],
-				name_required ? "BRIDGE " : "[NAME] ");
+			fprintf(stderr, "Usage: %s %s %s\n", PROG_NAME, argv[0],
+				name_required		      ? "BRIDGE [--json]"
+				: !strcmp(argv[0], "metrics") ? "[NAME]"
+							      : "[NAME] [--json]");
 			return 1;
 		}
 	}
