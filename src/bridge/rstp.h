@@ -53,6 +53,13 @@
  *     count to infinity that follows a root's death leaves links where both
  *     ends hold the other's stale vector, and forwarding loops formed in the
  *     test network of twelve;
+ *   - a designated port whose own information changes root bridge drops its
+ *     agreement (agreed, same_root), though the new information is better:
+ *     17.27 UPDATE keeps it for better or same. Stale news of a dead root
+ *     comes round a cycle better than the new root's, and every bridge of
+ *     the cycle agreed to it at once on agreements given for the new root:
+ *     the hosts' triangle forwarded in a loop when rho died and its
+ *     neighbours noticed at different times;
  *   - a designated port that receives inferior designated information
  *     answers at once, as 802.1D-1998 does;
  *   - Port Transmit waits in TRANSMIT_INIT while the port is disabled;

@@ -112,6 +112,25 @@ static bool betterorsame_info(const struct rstp_port *p, enum rstp_info_is new_i
 	return false;
 }
 
+/*
+ * Not in 802.1D-2004: a designated port keeps its agreement (agreed) across
+ * new information of its own only while the root bridge stays the same. 17.27
+ * UPDATE keeps it for any better or same vector (betterorsameInfo): better
+ * news of the same tree does not turn the agreeing bridge's ports round. A
+ * better root is another tree. After a root's death, stale news of it goes
+ * round a cycle (the count to infinity) and comes back better than the new
+ * root's: each bridge of the cycle took it on its root port, its designated
+ * ports kept the agreements given for the new root, so allSynced held at once,
+ * it agreed, and the last designated port of the cycle forwarded on that
+ * agreement: the cycle closed (the hosts' triangle when rho died). Without the
+ * agreement, the port discards and proposes (17.29 DESIGNATED_DISCARD,
+ * DESIGNATED_PROPOSE), and sync goes round the cycle with the news.
+ */
+static bool same_root(const struct rstp_priority *a, const struct rstp_priority *b)
+{
+	return a->root_bridge_id == b->root_bridge_id;
+}
+
 /* 17.21.2 */
 static void clear_reselect_tree(struct rstp_bridge *br)
 {
@@ -744,7 +763,8 @@ static void pim_aged(struct rstp_port *p)
 static void pim_update(struct rstp_port *p)
 {
 	p->proposing = p->proposed = false;
-	p->agreed = p->agreed && betterorsame_info(p, RSTP_INFO_MINE);
+	p->agreed = p->agreed && betterorsame_info(p, RSTP_INFO_MINE) &&
+		    same_root(&p->designated_priority, &p->port_priority);
 	p->synced = p->synced && p->agreed;
 	p->port_priority = p->designated_priority;
 	p->port_times = p->designated_times;
