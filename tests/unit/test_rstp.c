@@ -1868,8 +1868,13 @@ static void test_root_dies_silently_hosts(void **state)
 /*
  * RSTPSWEEP=1: every order of notice with gaps of 0 to 200 ms, at eight
  * phases of rho's hello, under six orders of the survivors' priorities,
- * reporting how many runs looped (stale news of rho still closes the triangle
- * in some: see rstp.h). Not an assertion: a measure.
+ * reporting how many runs looped. Not an assertion, a measure: 4892 of 18432
+ * runs looped before same_root (rstp_sm.c), 4040 after. Among the rest, a
+ * root port's agree kept for a better root (17.27 SUPERIOR_DESIGNATED), and
+ * agreements that cross a role change on the epsilon-vorke link: a port made
+ * designated by designated_port_retired takes an agreement its neighbour sent
+ * before it changed its mind, while that neighbour forwards on the agreement
+ * this port gave as an alternate.
  */
 static void test_root_dies_silently_hosts_sweep(void **state)
 {
