@@ -56,19 +56,6 @@ static void ip_to_text(void *ctx, uint8_t family, const uint8_t *addr, uint8_t c
 	t->n++;
 }
 
-/*
- * What carries a wire's port, in one word: "up"; "silent", a session whose peer stopped
- * answering; "left", a peer that said goodbye; "down", no session.
- */
-static const char *wire_tunnel_state(const struct vw_wire *w)
-{
-	if (w->up)
-		return "up";
-	if (w->live.silent)
-		return w->live.goodbye ? "left" : "silent";
-	return "down";
-}
-
 /* Milliseconds since the wire's peer last proved itself; -1: never. */
 static int64_t wire_quiet_ms(const struct vw_wire *w, uint64_t now)
 {
@@ -90,7 +77,7 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 	key_to_base64(key, wg_peer_public_key(w->peer));
 	outf(o, "\nwire: %s\n  remote: %s vni %u port %u\n  peer: %s\n", cw->name, w->remote_str,
 	     cw->vni, cw->port, key);
-	outf(o, "  tunnel: %s", wire_tunnel_state(w));
+	outf(o, "  tunnel: %s", vwired_wire_state_name(w));
 	if (wire_quiet_ms(w, now) >= 0)
 		outf(o, " (last heard %" PRId64 " ms ago)", wire_quiet_ms(w, now));
 	outf(o,
@@ -442,7 +429,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		     ", \"silences\": %" PRIu64 ", \"goodbyes_rx\": %" PRIu64
 		     ", \"bridge_port\": %u, \"state\": \"%s\"",
 		     i ? ", " : "", cw->name, w->remote_str, cw->vni, cw->port, key,
-		     w->up ? "true" : "false", wire_tunnel_state(w), wire_quiet_ms(w, now),
+		     w->up ? "true" : "false", vwired_wire_state_name(w), wire_quiet_ms(w, now),
 		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->port,
 		     stp ? stp_state_name(sp.state) : "");
 		if (bp)

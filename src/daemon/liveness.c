@@ -101,6 +101,15 @@ static void note_rx(struct vwired_shared *sh, struct vw_wire *wire)
 	}
 }
 
+const char *vwired_wire_state_name(const struct vw_wire *wire)
+{
+	if (wire->up)
+		return "up";
+	if (wire->live.silent)
+		return wire->live.goodbye ? "left" : "silent";
+	return "down";
+}
+
 bool vwired_wire_alive(struct vwired_shared *sh, struct vw_wire *wire)
 {
 	note_rx(sh, wire);

@@ -221,11 +221,7 @@ static void wires(struct mw *m, const struct vwired *d, uint64_t now)
 	       "1 for the wire's tunnel state as vwirectl show names it: up, silent (its peer "
 	       "stopped answering), left (it said goodbye) or down (no session).");
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
-		const struct vw_wire *w = &d->sh.wires[i];
-		const char *cur = w->up		    ? "up"
-				  : !w->live.silent ? "down"
-				  : w->live.goodbye ? "left"
-						    : "silent";
+		const char *cur = vwired_wire_state_name(&d->sh.wires[i]);
 
 		for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
 			wire_sample(m, d, "vwire_wire_state", i);

@@ -30,7 +30,7 @@
 	X(NO_TUN, "no_tun")		  /* inner packet for the TUN while Tun = off */ \
 	X(UDP_NO_SOCKET, "udp_no_socket") /* UDP out while the socket is being moved */  \
 	X(BAD_PORT, "bad_port")		  /* frame for a bridge port with no carrier */  \
-	X(NO_BUFFER, "no_buffer")	  /* TUN super-packet left unsplit: pool empty */
+	X(NO_BUFFER, "split_no_buffer")	  /* TUN super-packet left unsplit: pool empty */
 
 #define VWIRED_DROP_ENUM_(id, name) VWIRED_DROP_##id,
 enum vwired_drop { VWIRED_DROP_REASONS(VWIRED_DROP_ENUM_) VWIRED_DROP_MAX };
@@ -251,6 +251,12 @@ void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint6
 uint64_t vwired_bridge_deadline(const struct vwired_shared *sh);
 
 /* liveness.c: a wire's carrier follows whether its peer answers (under the lock). */
+/*
+ * What carries a wire's port, in one word, as vwirectl show and the metrics name it: "up";
+ * "silent", a session whose peer stopped answering; "left", a peer that said goodbye;
+ * "down", no session.
+ */
+const char *vwired_wire_state_name(const struct vw_wire *wire);
 /* Whether the wire's peer answered lately (what the tunnel saw since the last look counts). */
 bool vwired_wire_alive(struct vwired_shared *sh, struct vw_wire *wire);
 /* Probes for the quiet wires, and silence for those that did not answer. */
