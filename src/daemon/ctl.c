@@ -82,8 +82,8 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 		outf(o, " (last heard %" PRId64 " ms ago)", wire_quiet_ms(w, now));
 	outf(o,
 	     "\n  liveness: %" PRIu64 " probes sent, %" PRIu64 " silences, %" PRIu64
-	     " goodbyes received\n",
-	     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx);
+	     " goodbyes received, %" PRIu64 " waits for unread input\n",
+	     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->live.waits);
 	outf(o, "  bridge port: %u, state %s\n", w->port, stp ? stp_state_name(sp.state) : "?");
 	if (bp)
 		outf(o,
@@ -427,11 +427,11 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		     "\"peer\": \"%s\", \"tunnel_up\": %s, \"tunnel\": \"%s\", "
 		     "\"last_heard_ms\": %" PRId64 ", \"probes_sent\": %" PRIu64
 		     ", \"silences\": %" PRIu64 ", \"goodbyes_rx\": %" PRIu64
-		     ", \"bridge_port\": %u, \"state\": \"%s\"",
+		     ", \"waits\": %" PRIu64 ", \"bridge_port\": %u, \"state\": \"%s\"",
 		     i ? ", " : "", cw->name, w->remote_str, cw->vni, cw->port, key,
 		     w->up ? "true" : "false", vwired_wire_state_name(w), wire_quiet_ms(w, now),
-		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->port,
-		     stp ? stp_state_name(sp.state) : "");
+		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->live.waits,
+		     w->port, stp ? stp_state_name(sp.state) : "");
 		if (bp)
 			outf(o,
 			     ", \"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64

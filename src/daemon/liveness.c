@@ -21,7 +21,8 @@
  * probed holds its own probes back for an INTERVAL longer (so a peer that dies while only
  * probing is noticed an INTERVAL later), which leaves one probe and one answer per IDLE +
  * round trip, four of each a second at most. A silent wire is probed every
- * VWIRED_LIVE_SILENT_INTERVAL, to notice it come back.
+ * VWIRED_LIVE_SILENT_INTERVAL, to notice it come back. A host that is behind on its own
+ * reading (silence_must_wait) may take up to VWIRED_LIVE_MAX_WAIT longer.
  *
  * A vwired that stops cleanly says goodbye: an echo request with another payload on each
  * wire whose peer answers, which a vwired peer takes as "silent now" (a kernel host answers
@@ -38,6 +39,8 @@
 #define VWIRED_LIVE_INTERVAL	    (100 * NSEC_PER_MSEC)
 #define VWIRED_LIVE_MISSES	    3
 #define VWIRED_LIVE_SILENT_INTERVAL (500 * NSEC_PER_MSEC)
+#define VWIRED_LIVE_LATE	    (50 * NSEC_PER_MSEC)
+#define VWIRED_LIVE_MAX_WAIT	    (250 * NSEC_PER_MSEC)
 
 /* The echo payload: 8 bytes saying what it is, 8 of the sender's clock (for round trips). */
 #define LIVE_IP_LEN	  20
@@ -83,22 +86,26 @@ static struct pkt *echo_packet(struct pkt_pool *pool, const uint8_t src[4], cons
 	return p;
 }
 
-/* The peer said something since we last looked: it is there. */
-static void note_rx(struct vwired_shared *sh, struct vw_wire *wire)
+bool vwired_liveness_heard(struct vw_liveness *l, uint64_t rx)
 {
-	struct vw_liveness *l = &wire->live;
-	uint64_t rx = wire->peer->last_authenticated_rx;
-
 	if (rx == l->seen_rx)
-		return;
+		return false;
 	l->seen_rx = rx;
 	l->unanswered = 0;
 	l->goodbye = false;
+	l->wait_until = 0;
 	l->probe_at = rx + VWIRED_LIVE_IDLE;
-	if (l->silent) {
-		l->silent = false;
+	if (!l->silent)
+		return false;
+	l->silent = false;
+	return true;
+}
+
+/* The peer said something since we last looked: it is there. */
+static void note_rx(struct vwired_shared *sh, struct vw_wire *wire)
+{
+	if (vwired_liveness_heard(&wire->live, wire->peer->last_authenticated_rx))
 		sh->wires_dirty = true;
-	}
 }
 
 const char *vwired_wire_state_name(const struct vw_wire *wire)
@@ -128,38 +135,85 @@ static void probe(struct vwired_worker *w, struct vwired_shared *sh, struct vw_w
 		pkt_free(p);
 }
 
-/* One wire's part of the tick: probes while its peer is quiet, silence after the misses. */
-static void wire_tick(struct vwired_worker *w, struct vwired_shared *sh, struct vw_wire *wire,
-		      struct pkt_vec *out, uint64_t now)
+/*
+ * Silencing a wire needs this host to have read what the peer sent. A check that comes
+ * long after its time means vwired did not run for a while (a loaded host, a paused VM),
+ * and a datagram waiting in a worker's socket (input_waiting) means a worker is behind:
+ * either way the answer may be there unread, and calling a live peer silent would move the
+ * tree for nothing. The decision waits for the workers to read, VWIRED_LIVE_LATE at a
+ * time and VWIRED_LIVE_MAX_WAIT in all, so a host that is always behind (a flood keeps
+ * its sockets full) still notices a dead peer, that much later.
+ */
+static bool silence_must_wait(struct vw_liveness *l, uint64_t now, bool (*input_waiting)(void *),
+			      void *ctx)
 {
-	struct vw_liveness *l = &wire->live;
+	bool late = now > l->probe_at + VWIRED_LIVE_LATE;
 
+	if (!l->wait_until)
+		l->wait_until = now + VWIRED_LIVE_MAX_WAIT;
+	if (now >= l->wait_until || (!late && !input_waiting(ctx)))
+		return false;
+	l->waits++;
+	l->probe_at = now + VWIRED_LIVE_LATE;
+	return true;
+}
+
+bool vwired_liveness_check(struct vw_liveness *l, uint64_t rx, uint64_t now,
+			   bool (*input_waiting)(void *ctx), void *ctx, bool *changed)
+{
 	uint64_t quiet_until;
 
-	if (!wire->peer || !wg_peer_has_session(wire->peer, now)) {
-		/* Nothing to probe through: a new session is the next sign of life. */
-		l->probe_at = UINT64_MAX;
-		return;
-	}
-	note_rx(sh, wire);
+	*changed = vwired_liveness_heard(l, rx);
 	quiet_until = l->seen_rx + VWIRED_LIVE_IDLE;
 	if (l->probed_at + VWIRED_LIVE_IDLE + VWIRED_LIVE_INTERVAL > quiet_until)
 		quiet_until = l->probed_at + VWIRED_LIVE_IDLE + VWIRED_LIVE_INTERVAL;
 	if (now < quiet_until) {
 		l->probe_at = quiet_until;
-		return;
+		return false;
 	}
 	if (now < l->probe_at)
-		return;
+		return false;
 	if (l->unanswered >= VWIRED_LIVE_MISSES && !l->silent) {
+		if (silence_must_wait(l, now, input_waiting, ctx))
+			return false;
+		l->wait_until = 0;
 		l->silent = true;
 		l->silences++;
-		sh->wires_dirty = true;
+		*changed = true;
 	}
-	probe(w, sh, wire, out, now);
 	if (l->unanswered < VWIRED_LIVE_MISSES)
 		l->unanswered++;
 	l->probe_at = now + (l->silent ? VWIRED_LIVE_SILENT_INTERVAL : VWIRED_LIVE_INTERVAL);
+	return true;
+}
+
+/* Whether any worker has datagrams it has not read yet. */
+static bool workers_behind(void *ctx)
+{
+	const struct vwired *d = ctx;
+
+	for (uint32_t i = 0; i < d->n_workers; i++)
+		if (d->workers[i].udp && io_udp_has_input(d->workers[i].udp))
+			return true;
+	return false;
+}
+
+/* One wire's part of the tick: probes while its peer is quiet, silence after the misses. */
+static void wire_tick(struct vwired_worker *w, struct vwired_shared *sh, struct vw_wire *wire,
+		      struct pkt_vec *out, uint64_t now)
+{
+	bool changed;
+
+	if (!wire->peer || !wg_peer_has_session(wire->peer, now)) {
+		/* Nothing to probe through: a new session is the next sign of life. */
+		wire->live.probe_at = UINT64_MAX;
+		return;
+	}
+	if (vwired_liveness_check(&wire->live, wire->peer->last_authenticated_rx, now,
+				  workers_behind, w->d, &changed))
+		probe(w, sh, wire, out, now);
+	if (changed)
+		sh->wires_dirty = true;
 }
 
 void vwired_liveness_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)

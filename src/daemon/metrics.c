@@ -199,6 +199,9 @@ static const struct field wire_counters[] = {
 	 offsetof(struct vw_wire, live.silences)},
 	{"vwire_wire_goodbyes_received_total", "Goodbyes the wire's peer sent as it stopped.",
 	 offsetof(struct vw_wire, live.goodbyes_rx)},
+	{"vwire_wire_liveness_waits_total",
+	 "Times a wire's silence waited for unread input or a late check (vwired was behind).",
+	 offsetof(struct vw_wire, live.waits)},
 	{"vwire_wire_receive_frames_total", "Frames the wire's VXLAN delivered to the bridge.",
 	 offsetof(struct vw_wire, rx_frames)},
 };

@@ -44,11 +44,12 @@ struct vw_liveness {
 	uint64_t seen_rx;    /* the peer's last_authenticated_rx, as last looked at */
 	uint64_t probe_at;   /* next probe while the peer is quiet */
 	uint64_t probed_at;  /* the peer's last probe: it watches, this side need not */
+	uint64_t wait_until; /* silence waits for the workers to read until then; 0: not yet */
 	uint32_t unanswered; /* probes sent since seen_rx last moved */
 	bool silent;	     /* VWIRED_LIVE_MISSES probes went unanswered, or it said goodbye */
 	bool goodbye;	     /* silent because it said goodbye */
 	uint16_t seq;	     /* ICMP sequence of the next probe */
-	uint64_t probes_sent, goodbyes_rx, silences;
+	uint64_t probes_sent, goodbyes_rx, silences, waits;
 };
 
 /* What carries a bridge port: the local TAP (port 0), an extra TAP, or a wire. */
@@ -257,6 +258,15 @@ uint64_t vwired_bridge_deadline(const struct vwired_shared *sh);
  * "down", no session.
  */
 const char *vwired_wire_state_name(const struct vw_wire *wire);
+/*
+ * The decisions alone, for a virtual clock: _heard notes the peer's last authenticated
+ * message (true when that ended a silence); _check, at now, says whether a probe is due
+ * (true) and sets *changed when the wire fell silent or came back; before a miss silences
+ * the wire it asks input_waiting(ctx) whether the workers have unread datagrams.
+ */
+bool vwired_liveness_heard(struct vw_liveness *l, uint64_t rx);
+bool vwired_liveness_check(struct vw_liveness *l, uint64_t rx, uint64_t now,
+			   bool (*input_waiting)(void *ctx), void *ctx, bool *changed);
 /* Whether the wire's peer answered lately (what the tunnel saw since the last look counts). */
 bool vwired_wire_alive(struct vwired_shared *sh, struct vw_wire *wire);
 /* Probes for the quiet wires, and silence for those that did not answer. */

@@ -184,6 +184,11 @@ void io_udp_send(struct io_loop *loop, struct io_udp *sock, struct pkt_vec *v);
  * sends until the loop's next wait): for the last words after the loop stopped.
  */
 void io_udp_send_now(struct io_udp *sock, struct pkt_vec *v);
+/*
+ * Whether a datagram waits in the socket's receive queue, not yet taken by the loop: for a
+ * caller on another thread, a hint that this socket's loop is behind.
+ */
+bool io_udp_has_input(const struct io_udp *sock);
 const struct io_stats *io_udp_stats(const struct io_udp *sock);
 void io_udp_close(struct io_udp *sock);
 

@@ -6,6 +6,7 @@
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -212,6 +213,14 @@ void io_udp_send_now(struct io_udp *sock, struct pkt_vec *v)
 		return;
 	}
 	io_udp_sendmmsg(&sock->src, v);
+}
+
+bool io_udp_has_input(const struct io_udp *sock)
+{
+	int n = 0;
+
+	/* FIONREAD on UDP: the size of the next datagram, 0 when the queue is empty. */
+	return !sock->src.dead && ioctl(sock->src.fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 const struct io_stats *io_udp_stats(const struct io_udp *sock)
