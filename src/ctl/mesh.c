@@ -31,6 +31,7 @@ enum {
 	NK_FWD,
 	NK_ROOT,
 	NK_KEEPALIVE,
+	NK_PROTOCOL,
 	NK_COUNT
 };
 
@@ -47,6 +48,7 @@ enum {
 	HK_PUBLIC,
 	HK_WIRES,
 	HK_PRIORITY,
+	HK_ENDPOINT_FROM,
 	HK_COUNT
 };
 
@@ -61,6 +63,14 @@ struct wire_ref {
 	uint32_t host;
 	uint32_t line;
 	char name[VW_IFNAME_MAX + 1];
+};
+
+/* An EndpointFrom as written, resolved once every host is known. */
+struct from_ref {
+	uint32_t host;
+	uint32_t line;
+	char name[VW_IFNAME_MAX + 1];
+	char endpoint[MESH_ENDPOINT_MAX + 1];
 };
 
 struct mparser {
@@ -78,6 +88,8 @@ struct mparser {
 	char root[VW_IFNAME_MAX + 1];
 	struct wire_ref *refs;
 	uint32_t n_refs, refs_cap;
+	struct from_ref *froms;
+	uint32_t n_froms, froms_cap;
 };
 
 static int __attribute__((format(printf, 5, 6)))
@@ -264,6 +276,18 @@ static int k_keepalive(struct mparser *p, const char *key, char *val)
 	return u16_value(p, key, val, 1, 65535, &p->m->keepalive);
 }
 
+static int k_protocol(struct mparser *p, const char *key, char *val)
+{
+	char q[VW_QUOTE_MAX + 8];
+
+	if (!strcasecmp(val, "rstp") || !strcasecmp(val, "stp")) {
+		p->m->stp = !strcasecmp(val, "stp");
+		return 0;
+	}
+	vw_quote(q, sizeof(q), val);
+	return fail(p, key, "\"%s\" is neither rstp nor stp", q);
+}
+
 /* ---- [Host] ---- */
 
 static int k_name(struct mparser *p, const char *key, char *val)
@@ -385,6 +409,42 @@ static int k_wires(struct mparser *p, const char *key, char *val)
 	return 0;
 }
 
+/* "EndpointFrom = bob 192.168.1.7:51820": bob reaches this host at that address (a LAN). */
+static int k_endpoint_from(struct mparser *p, const char *key, char *val)
+{
+	char why[VW_QUOTE_MAX + 64], q[VW_QUOTE_MAX + 8];
+	char *ep = val + strcspn(val, " \t");
+	struct from_ref *r;
+
+	if (*ep)
+		*ep++ = '\0';
+	ep = vw_trim(ep);
+	if (!*ep)
+		return fail(p, key,
+			    "expected a host's name and the address:port it uses for this one");
+	if (!vw_ifname_valid(val)) {
+		vw_quote(q, sizeof(q), val);
+		return fail(p, key, "\"%s\" is not a host name", q);
+	}
+	if (!vw_endpoint_check(ep, MESH_ENDPOINT_MAX, why, sizeof(why)))
+		return fail(p, key, "%s", why);
+	if (p->n_froms == p->froms_cap) {
+		uint32_t cap = p->froms_cap ? p->froms_cap * 2 : 16;
+
+		r = realloc(p->froms, cap * sizeof(*r));
+		if (!r)
+			return fail(p, key, "out of memory");
+		p->froms = r;
+		p->froms_cap = cap;
+	}
+	r = &p->froms[p->n_froms++];
+	r->host = p->m->n_hosts - 1;
+	r->line = p->line;
+	strcpy(r->name, val);
+	strcpy(r->endpoint, ep);
+	return 0;
+}
+
 static int k_priority(struct mparser *p, const char *key, char *val)
 {
 	return u16_value(p, key, val, 0, 65535, &cur_host(p)->priority);
@@ -395,6 +455,7 @@ struct key_def {
 	unsigned int slot;
 	const char *name;
 	int (*handle)(struct mparser *p, const char *key, char *val);
+	bool repeats; /* may be given more than once in a section */
 };
 
 static const struct key_def keys[] = {
@@ -409,6 +470,7 @@ static const struct key_def keys[] = {
 	{MS_NETWORK, NK_FWD, "ForwardDelay", k_fwd},
 	{MS_NETWORK, NK_ROOT, "Root", k_root},
 	{MS_NETWORK, NK_KEEPALIVE, "PersistentKeepalive", k_keepalive},
+	{MS_NETWORK, NK_PROTOCOL, "Protocol", k_protocol},
 	{MS_HOST, HK_NAME, "Name", k_name},
 	{MS_HOST, HK_ENDPOINT, "Endpoint", k_endpoint},
 	{MS_HOST, HK_NAT, "BehindNAT", k_nat},
@@ -421,6 +483,7 @@ static const struct key_def keys[] = {
 	{MS_HOST, HK_PUBLIC, "PublicKey", k_public},
 	{MS_HOST, HK_WIRES, "Wires", k_wires},
 	{MS_HOST, HK_PRIORITY, "Priority", k_priority},
+	{MS_HOST, HK_ENDPOINT_FROM, "EndpointFrom", k_endpoint_from, true},
 };
 
 /* ---- the reader's callbacks ---- */
@@ -470,7 +533,7 @@ static int on_key(void *ctx, uint32_t line, char *key, char *val)
 
 		if (k->sect != p->sect || strcasecmp(key, k->name))
 			continue;
-		if (seen[k->slot])
+		if (seen[k->slot] && !k->repeats)
 			return fail(p, k->name, "given twice (first at line %u)", seen[k->slot]);
 		seen[k->slot] = line;
 		if (!*val)
@@ -767,6 +830,54 @@ static int check_wires(struct mparser *p)
 	return 0;
 }
 
+/* Each EndpointFrom names another host, once, that has a wire to this one. */
+static int check_endpoint_from(struct mparser *p)
+{
+	struct mesh *m = p->m;
+
+	if (!p->n_froms)
+		return 0;
+	m->endpoint_from = calloc(p->n_froms, sizeof(*m->endpoint_from));
+	if (!m->endpoint_from)
+		return fail_at(p, 0, MS_NONE, NULL, "out of memory");
+	for (uint32_t r = 0; r < p->n_froms; r++) {
+		const struct from_ref *f = &p->froms[r];
+		const char *host = m->hosts[f->host].name;
+		int o = find_host(m, f->name);
+		struct mesh_endpoint_from *e;
+
+		if (o < 0)
+			return fail_at(p, f->line, MS_HOST, "EndpointFrom",
+				       "\"%s\" is no [Host] of this file", f->name);
+		if ((uint32_t)o == f->host)
+			return fail_at(p, f->line, MS_HOST, "EndpointFrom",
+				       "%s is this host: name the host that uses the address",
+				       f->name);
+		if (!mesh_wired(m, f->host, (uint32_t)o))
+			return fail_at(p, f->line, MS_HOST, "EndpointFrom",
+				       "%s has no wire to %s: the address would never be used",
+				       f->name, host);
+		for (uint32_t q = 0; q < r; q++)
+			if (p->froms[q].host == f->host && !strcmp(p->froms[q].name, f->name))
+				return fail_at(p, f->line, MS_HOST, "EndpointFrom",
+					       "%s given twice (first at line %u)", f->name,
+					       p->froms[q].line);
+		e = &m->endpoint_from[m->n_endpoint_from++];
+		e->host = f->host;
+		e->from = (uint32_t)o;
+		strcpy(e->endpoint, f->endpoint);
+	}
+	return 0;
+}
+
+const char *mesh_endpoint(const struct mesh *m, uint32_t host, uint32_t from)
+{
+	for (uint32_t i = 0; i < m->n_endpoint_from; i++)
+		if (m->endpoint_from[i].host == host && m->endpoint_from[i].from == from)
+			return m->endpoint_from[i].endpoint;
+	return m->hosts[host].endpoint;
+}
+
 /* Every host has a wire and room for its wires, and the wires join all hosts into one. */
 static int check_network_shape(struct mparser *p)
 {
@@ -865,12 +976,13 @@ int mesh_parse(const char *text, size_t len, const char *file, struct mesh *m, c
 		fail_at(&p, 0, MS_NONE, NULL, "out of memory");
 		goto out;
 	}
-	if (check_wires(&p) || check_network_shape(&p))
+	if (check_wires(&p) || check_network_shape(&p) || check_endpoint_from(&p))
 		goto out;
 	ret = 0;
 out:
 	free(p.raw);
 	free(p.refs);
+	free(p.froms);
 	if (ret)
 		mesh_free(m);
 	return ret;
@@ -882,6 +994,7 @@ void mesh_free(struct mesh *m)
 		crypto_wipe(m->hosts, MESH_MAX_HOSTS * sizeof(*m->hosts));
 	free(m->hosts);
 	free(m->wired);
+	free(m->endpoint_from);
 	set_defaults(m);
 }
 
@@ -957,8 +1070,8 @@ static void render_tunnel(const struct mesh *m, uint32_t i, struct vw_sbuf *b)
 		vw_sbuf_printf(b, "AllowedIPs = ");
 		put_ip(b, o->tunnel);
 		vw_sbuf_printf(b, "/32\n");
-		if (!o->nat)
-			vw_sbuf_printf(b, "Endpoint = %s\n", o->endpoint);
+		if (*mesh_endpoint(m, j, i))
+			vw_sbuf_printf(b, "Endpoint = %s\n", mesh_endpoint(m, j, i));
 		/* Behind NAT: the mapping must stay open for the peer's packets to come in. */
 		if (h->nat)
 			vw_sbuf_printf(b, "PersistentKeepalive = %u\n", m->keepalive);
@@ -976,8 +1089,10 @@ static void render_vwired_bridge(const struct mesh *m, uint32_t i, struct vw_sbu
 		vw_sbuf_printf(b, "/%u\n", m->bridge_cidr);
 	}
 	vw_sbuf_printf(b,
-		       "STP = on\nPriority = %u\nHelloTime = %u\nMaxAge = %u\nForwardDelay = %u\n",
-		       h->priority, m->hello_time, m->max_age, m->forward_delay);
+		       "STP = on\nProtocol = %s\nPriority = %u\nHelloTime = %u\nMaxAge = %u\n"
+		       "ForwardDelay = %u\n",
+		       m->stp ? "stp" : "rstp", h->priority, m->hello_time, m->max_age,
+		       m->forward_delay);
 	for (uint32_t j = 0; j < m->n_hosts; j++) {
 		if (!mesh_wired(m, i, j))
 			continue;

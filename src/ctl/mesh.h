@@ -66,6 +66,13 @@ struct mesh_host {
 	uint32_t key_line;   /* of PrivateKey or PublicKey, 0 when neither was given */
 };
 
+/* "EndpointFrom = FROM ADDR:PORT" in host's [Host]: FROM reaches host there, not at its Endpoint.
+ */
+struct mesh_endpoint_from {
+	uint32_t host, from;
+	char endpoint[MESH_ENDPOINT_MAX + 1];
+};
+
 struct mesh {
 	uint8_t tunnel_net[4];
 	uint8_t tunnel_cidr;
@@ -76,9 +83,12 @@ struct mesh {
 	uint16_t mtu;
 	uint16_t keepalive; /* PersistentKeepalive from a NATed host to its peers */
 	uint16_t hello_time, max_age, forward_delay; /* seconds */
+	bool stp;				     /* Protocol = stp (802.1D); default rstp */
 	struct mesh_host *hosts;		     /* heap, in file order */
 	uint32_t n_hosts;
 	uint8_t *wired; /* heap, n_hosts x n_hosts: wired[a * n_hosts + b], symmetric */
+	struct mesh_endpoint_from *endpoint_from; /* heap, in file order */
+	uint32_t n_endpoint_from;
 };
 
 /*
@@ -94,6 +104,9 @@ static inline bool mesh_wired(const struct mesh *m, uint32_t a, uint32_t b)
 {
 	return m->wired[a * m->n_hosts + b];
 }
+
+/* Where host `from` sends to reach host `host`: an EndpointFrom, its Endpoint, or "" (NAT). */
+const char *mesh_endpoint(const struct mesh *m, uint32_t host, uint32_t from);
 
 /* The VNI of the wire between hosts a and b (indexes from 0): both ends get the same. */
 uint32_t mesh_vni(uint32_t a, uint32_t b);

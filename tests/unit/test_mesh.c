@@ -228,6 +228,45 @@ static void test_five_hosts(void **state)
 	mesh_free(&m);
 }
 
+/*
+ * EndpointFrom: the host that reaches another at another address (a LAN, a relay) gets
+ * that address for it; every other host keeps the public Endpoint; a host behind NAT
+ * can be given one for a neighbour. Protocol reaches every vwired config.
+ */
+static void test_endpoint_from(void **state)
+{
+	static const char text[] = "[Network]\nTunnelPrefix = 10.0.0.0/24\nProtocol = stp\n"
+				   "[Host]\nName = a\nEndpoint = 198.51.100.1:51820\n"
+				   "EndpointFrom = b 192.168.1.1:51820\n"
+				   "[Host]\nName = b\nEndpoint = 198.51.100.2:51820\n"
+				   "[Host]\nName = c\nBehindNAT = yes\n"
+				   "EndpointFrom = b 192.168.1.3:51820\n";
+	struct vw_config cfg[3];
+	struct mesh m;
+
+	(void)state;
+	parse_ok(text, &m);
+	for (uint32_t i = 0; i < 3; i++)
+		load_config(&m, i, &cfg[i]);
+	assert_string_equal(mesh_endpoint(&m, 0, 1), "192.168.1.1:51820");
+	assert_string_equal(mesh_endpoint(&m, 0, 2), "198.51.100.1:51820");
+	/* b reaches a and c on the LAN, c reaches a at its public address, nobody else c. */
+	assert_string_equal(peer_with_key(&cfg[1], m.hosts[0].public_key)->endpoint_str,
+			    "192.168.1.1:51820");
+	assert_string_equal(peer_with_key(&cfg[1], m.hosts[2].public_key)->endpoint_str,
+			    "192.168.1.3:51820");
+	assert_string_equal(peer_with_key(&cfg[2], m.hosts[0].public_key)->endpoint_str,
+			    "198.51.100.1:51820");
+	assert_string_equal(peer_with_key(&cfg[0], m.hosts[1].public_key)->endpoint_str,
+			    "198.51.100.2:51820");
+	assert_string_equal(peer_with_key(&cfg[0], m.hosts[2].public_key)->endpoint_str, "");
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(cfg[i].bridge.protocol, BR_PROTO_STP);
+		config_free(&cfg[i]);
+	}
+	mesh_free(&m);
+}
+
 static void test_kernel_script(void **state)
 {
 	struct mesh m;
@@ -506,6 +545,21 @@ static void test_errors(void **state)
 		 "mesh.conf:8: [Host] Endpoint: \"fd00::1:5\": an IPv6 address needs brackets"},
 		{NET A "[Host]\nName = b\nEndpoint = 1.2.3.4:0\n",
 		 "mesh.conf:8: [Host] Endpoint: \"1.2.3.4:0\": the port is not a number"},
+		{NET A "EndpointFrom = b\n" B,
+		 "mesh.conf:6: [Host] EndpointFrom: expected a host's name and the address:port"},
+		{NET A "EndpointFrom = b 198.51.100.9\n" B,
+		 "mesh.conf:6: [Host] EndpointFrom: \"198.51.100.9\": expected host:port"},
+		{NET A "EndpointFrom = c 198.51.100.9:1\n" B,
+		 "mesh.conf:6: [Host] EndpointFrom: \"c\" is no [Host] of this file"},
+		{NET A "EndpointFrom = a 198.51.100.9:1\n" B,
+		 "mesh.conf:6: [Host] EndpointFrom: a is this host"},
+		{NET A "EndpointFrom = b 198.51.100.9:1\nEndpointFrom = b 198.51.100.8:1\n" B,
+		 "mesh.conf:7: [Host] EndpointFrom: b given twice (first at line 6)"},
+		{NET A "Wires = b\n" B "[Host]\nName = c\nEndpoint = 198.51.100.3:1\nWires = b\n"
+		       "EndpointFrom = a 198.51.100.9:1\n",
+		 "mesh.conf:14: [Host] EndpointFrom: a has no wire to c"},
+		{NET "Protocol = mstp\n" A B,
+		 "mesh.conf:3: [Network] Protocol: \"mstp\" is neither rstp nor stp"},
 		{NET A "Kind = bsd\n" B, "mesh.conf:6: [Host] Kind: \"bsd\" is neither vwired nor "
 					 "kernel"},
 		{NET A "BehindNAT = maybe\n" B,
@@ -609,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_private_key_given),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_too_many),
+		cmocka_unit_test(test_endpoint_from),
 	};
 
 	if (!crypto_init())
