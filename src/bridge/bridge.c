@@ -296,6 +296,77 @@ int br_set_priority(struct bridge *br, uint32_t priority, uint64_t now, struct p
 	return 0;
 }
 
+int br_remove_port(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+{
+	if (!stp_port_of(br, port))
+		return -ENOENT;
+	br->out = out;
+	br_stp_remove_port(br, (uint16_t)port, now);
+	br->out = NULL;
+	/* Static entries too: nothing may point at a number a new port will get. */
+	fdb_flush_port(&br->fdb, (uint16_t)port, true);
+	memset(&br->ports[port], 0, sizeof(br->ports[port]));
+	br->nports--;
+	while (br->port_end > 1 && !br->ports[br->port_end - 1].in_use)
+		br->port_end--;
+	return 0;
+}
+
+int br_set_times(struct bridge *br, uint64_t hello_time, uint64_t max_age, uint64_t forward_delay,
+		 uint64_t now, struct pkt_vec *out)
+{
+	struct stp_times t = {max_age, hello_time, forward_delay};
+
+	if (stp_check_times(&t))
+		return -ERANGE;
+	br->out = out;
+	br_stp_set_bridge_times(br, &t, now);
+	br->out = NULL;
+	return 0;
+}
+
+int br_set_protocol(struct bridge *br, enum br_protocol protocol, bool stp_on, uint64_t now,
+		    struct pkt_vec *out)
+{
+	if (protocol != BR_PROTO_RSTP && protocol != BR_PROTO_STP)
+		return -EINVAL;
+	br->stp_on = stp_on;
+	br->out = out;
+	br_stp_restart(br, protocol, stp_on, now);
+	br->out = NULL;
+	/* Learned through a tree that is gone: the new one learns again. */
+	for (uint16_t i = 1; i < br->port_end; i++)
+		fdb_flush_port(&br->fdb, i, false);
+	return 0;
+}
+
+int br_set_ageing(struct bridge *br, uint64_t ageing_time, uint32_t max_learned)
+{
+	if (ageing_time < 10 * NS_PER_SEC || ageing_time > 1000000 * NS_PER_SEC ||
+	    max_learned > FDB_MAX_ENTRIES)
+		return -ERANGE;
+	br->ageing_time = ageing_time;
+	fdb_set_max_learned(&br->fdb, max_learned);
+	return 0;
+}
+
+int br_set_port_guards(struct bridge *br, uint32_t port, bool bpdu_guard, bool admin_edge,
+		       uint64_t now, struct pkt_vec *out)
+{
+	struct br_port *bp = stp_port_of(br, port);
+
+	if (!bp)
+		return -ENOENT;
+	bp->bpdu_guard = bpdu_guard;
+	if (bp->admin_edge == admin_edge)
+		return 0;
+	bp->admin_edge = admin_edge;
+	br->out = out;
+	br_stp_set_port_edge(br, (uint16_t)port, admin_edge, now);
+	br->out = NULL;
+	return 0;
+}
+
 int br_mcheck(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
 {
 	bool done;

@@ -180,6 +180,23 @@ int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, ui
 			 struct pkt_vec *out);
 int br_set_priority(struct bridge *br, uint32_t priority, uint64_t now, struct pkt_vec *out);
 /*
+ * Changes a running bridge as a reload asks (only what changed, so the rest of the tree
+ * keeps its state). br_remove_port: the port disabled, out of the tree and the FDB
+ * (static entries too), its number free for br_add_port. br_set_times: the times this
+ * bridge sends as root (ns; -ERANGE unless stp_check_times passes). br_set_protocol:
+ * a new tree (bridge_stp.h's br_stp_restart), the learned entries flushed.
+ * br_set_ageing: AgeingTime (ns) and MaxLearned (bounds of br_config_check).
+ * br_set_port_guards: BPDUGuard and Edge of a port.
+ */
+int br_remove_port(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+int br_set_times(struct bridge *br, uint64_t hello_time, uint64_t max_age, uint64_t forward_delay,
+		 uint64_t now, struct pkt_vec *out);
+int br_set_protocol(struct bridge *br, enum br_protocol protocol, bool stp_on, uint64_t now,
+		    struct pkt_vec *out);
+int br_set_ageing(struct bridge *br, uint64_t ageing_time, uint32_t max_learned);
+int br_set_port_guards(struct bridge *br, uint32_t port, bool bpdu_guard, bool admin_edge,
+		       uint64_t now, struct pkt_vec *out);
+/*
  * RSTP's mcheck (17.19.13): try RSTP again on a port that fell back to 802.1D
  * (its neighbour replaced). -ENOENT: no such port; -EOPNOTSUPP: the bridge
  * runs 802.1D.

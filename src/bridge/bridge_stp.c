@@ -96,6 +96,75 @@ void br_stp_set_bridge_priority(struct bridge *br, uint16_t priority, uint64_t n
 		stp_set_bridge_priority(&br->stp, priority, now);
 }
 
+void br_stp_remove_port(struct bridge *br, uint16_t port, uint64_t now)
+{
+	if (runs_rstp(br))
+		rstp_remove_port(&br->rstp, port, now);
+	else
+		stp_remove_port(&br->stp, port, now);
+}
+
+void br_stp_set_bridge_times(struct bridge *br, const struct stp_times *times, uint64_t now)
+{
+	if (runs_rstp(br))
+		rstp_set_bridge_times(&br->rstp, times, now);
+	else
+		stp_set_bridge_times(&br->stp, times, now);
+}
+
+void br_stp_set_port_edge(struct bridge *br, uint16_t port, bool admin_edge, uint64_t now)
+{
+	/* 802.1D has no edge ports: the setting waits for a switch to RSTP. */
+	if (runs_rstp(br))
+		rstp_set_port_edge(&br->rstp, port, admin_edge, true, now);
+}
+
+/* What a port was given when added, to give it again to a new tree. */
+struct port_setup {
+	bool in_use, enabled, p2p;
+	uint8_t priority;
+	uint32_t cost;
+};
+
+static void port_setup_of(const struct bridge *br, uint16_t port, struct port_setup *ps)
+{
+	struct br_stp_port_view v;
+
+	*ps = (struct port_setup){0};
+	if (!br->ports[port].in_use || !br_stp_get_port_view(br, port, &v))
+		return;
+	ps->in_use = true;
+	ps->enabled = br->ports[port].enabled;
+	ps->p2p = runs_rstp(br) ? v.point_to_point : true;
+	ps->priority = (uint8_t)(v.port_id >> 10);
+	ps->cost = v.path_cost;
+}
+
+/*
+ * Another protocol, or STP turned on or off: a new tree, with the bridge id, times and
+ * ports of the old one, and its ports enabled again as they were. Like a restart of the
+ * tree, every port starts over (discarding, or blocking and listening with 802.1D).
+ */
+void br_stp_restart(struct bridge *br, enum br_protocol proto, bool enabled, uint64_t now)
+{
+	struct port_setup ports[STP_MAX_PORTS];
+	struct br_stp_view v;
+	struct stp_times t;
+
+	br_stp_get_view(br, &v);
+	t = (struct stp_times){v.bridge_max_age, v.bridge_hello_time, v.bridge_forward_delay};
+	for (uint16_t i = 1; i < STP_MAX_PORTS; i++)
+		port_setup_of(br, i, &ports[i]);
+	br_stp_init(br, proto, enabled, v.bridge_id, &t, now);
+	for (uint16_t i = 1; i < STP_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			br_stp_add_port(br, i, ports[i].priority, ports[i].cost,
+					br->ports[i].admin_edge, ports[i].p2p);
+	for (uint16_t i = 1; i < STP_MAX_PORTS; i++)
+		if (ports[i].enabled)
+			br_stp_enable_port(br, i, now);
+}
+
 bool br_stp_mcheck(struct bridge *br, uint16_t port, uint64_t now)
 {
 	if (!runs_rstp(br))

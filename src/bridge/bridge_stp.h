@@ -75,6 +75,14 @@ void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint6
 void br_stp_set_port_priority(struct bridge *br, uint16_t port, uint8_t priority, uint64_t now);
 void br_stp_set_bridge_priority(struct bridge *br, uint16_t priority, uint64_t now);
 /* false when the bridge runs 802.1D: there is no other protocol to try. */
+/* The port disabled and gone from the tree (its number free again). */
+void br_stp_remove_port(struct bridge *br, uint16_t port, uint64_t now);
+/* The times this bridge would send as root; times checked already. */
+void br_stp_set_bridge_times(struct bridge *br, const struct stp_times *times, uint64_t now);
+/* AdminEdge (RSTP; kept by bridge.c for 802.1D, which has none). */
+void br_stp_set_port_edge(struct bridge *br, uint16_t port, bool admin_edge, uint64_t now);
+/* A new tree of proto (enabled or not) with the old one's bridge id, times and ports. */
+void br_stp_restart(struct bridge *br, enum br_protocol proto, bool enabled, uint64_t now);
 bool br_stp_mcheck(struct bridge *br, uint16_t port, uint64_t now);
 void br_stp_received_bpdu(struct bridge *br, uint16_t port, const struct stp_bpdu *bpdu,
 			  uint64_t now);

@@ -218,6 +218,36 @@ static void reselect(struct rstp_port *p)
 	p->selected = false;
 }
 
+/*
+ * The port leaves the bridge (its wire removed). Disabled first, so that its roles and
+ * the FDB move off it as when its wire goes down; then the others select again without it
+ * (a port that was the only one not synced may hold back their agreements).
+ */
+void rstp_remove_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
+{
+	struct rstp_port *p = rstp_get_port(br, port_no);
+
+	if (!p)
+		return;
+	rstp_disable_port(br, port_no, now);
+	memset(p, 0, sizeof(*p));
+	while (br->nports > 1 && !br->ports[br->nports - 1].in_use)
+		br->nports--;
+	rstp_for_each_port(br, q) reselect(q);
+	run_state_machines(br);
+}
+
+/* BridgeTimes (17.18.4) from management: the roles are selected again, as for a priority. */
+void rstp_set_bridge_times(struct rstp_bridge *br, const struct stp_times *times, uint64_t now)
+{
+	br->now = now;
+	br->bridge_times.max_age = whole_seconds(times->max_age);
+	br->bridge_times.forward_delay = whole_seconds(times->forward_delay);
+	br->bridge_times.hello_time = whole_seconds(times->hello_time);
+	rstp_for_each_port(br, p) reselect(p);
+	run_state_machines(br);
+}
+
 void rstp_set_bridge_priority(struct rstp_bridge *br, uint16_t priority, uint64_t now)
 {
 	uint64_t id = (br->bridge_identifier & MAC_MASK) | (uint64_t)priority << 48;

@@ -295,6 +295,10 @@ void rstp_set_bridge_priority(struct rstp_bridge *br, uint16_t priority, uint64_
 void rstp_set_port_priority(struct rstp_bridge *br, uint16_t port_no, uint8_t priority,
 			    uint64_t now);
 void rstp_set_path_cost(struct rstp_bridge *br, uint16_t port_no, uint32_t path_cost, uint64_t now);
+/* BridgeMaxAge, BridgeHelloTime, BridgeForwardDelay (checked by stp_check_times). */
+void rstp_set_bridge_times(struct rstp_bridge *br, const struct stp_times *times, uint64_t now);
+/* The port disabled and gone: its number is free again. */
+void rstp_remove_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now);
 /* Transmit Hold Count, 1..10 (17.13) */
 void rstp_set_tx_hold_count(struct rstp_bridge *br, uint8_t count, uint64_t now);
 /*

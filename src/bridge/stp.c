@@ -598,6 +598,40 @@ void stp_disable_port(struct stp_bridge *br, uint16_t port_no, uint64_t now)
 		stp_become_root_bridge(br);
 }
 
+/*
+ * The port leaves the bridge (its wire removed): disabled first, as 8.8.3 does, so the
+ * tree moves off it, then forgotten; the number may be given to a new port later.
+ */
+void stp_remove_port(struct stp_bridge *br, uint16_t port_no, uint64_t now)
+{
+	struct stp_port *p = stp_get_port(br, port_no);
+
+	if (!p)
+		return;
+	stp_disable_port(br, port_no, now);
+	memset(p, 0, sizeof(*p));
+	while (br->nports > 1 && !br->ports[br->nports - 1].in_use)
+		br->nports--;
+}
+
+/*
+ * Management of Bridge Max Age, Hello Time and Forward Delay (8.5.3.4-8.5.3.6): what this
+ * bridge would use as root. The root's own values are in use at once; elsewhere the root's
+ * still rule, as the kernel does. times must pass stp_check_times.
+ */
+void stp_set_bridge_times(struct stp_bridge *br, const struct stp_times *times, uint64_t now)
+{
+	br->now = now;
+	br->bridge_max_age = times->max_age;
+	br->bridge_hello_time = times->hello_time;
+	br->bridge_forward_delay = times->forward_delay;
+	if (!stp_is_root_bridge(br))
+		return;
+	br->max_age = times->max_age;
+	br->hello_time = times->hello_time;
+	br->forward_delay = times->forward_delay;
+}
+
 /* 8.8.4 */
 void stp_set_bridge_priority(struct stp_bridge *br, uint16_t priority, uint64_t now)
 {

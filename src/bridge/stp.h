@@ -180,6 +180,10 @@ void stp_disable_port(struct stp_bridge *br, uint16_t port_no, uint64_t now);
 void stp_set_bridge_priority(struct stp_bridge *br, uint16_t priority, uint64_t now);
 void stp_set_port_priority(struct stp_bridge *br, uint16_t port_no, uint8_t priority, uint64_t now);
 void stp_set_path_cost(struct stp_bridge *br, uint16_t port_no, uint32_t path_cost, uint64_t now);
+/* The port disabled and gone: its number is free again. */
+void stp_remove_port(struct stp_bridge *br, uint16_t port_no, uint64_t now);
+/* Bridge Max Age, Hello Time, Forward Delay (checked by stp_check_times). */
+void stp_set_bridge_times(struct stp_bridge *br, const struct stp_times *times, uint64_t now);
 
 /*
  * A BPDU received on a port: dispatches to received_config_bpdu (after

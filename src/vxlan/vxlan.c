@@ -197,6 +197,15 @@ int vx_wire_add(struct vx *vx, const uint8_t remote[4], uint16_t port, uint32_t 
 	return (int)vx->nwires++;
 }
 
+int vx_wire_carry(struct vx *to, uint32_t to_wire, const struct vx *from, uint32_t from_wire)
+{
+	if (to_wire >= to->nwires || from_wire >= from->nwires)
+		return -1;
+	to->wires[to_wire].stats = from->wires[from_wire].stats;
+	to->ip_ids[to->wires[to_wire].id_slot] = from->ip_ids[from->wires[from_wire].id_slot];
+	return 0;
+}
+
 /* Outer TOS: DSCP 0 and the inner packet's ECN bits, CE sent as ECT(0) (RFC 6040). */
 static uint8_t vx_ecn_encap(const uint8_t *frame, uint32_t len)
 {

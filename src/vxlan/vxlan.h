@@ -109,6 +109,13 @@ void vx_destroy(struct vx *vx);
  */
 int vx_wire_add(struct vx *vx, const uint8_t remote[4], uint16_t port, uint32_t vni);
 
+/*
+ * A wire table is rebuilt when wires come and go (a reload): a wire that stays takes its
+ * counters and its Remote's IPv4 ID counter from the old table, so IDs the far end may
+ * still be reassembling are not used again at once. 0, or -1 for an index out of range.
+ */
+int vx_wire_carry(struct vx *to, uint32_t to_wire, const struct vx *from, uint32_t from_wire);
+
 /* Index of the wire for (remote, port, vni), or -1. */
 int vx_wire_lookup(const struct vx *vx, const uint8_t remote[4], uint16_t port, uint32_t vni);
 
