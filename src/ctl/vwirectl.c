@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vwirectl: key tools that behave exactly as `wg genkey|pubkey|genpsk`, the
- * client of vwired's control socket (show, metrics, showstp, showmacs, dot, mcheck), and
+ * client of vwired's control socket (show, metrics, showstp, showmacs, dot, mcheck, reload), and
  * `mesh`, every host's config from one file for the whole network (mesh.c, mesh_write.c).
  */
 #include <ctype.h>
@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
 		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
 		"  mcheck BRIDGE PORT   RSTP tries again on PORT (its 802.1D neighbour gone)\n"
+		"  reload NAME   vwired applies its changed config file (as wg syncconf)\n"
 		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n"
 		"  --version     Prints vwirectl's version\n\n"
 		"Options before the subcommand:\n"
@@ -263,6 +264,20 @@ static int cmd_mcheck(int argc, char **argv)
 	return ctl_request(argv[1], ".bridge", request, false);
 }
 
+/*
+ * reload NAME: vwired reads its config file again and applies what changed; it answers
+ * the summary, or "error: FILE:LINE: ..." with the running config kept.
+ */
+static int cmd_reload(int argc, char **argv)
+{
+	if (argc != 2 || strlen(argv[1]) > 64 || strchr(argv[1], '/') || argv[1][0] == '-' ||
+	    strpbrk(argv[1], " \t\r\n")) {
+		fprintf(stderr, "Usage: %s reload NAME\n", PROG_NAME);
+		return 1;
+	}
+	return ctl_request(argv[1], ".ctl", "reload", false);
+}
+
 /* genkey and genpsk: 32 random bytes, clamped for a private key. */
 static int cmd_genkey(int argc, char **argv, bool clamp)
 {
@@ -356,6 +371,8 @@ int main(int argc, char **argv)
 		return cmd_ctl(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "mcheck"))
 		return cmd_mcheck(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reload"))
+		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		puts(PROG_NAME " " VWIRE_VERSION);
 		return 0;

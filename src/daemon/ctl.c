@@ -2,7 +2,7 @@
 /*
  * The vwirectl control socket: one request line in, the answer out, close.
  * Requests: "show NAME [--json]", "showstp|showmacs BRIDGE [--json]", "dot BRIDGE",
- * "mcheck BRIDGE PORT".
+ * "mcheck BRIDGE PORT", "reload".
  * Answers that start with "error: " are failures.
  * The clients themselves (limits, timeouts, never waiting on one) are ctlsock.c's.
  */
@@ -605,6 +605,25 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 	outf(o, "error: unknown request '%s'\n", argc ? argv[0] : "");
 }
 
+static bool is_reload(const char *req)
+{
+	size_t n = strspn(req, " \t");
+
+	return !strncmp(req + n, "reload", 6) &&
+	       strspn(req + n + 6, " \t\r") == strlen(req + n + 6);
+}
+
+/* Reading and parsing the file happen before the lock (reload.c takes it itself). */
+static void answer_reload(struct vwired *d, struct out *o)
+{
+	char msg[1024];
+
+	if (vwired_reload(d, msg, sizeof(msg)))
+		outf(o, "error: %s\n", msg);
+	else
+		outf(o, "%s\n", msg);
+}
+
 /*
  * A request is the first line, or all the client sent before shutting its side (or
  * CTL_MAX_REQUEST bytes of it). Its answer is the last: the client is closed once it
@@ -625,10 +644,14 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 		len = CTL_MAX_REQUEST;
 	memcpy(req, in, len);
 	req[len] = '\0';
-	/* Answers read the shared state: under the lock, as worker 0, into o as a snapshot. */
-	vwired_lock(&d->workers[0]);
-	handle_request(d, req, &o);
-	vwired_unlock(&d->workers[0]);
+	if (is_reload(req)) {
+		answer_reload(d, &o);
+	} else {
+		/* Answers read the shared state: under the lock, as worker 0, into o. */
+		vwired_lock(&d->workers[0]);
+		handle_request(d, req, &o);
+		vwired_unlock(&d->workers[0]);
+	}
 	if (o.oom) {
 		static const char msg[] = "error: out of memory\n";
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ const char *vwired_drop_name(enum vwired_drop reason)
 }
 
 /* Endpoint = host:port where host is a name: resolved once at start, as wg does. */
-static int resolve_endpoint(const char *s, struct vw_endpoint *out)
+int vwired_resolve_endpoint(const char *s, struct vw_endpoint *out)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res;
 	char host[CONFIG_ENDPOINT_MAX + 1];
@@ -83,7 +84,7 @@ static int resolve_endpoint(const char *s, struct vw_endpoint *out)
 	return 0;
 }
 
-static int apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t now)
+int vwired_apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t now)
 {
 	struct wg_peer *peer;
 	char key[WG_KEY_LEN_BASE64 + 1];
@@ -105,7 +106,8 @@ static int apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t n
 	if (cp->endpoint_str[0]) {
 		struct vw_endpoint ep = cp->endpoint;
 
-		if (ep.sa.sa_family == AF_UNSPEC && resolve_endpoint(cp->endpoint_str, &ep)) {
+		if (ep.sa.sa_family == AF_UNSPEC &&
+		    vwired_resolve_endpoint(cp->endpoint_str, &ep)) {
 			vw_err("%s:%u: [Peer] Endpoint: cannot resolve '%s'", d->opt.config_path,
 			       cp->line, cp->endpoint_str);
 			return -1;
@@ -132,7 +134,7 @@ static int apply_config(struct vwired *d)
 
 	wg_device_set_private_key(&d->sh.wg, d->cfg.iface.private_key, now);
 	for (uint32_t i = 0; i < d->cfg.n_peers; i++)
-		if (apply_peer(d, &d->cfg.peers[i], now))
+		if (vwired_apply_peer(d, &d->cfg.peers[i], now))
 			return -1;
 	/* The device has its own copies now; these would only outlive their use. */
 	crypto_wipe(d->cfg.iface.private_key, sizeof(d->cfg.iface.private_key));
@@ -321,6 +323,15 @@ static int open_control_sockets(struct vwired *d)
 	return 0;
 }
 
+/* SIGHUP: the config file again, as vwirectl reload (the loop stops itself on the others). */
+static void on_signal(void *ctx, int signo)
+{
+	char msg[1024];
+
+	if (signo == SIGHUP)
+		vwired_reload(ctx, msg, sizeof(msg));
+}
+
 int vwired_init(struct vwired *d, const struct vwired_options *opt)
 {
 	struct wg_device_config wcfg = {0};
@@ -387,7 +398,7 @@ int vwired_init(struct vwired *d, const struct vwired_options *opt)
 		return -1;
 	}
 	io_loop_on_deadline(w0->loop, vwired_on_deadline, w0);
-	if ((rc = io_loop_catch_signals(w0->loop, NULL, NULL)) < 0) {
+	if ((rc = io_loop_catch_signals(w0->loop, on_signal, d)) < 0) {
 		vw_err("cannot catch signals: %s", strerror(-rc));
 		return -1;
 	}

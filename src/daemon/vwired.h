@@ -229,6 +229,19 @@ void vwired_udp_offloads(const struct vwired *d, struct io_udp *udp);
 int vwired_set_listen_port(struct vwired *d, struct vwired_shared *sh, uint16_t port);
 int vwired_set_fwmark(struct vwired *d, struct vwired_shared *sh, uint32_t mark);
 
+/* Endpoint = host:port where host is a name: resolved (blocking). 0 or -errno. */
+int vwired_resolve_endpoint(const char *s, struct vw_endpoint *out);
+/* A [Peer] into the device (added, or the existing one set); 0, or -1 after logging. */
+int vwired_apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t now);
+
+/*
+ * reload.c: vwirectl reload and SIGHUP, as worker 0 without the lock held. Reads the
+ * config file again and applies what changed (DESIGN.md, "Reload"); a file that does
+ * not parse, or changes a key only a restart can, is refused whole. 0 and the summary
+ * in msg, or -1 and why; logged either way.
+ */
+int vwired_reload(struct vwired *d, char *msg, size_t msglen);
+
 /* How often a wire without a session asks its peer for one (the tunnel rate limits too). */
 #define VWIRED_WIRE_REQUEST_INTERVAL (5 * NSEC_PER_SEC)
 /* Reassembly timeouts are checked this often. */
