@@ -97,12 +97,13 @@ port_forwarding() { [ "$(port_state "$1" "$2")" = forwarding ]; }
 # reload HOST: vwirectl reload, its output in $WORK/reload.out and .err; the exit status.
 reload() { "$VWIRECTL" reload "$(ifname "$1")" >"$WORK/reload.out" 2>"$WORK/reload.err"; }
 # hup HOST: SIGHUP, then waits for the log line it must add (reloaded or refused).
+reloads_logged() { grep -cE 'reloaded|reload refused' "$1" || true; }
+more_reloads() { [ "$(reloads_logged "$1")" -gt "$2" ]; }
 hup() {
 	local log=$WORK/$(ifname "$1").log n
-	n=$(grep -cE 'reloaded|reload refused' "$log" || true)
+	n=$(reloads_logged "$log")
 	kill -HUP "${PID[$1]}"
-	wait_for 10 test "$(grep -cE 'reloaded|reload refused' "$log")" -gt "$n" ||
-		fail "$1: no reload logged after SIGHUP"
+	wait_for 10 more_reloads "$log" "$n" || fail "$1: no reload logged after SIGHUP"
 	kill -0 "${PID[$1]}" || fail "$1 exited on SIGHUP"
 }
 # peer_line HOST PEER WHAT: one field of `wg show IF WHAT` for PEER.
@@ -119,7 +120,7 @@ read -r rx_a0 tx_a0 < <(peer_line a b transfer)
 [ -n "$hs_a" ] && [ "$hs_a" != 0 ] || fail "a has no handshake with b: '$hs_a'"
 
 # The continuous ping: 100 a second across the wire that no reload touches.
-COUNT=4000
+COUNT=2500
 bg ping.log in_ns "${NS[a]}" ping -n -i 0.01 -c $COUNT -W 1 10.1.0.2
 PING_PID=$LAST_PID
 sleep 1
