@@ -11,5 +11,11 @@
  */
 int vw_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err,
 		 size_t errlen);
+/*
+ * The same from an open file, read from its start (a file another process opened and
+ * passed over a unix socket); name is what err calls it. fd stays open.
+ */
+int vw_read_fd(int fd, const char *name, size_t max, char **out, size_t *outlen, char *err,
+	       size_t errlen);
 
 #endif

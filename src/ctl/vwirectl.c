@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@ static void usage(FILE *out)
 		"  showmacs BRIDGE [--json]  Learned MAC addresses, as brctl showmacs\n"
 		"  dot BRIDGE    The bridge's spanning tree as a graphviz graph\n"
 		"  mcheck BRIDGE PORT   RSTP tries again on PORT (its 802.1D neighbour gone)\n"
-		"  reload NAME   vwired applies its changed config file (as wg syncconf)\n"
+		"  reload NAME [FILE]   vwired applies its changed config file (as wg syncconf)\n"
 		"  mesh FILE -o DIR   Writes each host's config from one file for the network\n"
 		"  --version     Prints vwirectl's version\n\n"
 		"Options before the subcommand:\n"
@@ -49,12 +51,43 @@ static void usage(FILE *out)
 
 static const char *run_dir = "/run";
 
+/* The request line, with pass_fd (>= 0) handed over alongside its first byte. */
+static int send_request(int fd, const char *request, int pass_fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char line[600];
+	int len = snprintf(line, sizeof(line), "%s\n", request);
+	struct iovec iov = {line, (size_t)len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == len ? 0 : -1;
+}
+
 /*
  * The control protocol: one request line ("show --json\n"), then vwired writes
  * the answer and closes. An answer that starts with "error: " is a failure.
  */
 static int ctl_request_to(FILE *out, const char *name, const char *suffix, const char *request,
-			  bool quiet_missing)
+			  bool quiet_missing, int pass_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[4096];
@@ -76,8 +109,7 @@ static int ctl_request_to(FILE *out, const char *name, const char *suffix, const
 			close(fd);
 		return 1;
 	}
-	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request) ||
-	    write(fd, "\n", 1) != 1) {
+	if (send_request(fd, request, pass_fd)) {
 		fprintf(stderr, "%s: %s: %s\n", PROG_NAME, sa.sun_path, strerror(errno));
 		close(fd);
 		return 1;
@@ -101,7 +133,7 @@ static int ctl_request_to(FILE *out, const char *name, const char *suffix, const
 static int ctl_request(const char *name, const char *suffix, const char *request,
 		       bool quiet_missing)
 {
-	return ctl_request_to(stdout, name, suffix, request, quiet_missing);
+	return ctl_request_to(stdout, name, suffix, request, quiet_missing, -1);
 }
 
 /* The instances with a control socket under the run dir, in name order; -1: *rc says why. */
@@ -181,7 +213,7 @@ static int ctl_metrics_all(void)
 			snprintf(request, sizeof(request), "metrics %s", names[i]->d_name);
 			f = open_memstream(&texts[ntexts], &len);
 			/* An instance that failed says so on stderr and is left out. */
-			if (!f || ctl_request_to(f, names[i]->d_name, ".ctl", request, false) |
+			if (!f || ctl_request_to(f, names[i]->d_name, ".ctl", request, false, -1) |
 					  fclose(f)) {
 				rc = 1;
 				free(texts[ntexts]);
@@ -265,17 +297,39 @@ static int cmd_mcheck(int argc, char **argv)
 }
 
 /*
- * reload NAME: vwired reads its config file again and applies what changed; it answers
- * the summary, or "error: FILE:LINE: ..." with the running config kept.
+ * reload NAME [FILE]: vwired reads its config file again (or FILE, which this process
+ * opens and hands over: vwired under systemd may not read /etc/vwire itself) and applies
+ * what changed. It answers the summary, or "error: FILE:LINE: ..." with the running
+ * config kept.
  */
 static int cmd_reload(int argc, char **argv)
 {
-	if (argc != 2 || strlen(argv[1]) > 64 || strchr(argv[1], '/') || argv[1][0] == '-' ||
-	    strpbrk(argv[1], " \t\r\n")) {
-		fprintf(stderr, "Usage: %s reload NAME\n", PROG_NAME);
+	char request[PATH_MAX + 16], path[PATH_MAX];
+	int fd = -1, rc;
+
+	if (argc < 2 || argc > 3 || strlen(argv[1]) > 64 || strchr(argv[1], '/') ||
+	    argv[1][0] == '-' || strpbrk(argv[1], " \t\r\n")) {
+		fprintf(stderr, "Usage: %s reload NAME [FILE]\n", PROG_NAME);
 		return 1;
 	}
-	return ctl_request(argv[1], ".ctl", "reload", false);
+	snprintf(request, sizeof(request), "reload");
+	if (argc == 3) {
+		if (!realpath(argv[2], path) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", PROG_NAME, argv[2], strerror(errno));
+			return 1;
+		}
+		if (strpbrk(path, " \t\r\n") || strlen(path) > 400) {
+			fprintf(stderr, "%s: %s: a path without blanks, of 400 bytes at most\n",
+				PROG_NAME, path);
+			close(fd);
+			return 1;
+		}
+		snprintf(request, sizeof(request), "reload %s", path);
+	}
+	rc = ctl_request_to(stdout, argv[1], ".ctl", request, false, fd);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* genkey and genpsk: 32 random bytes, clamped for a private key. */

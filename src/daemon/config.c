@@ -1227,19 +1227,25 @@ out:
 	return ret;
 }
 
-int config_load(const char *path, struct vw_config *cfg, char *err, size_t errlen)
+int config_load_fd(int fd, const char *path, struct vw_config *cfg, char *err, size_t errlen)
 {
 	char *data;
 	size_t len;
 	int ret;
 
 	set_defaults(cfg);
-	if (vw_read_file(path, CONFIG_MAX_FILE_SIZE, &data, &len, err, errlen))
+	if (fd >= 0 ? vw_read_fd(fd, path, CONFIG_MAX_FILE_SIZE, &data, &len, err, errlen)
+		    : vw_read_file(path, CONFIG_MAX_FILE_SIZE, &data, &len, err, errlen))
 		return -1;
 	ret = config_parse(data, len, path, cfg, err, errlen);
 	crypto_wipe(data, len);
 	free(data);
 	return ret;
+}
+
+int config_load(const char *path, struct vw_config *cfg, char *err, size_t errlen)
+{
+	return config_load_fd(-1, path, cfg, err, errlen);
 }
 
 void config_free(struct vw_config *cfg)

@@ -136,6 +136,8 @@ struct vw_config {
  * NUL-terminated when errlen > 0); on failure cfg holds nothing to free.
  */
 int config_load(const char *path, struct vw_config *cfg, char *err, size_t errlen);
+/* The same from fd, opened by someone who may read PATH (fd < 0: PATH is opened). */
+int config_load_fd(int fd, const char *path, struct vw_config *cfg, char *err, size_t errlen);
 /*
  * Parses len bytes of text (no terminating NUL needed). name_for_errors starts
  * every message and, without a Name key, gives the interface its name as

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge/showstp.h"
 #include "core/clock.h"
@@ -605,23 +606,31 @@ static void handle_request(struct vwired *d, char *req, struct out *o)
 	outf(o, "error: unknown request '%s'\n", argc ? argv[0] : "");
 }
 
-static bool is_reload(const char *req)
+/* "reload", or "reload FILE" with FILE open and passed along (vwirectl reload NAME FILE). */
+static bool is_reload(char *req, char **file)
 {
-	size_t n = strspn(req, " \t");
+	char *save = NULL, *cmd = strtok_r(req, " \t\r", &save);
 
-	return !strncmp(req + n, "reload", 6) &&
-	       strspn(req + n + 6, " \t\r") == strlen(req + n + 6);
+	*file = cmd ? strtok_r(NULL, " \t\r", &save) : NULL;
+	return cmd && !strcmp(cmd, "reload") && !strtok_r(NULL, " \t\r", &save);
 }
 
 /* Reading and parsing the file happen before the lock (reload.c takes it itself). */
-static void answer_reload(struct vwired *d, struct out *o)
+static void answer_reload(struct vwired *d, struct ctlsock_client *c, const char *file,
+			  struct out *o)
 {
+	int fd = ctlsock_client_take_fd(c);
 	char msg[1024];
 
-	if (vwired_reload(d, msg, sizeof(msg)))
+	if (file && (fd < 0 || file[0] != '/'))
+		outf(o, "error: reload FILE: FILE must be an absolute path, passed open "
+			"(vwirectl reload NAME FILE)\n");
+	else if (vwired_reload_file(d, file ? fd : -1, file, msg, sizeof(msg)))
 		outf(o, "error: %s\n", msg);
 	else
 		outf(o, "%s\n", msg);
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
@@ -632,7 +641,7 @@ static void answer_reload(struct vwired *d, struct out *o)
 static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t len, bool end)
 {
 	struct vwired *d = ctx;
-	char req[CTL_MAX_REQUEST + 1];
+	char req[CTL_MAX_REQUEST + 1], copy[CTL_MAX_REQUEST + 1], *file;
 	const char *nl = memchr(in, '\n', len);
 	struct out o = {0};
 
@@ -644,8 +653,9 @@ static size_t on_request(void *ctx, struct ctlsock_client *c, char *in, size_t l
 		len = CTL_MAX_REQUEST;
 	memcpy(req, in, len);
 	req[len] = '\0';
-	if (is_reload(req)) {
-		answer_reload(d, &o);
+	memcpy(copy, req, len + 1);
+	if (is_reload(copy, &file)) {
+		answer_reload(d, c, file, &o);
 	} else {
 		/* Answers read the shared state: under the lock, as worker 0, into o. */
 		vwired_lock(&d->workers[0]);

@@ -27,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ struct ctlsock_client {
 	struct ctlsock *s;
 	struct ctlsock_client *next;
 	int fd;
+	int passed_fd;	   /* a file the client passed (SCM_RIGHTS), -1: none; owned */
 	uint32_t interest; /* EPOLLIN or EPOLLOUT: what the epoll set waits for */
 	/* What the client sent and the callback has not consumed yet (owned, wiped). */
 	char *in;
@@ -100,6 +102,8 @@ static void client_close(struct ctlsock_client *c)
 	s->n_clients--;
 	epoll_ctl(s->ep_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	wipe_free(c->in, c->in_cap);
 	wipe_free(c->out, c->out_len);
 	free(c);
@@ -158,6 +162,56 @@ static int client_grow(struct ctlsock_client *c)
 	return 0;
 }
 
+/*
+ * Keeps the first file descriptor a client passes with its bytes (vwirectl reload hands
+ * over a config file vwired itself may not open); any other is closed at once.
+ */
+static void take_passed_fds(struct ctlsock_client *c, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->passed_fd < 0)
+				c->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+static ssize_t client_recv(struct ctlsock_client *c, char *buf, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = {buf, len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+
+	if (n >= 0)
+		take_passed_fds(c, &mh);
+	return n;
+}
+
+int ctlsock_client_take_fd(struct ctlsock_client *c)
+{
+	int fd = c->passed_fd;
+
+	c->passed_fd = -1;
+	return fd;
+}
+
 /* Reads what is there, up to max_request in all. 0 or -errno (client to close). */
 static int client_fill(struct ctlsock_client *c)
 {
@@ -166,7 +220,7 @@ static int client_fill(struct ctlsock_client *c)
 
 		if (c->in_len == c->in_cap && client_grow(c))
 			return -ENOMEM;
-		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		n = client_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			continue;
@@ -376,6 +430,7 @@ static void on_listen_readable(void *ctx, int fd, uint32_t events)
 		}
 		c->s = s;
 		c->fd = cfd;
+		c->passed_fd = -1;
 		c->interest = EPOLLIN;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->ep_fd, EPOLL_CTL_ADD, cfd, &ev)) {

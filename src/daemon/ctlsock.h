@@ -55,6 +55,8 @@ void ctlsock_free(struct ctlsock *s);
 int ctlsock_reply(struct ctlsock_client *c, const void *buf, size_t len);
 /* The same, taking buf (malloc'd): c wipes and frees it, also on failure. 0 or -ENOMEM. */
 int ctlsock_reply_take(struct ctlsock_client *c, char *buf, size_t len);
+/* The file the client passed with its request (SCM_RIGHTS), now the caller's; -1: none. */
+int ctlsock_client_take_fd(struct ctlsock_client *c);
 /* Adds s's counters to *st. */
 void ctlsock_add_stats(const struct ctlsock *s, struct ctlsock_stats *st);
 

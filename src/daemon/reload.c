@@ -26,6 +26,7 @@
 struct reload {
 	struct vwired *d;
 	struct vwired_shared *sh;
+	const char *path; /* the file read, for messages */
 	struct vw_config cfg;
 	struct reload_diff diff;
 	struct vw_wire *wires;		     /* the new wire table, in the new config's order */
@@ -48,7 +49,7 @@ static int resolve_endpoints(struct reload *r)
 			continue;
 		if (vwired_resolve_endpoint(cp->endpoint_str, &cp->endpoint)) {
 			snprintf(r->msg, r->msglen, "%s:%u: [Peer] Endpoint: cannot resolve '%s'",
-				 r->d->opt.config_path, cp->line, cp->endpoint_str);
+				 r->path, cp->line, cp->endpoint_str);
 			return -1;
 		}
 	}
@@ -129,7 +130,7 @@ static int prepare_wires(struct reload *r)
 
 		if (vx_wire_add(&r->vx, cw->remote, cw->port, cw->vni) != (int)i) {
 			snprintf(r->msg, r->msglen, "%s:%u: [Wire] %s: cannot add VXLAN wire",
-				 r->d->opt.config_path, cw->line, cw->name);
+				 r->path, cw->line, cw->name);
 			return -1;
 		}
 	}
@@ -410,7 +411,7 @@ static int diff_and_apply(struct reload *r)
 	rc = reload_diff(&r->d->cfg, &r->cfg, &r->diff, err, sizeof(err));
 	running_keys(r->d, false);
 	if (rc) {
-		snprintf(r->msg, r->msglen, "%s: %s", r->d->opt.config_path, err);
+		snprintf(r->msg, r->msglen, "%s: %s", r->path, err);
 		return -1;
 	}
 	r->now = vw_clock_mono_ns();
@@ -441,9 +442,10 @@ static void notify_reloading(void)
 	vwired_notify(state);
 }
 
-int vwired_reload(struct vwired *d, char *msg, size_t msglen)
+int vwired_reload_file(struct vwired *d, int fd, const char *path, char *msg, size_t msglen)
 {
-	struct reload r = {.d = d, .msg = msg, .msglen = msglen};
+	struct reload r = {
+		.d = d, .path = path ? path : d->opt.config_path, .msg = msg, .msglen = msglen};
 	char summary[256];
 	int rc = -1;
 
@@ -453,7 +455,7 @@ int vwired_reload(struct vwired *d, char *msg, size_t msglen)
 		return -1;
 	}
 	notify_reloading();
-	if (config_load(d->opt.config_path, &r.cfg, msg, msglen) == 0 && !resolve_endpoints(&r)) {
+	if (config_load_fd(fd, r.path, &r.cfg, msg, msglen) == 0 && !resolve_endpoints(&r)) {
 		r.sh = vwired_lock(&d->workers[0]);
 		rc = diff_and_apply(&r);
 		if (rc == 0)
@@ -462,11 +464,16 @@ int vwired_reload(struct vwired *d, char *msg, size_t msglen)
 	}
 	if (rc == 0) {
 		snprintf(msg, msglen, "%s", summary);
-		vw_info("%s: reloaded %s: %s", d->name, d->opt.config_path, summary);
+		vw_info("%s: reloaded %s: %s", d->name, r.path, summary);
 	} else {
 		vw_err("%s: reload refused, running config kept: %s", d->name, msg);
 	}
 	reload_free(&r);
 	vwired_notify("READY=1");
 	return rc;
+}
+
+int vwired_reload(struct vwired *d, char *msg, size_t msglen)
+{
+	return vwired_reload_file(d, -1, NULL, msg, msglen);
 }

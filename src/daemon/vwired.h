@@ -241,6 +241,12 @@ int vwired_apply_peer(struct vwired *d, const struct config_peer *cp, uint64_t n
  * in msg, or -1 and why; logged either way.
  */
 int vwired_reload(struct vwired *d, char *msg, size_t msglen);
+/*
+ * The same from another file than -c's, opened by the caller (fd >= 0) or by vwired:
+ * under systemd vwired reads a copy made at start (LoadCredential=), and `vwirectl
+ * reload NAME FILE`, run as root, hands it the file it cannot open itself.
+ */
+int vwired_reload_file(struct vwired *d, int fd, const char *path, char *msg, size_t msglen);
 
 /* How often a wire without a session asks its peer for one (the tunnel rate limits too). */
 #define VWIRED_WIRE_REQUEST_INTERVAL (5 * NSEC_PER_SEC)

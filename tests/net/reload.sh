@@ -8,7 +8,7 @@
 #  3. b's file is broken at a known line: refused with FILE:LINE, by vwirectl (exit
 #     status, message) and in the log, and b runs on as it was; a SIGHUP with the bad
 #     file likewise;
-#  4. c's AllowedIPs on b grow;
+#  4. c's AllowedIPs on b grow, read from a file vwirectl opens and passes to vwired;
 #  5. the b-c wire goes again (SIGHUP on c, vwirectl reload on b): gone from vwirectl show.
 # Then: not one ping lost between a and b, the a-b peers' latest handshakes as before
 # (no new handshake) and their transfer counters only grown.
@@ -183,10 +183,13 @@ wire_is b toc up || fail "b-c went $(wire_state b toc) after refused reloads"
 cp "$WORK/b.good" "${CONF[b]}"
 echo "3. bad files refused with FILE:LINE, b unchanged"
 
-# 4. AllowedIPs of a peer.
+# 4. AllowedIPs of a peer, from another file vwirectl opens and hands over (systemd's way).
 EXTRA_IPS[b>c]=10.0.9.0/24
-write_config b
-reload b || fail "reload b (AllowedIPs) failed: $(cat "$WORK/reload.err")"
+mkdir -m 700 "$WORK/etc"
+(umask 077 && config b >"$WORK/etc/b.conf")
+"$VWIRECTL" reload "$(ifname b)" "$WORK/etc/b.conf" >"$WORK/reload.out" 2>"$WORK/reload.err" ||
+	fail "reload b FILE (AllowedIPs) failed: $(cat "$WORK/reload.err")"
+grep -q "reloaded $WORK/etc/b.conf: " "$LOG_B" || fail "b's log does not name the file handed over"
 grep -q "peers: 0 added, 0 removed, 1 changed" "$WORK/reload.out" || fail "reload b said: $(cat "$WORK/reload.out")"
 peer_line b c allowed-ips | grep -q "10.0.9.0/24" || fail "c's allowed IPs on b: $(peer_line b c allowed-ips)"
 wire_is b toc up || fail "b-c went $(wire_state b toc) after an AllowedIPs change"

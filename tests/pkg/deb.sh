@@ -149,6 +149,8 @@ unit=/lib/systemd/system/vwired@.service
 [ -f "$unit" ] || fail "no $unit"
 grep -q '^ExecStart=/usr/sbin/vwired -c %d/%i.conf' "$unit" || fail "ExecStart is not /usr/sbin/vwired"
 grep -q '^LoadCredential=%i.conf:/etc/vwire/%i.conf$' "$unit" || fail "the unit does not read /etc/vwire"
+grep -q '^ExecReload=+/usr/bin/vwirectl --run-dir /run reload %i /etc/vwire/%i.conf$' "$unit" ||
+	fail "the unit's ExecReload does not hand vwired /etc/vwire/%i.conf"
 echo "deb: systemd-analyze verify vwired@wg0.service"
 systemd-analyze verify --man=yes vwired@wg0.service 2>&1 | tee "$work/verify.log"
 [ -s "$work/verify.log" ] && fail "systemd-analyze verify complains"

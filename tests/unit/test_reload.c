@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,35 @@ static void test_uapi_changes_undone(void **state)
 				 "removed, 0 changed");
 }
 
+/* A file handed over open (vwirectl reload NAME FILE): read from the fd, named by its path. */
+static void test_passed_file(void **state)
+{
+	struct t *t = *state;
+	char path[160], msg[1024], extra[64];
+	int fd;
+
+	/* Another file's name would be another interface's: Name keeps it this one. */
+	snprintf(path, sizeof(path), "%s/other.conf", t->dir);
+	snprintf(extra, sizeof(extra), "Tun = off\nName = %s", t->d.name);
+	write_file(path, render(&(struct spec){.iface_extra = extra, .with_c = true}));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	/* Gone from the file system: only the open file has it. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(vwired_reload_file(&t->d, fd, path, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "peers: 1 added, 0 removed, 0 changed; wires: 0 added, 0 "
+				 "removed, 0 changed");
+	assert_non_null(peer_of(t, key_c));
+	close(fd);
+	/* Errors name the path given. */
+	write_file(path, "[Interface]\nPrivateKey = nope\n");
+	fd = open(path, O_RDONLY);
+	assert_int_equal(vwired_reload_file(&t->d, fd, "/etc/vwire/x.conf", msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "/etc/vwire/x.conf:2: [Interface] PrivateKey"));
+	close(fd);
+	assert_non_null(peer_of(t, key_c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +518,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_good_reload, setup_daemon, teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_uapi_changes_undone, setup_daemon,
 						teardown_daemon),
+		cmocka_unit_test_setup_teardown(test_passed_file, setup_daemon, teardown_daemon),
 	};
 
 	vw_log_set_level(VW_LOG_WARN);
