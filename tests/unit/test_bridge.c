@@ -1034,6 +1034,77 @@ static void test_rstp_edge_forwards_at_once(void **state)
 }
 
 /*
+ * What a reload changes on a running bridge: a removed port leaves the tree, the FDB and
+ * the floods, and its number goes to the next port added; new times reach the BPDUs of
+ * the root; another protocol is a new tree over the same ports, enabled as they were.
+ */
+static void test_reload_changes(void **state)
+{
+	struct pkt_vec out;
+	struct fixture *f = rstp_fixture(3, 1u << 3, &out);
+	struct br_port_config pc;
+	struct br_stp_port_view v;
+	struct br_stp_view bv;
+	struct stp_bpdu b;
+	uint8_t host[6];
+
+	(void)state;
+	pkt_vec_free(&out);
+	mac_n(host, 7);
+	send_free(f, 2, frame(f, bcast, host, 60, 1), T0 + SEC);
+	assert_int_equal(fdb_port_count(&f->br.fdb, 2), 0); /* discarding: not learned */
+	send_free(f, 3, frame(f, bcast, host, 60, 1), T0 + SEC);
+	assert_int_equal(fdb_port_count(&f->br.fdb, 3), 1); /* edge: learned at once */
+
+	pkt_vec_init(&out);
+	assert_int_equal(br_remove_port(&f->br, 3, T0 + SEC, &out), 0);
+	pkt_vec_free(&out);
+	assert_int_equal(fdb_port_count(&f->br.fdb, 3), 0);
+	assert_null(br_get_port(&f->br, 3));
+	assert_false(br_get_stp_view(&f->br, 3, &v));
+	assert_int_equal(br_port_by_name(&f->br, "p3"), -ENOENT);
+	assert_int_equal(f->br.port_end, 3);
+	assert_int_equal(br_remove_port(&f->br, 3, T0 + SEC, &out), -ENOENT);
+	/* The lowest free number again, a new port in the tree, not enabled. */
+	br_port_config_default(&pc, "p9");
+	assert_int_equal(br_add_port(&f->br, &pc), 3);
+	assert_true(br_get_stp_view(&f->br, 3, &v));
+	assert_string_equal(v.role, "disabled");
+	assert_false(v.admin_edge);
+
+	/* Times: out of 802.1D's rule refused; in it, the root's BPDUs carry them. */
+	assert_int_equal(br_set_times(&f->br, 10 * SEC, 6 * SEC, 4 * SEC, T0 + SEC, &out), -ERANGE);
+	pkt_vec_init(&out);
+	assert_int_equal(br_set_times(&f->br, 1 * SEC, 8 * SEC, 5 * SEC, T0 + 2 * SEC, &out), 0);
+	br_tick(&f->br, T0 + 4 * SEC, &out);
+	assert_true(bpdus_on(&out, 1, &b) >= 1);
+	assert_int_equal(b.config.hello_time, 1 * 256);
+	assert_int_equal(b.config.max_age, 8 * 256);
+	assert_int_equal(b.config.forward_delay, 5 * 256);
+	pkt_vec_free(&out);
+
+	/* Another protocol: 802.1D over the same ports, the enabled ones listening again. */
+	pkt_vec_init(&out);
+	assert_int_equal(br_set_protocol(&f->br, BR_PROTO_STP, true, T0 + 5 * SEC, &out), 0);
+	pkt_vec_free(&out);
+	br_stp_get_view(&f->br, &bv);
+	assert_int_equal(bv.protocol, BR_PROTO_STP);
+	assert_int_equal(bv.bridge_max_age, 8 * SEC);
+	assert_true(br_get_stp_view(&f->br, 1, &v));
+	assert_false(v.rstp);
+	assert_int_equal(v.state, STP_LISTENING);
+	assert_true(br_get_stp_view(&f->br, 3, &v));
+	assert_int_equal(v.state, STP_DISABLED);
+	assert_non_null(br_get_stp_port(&f->br, 2));
+
+	/* Ageing and MaxLearned checked as at start. */
+	assert_int_equal(br_set_ageing(&f->br, 5 * SEC, 10), -ERANGE);
+	assert_int_equal(br_set_ageing(&f->br, 60 * SEC, 10), 0);
+	assert_int_equal(f->br.ageing_time, 60 * SEC);
+	fixture_free(f);
+}
+
+/*
  * A topology change heard on the root port flushes what the other bridge-facing
  * ports learned (17.29), not what the root port learned (those addresses are
  * still behind it) nor an edge port's (hosts do not move with the tree).
@@ -1174,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_rstp_edge_forwards_at_once),
 		cmocka_unit_test(test_rstp_tc_flushes_other_ports),
 		cmocka_unit_test(test_rstp_migration_and_mcheck),
+		cmocka_unit_test(test_reload_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
