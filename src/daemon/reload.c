@@ -452,6 +452,7 @@ int vwired_reload_file(struct vwired *d, int fd, const char *path, char *msg, si
 	if (!d->opt.config_path) {
 		snprintf(msg, msglen,
 			 "%s was started without a config file (-c): nothing to reload", d->name);
+		vw_warn("%s", msg);
 		return -1;
 	}
 	notify_reloading();
