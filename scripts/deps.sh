@@ -1,9 +1,10 @@
 #!/bin/bash
 # Installs the Debian packages vwire needs, only those that are missing.
-#   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [package] [package-armel]
+#   scripts/deps.sh [build] [test] [armel] [fuzz] [bench] [demo] [package] [package-armel]
 # build: compiler, meson, libraries.  test: real peers and tools for the net suite
 # (prometheus for its promtool, which checks vwirectl metrics).
 # armel: cross compiler, qemu-user and the armel libraries.  fuzz: clang and libFuzzer.
+# demo: graphviz, which draws scripts/demo's tree.
 # package: the Debian package's build and checks (tests/pkg): debhelper, lintian,
 # systemd-analyze (in systemd) for the unit, man and groff for the man pages, and what
 # sandbox.sh runs vwired under (setpriv, strace, wg). package-armel: with armel and
@@ -21,6 +22,7 @@ for set in "${@:-build}"; do
 	armel) want+=(gcc-arm-linux-gnueabi qemu-user-static libsodium-dev:armel liburing-dev:armel
 		libcmocka-dev:armel) ;;
 	bench) want+=(gnuplot-nox iperf3 linux-perf) ;;
+	demo) want+=(graphviz) ;;
 	package) want+=(debhelper dpkg-dev devscripts lintian fakeroot systemd man-db groff-base
 		adduser util-linux strace iproute2 wireguard-tools python3) ;;
 	package-armel) want+=(crossbuild-essential-armel pkgconf:armel) ;;

@@ -10,6 +10,8 @@
 # 10 to 98 ms round trips) as the only way between the hosts: each host's Endpoint for
 # a peer is the relay's face for that pair, and fh_cut / fh_heal cut links or hosts.
 # Short STP timers (hello 1, forward delay 4, max age 6) so the tree forms in seconds.
+# With FIVEHOST_MESH=1 the vwired configs are not written here but by `vwirectl mesh`
+# from one mesh file (fh_mesh_file), as a person would make them; keys in $WORK/mesh/keys.
 
 FIVEHOST_NAMES=(rho epsilon vorke bob pi0)
 FIVEHOST_PAIRS=("rho epsilon" "rho vorke" "rho bob" "epsilon vorke" "epsilon bob" "vorke bob" "pi0 rho")
@@ -20,6 +22,7 @@ FIVEHOST_HELLO=${FIVEHOST_HELLO:-1}
 FIVEHOST_FWD=${FIVEHOST_FWD:-4}
 FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
 FIVEHOST_PROTOCOL=${FIVEHOST_PROTOCOL:-rstp} # vwired's [Bridge] Protocol
+FIVEHOST_MESH=${FIVEHOST_MESH:-}
 
 fh_vni() { # VNI of the wire between two hosts: 10*lower index + higher index
 	local a=${FH_IDX[$1]} b=${FH_IDX[$2]}
@@ -88,9 +91,58 @@ fh_config() { # the vwired config of host $1
 	done
 }
 
+# The network as one mesh file: the same hosts, wires, addresses, timers and root. Each
+# host's Endpoint is its own address; over the relay every peer reaches it at the
+# relay's face for that pair (EndpointFrom), as over the bridge at its address.
+fh_mesh_file() {
+	local h p
+	cat <<-MESH
+	# The seed's five hosts ($FIVEHOST_WAN underlay)
+	[Network]
+	TunnelPrefix = 10.0.0.0/24
+	BridgePrefix = 10.1.0.0/24
+	BridgeName = internet
+	Protocol = $FIVEHOST_PROTOCOL
+	HelloTime = $FIVEHOST_HELLO
+	ForwardDelay = $FIVEHOST_FWD
+	MaxAge = $FIVEHOST_MAXAGE
+	PersistentKeepalive = 5
+	Root = rho
+	MESH
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		printf '\n[Host]\nName = %s\nInterface = wg%s%s\n' "$h" "$TAG" "${FH_IDX[$h]}"
+		if [ "$h" = pi0 ]; then
+			printf 'BehindNAT = yes\nWires = rho\n'
+		elif [ "$FIVEHOST_WAN" = relay ]; then
+			echo "Endpoint = 10.99.${FH_IDX[$h]}.2:51820"
+			for p in $(fh_peers_of "$h"); do
+				echo "EndpointFrom = $p $(fh_endpoint "$p" "$h")"
+			done
+		else
+			echo "Endpoint = 192.168.200.${FH_IDX[$h]}:51820"
+		fi
+	done
+}
+
+# Every host's config from the mesh file, and the keys it made.
+fh_mesh_configs() {
+	local h
+	fh_mesh_file >"$WORK/five.mesh"
+	"$VWIRECTL" mesh "$WORK/five.mesh" -o "$WORK/mesh" >"$WORK/mesh.log" 2>&1 ||
+		fail "vwirectl mesh failed: $(cat "$WORK/mesh.log")"
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		FH_KEY[$h]=$(cat "$WORK/mesh/keys/$h.key")
+		FH_PUB[$h]=$(printf '%s\n' "${FH_KEY[$h]}" | "$VWIRECTL" pubkey)
+	done
+}
+
 fh_start_vwired() {
 	local h=$1 ns=${FH_NS[$1]}
-	fh_config "$h" >"$WORK/$h.conf"
+	if [ -n "$FIVEHOST_MESH" ]; then
+		cp "$WORK/mesh/$h.conf" "$WORK/$h.conf"
+	else
+		fh_config "$h" >"$WORK/$h.conf"
+	fi
 	FH_RUN[$h]="$WORK/run-$h"
 	mkdir -p "${FH_RUN[$h]}"
 	bg "$h.log" in_ns "$ns" ${FIVEHOST_WRAP:-} "$VWIRED" -c "$WORK/$h.conf" --run-dir "${FH_RUN[$h]}" ${FIVEHOST_IO:+--io $FIVEHOST_IO}
@@ -149,6 +201,8 @@ fh_relay_up() {
 
 fivehost_up() {
 	local h i=0 wan
+	[ -z "$FIVEHOST_MESH" ] || [ -z "${FIVEHOST_KERNEL:-}" ] ||
+		fail "FIVEHOST_MESH makes vwired configs only: no FIVEHOST_KERNEL with it (tests/net/mesh.sh runs a kernel host from a mesh file)"
 	wan=$(netns_add wan)
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		i=$((i + 1))
@@ -169,6 +223,7 @@ fivehost_up() {
 			ip -n "${FH_NS[$h]}" link set eth0 up
 		done
 	fi
+	[ -z "$FIVEHOST_MESH" ] || fh_mesh_configs
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		if fh_is_kernel "$h"; then fh_start_kernel "$h"; else fh_start_vwired "$h"; fi
 	done
@@ -210,6 +265,17 @@ fh_root_of() { # the designated root host $1 sees
 		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" showstp internet --json 2>/dev/null |
 			python3 -c 'import json, sys; print(json.load(sys.stdin)["designated_root"])'
 	fi
+}
+
+# True once every wire of each (vwired) host has its tunnel up.
+fh_wires_up() {
+	local h
+	for h in "$@"; do
+		fh_is_kernel "$h" && continue
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json 2>/dev/null |
+			python3 -c 'import json, sys; sys.exit(not all(w["tunnel_up"] for w in json.load(sys.stdin)["wires"]))' ||
+			return 1
+	done
 }
 
 # True once every live host has no port in listening or learning, and has a port forwarding.
