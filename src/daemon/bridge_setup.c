@@ -95,7 +95,9 @@ static int setup_bridge_core(struct vwired *d)
 	snprintf(bc.name, sizeof(bc.name), "%s", cb->name);
 	bc.stp = cb->stp;
 	bc.protocol = cb->protocol;
-	bc.priority = cb->priority;
+	/* Priority = auto: nothing measured yet, a leaf's priority until there is. */
+	bc.priority = cb->priority_auto ? WC_PRIORITY_LEAF : cb->priority;
+	d->sh.priority = (uint16_t)bc.priority;
 	bc.hello_time = cb->hello_time * NSEC_PER_SEC;
 	bc.max_age = cb->max_age * NSEC_PER_SEC;
 	bc.forward_delay = cb->forward_delay * NSEC_PER_SEC;
@@ -170,7 +172,10 @@ static int add_wire(struct vwired *d, uint32_t i)
 		return -1;
 	}
 	br_port_config_default(&pc, cw->name);
-	pc.path_cost = cw->cost;
+	/* Cost = auto starts at the default and follows the round trip once measured. */
+	pc.path_cost = cw->cost == CONFIG_WIRE_COST_AUTO ? CONFIG_DEFAULT_WIRE_COST : cw->cost;
+	wc_hyst_init(&w->rtt.hyst);
+	w->rtt.probe_at = UINT64_MAX;
 	/* 802.1D-1998 port priority (0..255, the port id's high byte) in the kernel's 6 bits. */
 	pc.priority = cw->priority >> 2;
 	port = br_add_port(&d->sh.br, &pc);

@@ -284,6 +284,41 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 	}
 }
 
+/* A wire's filtered round trip moved: Cost = auto ports and Priority = auto follow. */
+static void wires_follow_rtt(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)
+{
+	const struct vw_config *cfg = &w->d->cfg;
+	uint64_t rtts[CONFIG_MAX_WIRES];
+	struct pkt_vec out;
+	uint16_t prio;
+
+	pkt_vec_init(&out);
+	sh->rtt_dirty = false;
+	for (uint32_t i = 0; i < cfg->n_wires; i++) {
+		struct vw_wire *wire = &sh->wires[i];
+		uint32_t cost = wc_cost_from_rtt(wire->rtt.hyst.applied, WC_MAX_COST_STP);
+
+		rtts[i] = wire->rtt.hyst.applied;
+		if (cfg->wires[i].cost != CONFIG_WIRE_COST_AUTO || !rtts[i] ||
+		    cost == wire->rtt.cost)
+			continue;
+		vw_info("wire %s: round trip %.1f ms, path cost %u", cfg->wires[i].name,
+			(double)rtts[i] / 1e6, cost);
+		wire->rtt.cost = cost;
+		br_set_port_cost(&sh->br, wire->port, cost, now, &out);
+		vwired_bridge_output(w, sh, &out, now);
+	}
+	if (!cfg->bridge.priority_auto)
+		return;
+	prio = wc_auto_priority(rtts, cfg->n_wires, sh->priority);
+	if (prio == sh->priority)
+		return;
+	vw_info("bridge %s: priority %u (auto, from %u)", cfg->bridge.name, prio, sh->priority);
+	sh->priority = prio;
+	br_set_priority(&sh->br, prio, now, &out);
+	vwired_bridge_output(w, sh, &out, now);
+}
+
 void vwired_wires_request_sessions(struct vwired_shared *sh, uint64_t now)
 {
 	for (struct vw_wire *wire = sh->wires; wire && wire < sh->wires + sh->n_wires; wire++)
@@ -322,6 +357,8 @@ void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint6
 		vwired_wires_request_sessions(sh, now);
 	vwired_liveness_tick(w, sh, now);
 	vwired_wires_follow_sessions(w, sh, now);
+	if (sh->rtt_dirty)
+		wires_follow_rtt(w, sh, now);
 }
 
 uint64_t vwired_bridge_deadline(const struct vwired_shared *sh)

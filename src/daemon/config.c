@@ -211,7 +211,7 @@ static int begin_wire(struct parser *p)
 	cfg->n_wires++;
 	p->wire->line = p->line;
 	p->wire->port = CONFIG_DEFAULT_VXLAN_PORT;
-	p->wire->cost = CONFIG_DEFAULT_WIRE_COST;
+	p->wire->cost = CONFIG_WIRE_COST_AUTO;
 	p->wire->priority = CONFIG_DEFAULT_WIRE_PRIORITY;
 	return 0;
 }
@@ -572,10 +572,14 @@ static int k_protocol(struct parser *p, const char *key, const char *val)
 	return fail(p, key, "\"%s\" is neither rstp nor stp", q);
 }
 
+/* auto: from the wires' round trips (bridge/wirecost.h); a number wins over it. */
 static int k_bridge_priority(struct parser *p, const char *key, const char *val)
 {
 	uint64_t v = 0;
 
+	p->cfg->bridge.priority_auto = !strcmp(val, "auto");
+	if (p->cfg->bridge.priority_auto)
+		return 0;
 	if (number(p, key, val, 0, 65535, &v))
 		return -1;
 	p->cfg->bridge.priority = (uint16_t)v;
@@ -746,6 +750,11 @@ static int k_cost(struct parser *p, const char *key, const char *val)
 {
 	uint64_t v = 0;
 
+	/* auto (CONFIG_WIRE_COST_AUTO, the default): from the wire's measured round trip. */
+	if (!strcmp(val, "auto")) {
+		p->wire->cost = CONFIG_WIRE_COST_AUTO;
+		return 0;
+	}
 	/*
 	 * The bridge speaks 802.1D's STP, whose port path costs are 16-bit (as the kernel
 	 * bridge's path_cost): a larger one would only fail when the port is added.

@@ -45,7 +45,8 @@
 #define CONFIG_DEFAULT_MAX_LEARNED   1024
 #define CONFIG_MAX_MAX_LEARNED	     (1u << 20)
 #define CONFIG_DEFAULT_VXLAN_PORT    4789
-#define CONFIG_DEFAULT_WIRE_COST     100
+#define CONFIG_DEFAULT_WIRE_COST     100 /* Cost = auto's, until a round trip is measured */
+#define CONFIG_WIRE_COST_AUTO	     0	 /* the default: the port cost follows the round trip */
 #define CONFIG_DEFAULT_WIRE_PRIORITY 128
 
 /*
@@ -95,6 +96,7 @@ struct config_bridge {
 	bool stp;		   /* default on */
 	enum br_protocol protocol; /* Protocol = rstp (default) | stp */
 	uint16_t priority;	   /* bridge priority, default 32768 */
+	bool priority_auto;	   /* Priority = auto: from the wires' round trips */
 	uint8_t hello_time;	   /* seconds, 1..10, default 2 */
 	uint8_t max_age;	   /* seconds, 6..40, default 20 */
 	uint8_t forward_delay;	   /* seconds, 4..30, default 15 */
@@ -116,7 +118,7 @@ struct config_wire {
 	uint8_t remote[4]; /* IPv4, network order: the far end's tunnel address */
 	uint32_t vni;	   /* 0..2^24-1 */
 	uint16_t port;	   /* UDP destination port, default 4789 */
-	uint32_t cost;	   /* STP path cost, 1..200000000, default 100 */
+	uint32_t cost;	   /* STP path cost, 1..65535, or CONFIG_WIRE_COST_AUTO (default) */
 	uint8_t priority;  /* STP port priority, default 128 */
 	uint32_t line;	   /* of the [Wire] header, for messages */
 };

@@ -65,6 +65,37 @@ static int64_t wire_quiet_ms(const struct vw_wire *w, uint64_t now)
 	return rx ? (int64_t)((now - rx) / NSEC_PER_MSEC) : -1;
 }
 
+/* The round trip of a wire, smoothed (liveness.c), and the auto cost made of it. */
+static void show_wire_rtt_text(const struct config_wire *cw, const struct vw_wire *w, struct out *o)
+{
+	const struct vw_rtt *r = &w->rtt;
+
+	if (r->rtt.samples)
+		outf(o,
+		     "  round trip: %.3f ms (var %.3f ms, %" PRIu64 " samples, cost from %.3f ms)",
+		     (double)r->rtt.srtt / 1e6, (double)r->rtt.rttvar / 1e6, r->rtt.samples,
+		     (double)r->hyst.applied / 1e6);
+	else
+		outf(o, "  round trip: not measured yet");
+	if (cw->cost == CONFIG_WIRE_COST_AUTO)
+		outf(o, "; path cost auto\n");
+	else
+		outf(o, "; path cost %u (set)\n", cw->cost);
+}
+
+static void show_wire_rtt_json(const struct config_wire *cw, const struct vw_wire *w, struct out *o)
+{
+	const struct vw_rtt *r = &w->rtt;
+
+	outf(o,
+	     ", \"srtt_ms\": %.3f, \"rttvar_ms\": %.3f, \"rtt_samples\": %" PRIu64
+	     ", \"rtt_cost_from_ms\": %.3f, \"rtt_probes_sent\": %" PRIu64
+	     ", \"rtt_bad_samples\": %" PRIu64 ", \"cost_auto\": %s",
+	     (double)r->rtt.srtt / 1e6, (double)r->rtt.rttvar / 1e6, r->rtt.samples,
+	     (double)r->hyst.applied / 1e6, r->probes_sent, r->bad_samples,
+	     cw->cost == CONFIG_WIRE_COST_AUTO ? "true" : "false");
+}
+
 /* A wire as `vwirectl show` lists it: its peer, VNI, tunnel and port state, counters. */
 static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t now)
 {
@@ -85,7 +116,9 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 	     "\n  liveness: %" PRIu64 " probes sent, %" PRIu64 " silences, %" PRIu64
 	     " goodbyes received, %" PRIu64 " waits for unread input\n",
 	     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->live.waits);
-	outf(o, "  bridge port: %u, state %s\n", w->port, stp ? stp_state_name(sp.state) : "?");
+	show_wire_rtt_text(cw, w, o);
+	outf(o, "  bridge port: %u, state %s, path cost %u\n", w->port,
+	     stp ? stp_state_name(sp.state) : "?", stp ? sp.path_cost : 0);
 	if (bp)
 		outf(o,
 		     "  frames: %" PRIu64 " received, %" PRIu64 " sent; BPDUs %" PRIu64
@@ -433,6 +466,9 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		     w->up ? "true" : "false", vwired_wire_state_name(w), wire_quiet_ms(w, now),
 		     w->live.probes_sent, w->live.silences, w->live.goodbyes_rx, w->live.waits,
 		     w->port, stp ? stp_state_name(sp.state) : "");
+		show_wire_rtt_json(cw, w, o);
+		if (stp)
+			outf(o, ", \"path_cost\": %u", sp.path_cost);
 		if (bp)
 			outf(o,
 			     ", \"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64

@@ -41,6 +41,13 @@
 #define VWIRED_LIVE_SILENT_INTERVAL (500 * NSEC_PER_MSEC)
 #define VWIRED_LIVE_LATE	    (50 * NSEC_PER_MSEC)
 #define VWIRED_LIVE_MAX_WAIT	    (250 * NSEC_PER_MSEC)
+/*
+ * Round trips for `[Wire] Cost = auto` (DESIGN.md, "Latency-aware costs"): the answers to
+ * the probes above, and while traffic keeps those quiet, one probe every RTT_INTERVAL:
+ * a packet and its answer every 2 s, within the failover issue's budget of less than one
+ * packet a second per wire while traffic flows, and 15 samples in the hysteresis's 30 s.
+ */
+#define VWIRED_RTT_INTERVAL (2 * NSEC_PER_SEC)
 
 /* The echo payload: 8 bytes saying what it is, 8 of the sender's clock (for round trips). */
 #define LIVE_IP_LEN	  20
@@ -216,6 +223,45 @@ static void wire_tick(struct vwired_worker *w, struct vwired_shared *sh, struct 
 		sh->wires_dirty = true;
 }
 
+/* A probe for the round trip alone, whether or not the peer is quiet: it counts no miss. */
+static void rtt_probe_due(struct vwired_worker *w, struct vwired_shared *sh, struct vw_wire *wire,
+			  struct pkt_vec *out, uint64_t now)
+{
+	struct vw_rtt *r = &wire->rtt;
+	struct pkt *p;
+
+	if (!wire->peer || !wg_peer_has_session(wire->peer, now)) {
+		r->probe_at = UINT64_MAX; /* the first tick with a session probes */
+		return;
+	}
+	if (r->probe_at != UINT64_MAX && now < r->probe_at)
+		return;
+	r->probe_at = now + VWIRED_RTT_INTERVAL;
+	p = echo_packet(&w->d->pool, sh->vx.cfg.local, wire->remote, ICMP_ECHO_REQUEST,
+			wire->live.seq++, probe_magic, now);
+	if (p && pkt_vec_add(out, p))
+		r->probes_sent++;
+	else if (p)
+		pkt_free(p);
+}
+
+/*
+ * An answer to one of our probes: it carries our clock of when it left. A peer could put
+ * anything there; what cannot be a round trip is counted and left out.
+ */
+static void rtt_sample(struct vwired_shared *sh, struct vw_wire *wire, const struct pkt *p,
+		       uint64_t now)
+{
+	uint64_t sent = get_be64(p->data + 36);
+
+	if (sent >= now || !wc_rtt_sample(&wire->rtt.rtt, now - sent)) {
+		wire->rtt.bad_samples++;
+		return;
+	}
+	if (wc_hyst_update(&wire->rtt.hyst, &wire->rtt.rtt, now))
+		sh->rtt_dirty = true;
+}
+
 void vwired_liveness_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)
 {
 	struct pkt_vec out;
@@ -225,6 +271,9 @@ void vwired_liveness_tick(struct vwired_worker *w, struct vwired_shared *sh, uin
 		if (pkt_vec_full(&out))
 			vwired_tunnel_send(w, sh, &out, now);
 		wire_tick(w, sh, &sh->wires[i], &out, now);
+		if (pkt_vec_full(&out))
+			vwired_tunnel_send(w, sh, &out, now);
+		rtt_probe_due(w, sh, &sh->wires[i], &out, now);
 	}
 	vwired_tunnel_send(w, sh, &out, now);
 }
@@ -238,6 +287,8 @@ uint64_t vwired_liveness_deadline(const struct vwired_shared *sh)
 
 		if (wire->peer && wire->live.probe_at < next)
 			next = wire->live.probe_at;
+		if (wire->peer && wire->rtt.probe_at < next)
+			next = wire->rtt.probe_at;
 	}
 	return next;
 }
@@ -296,6 +347,8 @@ void vwired_liveness_rx(struct vwired_worker *w, struct vwired_shared *sh, struc
 		if (!wire) {
 			in->p[keep++] = p;
 		} else if (type == ICMP_ECHO_REPLY) {
+			if (!memcmp(magic, probe_magic, 8))
+				rtt_sample(sh, wire, p, now);
 			pkt_free(p); /* its arrival was the sign of life */
 		} else if (!memcmp(magic, goodbye_magic, 8)) {
 			/* This very message moved the peer's rx time: not a sign of life. */

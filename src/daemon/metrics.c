@@ -204,7 +204,43 @@ static const struct field wire_counters[] = {
 	 offsetof(struct vw_wire, live.waits)},
 	{"vwire_wire_receive_frames_total", "Frames the wire's VXLAN delivered to the bridge.",
 	 offsetof(struct vw_wire, rx_frames)},
+	{"vwire_wire_rtt_probes_sent_total",
+	 "Probes sent for the round trip alone, every 2 s while the wire has a session.",
+	 offsetof(struct vw_wire, rtt.probes_sent)},
+	{"vwire_wire_rtt_samples_total", "Round trips measured from answers to probes.",
+	 offsetof(struct vw_wire, rtt.rtt.samples)},
+	{"vwire_wire_rtt_bad_samples_total",
+	 "Answers to probes whose clock could not be a round trip (left out).",
+	 offsetof(struct vw_wire, rtt.bad_samples)},
 };
+
+/* Seconds with microseconds: round trips are a few milliseconds. */
+static void value_seconds_us(struct mw *m, uint64_t ns)
+{
+	outf(m->o, "} %" PRIu64 ".%06" PRIu64 "\n", (uint64_t)(ns / NSEC_PER_SEC),
+	     (uint64_t)(ns % NSEC_PER_SEC / 1000));
+}
+
+/* The smoothed round trip of each measured wire (RFC 6298's SRTT and RTTVAR). */
+static void wire_rtts(struct mw *m, const struct vwired *d)
+{
+	family(m, "vwire_wire_rtt_seconds", "gauge",
+	       "The wire's smoothed round trip (SRTT); no series: not measured yet.");
+	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
+		if (!d->sh.wires[i].rtt.rtt.samples)
+			continue;
+		wire_sample(m, d, "vwire_wire_rtt_seconds", i);
+		value_seconds_us(m, d->sh.wires[i].rtt.rtt.srtt);
+	}
+	family(m, "vwire_wire_rtt_variation_seconds", "gauge",
+	       "The variation of the wire's round trip (RTTVAR); no series: not measured yet.");
+	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
+		if (!d->sh.wires[i].rtt.rtt.samples)
+			continue;
+		wire_sample(m, d, "vwire_wire_rtt_variation_seconds", i);
+		value_seconds_us(m, d->sh.wires[i].rtt.rtt.rttvar);
+	}
+}
 
 static void wires(struct mw *m, const struct vwired *d, uint64_t now)
 {
@@ -243,6 +279,7 @@ static void wires(struct mw *m, const struct vwired *d, uint64_t now)
 		wire_sample(m, d, "vwire_wire_last_heard_seconds", i);
 		value_seconds(m, now - p->last_authenticated_rx);
 	}
+	wire_rtts(m, d);
 	for (size_t f = 0; f < sizeof(wire_counters) / sizeof(wire_counters[0]); f++) {
 		family(m, wire_counters[f].name, "counter", wire_counters[f].help);
 		for (uint32_t i = 0; i < d->cfg.n_wires; i++) {

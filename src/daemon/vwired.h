@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bridge/bridge.h"
+#include "bridge/wirecost.h"
 #include "core/clock.h"
 #include "core/pkt.h"
 #include "daemon/config.h"
@@ -52,6 +53,19 @@ struct vw_liveness {
 	uint64_t probes_sent, goodbyes_rx, silences, waits;
 };
 
+/*
+ * A wire's measured round trip (liveness.c: the answers to its probes) and what the tree
+ * makes of it (bridge/wirecost.h): the cost of `[Wire] Cost = auto` follows `hyst`.
+ */
+struct vw_rtt {
+	struct wc_rtt rtt;
+	struct wc_hyst hyst;
+	uint64_t probe_at; /* next probe sent whether or not traffic flows */
+	uint64_t probes_sent;
+	uint64_t bad_samples; /* answers whose clock cannot be a round trip of ours */
+	uint32_t cost;	      /* the auto path cost in use, 0 before the first sample */
+};
+
 /* What carries a bridge port: the local TAP (port 0), an extra TAP, or a wire. */
 enum vw_port_kind { VW_PORT_NONE, VW_PORT_LOCAL, VW_PORT_TAP, VW_PORT_WIRE };
 
@@ -70,6 +84,7 @@ struct vw_wire {
 	char remote_str[16];
 	uint64_t rx_frames;
 	struct vw_liveness live; /* liveness.c */
+	struct vw_rtt rtt;	 /* liveness.c, applied by bridge_setup.c */
 };
 
 /* Receives each worker keeps in flight per socket, TUN and TAP queue: the pool counts them. */
@@ -142,7 +157,9 @@ struct vwired_shared {
 	struct vw_port ports[BR_MAX_PORTS];
 	struct vw_wire *wires; /* n_wires of them: the config's [Wire]s, in order */
 	uint32_t n_wires;
-	bool wires_dirty; /* a session came or went: the wire ports follow */
+	bool wires_dirty;  /* a session came or went: the wire ports follow */
+	bool rtt_dirty;	   /* a wire's filtered round trip moved: auto cost and priority follow */
+	uint16_t priority; /* the bridge priority in use (Priority = auto moves it) */
 	uint64_t wire_request_at, frag_expire_at;
 
 	struct offload_stats offload; /* TSO split on TUN reads, GRO coalesce on TUN writes */

@@ -23,6 +23,10 @@ FIVEHOST_FWD=${FIVEHOST_FWD:-4}
 FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
 FIVEHOST_PROTOCOL=${FIVEHOST_PROTOCOL:-rstp} # vwired's [Bridge] Protocol
 FIVEHOST_MESH=${FIVEHOST_MESH:-}
+# [Bridge] Priority: seed (rho 4096, the others 32768, the seed's choice), default (all
+# 32768) or auto; [Wire] Cost: auto (vwired's default, from the round trip) or a number.
+FIVEHOST_PRIORITY=${FIVEHOST_PRIORITY:-seed}
+FIVEHOST_COST=${FIVEHOST_COST:-auto}
 
 fh_vni() { # VNI of the wire between two hosts: 10*lower index + higher index
 	local a=${FH_IDX[$1]} b=${FH_IDX[$2]}
@@ -54,6 +58,14 @@ fh_wan() { # a command to the relay: cut A [B], heal A [B], set ..., stats
 fh_cut() { fh_wan cut "$@" >/dev/null; }
 fh_heal() { fh_wan heal "$@" >/dev/null; }
 
+fh_priority() { # host $1's [Bridge] Priority
+	case $FIVEHOST_PRIORITY in
+	seed) [ "$1" = rho ] && echo 4096 || echo 32768 ;;
+	default) echo 32768 ;;
+	*) echo "$FIVEHOST_PRIORITY" ;;
+	esac
+}
+
 fh_config() { # the vwired config of host $1
 	local h=$1 n=${FH_IDX[$1]} p
 	cat <<-CONF
@@ -78,7 +90,7 @@ fh_config() { # the vwired config of host $1
 	Address = 10.1.0.$n/24
 	STP = on
 	Protocol = $FIVEHOST_PROTOCOL
-	Priority = $([ "$h" = rho ] && echo 4096 || echo 32768)
+	Priority = $(fh_priority "$h")
 	HelloTime = $FIVEHOST_HELLO
 	ForwardDelay = $FIVEHOST_FWD
 	MaxAge = $FIVEHOST_MAXAGE
@@ -88,6 +100,7 @@ fh_config() { # the vwired config of host $1
 		echo "Name = $p"
 		echo "Remote = 10.0.0.${FH_IDX[$p]}"
 		echo "VNI = $(fh_vni "$h" "$p")"
+		echo "Cost = $FIVEHOST_COST"
 	done
 }
 
@@ -294,4 +307,51 @@ fh_ping() { # fh_ping FROM TO [ping args]
 	local from=$1 to=$2
 	shift 2
 	in_ns "${FH_NS[$from]}" ping -q -c 2 -i 0.2 -W 2 "$@" "10.1.0.${FH_IDX[$to]}"
+}
+
+# The stretch of every host pair: its round trip over the bridge (10.1.0.N) against its
+# shortest round trip over the wires (each wire's direct ping over the tunnel, 10.0.0.N;
+# pi0's shortest paths go through rho), each the least of $1 (default 5) pings 0.2 s apart
+# (the first may wait for ARP). Prints a table, then one line
+# "stretch mean M worst W epsilon-vorke E".
+fh_stretch() {
+	local n=${1:-5} a b out="$WORK/stretch.txt"
+	: >"$out"
+	for a in "${FIVEHOST_NAMES[@]}"; do for b in "${FIVEHOST_NAMES[@]}"; do
+		[ "${FH_IDX[$a]}" -lt "${FH_IDX[$b]}" ] || continue
+		echo "bridge $a $b $(in_ns "${FH_NS[$a]}" ping -q -c "$n" -i 0.2 -W 2 "10.1.0.${FH_IDX[$b]}" |
+			awk '/^rtt/ { split($4, a, "/"); print a[1] }')" >>"$out"
+	done; done
+	for p in "${FIVEHOST_PAIRS[@]}"; do
+		set -- $p
+		echo "direct $1 $2 $(in_ns "${FH_NS[$1]}" ping -q -c "$n" -i 0.2 -W 2 "10.0.0.${FH_IDX[$2]}" |
+			awk '/^rtt/ { split($4, a, "/"); print a[1] }')" >>"$out"
+	done
+	python3 - "$out" "${FIVEHOST_NAMES[@]}" <<'PY'
+import sys
+lines = [l.split() for l in open(sys.argv[1])]
+hosts = sys.argv[2:]
+inf = float("inf")
+d = {(a, b): (0 if a == b else inf) for a in hosts for b in hosts}
+over = {}
+for kind, a, b, *rtt in lines:
+    if not rtt:
+        sys.exit(f"no answer {kind} {a} -> {b}")
+    if kind == "direct":
+        d[a, b] = d[b, a] = float(rtt[0])
+    else:
+        over[a, b] = float(rtt[0])
+for k in hosts:
+    for i in hosts:
+        for j in hosts:
+            d[i, j] = min(d[i, j], d[i, k] + d[k, j])
+st = {}
+print(f"{'pair':16} {'bridge ms':>9} {'shortest ms':>11} {'stretch':>7}")
+for (a, b), r in over.items():
+    st[a, b] = r / d[a, b]
+    print(f"{a + '-' + b:16} {r:9.1f} {d[a, b]:11.1f} {st[a, b]:7.2f}")
+ev = st.get(("epsilon", "vorke")) or st.get(("vorke", "epsilon"))
+print(f"stretch mean {sum(st.values()) / len(st):.2f} worst {max(st.values()):.2f} "
+      f"epsilon-vorke {ev:.2f}")
+PY
 }

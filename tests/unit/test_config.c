@@ -170,7 +170,7 @@ static void test_good_full(void **state)
 	assert_memory_equal(cfg.wires[0].remote, "\x0a\x00\x00\x02", 4);
 	assert_int_equal(cfg.wires[0].vni, 2);
 	assert_int_equal(cfg.wires[0].port, 4789);
-	assert_int_equal(cfg.wires[0].cost, 100);
+	assert_int_equal(cfg.wires[0].cost, CONFIG_WIRE_COST_AUTO); /* the default */
 	assert_int_equal(cfg.wires[0].priority, 128);
 	assert_string_equal(cfg.wires[1].name, "carol");
 	assert_int_equal(cfg.wires[1].vni, 16777215);
@@ -191,6 +191,7 @@ static void test_good_bridge_defaults(void **state)
 	assert_int_equal(cfg.bridge.mtu, 1500);
 	assert_true(cfg.bridge.stp);
 	assert_int_equal(cfg.bridge.priority, 32768);
+	assert_false(cfg.bridge.priority_auto);
 	assert_int_equal(cfg.bridge.hello_time, 2);
 	assert_int_equal(cfg.bridge.max_age, 20);
 	assert_int_equal(cfg.bridge.forward_delay, 15);
@@ -202,6 +203,21 @@ static void test_good_bridge_defaults(void **state)
 	assert_int_equal(cfg.n_wires, 1);
 	assert_int_equal(cfg.wires[0].vni, 0);
 	assert_int_equal(cfg.wires[0].line, 10);
+	assert_int_equal(cfg.wires[0].cost, CONFIG_WIRE_COST_AUTO);
+	config_free(&cfg);
+}
+
+/* Cost = auto and Priority = auto; an explicit number beside them stays. */
+static void test_good_auto(void **state)
+{
+	struct vw_config cfg;
+
+	(void)state;
+	load_ok("good-auto.conf", &cfg);
+	assert_true(cfg.bridge.priority_auto);
+	assert_int_equal(cfg.n_wires, 2);
+	assert_int_equal(cfg.wires[0].cost, CONFIG_WIRE_COST_AUTO);
+	assert_int_equal(cfg.wires[1].cost, 250);
 	config_free(&cfg);
 }
 
@@ -245,7 +261,7 @@ static void test_all_good_files_parse(void **state)
 		n++;
 	}
 	closedir(d);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 }
 
 /* Reads the "# expect: TEXT" first line of a bad file. */
@@ -707,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_good_wg),
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_bridge_defaults),
+		cmocka_unit_test(test_good_auto),
 		cmocka_unit_test(test_good_crlf),
 		cmocka_unit_test(test_all_good_files_parse),
 		cmocka_unit_test(test_bad_files),

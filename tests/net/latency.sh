@@ -1,0 +1,50 @@
+#!/bin/bash
+# Short paths (issue 17): the seed's five hosts over the WAN relay with Cost = auto and
+# Priority = auto. Each vwired measures its wires' round trips; the tree they build must
+# meet the targets: epsilon -> vorke at most 1.5x its direct round trip, mean stretch over
+# all pairs at most 1.3, worst at most 2 (docs/DESIGN.md, "Latency-aware costs"). The
+# figures against 802.1D's defaults are bench/net/stretch's.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fivehost.sh"
+
+FIVEHOST_WAN=relay
+FIVEHOST_PRIORITY=auto
+fivehost_up
+wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle"
+
+# Every wire measured past the warm-up (16 samples), on both ends.
+measured() {
+	local h
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json |
+			python3 -c '
+import json, sys
+w = json.load(sys.stdin)["wires"]
+sys.exit(0 if w and all(x["rtt_samples"] > 16 for x in w) else 1)' || return 1
+	done
+}
+wait_for 60 measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
+sleep 2
+wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle again"
+
+# What each host measured, against the relay's round trips (which the tunnel adds to).
+"$VWIRECTL" --run-dir "${FH_RUN[epsilon]}" show "wg$TAG${FH_IDX[epsilon]}" --json >"$WORK/eps.json"
+python3 - "$WORK/eps.json" <<'PY' || fail "epsilon's round trips"
+import json, sys
+want = {"rho": 90, "vorke": 20, "bob": 98}
+for w in json.load(open(sys.argv[1]))["wires"]:
+    n = w["name"]
+    print(f"  epsilon: wire {n} srtt {w['srtt_ms']:.1f} ms (relay {want[n]}) cost {w['path_cost']}")
+    assert 0.9 * want[n] <= w["srtt_ms"] <= want[n] + 15, "implausible round trip"
+PY
+
+root=$(fh_root_of epsilon)
+for h in "${FIVEHOST_NAMES[@]}"; do
+	[ "$(fh_root_of "$h")" = "$root" ] || fail "$h sees root $(fh_root_of "$h"), epsilon $root"
+	echo "$h root $root: $(fh_port_states "$h" | tr '\n' ' ')"
+done
+fh_stretch 5 | tee "$WORK/stretch.out"
+read -r mean worst ev < <(awk '/^stretch/ { print $3, $5, $7 }' "$WORK/stretch.out")
+awk -v m="$mean" -v w="$worst" -v e="$ev" 'BEGIN { exit !(m <= 1.3 && w <= 2 && e <= 1.5) }' ||
+	fail "stretch mean $mean (<= 1.3), worst $worst (<= 2), epsilon-vorke $ev (<= 1.5)"
+echo "latency: OK (stretch mean $mean, worst $worst, epsilon-vorke $ev)"
