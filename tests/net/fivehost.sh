@@ -355,3 +355,30 @@ print(f"stretch mean {sum(st.values()) / len(st):.2f} worst {max(st.values()):.2
       f"epsilon-vorke {ev:.2f}")
 PY
 }
+
+# True once every wire of every vwired host has its tunnel up.
+fh_wires_up() {
+	local h
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		fh_is_kernel "$h" && continue
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json 2>/dev/null |
+			python3 -c '
+import json, sys
+w = json.load(sys.stdin)["wires"]
+sys.exit(0 if w and all(x["tunnel_up"] for x in w) else 1)' || return 1
+	done
+}
+
+# True once every vwired host has measured each of its wires past the warm-up (wirecost.h:
+# 16 samples), so that Cost = auto and Priority = auto have settled.
+fh_rtt_measured() {
+	local h
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		fh_is_kernel "$h" && continue
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json 2>/dev/null |
+			python3 -c '
+import json, sys
+w = json.load(sys.stdin)["wires"]
+sys.exit(0 if w and all(x["rtt_samples"] > 16 for x in w) else 1)' || return 1
+	done
+}

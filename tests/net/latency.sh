@@ -12,18 +12,7 @@ FIVEHOST_PRIORITY=auto
 fivehost_up
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle"
 
-# Every wire measured past the warm-up (16 samples), on both ends.
-measured() {
-	local h
-	for h in "${FIVEHOST_NAMES[@]}"; do
-		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json |
-			python3 -c '
-import json, sys
-w = json.load(sys.stdin)["wires"]
-sys.exit(0 if w and all(x["rtt_samples"] > 16 for x in w) else 1)' || return 1
-	done
-}
-wait_for 60 measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
+wait_for 60 fh_rtt_measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
 sleep 2
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle again"
 
