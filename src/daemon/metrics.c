@@ -224,21 +224,23 @@ static void value_seconds_us(struct mw *m, uint64_t ns)
 /* The smoothed round trip of each measured wire (RFC 6298's SRTT and RTTVAR). */
 static void wire_rtts(struct mw *m, const struct vwired *d)
 {
-	family(m, "vwire_wire_rtt_seconds", "gauge",
-	       "The wire's smoothed round trip (SRTT); no series: not measured yet.");
-	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
-		if (!d->sh.wires[i].rtt.rtt.samples)
-			continue;
-		wire_sample(m, d, "vwire_wire_rtt_seconds", i);
-		value_seconds_us(m, d->sh.wires[i].rtt.rtt.srtt);
-	}
-	family(m, "vwire_wire_rtt_variation_seconds", "gauge",
-	       "The variation of the wire's round trip (RTTVAR); no series: not measured yet.");
-	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
-		if (!d->sh.wires[i].rtt.rtt.samples)
-			continue;
-		wire_sample(m, d, "vwire_wire_rtt_variation_seconds", i);
-		value_seconds_us(m, d->sh.wires[i].rtt.rtt.rttvar);
+	static const struct field gauges[] = {
+		{"vwire_wire_rtt_seconds",
+		 "The wire's smoothed round trip (SRTT); no series: not measured yet.",
+		 offsetof(struct vw_wire, rtt.rtt.srtt)},
+		{"vwire_wire_rtt_variation_seconds",
+		 "The variation of the wire's round trip (RTTVAR); no series: not measured yet.",
+		 offsetof(struct vw_wire, rtt.rtt.rttvar)},
+	};
+
+	for (size_t f = 0; f < sizeof(gauges) / sizeof(gauges[0]); f++) {
+		family(m, gauges[f].name, "gauge", gauges[f].help);
+		for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
+			if (!d->sh.wires[i].rtt.rtt.samples)
+				continue;
+			wire_sample(m, d, gauges[f].name, i);
+			value_seconds_us(m, u64_at(&d->sh.wires[i], gauges[f].at));
+		}
 	}
 }
 

@@ -356,8 +356,9 @@ print(f"stretch mean {sum(st.values()) / len(st):.2f} worst {max(st.values()):.2
 PY
 }
 
-# True once every wire of every vwired host has its tunnel up.
-fh_wires_up() {
+# True once every wire of every vwired host passes the Python test $1 on x, the wire's entry
+# in vwirectl show --json.
+fh_wires_all() {
 	local h
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		fh_is_kernel "$h" && continue
@@ -365,20 +366,9 @@ fh_wires_up() {
 			python3 -c '
 import json, sys
 w = json.load(sys.stdin)["wires"]
-sys.exit(0 if w and all(x["tunnel_up"] for x in w) else 1)' || return 1
+sys.exit(0 if w and all(eval(sys.argv[1], {"x": x}) for x in w) else 1)' "$1" || return 1
 	done
 }
-
-# True once every vwired host has measured each of its wires past the warm-up (wirecost.h:
-# 16 samples), so that Cost = auto and Priority = auto have settled.
-fh_rtt_measured() {
-	local h
-	for h in "${FIVEHOST_NAMES[@]}"; do
-		fh_is_kernel "$h" && continue
-		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json 2>/dev/null |
-			python3 -c '
-import json, sys
-w = json.load(sys.stdin)["wires"]
-sys.exit(0 if w and all(x["rtt_samples"] > 16 for x in w) else 1)' || return 1
-	done
-}
+fh_wires_up() { fh_wires_all 'x["tunnel_up"]'; }
+# Each wire measured past the warm-up (wirecost.h: 16 samples): Cost and Priority = auto settled.
+fh_rtt_measured() { fh_wires_all 'x["rtt_samples"] > 16'; }
