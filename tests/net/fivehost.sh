@@ -280,17 +280,6 @@ fh_root_of() { # the designated root host $1 sees
 	fi
 }
 
-# True once every wire of each (vwired) host has its tunnel up.
-fh_wires_up() {
-	local h
-	for h in "$@"; do
-		fh_is_kernel "$h" && continue
-		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" show "wg$TAG${FH_IDX[$h]}" --json 2>/dev/null |
-			python3 -c 'import json, sys; sys.exit(not all(w["tunnel_up"] for w in json.load(sys.stdin)["wires"]))' ||
-			return 1
-	done
-}
-
 # True once every live host has no port in listening or learning, and has a port forwarding.
 fh_converged() {
 	local h states
