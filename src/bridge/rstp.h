@@ -60,6 +60,9 @@
  *     the cycle agreed to it at once on agreements given for the new root:
  *     the hosts' triangle forwarded in a loop when rho died and its
  *     neighbours noticed at different times;
+ *   - likewise a root port whose information changes root bridge drops its
+ *     agree (17.27 SUPERIOR_DESIGNATED keeps it for better or same), so a
+ *     proposal for another root is synced to before it is agreed to;
  *   - a designated port that receives inferior designated information
  *     answers at once, as 802.1D-1998 does;
  *   - Port Transmit waits in TRANSMIT_INIT while the port is disabled;

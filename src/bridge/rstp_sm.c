@@ -774,12 +774,22 @@ static void pim_update(struct rstp_port *p)
 	p->pim = RSTP_PIM_CURRENT;
 }
 
+/*
+ * The root port's side of same_root(): 17.27 keeps agree for better or same
+ * information, so a proposal of it is agreed to at once (ROOT_AGREED on
+ * proposed && agree) without a sync. Stale news of a dead root is better than
+ * the new root's: agreed to at once, it opened the upstream port while this
+ * bridge's designated ports still forwarded on agreements given for the new
+ * root, and the cycle the stale news came round closed. Another root must be
+ * synced to, as worse information is.
+ */
 static void pim_superior_designated(struct rstp_port *p)
 {
 	p->agreed = p->proposing = false;
 	record_proposal(p);
 	set_tc_flags(p);
-	p->agree = p->agree && betterorsame_info(p, RSTP_INFO_RECEIVED);
+	p->agree = p->agree && betterorsame_info(p, RSTP_INFO_RECEIVED) &&
+		   same_root(&p->msg_priority, &p->port_priority);
 	record_priority(p);
 	record_times(p);
 	updt_rcvd_info_while(p);
