@@ -63,6 +63,10 @@
  *   - likewise a root port whose information changes root bridge drops its
  *     agree (17.27 SUPERIOR_DESIGNATED keeps it for better or same), so a
  *     proposal for another root is synced to before it is agreed to;
+ *   - a designated port takes an agreement only from a message for its own
+ *     root bridge, and from a root port only with a root path cost above its
+ *     own (agreement_answers): one sent in answer to an older proposal, before
+ *     the port's information or role changed, does not bring it back;
  *   - a designated port that receives inferior designated information
  *     answers at once, as 802.1D-1998 does;
  *   - Port Transmit waits in TRANSMIT_INIT while the port is disabled;

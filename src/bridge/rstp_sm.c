@@ -230,11 +230,33 @@ static enum rstp_rcvd_info rcv_info(struct rstp_port *p)
 	return RSTP_OTHER_INFO;
 }
 
+/*
+ * Not in 802.1D-2004: whether an agreement can answer this designated port's
+ * present information (portPriority, which is designatedPriority). An
+ * agreement sent before the port's information changed root bridge, or
+ * before a role change brought it back to this root, answers an older
+ * proposal: same_root() dropped the agreement it stood for, and it must not
+ * come back in flight. A root port agreeing says its bridge's root path runs
+ * through this port, so its root path cost is above this port's own; one not
+ * above it agreed to something this port no longer says (after the role
+ * change, the epsilon-vorke link of test_rstp's hosts when rho dies silently).
+ * rcvInfo's "same or worse" (17.21.8) lets both through.
+ */
+static bool agreement_answers(const struct rstp_port *p)
+{
+	const struct rstp_priority *m = &p->msg_priority, *v = &p->port_priority;
+
+	if (!same_root(m, v))
+		return false;
+	return p->rcvd.config.port_role != STP_RST_ROLE_ROOT ||
+	       m->root_path_cost > v->root_path_cost;
+}
+
 /* 17.21.9 */
 static void record_agreement(struct rstp_port *p)
 {
 	if (RSTP_VERSION && p->oper_point_to_point_mac && p->rcvd.type == STP_BPDU_TYPE_RST &&
-	    p->rcvd.config.agreement) {
+	    p->rcvd.config.agreement && agreement_answers(p)) {
 		p->agreed = true;
 		p->proposing = false;
 	} else {

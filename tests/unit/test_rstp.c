@@ -344,6 +344,47 @@ static void test_root_port_agree_new_root(void **state)
 }
 
 /*
+ * A designated port proposing takes an agreement only when it can answer what
+ * the port says now: not one for another root, nor one from a root port whose
+ * root path cost is not above the port's own (sent before a role change,
+ * answering an older proposal). rcvInfo takes all three as "same or worse".
+ */
+static void test_agreement_answers(void **state)
+{
+	struct side a;
+	const struct rstp_port *p = &a.br.ports[1];
+	const uint64_t me = stp_make_bridge_id(0x1000, (const uint8_t[6]){0x02, 0, 0, 0, 0, 0xaa});
+	const uint64_t worse_root = 0x9000020000000009ULL, other = 0x9000020000000002ULL;
+	struct stp_bpdu b;
+
+	(void)state;
+	side_init(&a, 0x1000, 0xaa);
+	rstp_enable_port(&a.br, 1, 0);
+	assert_true(p->proposing);
+	b = rst_bpdu(worse_root, 100, other, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a.br, 1, &b, 1 * MS);
+	assert_false(p->agreed);
+	assert_int_equal(rstp_port_state(p), STP_BLOCKING);
+	b = rst_bpdu(me, 0, other, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a.br, 1, &b, 2 * MS);
+	assert_false(p->agreed);
+	assert_int_equal(rstp_port_state(p), STP_BLOCKING);
+	/* an alternate port's agreement carries its own root path: any cost */
+	b.config.port_role = STP_RST_ROLE_ALTERNATE_BACKUP;
+	rstp_received_bpdu(&a.br, 1, &b, 3 * MS);
+	assert_true(p->agreed);
+	rstp_disable_port(&a.br, 1, 4 * MS);
+	rstp_enable_port(&a.br, 1, 4 * MS);
+	b = rst_bpdu(me, 100, other, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a.br, 1, &b, 5 * MS);
+	assert_true(p->agreed);
+	assert_int_equal(rstp_port_state(p), STP_FORWARDING);
+}
+
+/*
  * A root port facing an 802.1D bridge says a topology change with TCNs, a
  * hello apart, until that bridge acknowledges it (TCA; 17.31 ACKNOWLEDGED).
  */
@@ -1959,6 +2000,8 @@ struct silent_race {
 static const struct silent_race silent_races[] = {
 	/* epsilon the new root; vorke's root port agreed at once to stale news of rho */
 	{"root port agrees to another root", {0x9000, 0x8000, 0x8000}, 0, {650, 650, 550}},
+	/* bob's port made designated again takes vorke's agreement to its older proposal */
+	{"agreement across a role change", {0x8000, 0x8000, 0x8000}, 1000, {750, 800, 550}},
 };
 
 /* The sweep's cases that looped, each before the change its name says. */
@@ -1981,11 +2024,9 @@ static void test_root_dies_silently_races(void **state)
  * phases of rho's hello, under six orders of the survivors' priorities,
  * reporting how many runs looped. Not an assertion, a measure: 4892 of 18432
  * runs looped before same_root (rstp_sm.c), 4040 after, 2811 once a root
- * port's agree is dropped for another root too (pim_superior_designated).
- * Among the rest, agreements that cross a role change on the epsilon-vorke
- * link: a port made designated by designated_port_retired takes an agreement
- * its neighbour sent before it changed its mind, while that neighbour
- * forwards on the agreement this port gave as an alternate.
+ * port's agree is dropped for another root too (pim_superior_designated),
+ * 2131 once agreements answer only the present information
+ * (agreement_answers).
  */
 static void test_root_dies_silently_hosts_sweep(void **state)
 {
@@ -2056,6 +2097,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_shared_port_waits),
 		cmocka_unit_test(test_sync_before_agreement),
 		cmocka_unit_test(test_root_port_agree_new_root),
+		cmocka_unit_test(test_agreement_answers),
 		cmocka_unit_test(test_tcn_until_acknowledged),
 		cmocka_unit_test(test_received_bpdu_checks),
 		cmocka_unit_test(test_protocol_migration),
