@@ -69,6 +69,9 @@
  *     the port's information or role changed, does not bring it back;
  *   - a designated port that receives inferior designated information
  *     answers at once, as 802.1D-1998 does;
+ *   - DESIGNATED_PROPOSE starts edgeDelayWhile (EdgeDelay), as 802.1Q-2005
+ *     does: 802.1D-2004's AutoEdge made a designated port facing a silent
+ *     alternate port an edge the moment it proposed again;
  *   - Port Transmit waits in TRANSMIT_INIT while the port is disabled;
  *   - a TCN BPDU sets rcvdTcn (17.21.17), which 17.27 never reaches for one.
  * A root's death still brings the count to infinity 802.1D-2004 is known for

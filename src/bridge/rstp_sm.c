@@ -38,6 +38,15 @@ static uint16_t forward_delay(const struct rstp_port *p)
 }
 
 /*
+ * EdgeDelay (802.1Q-2005 13.25): how long a designated port proposing hears
+ * nothing before it takes itself for an edge (AutoEdge, 17.25).
+ */
+static uint16_t edge_delay(const struct rstp_port *p)
+{
+	return p->oper_point_to_point_mac ? RSTP_MIGRATE_TIME : max_age(p);
+}
+
+/*
  * allSynced: every port has the role it was selected for, and is synced or is
  * the root port (the root port never syncs: it is the one agreeing).
  */
@@ -659,7 +668,16 @@ bool rstp_port_protocol_migration(struct rstp_bridge *br, struct rstp_port *p)
 	return false;
 }
 
-/* ---- 17.25 Bridge Detection ---- */
+/*
+ * ---- 17.25 Bridge Detection ----
+ *
+ * 802.1D-2004 starts edgeDelayWhile only when a BPDU arrives, and an
+ * alternate or root port sends none once it has agreed: a designated port
+ * facing one has heard nothing for long when it proposes again (a sync), and
+ * took itself for an edge at once, forwarding into a bridge. DESIGNATED_PROPOSE
+ * starts the timer, as 802.1Q-2005 does, so a proposal waits EdgeDelay for an
+ * answer before the port counts as an edge.
+ */
 
 static void bdm_edge(struct rstp_port *p)
 {
@@ -1087,6 +1105,7 @@ static bool prt_designated_group(struct rstp_port *p)
 {
 	if (!p->forward && !p->agreed && !p->proposing && !p->oper_edge) { /* DESIGNATED_PROPOSE */
 		p->proposing = true;
+		p->edge_delay_while = edge_delay(p);
 		p->new_info = true;
 	} else if (designated_synced(p)) { /* DESIGNATED_SYNCED */
 		p->rr_while = 0;

@@ -385,6 +385,54 @@ static void test_agreement_answers(void **state)
 }
 
 /*
+ * Port 1 is designated and forwarding, agreed to by a neighbour's root port,
+ * which then says nothing (a root or alternate port sends no hellos) for five
+ * seconds. A proposal for a better root arrives on port 2: port 1 must sync,
+ * discard and propose, and wait EdgeDelay for an answer before AutoEdge makes
+ * it an edge; not forward into the neighbour at once.
+ */
+static void test_proposal_waits_edge_delay(void **state)
+{
+	struct side a;
+	const struct rstp_port *p1 = &a.br.ports[1];
+	const uint64_t me = stp_make_bridge_id(STP_DEFAULT_PRIORITY,
+					       (const uint8_t[6]){0x02, 0, 0, 0, 0, 0xaa});
+	const uint64_t root = 0x1000020000000001ULL, other = 0x9000020000000002ULL;
+	struct stp_bpdu b;
+	uint64_t t = 0;
+
+	(void)state;
+	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
+	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
+	rstp_set_port_edge(&a.br, 2, false, false, 0);
+	rstp_enable_port(&a.br, 1, 0);
+	rstp_enable_port(&a.br, 2, 0);
+	b = rst_bpdu(me, 100, other, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a.br, 1, &b, 1 * MS);
+	assert_int_equal(rstp_port_state(p1), STP_FORWARDING);
+	while (t < 5 * SEC) {
+		t += SEC;
+		rstp_tick(&a.br, t);
+	}
+	assert_int_equal(p1->edge_delay_while, 0);
+	b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
+	b.config.proposal = true;
+	rstp_received_bpdu(&a.br, 2, &b, t + 1 * MS);
+	assert_int_equal(a.br.ports[2].role, RSTP_ROLE_ROOT);
+	assert_true(p1->proposing);
+	assert_false(p1->oper_edge);
+	assert_int_equal(rstp_port_state(p1), STP_BLOCKING);
+	/* no answer for EdgeDelay (MigrateTime): an edge after all */
+	for (int i = 0; i < 3; i++) {
+		t += SEC;
+		rstp_tick(&a.br, t);
+	}
+	assert_true(p1->oper_edge);
+	assert_int_equal(rstp_port_state(p1), STP_FORWARDING);
+}
+
+/*
  * A root port facing an 802.1D bridge says a topology change with TCNs, a
  * hello apart, until that bridge acknowledges it (TCA; 17.31 ACKNOWLEDGED).
  */
@@ -2002,6 +2050,8 @@ static const struct silent_race silent_races[] = {
 	{"root port agrees to another root", {0x9000, 0x8000, 0x8000}, 0, {650, 650, 550}},
 	/* bob's port made designated again takes vorke's agreement to its older proposal */
 	{"agreement across a role change", {0x8000, 0x8000, 0x8000}, 1000, {750, 800, 550}},
+	/* a port that faced a silent alternate for seconds: an edge the moment it proposed */
+	{"auto edge facing an alternate", {0x8000, 0x9000, 0x8000}, 1250, {550, 700, 700}},
 };
 
 /* The sweep's cases that looped, each before the change its name says. */
@@ -2026,7 +2076,8 @@ static void test_root_dies_silently_races(void **state)
  * runs looped before same_root (rstp_sm.c), 4040 after, 2811 once a root
  * port's agree is dropped for another root too (pim_superior_designated),
  * 2131 once agreements answer only the present information
- * (agreement_answers).
+ * (agreement_answers), 54 once a proposal waits EdgeDelay before AutoEdge
+ * (DESIGNATED_PROPOSE).
  */
 static void test_root_dies_silently_hosts_sweep(void **state)
 {
@@ -2098,6 +2149,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sync_before_agreement),
 		cmocka_unit_test(test_root_port_agree_new_root),
 		cmocka_unit_test(test_agreement_answers),
+		cmocka_unit_test(test_proposal_waits_edge_delay),
 		cmocka_unit_test(test_tcn_until_acknowledged),
 		cmocka_unit_test(test_received_bpdu_checks),
 		cmocka_unit_test(test_protocol_migration),
