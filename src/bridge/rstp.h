@@ -66,7 +66,8 @@
  *   - a designated port takes an agreement only from a message for its own
  *     root bridge, and from a root port only with a root path cost above its
  *     own (agreement_answers): one sent in answer to an older proposal, before
- *     the port's information or role changed, does not bring it back;
+ *     the port's information or role changed, does not bring it back; nor
+ *     while its own news waits for the Transmit Hold Count (news_sent);
  *   - a designated port that receives inferior designated information
  *     answers at once, as 802.1D-1998 does;
  *   - DESIGNATED_PROPOSE starts edgeDelayWhile (EdgeDelay), as 802.1Q-2005

@@ -261,11 +261,25 @@ static bool agreement_answers(const struct rstp_port *p)
 	       m->root_path_cost > v->root_path_cost;
 }
 
+/*
+ * Not in 802.1D-2004 either: while the port has news it could not send yet
+ * (newInfo held back by the Transmit Hold Count, 17.26), its neighbour has not
+ * heard its present role or information, so no agreement can answer them. A
+ * port made designated again waited up to a second to say so, and meanwhile
+ * took agreements its neighbour had sent to an older proposal, while that
+ * neighbour forwarded on the agreement this port gave as an alternate: both
+ * ends of a link forwarded as designated ports until the next tick.
+ */
+static bool news_sent(const struct rstp_port *p)
+{
+	return !p->new_info;
+}
+
 /* 17.21.9 */
 static void record_agreement(struct rstp_port *p)
 {
 	if (RSTP_VERSION && p->oper_point_to_point_mac && p->rcvd.type == STP_BPDU_TYPE_RST &&
-	    p->rcvd.config.agreement && agreement_answers(p)) {
+	    p->rcvd.config.agreement && agreement_answers(p) && news_sent(p)) {
 		p->agreed = true;
 		p->proposing = false;
 	} else {
