@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * BPDU parsing feeding the 802.1D state machine.
+ * BPDU parsing feeding the spanning tree state machines.
  *
  * 1. The whole input as one frame: whatever stp_bpdu_decode accepts must
  *    encode and decode to the same BPDU.
- * 2. The input as a script for a bridge with three STP ports (hello 1, max
- *    age 6, forward delay 4): records of
+ * 2. The first byte chooses the tree the bridge (bridge.c) runs: bit 0 set
+ *    RSTP, clear 802.1D (`[Bridge] Protocol`). The rest is a script for a
+ *    bridge with three ports (hello 1, max age 6, forward delay 4): records of
  *      ctl(1) len(1) bytes(len)
  *    ctl bits 0-1: port (0 = local), bit 2: wrap the bytes as a BPDU (group
  *    address, 802.3 length, LLC 42 42 03 in front, so the fuzzer works on the
@@ -51,38 +52,49 @@ static void check_round_trip(const uint8_t *data, size_t size)
 		abort();
 }
 
-static void check_bridge(const struct bridge *br, const struct pkt_vec *out)
+/* A role whose port must neither learn nor forward. */
+static bool blocked_role(const char *role)
 {
-	const struct stp_bridge *s = &br->stp;
+	return !strcmp(role, "blocked") || !strcmp(role, "alternate") || !strcmp(role, "backup") ||
+	       !strcmp(role, "disabled");
+}
+
+/* What the bridge shows of its tree (showstp's view), whichever protocol runs. */
+static void check_bridge(const struct bridge *br, const struct pkt_vec *out, enum br_protocol proto)
+{
+	struct br_stp_view v;
+	struct br_stp_port_view pv;
 
 	for (uint32_t i = 0; i < out->n; i++)
 		if (out->p[i]->port >= BR_MAX_PORTS || !br->ports[out->p[i]->port].in_use)
 			abort();
-	if (s->root_port == 0) {
-		if (s->designated_root != s->bridge_id || s->root_path_cost != 0)
+	br_stp_get_view(br, &v);
+	if (v.protocol != proto || !v.enabled || v.is_root != (v.root_port == 0))
+		abort();
+	if (v.root_port == 0) {
+		if (v.designated_root != v.bridge_id || v.root_path_cost != 0)
 			abort();
-	} else {
-		const struct stp_port *rp = stp_get_port_const(s, s->root_port);
-
-		if (!rp || rp->state == STP_DISABLED || s->designated_root >= s->bridge_id)
-			abort();
+	} else if (!br_stp_get_port_view(br, v.root_port, &pv) || pv.state == STP_DISABLED ||
+		   v.designated_root >= v.bridge_id) {
+		abort();
 	}
-	for (uint16_t i = 1; i < s->nports; i++) {
-		const struct stp_port *p = stp_get_port_const(s, i);
-
-		if (!p)
-			continue;
-		if ((unsigned)p->state > STP_BLOCKING)
+	for (uint16_t i = 1; i <= 3; i++) {
+		if (!br_stp_get_port_view(br, i, &pv))
+			abort();
+		if ((unsigned)pv.state > STP_BLOCKING)
 			abort();
 		/* a disabled port never forwards, a blocked one never learns */
-		if (p->state == STP_FORWARDING && stp_port_role(s, p) == STP_ROLE_BLOCKED)
+		if ((pv.state == STP_FORWARDING || pv.state == STP_LEARNING) &&
+		    blocked_role(pv.role))
+			abort();
+		if (!strcmp(pv.role, "root") != (i == v.root_port))
 			abort();
 	}
 	if (br->fdb.count > br->fdb.cap)
 		abort();
 	/* whatever the wire said, the times in use are 802.1D's (8.10.2) and ageing never stops */
-	if (s->max_age < 6 * SEC || s->max_age > 40 * SEC || s->hello_time < 1 * SEC ||
-	    s->hello_time > 10 * SEC || s->forward_delay < 4 * SEC || s->forward_delay > 30 * SEC)
+	if (v.max_age < 6 * SEC || v.max_age > 40 * SEC || v.hello_time < 1 * SEC ||
+	    v.hello_time > 10 * SEC || v.forward_delay < 4 * SEC || v.forward_delay > 30 * SEC)
 		abort();
 	if (br_current_ageing_time(br) < 4 * SEC)
 		abort();
@@ -156,7 +168,7 @@ static void rstp_input(struct rstp_bridge *r, uint32_t port, const uint8_t *fram
 }
 
 static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, size_t size,
-		struct pkt_pool *pool)
+		struct pkt_pool *pool, enum br_protocol proto)
 {
 	uint64_t now = 10 * SEC;
 	bool up[4] = {true, true, true, true};
@@ -187,7 +199,7 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 				next = rstp_next_deadline(r);
 			now = next < until ? (next > now ? next : now) : until;
 			br_tick(br, now, &out);
-			check_bridge(br, &out);
+			check_bridge(br, &out, proto);
 			pkt_vec_free(&out);
 			if (br_next_deadline(br) <= now)
 				abort();
@@ -203,7 +215,7 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 				br_port_disable(br, port, now, &out);
 				rstp_disable_port(r, (uint16_t)port, now);
 			}
-			check_bridge(br, &out);
+			check_bridge(br, &out, proto);
 			check_rstp(r, now);
 			pkt_vec_free(&out);
 		}
@@ -232,7 +244,7 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 		pkt_vec_add(&in, p);
 		while (in.n) {
 			br_input(br, port, &in, now, &out);
-			check_bridge(br, &out);
+			check_bridge(br, &out, proto);
 			pkt_vec_free(&out);
 		}
 		if (pool->nfree != pool->count)
@@ -248,10 +260,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bridge *br;
 	struct rstp_bridge *r;
 	struct pkt_pool pool;
+	enum br_protocol proto;
 
 	check_round_trip(data, size);
-	if (size > 4096)
+	if (size < 1 || size > 4096)
 		return 0;
+	proto = data[0] & 1 ? BR_PROTO_RSTP : BR_PROTO_STP;
 	br = calloc(1, sizeof(*br));
 	r = calloc(1, sizeof(*r));
 	if (!br || !r || !pkt_pool_init(&pool, 128, 512))
@@ -263,7 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.forward_delay = 4 * SEC;
 	cfg.fdb_max = 32;
 	cfg.pool = &pool;
-	cfg.protocol = BR_PROTO_STP;
+	cfg.protocol = proto;
 	if (br_init(br, &cfg, 10 * SEC) != 0)
 		abort();
 	for (int i = 0; i < 3; i++) {
@@ -285,7 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   (uint32_t)(10 + 40 * (i - 1))))
 				abort();
 	}
-	run(br, r, data, size, &pool);
+	run(br, r, data + 1, size - 1, &pool, proto);
 	br_destroy(br);
 	free(br);
 	free(r);
