@@ -243,6 +243,28 @@ static struct stp_bpdu rst_bpdu(uint64_t root, uint32_t cost, uint64_t bridge, u
 }
 
 /*
+ * A bridge with two ports: port 1 its root port, on `root`'s word (proposed
+ * or not), port 2 designated and forwarding, agreed to by a neighbour's root
+ * port.
+ */
+static void root_and_designated(struct side *a, uint64_t root, bool proposal)
+{
+	struct stp_bpdu b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
+
+	side_init(a, STP_DEFAULT_PRIORITY, 0xaa);
+	assert_true(rstp_add_port(&a->br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
+	rstp_enable_port(&a->br, 1, 0);
+	rstp_enable_port(&a->br, 2, 0);
+	b.config.proposal = proposal;
+	rstp_received_bpdu(&a->br, 1, &b, 1 * MS);
+	assert_int_equal(a->br.ports[1].role, RSTP_ROLE_ROOT);
+	b = rst_bpdu(root, 200, 0x9000020000000002ULL, 0x8001, STP_RST_ROLE_ROOT);
+	b.config.agreement = true;
+	rstp_received_bpdu(&a->br, 2, &b, 2 * MS);
+	assert_int_equal(rstp_port_state(&a->br.ports[2]), STP_FORWARDING);
+}
+
+/*
  * Sync (17.29). Port 1 is the root port, port 2 forwards, agreed to by its
  * neighbour. The root's side proposes worse information on port 1 (a cost
  * went up): what port 2's neighbour agreed to no longer holds, so port 2
@@ -254,22 +276,11 @@ static void test_sync_before_agreement(void **state)
 {
 	struct side a;
 	const struct rstp_port *p1 = &a.br.ports[1], *p2 = &a.br.ports[2];
-	const uint64_t root = 0x1000020000000001ULL, other = 0x9000020000000002ULL;
+	const uint64_t root = 0x1000020000000001ULL;
 	struct stp_bpdu b;
 
 	(void)state;
-	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
-	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
-	rstp_enable_port(&a.br, 1, 0);
-	rstp_enable_port(&a.br, 2, 0);
-	b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
-	rstp_received_bpdu(&a.br, 1, &b, 1 * MS);
-	assert_int_equal(p1->role, RSTP_ROLE_ROOT);
-	/* port 2's neighbour agrees: port 2 forwards */
-	b = rst_bpdu(root, 200, other, 0x8001, STP_RST_ROLE_ROOT);
-	b.config.agreement = true;
-	rstp_received_bpdu(&a.br, 2, &b, 2 * MS);
-	assert_int_equal(rstp_port_state(p2), STP_FORWARDING);
+	root_and_designated(&a, root, false);
 	/* better information, proposed: agreed at once, port 2 forwards on */
 	b = rst_bpdu(root, 0, root, 0x7001, STP_RST_ROLE_DESIGNATED);
 	b.config.proposal = true;
@@ -312,23 +323,11 @@ static void test_root_port_agree_new_root(void **state)
 	struct side a;
 	const struct rstp_port *p1 = &a.br.ports[1], *p2 = &a.br.ports[2];
 	const uint64_t root = 0x2000020000000001ULL, better = 0x1000020000000007ULL;
-	const uint64_t other = 0x9000020000000002ULL;
 	struct stp_bpdu b;
 
 	(void)state;
-	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
-	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
-	rstp_enable_port(&a.br, 1, 0);
-	rstp_enable_port(&a.br, 2, 0);
-	b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
-	b.config.proposal = true;
-	rstp_received_bpdu(&a.br, 1, &b, 1 * MS);
-	assert_int_equal(p1->role, RSTP_ROLE_ROOT);
+	root_and_designated(&a, root, true);
 	assert_true(p1->agree);
-	b = rst_bpdu(root, 200, other, 0x8001, STP_RST_ROLE_ROOT);
-	b.config.agreement = true;
-	rstp_received_bpdu(&a.br, 2, &b, 2 * MS);
-	assert_int_equal(rstp_port_state(p2), STP_FORWARDING);
 	/* the same neighbour port, now for a better root, proposing */
 	b = rst_bpdu(better, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
 	b.config.proposal = true;
