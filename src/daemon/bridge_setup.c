@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "crypto/keys.h"
 #include "daemon/vwired.h"
 
 /* Called from inside the device: only note it, act once the device call returned. */
@@ -289,4 +290,33 @@ void vwired_bridge_free(struct vwired *d)
 	if (sh->frag_ready)
 		ipfrag_destroy(&sh->frag);
 	free(sh->wires);
+}
+
+/*
+ * A wire follows whichever peer's AllowedIPs hold its Remote: after `wg set` removed that
+ * peer or moved the address to another (and after a reload), the wire must not keep a
+ * pointer to a freed peer, nor credit the new peer with what was known of the old one.
+ * A wire left without a peer goes down with the next reconcile.
+ */
+void vwired_wires_find_peers(struct vwired_shared *sh)
+{
+	for (uint32_t i = 0; i < sh->n_wires; i++) {
+		struct vw_wire *w = &sh->wires[i];
+		struct wg_peer *peer =
+			wg_allowedips_lookup(&sh->wg.peer_allowedips, AF_INET, w->remote);
+
+		if (peer == w->peer)
+			continue;
+		w->live = (struct vw_liveness){0};
+		w->peer = peer;
+		sh->wires_dirty = true;
+	}
+}
+
+void vwired_wire_peer_key(const struct vw_wire *w, char key[WG_KEY_LEN_BASE64 + 1])
+{
+	if (w->peer)
+		key_to_base64(key, wg_peer_public_key(w->peer));
+	else
+		key[0] = '\0';
 }

@@ -106,9 +106,9 @@ static void show_wire_text(struct vwired *d, uint32_t i, struct out *o, uint64_t
 	bool stp = br_get_stp_view(&d->sh.br, w->port, &sp);
 	char key[WG_KEY_LEN_BASE64 + 1];
 
-	key_to_base64(key, wg_peer_public_key(w->peer));
+	vwired_wire_peer_key(w, key);
 	outf(o, "\nwire: %s\n  remote: %s vni %u port %u\n  peer: %s\n", cw->name, w->remote_str,
-	     cw->vni, cw->port, key);
+	     cw->vni, cw->port, key[0] ? key : "(none: Remote is in no peer's AllowedIPs)");
 	outf(o, "  tunnel: %s", vwired_wire_state_name(w));
 	if (wire_quiet_ms(w, now) >= 0)
 		outf(o, " (last heard %" PRId64 " ms ago)", wire_quiet_ms(w, now));
@@ -455,7 +455,7 @@ static void show_json(struct vwired *d, struct out *o, uint64_t now)
 		struct br_stp_port_view sp;
 		bool stp = br_get_stp_view(&d->sh.br, w->port, &sp);
 
-		key_to_base64(key, wg_peer_public_key(w->peer));
+		vwired_wire_peer_key(w, key);
 		outf(o,
 		     "%s{\"name\": \"%s\", \"remote\": \"%s\", \"vni\": %u, \"port\": %u, "
 		     "\"peer\": \"%s\", \"tunnel_up\": %s, \"tunnel\": \"%s\", "

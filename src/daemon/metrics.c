@@ -251,7 +251,7 @@ static void wires(struct mw *m, const struct vwired *d, uint64_t now)
 
 	family(m, "vwire_wire_info", "gauge", "A wire's VNI and its peer's public key; always 1.");
 	for (uint32_t i = 0; i < d->cfg.n_wires; i++) {
-		key_to_base64(key, wg_peer_public_key(d->sh.wires[i].peer));
+		vwired_wire_peer_key(&d->sh.wires[i], key);
 		snprintf(vni, sizeof(vni), "%u", d->cfg.wires[i].vni);
 		wire_sample(m, d, "vwire_wire_info", i);
 		label(m, "vni", vni);

@@ -176,7 +176,10 @@ static void apply_bridge(struct reload *r)
 		flush_bridge(r, &out);
 	}
 	if (what & RELOAD_BRIDGE_PRIORITY) {
-		br_set_priority(br, nb->priority, r->now, &out);
+		/* To auto: from the leaf's priority, as at start, until the round trips say. */
+		r->sh->priority = nb->priority_auto ? WC_PRIORITY_LEAF : nb->priority;
+		br_set_priority(br, r->sh->priority, r->now, &out);
+		r->sh->rtt_dirty = true;
 		flush_bridge(r, &out);
 	}
 	if (what & RELOAD_BRIDGE_TIMES) {
@@ -188,6 +191,14 @@ static void apply_bridge(struct reload *r)
 		br_set_ageing(br, (uint64_t)nb->ageing_time * NSEC_PER_SEC, nb->max_learned);
 	if (what & RELOAD_BRIDGE_PORT_FLAGS)
 		apply_port_flags(r, &out);
+}
+
+/* A wire's port cost: its number, or with Cost = auto what its round trip gave (100 before). */
+static uint32_t wire_cost(const struct config_wire *cw, const struct vw_wire *w)
+{
+	if (cw->cost != CONFIG_WIRE_COST_AUTO)
+		return cw->cost;
+	return w->rtt.cost ? w->rtt.cost : CONFIG_DEFAULT_WIRE_COST;
 }
 
 /* A wire's port leaves the bridge (the wire removed, or its ends changed). */
@@ -220,7 +231,8 @@ static void apply_wire_ports(struct reload *r)
 			continue;
 		}
 		if (p->what & RELOAD_WIRE_COST)
-			br_set_port_cost(&r->sh->br, port, cw->cost, r->now, &out);
+			br_set_port_cost(&r->sh->br, port, wire_cost(cw, &r->sh->wires[p->old]),
+					 r->now, &out);
 		if (p->what & RELOAD_WIRE_PRIORITY)
 			br_set_port_priority(&r->sh->br, port, cw->priority >> 2, r->now, &out);
 		flush_bridge(r, &out);
@@ -315,7 +327,7 @@ static void add_wire_port(struct reload *r, uint32_t i)
 	int port;
 
 	br_port_config_default(&pc, cw->name);
-	pc.path_cost = cw->cost;
+	pc.path_cost = wire_cost(cw, w);
 	pc.priority = cw->priority >> 2;
 	/* prepare_wires counted the free numbers. */
 	port = br_add_port(&r->sh->br, &pc);
@@ -346,16 +358,9 @@ static void swap_wires(struct reload *r)
 	}
 	for (uint32_t i = 0; i < r->cfg.n_wires; i++) {
 		struct vw_wire *w = &r->wires[i];
-		struct wg_peer *peer;
 
 		if (!r->kept[i])
 			add_wire_port(r, i);
-		peer = wg_allowedips_lookup(&sh->wg.peer_allowedips, AF_INET, w->remote);
-		/* Another peer holds Remote now: what was known of the old one says nothing. */
-		if (peer != w->peer) {
-			w->live = (struct vw_liveness){0};
-			w->peer = peer;
-		}
 		if (w->port) {
 			sh->ports[w->port].kind = VW_PORT_WIRE;
 			sh->ports[w->port].wire = i;
@@ -369,6 +374,7 @@ static void swap_wires(struct reload *r)
 	sh->wires = r->wires;
 	sh->n_wires = r->cfg.n_wires;
 	r->wires = NULL;
+	vwired_wires_find_peers(sh);
 }
 
 /* ---- the whole ---- */

@@ -124,7 +124,8 @@ static uint32_t bridge_changes(const struct config_bridge *o, const struct confi
 {
 	uint32_t what = 0;
 
-	if (o->priority != n->priority)
+	if (o->priority_auto != n->priority_auto ||
+	    (!n->priority_auto && o->priority != n->priority))
 		what |= RELOAD_BRIDGE_PRIORITY;
 	if (o->hello_time != n->hello_time || o->max_age != n->max_age ||
 	    o->forward_delay != n->forward_delay)

@@ -211,6 +211,9 @@ static void answer_set(struct vwired *d, struct ctlsock_client *c, const char *r
 	if (!rc)
 		rc = apply_set(d, &set);
 	uapi_set_free(&set);
+	/* Even a set that failed half way may have removed or moved peers. */
+	vwired_wires_find_peers(&d->sh);
+	vwired_wires_follow_sessions(&d->workers[0], &d->sh, vw_clock_mono_ns());
 	vwired_rearm_timers(&d->workers[0], &d->sh);
 	ctlsock_reply(c, e, uapi_format_errno(rc, e, sizeof(e)));
 }

@@ -16,6 +16,7 @@
 #include "bridge/wirecost.h"
 #include "core/clock.h"
 #include "core/pkt.h"
+#include "crypto/keys.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
 #include "io/loop.h"
@@ -315,6 +316,10 @@ void vwired_liveness_rx(struct vwired_worker *w, struct vwired_shared *sh, struc
 void vwired_liveness_goodbye(struct vwired *d);
 
 /* bridge_setup.c: the [Bridge], its TAP ports and the [Wire]s */
+/* Each wire's peer found again by its Remote, after the peers changed (under the lock). */
+void vwired_wires_find_peers(struct vwired_shared *sh);
+/* The base64 public key of the wire's peer; "" while no peer holds its Remote. */
+void vwired_wire_peer_key(const struct vw_wire *w, char key[WG_KEY_LEN_BASE64 + 1]);
 int vwired_bridge_init(struct vwired *d);
 void vwired_bridge_start(struct vwired *d);
 void vwired_bridge_free(struct vwired *d);

@@ -9,6 +9,7 @@
 #     status, message) and in the log, and b runs on as it was; a SIGHUP with the bad
 #     file likewise;
 #  4. c's AllowedIPs on b grow, read from a file vwirectl opens and passes to vwired;
+#  4b. `wg set` removes c from b's peers: b's wire to c goes down, and a reload restores it;
 #  5. the b-c wire goes again (SIGHUP on c, vwirectl reload on b): gone from vwirectl show.
 # Then: not one ping lost between a and b, the a-b peers' latest handshakes as before
 # (no new handshake) and their transfer counters only grown.
@@ -194,6 +195,17 @@ grep -q "peers: 0 added, 0 removed, 1 changed" "$WORK/reload.out" || fail "reloa
 peer_line b c allowed-ips | grep -q "10.0.9.0/24" || fail "c's allowed IPs on b: $(peer_line b c allowed-ips)"
 wire_is b toc up || fail "b-c went $(wire_state b toc) after an AllowedIPs change"
 echo "4. c's AllowedIPs on b changed"
+
+# 4b. wg set takes c away from b behind the config's back: b's wire to c goes down (it
+# held the peer: it must let go, not use it freed), and b runs on; a reload brings c back.
+in_ns "${NS[b]}" wg set "$(ifname b)" peer "${PUB[c]}" remove || fail "wg set peer remove failed"
+wait_for 5 wire_is b toc down || fail "b's wire to a removed peer is $(wire_state b toc)"
+"$VWIRECTL" show "$(ifname b)" >/dev/null || fail "vwirectl show b failed after the peer went"
+"$VWIRECTL" reload "$(ifname b)" "$WORK/etc/b.conf" >"$WORK/reload.out" 2>"$WORK/reload.err" ||
+	fail "reload b after wg set remove failed: $(cat "$WORK/reload.err")"
+grep -q "peers: 1 added, 0 removed, 0 changed" "$WORK/reload.out" || fail "reload b said: $(cat "$WORK/reload.out")"
+wait_for 30 wire_is b toc up || fail "b-c did not come back after the reload: $(wire_state b toc)"
+echo "4b. wg set removed c: b's wire went down; a reload brought it back"
 
 # 5. the b-c wire and peers removed again: c by SIGHUP, b by vwirectl.
 LINKS[b]="a" LINKS[c]=""
