@@ -21,7 +21,7 @@ for set in "${@:-build}"; do
 	fuzz) want+=(clang libclang-rt-14-dev) ;;
 	armel) want+=(gcc-arm-linux-gnueabi qemu-user-static libsodium-dev:armel liburing-dev:armel
 		libcmocka-dev:armel) ;;
-	bench) want+=(gnuplot-nox iperf3 linux-perf) ;;
+	bench) want+=(gnuplot-nox iperf3 linux-perf ethtool) ;;
 	demo) want+=(graphviz) ;;
 	package) want+=(debhelper dpkg-dev devscripts lintian fakeroot systemd man-db groff-base
 		adduser util-linux strace iproute2 wireguard-tools python3) ;;
