@@ -613,6 +613,12 @@ const struct br_port *br_get_port(const struct bridge *br, uint32_t port)
 	return &br->ports[port];
 }
 
+void br_set_port_rtt(struct bridge *br, uint32_t port, uint64_t rtt_ns)
+{
+	if (port < BR_MAX_PORTS && br->ports[port].in_use)
+		br->ports[port].rtt_ns = rtt_ns;
+}
+
 bool br_get_stp_view(const struct bridge *br, uint32_t port, struct br_stp_port_view *v)
 {
 	if (port == BR_PORT_LOCAL || port >= BR_MAX_PORTS || !br->ports[port].in_use)

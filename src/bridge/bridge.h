@@ -86,6 +86,7 @@ struct br_port {
 	bool admin_edge;	  /* configured Edge: RSTP forwards at once, until a BPDU */
 	char name[BR_IFNAMSIZ];
 	uint8_t mac[6]; /* BPDU source address */
+	uint64_t rtt_ns; /* the link's smoothed round trip as its owner measures it; 0: unknown */
 	struct br_port_counters cnt;
 };
 
@@ -227,6 +228,8 @@ uint64_t br_next_deadline(const struct bridge *br);
 uint64_t br_current_ageing_time(const struct bridge *br);
 
 const struct br_port *br_get_port(const struct bridge *br, uint32_t port);
+/* What the port's owner measured of the link's round trip, for showstp (no effect on the tree). */
+void br_set_port_rtt(struct bridge *br, uint32_t port, uint64_t rtt_ns);
 /* The 802.1D port, for its tests: NULL when the bridge runs RSTP. */
 const struct stp_port *br_get_stp_port(const struct bridge *br, uint32_t port);
 /* The port as the tree sees it, whichever protocol runs; false when not an STP port. */

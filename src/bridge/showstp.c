@@ -300,6 +300,8 @@ static void json_port(struct vw_sbuf *b, const struct bridge *br, uint16_t i, ui
 	vw_sbuf_printf(b, "\"designated_bridge\":\"%s\",\"designated_port\":\"%.4x\",", id,
 		       v.designated_port);
 	vw_sbuf_printf(b, "\"designated_cost\":%u,", v.designated_cost);
+	if (br->ports[i].rtt_ns)
+		vw_sbuf_printf(b, "\"rtt_ms\":%.1f,", (double)br->ports[i].rtt_ns / 1e6);
 	if (br->protocol != BR_PROTO_RSTP)
 		json_stp_port_timers(b, &br->stp.ports[i], now);
 	json_port_counters(b, br, &v);

@@ -258,6 +258,7 @@ static void rtt_sample(struct vwired_shared *sh, struct vw_wire *wire, const str
 		wire->rtt.bad_samples++;
 		return;
 	}
+	br_set_port_rtt(&sh->br, wire->port, wire->rtt.rtt.srtt);
 	if (wc_hyst_update(&wire->rtt.hyst, &wire->rtt.rtt, now))
 		sh->rtt_dirty = true;
 }

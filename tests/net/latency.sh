@@ -28,6 +28,16 @@ for w in json.load(open(sys.argv[1]))["wires"]:
     assert 0.9 * want[n] <= w["srtt_ms"] <= 1.5 * want[n] + 15, "implausible round trip"
 PY
 
+# showstp's JSON carries each wire port's round trip too (what scripts/tree-dot draws).
+"$VWIRECTL" --run-dir "${FH_RUN[epsilon]}" showstp internet --json >"$WORK/eps-stp.json"
+python3 - "$WORK/eps-stp.json" "$WORK/eps.json" <<'PY' || fail "epsilon's showstp round trips"
+import json, sys
+stp = {p["name"]: p for p in json.load(open(sys.argv[1]))["ports"]}
+for w in json.load(open(sys.argv[2]))["wires"]:
+    got = stp[w["name"]].get("rtt_ms")
+    assert got is not None and 0.5 * w["srtt_ms"] <= got <= 2 * w["srtt_ms"] + 5, (w["name"], got)
+PY
+
 root=$(fh_root_of epsilon)
 for h in "${FIVEHOST_NAMES[@]}"; do
 	[ "$(fh_root_of "$h")" = "$root" ] || fail "$h sees root $(fh_root_of "$h"), epsilon $root"

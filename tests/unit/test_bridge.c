@@ -511,7 +511,12 @@ static void test_port_learn_cap(void **state)
 	assert_non_null(strstr(buf, "\"max_learned\":8,\"fdb_entries\":12,"));
 	assert_non_null(strstr(buf, "\"fdb_learn_limit\":992,"));
 	assert_non_null(strstr(buf, "{\"name\":\"p1\","));
+	assert_null(strstr(buf, "\"rtt_ms\""));
 	assert_non_null(strstr(buf, "\"learned_entries\":8,\"learn_limit\":992,\"learn_full\":0,"));
+	/* a round trip the port's owner measured shows; it is not part of the tree */
+	br_set_port_rtt(&f->br, 2, 12500000);
+	br_showstp_json(&f->br, T0 + 2 * SEC, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"designated_cost\":0,\"rtt_ms\":12.5,"));
 	assert_non_null(strstr(buf, "\"learned_entries\":2,\"learn_limit\":0,\"learn_full\":0,"));
 	fixture_free(f);
 }
