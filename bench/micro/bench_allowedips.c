@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cryptokey routing lookup with 100k random prefixes per family, the data
- * replay window in and out of order, and the handshake rate limiter.
+ * Cryptokey routing lookup with 100k random prefixes per family, listing and
+ * removing every peer of a large device, the data replay window in and out of
+ * order, and the handshake rate limiter.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,59 @@ static void bench_lookup(uint8_t family, unsigned int nprefix, const char *name)
 	wg_allowedips_free(&t);
 }
 
+static void list_cb(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr)
+{
+	(void)family;
+	(void)addr;
+	*(unsigned int *)ctx += cidr;
+}
+
+/*
+ * What a control answer does (wg show dump, vwirectl show): every peer's
+ * prefixes, one peer at a time. Each peer owns a /32 and a /128, as in the
+ * large-device net tests; then the peers are removed one by one.
+ */
+static void bench_per_peer(unsigned int npeers)
+{
+	static char owner[20000];
+	struct wg_allowedips t;
+	unsigned int sum = 0;
+	char name[96];
+	uint64_t t0;
+
+	if (npeers > sizeof(owner))
+		exit(1);
+	wg_allowedips_init(&t);
+	for (unsigned int i = 0; i < npeers; i++) {
+		uint8_t a4[4] = {10, (uint8_t)(100 + i / 65536), (uint8_t)(i / 256), (uint8_t)i};
+		uint8_t a6[16] = {0xfd, 0x99};
+
+		a6[14] = (uint8_t)(i >> 8);
+		a6[15] = (uint8_t)i;
+		if (wg_allowedips_insert(&t, AF_INET, a4, 32, &owner[i]) ||
+		    wg_allowedips_insert(&t, AF_INET6, a6, 128, &owner[i])) {
+			fprintf(stderr, "insert failed\n");
+			exit(1);
+		}
+	}
+	snprintf(name, sizeof(name), "allowedips list all %u peers", npeers);
+	BENCH(name, 0, {
+		for (unsigned int i = 0; i < npeers; i++)
+			wg_allowedips_foreach(&t, &owner[i], list_cb, &sum);
+	});
+	snprintf(name, sizeof(name), "allowedips count all %u peers", npeers);
+	BENCH(name, 0, {
+		for (unsigned int i = 0; i < npeers; i++)
+			sum += (unsigned int)wg_allowedips_count(&t, &owner[i]);
+	});
+	t0 = bench_now_ns();
+	for (unsigned int i = 0; i < npeers; i++)
+		wg_allowedips_remove_by_peer(&t, &owner[i]);
+	bench_report("allowedips remove_by_peer, all peers", 1, bench_now_ns() - t0, 0);
+	sink_count = sum + (unsigned int)t.nodes;
+	wg_allowedips_free(&t);
+}
+
 static void bench_replay(void)
 {
 	static struct wg_replay r;
@@ -136,14 +190,25 @@ static void bench_ratelimiter(void)
 	wg_ratelimiter_free(&rl);
 }
 
-int main(void)
+/* An argument runs one group: "lookup" or "per-peer". */
+int main(int argc, char **argv)
 {
-	bench_lookup(AF_INET, NPREFIX, "allowedips lookup v4, 100k prefixes");
-	bench_lookup(AF_INET6, NPREFIX, "allowedips lookup v6, 100k prefixes");
-	/* Typical configurations: a few peers, every node in cache. */
-	bench_lookup(AF_INET, 1000, "allowedips lookup v4, 1k prefixes");
-	bench_lookup(AF_INET6, 1000, "allowedips lookup v6, 1k prefixes");
-	bench_replay();
-	bench_ratelimiter();
+	const char *only = argc > 1 ? argv[1] : NULL;
+
+	if (!only || !strcmp(only, "lookup")) {
+		bench_lookup(AF_INET, NPREFIX, "allowedips lookup v4, 100k prefixes");
+		bench_lookup(AF_INET6, NPREFIX, "allowedips lookup v6, 100k prefixes");
+		/* Typical configurations: a few peers, every node in cache. */
+		bench_lookup(AF_INET, 1000, "allowedips lookup v4, 1k prefixes");
+		bench_lookup(AF_INET6, 1000, "allowedips lookup v6, 1k prefixes");
+	}
+	if (!only || !strcmp(only, "per-peer")) {
+		bench_per_peer(3000);
+		bench_per_peer(20000);
+	}
+	if (!only) {
+		bench_replay();
+		bench_ratelimiter();
+	}
 	return 0;
 }
