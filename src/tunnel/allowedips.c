@@ -22,16 +22,32 @@ struct wg_aip_node {
 	uint32_t child[2];
 	uint8_t cidr;
 	uint8_t has_peer; /* mirrors peer[i] != NULL, so lookups read only the node */
+	uint8_t is_v6;	  /* the trie it hangs in, for removing a peer from its list */
 };
 
 _Static_assert(sizeof(struct wg_aip_node) == 32, "two nodes per cache line");
 
+/* A doubly linked list per peer, so a prefix leaves it without a search. */
+struct wg_aip_link {
+	uint32_t next;
+	uint32_t prev;
+};
+
+struct wg_aip_owner {
+	void *peer; /* NULL: free slot */
+	uint32_t head;
+	uint32_t count;
+};
+
 #define NONE 0u
 /* Nodes on one root-to-leaf path have strictly growing cidr 0..128. */
-#define AIP_MAX_DEPTH 129
-#define AIP_STACK     (AIP_MAX_DEPTH + 2)
-#define AIP_FIRST_CAP 64u
-#define AIP_ALIGN     64
+#define AIP_MAX_DEPTH	 129
+#define AIP_STACK	 (AIP_MAX_DEPTH + 2)
+#define AIP_FIRST_CAP	 64u
+#define AIP_ALIGN	 64
+#define AIP_FIRST_OWNERS 16u
+/* foreach sorts this many prefixes without allocating: most peers have a few. */
+#define AIP_SORT_STACK 16
 
 struct aip_family {
 	uint32_t *root;
@@ -107,8 +123,129 @@ static inline bool node_covers(const struct wg_aip_node *n, const uint64_t k[2])
 	return common_bits(k, n->key, 128) >= n->cidr;
 }
 
+/* Fibonacci hashing: heap pointers differ mostly in their middle bits. */
+static uint32_t owner_home(const struct wg_allowedips *t, const void *peer)
+{
+	return (uint32_t)(((uint64_t)(uintptr_t)peer * 0x9e3779b97f4a7c15ULL) >> 32) &
+	       (t->owner_cap - 1);
+}
+
+/* The slot holding peer, or the free slot where it would go. */
+static uint32_t owner_slot(const struct wg_allowedips *t, const void *peer)
+{
+	uint32_t i = owner_home(t, peer);
+
+	while (t->owner[i].peer && t->owner[i].peer != peer)
+		i = (i + 1) & (t->owner_cap - 1);
+	return i;
+}
+
+static const struct wg_aip_owner *owner_find(const struct wg_allowedips *t, const void *peer)
+{
+	const struct wg_aip_owner *o;
+
+	if (!t->owner_cap)
+		return NULL;
+	o = &t->owner[owner_slot(t, peer)];
+	return o->peer ? o : NULL;
+}
+
+/* Room for one more peer, so that giving a node to a new peer cannot fail. */
+static int owner_reserve(struct wg_allowedips *t)
+{
+	struct wg_aip_owner *old = t->owner;
+	uint32_t old_cap = t->owner_cap, cap = old_cap ? old_cap : AIP_FIRST_OWNERS;
+
+	while (((uint64_t)t->owners + 1) * 2 > cap) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	if (cap == old_cap)
+		return 0;
+	t->owner = calloc(cap, sizeof(*t->owner));
+	if (!t->owner) {
+		t->owner = old;
+		return -ENOMEM;
+	}
+	t->owner_cap = cap;
+	for (uint32_t i = 0; i < old_cap; i++)
+		if (old[i].peer)
+			t->owner[owner_slot(t, old[i].peer)] = old[i];
+	free(old);
+	return 0;
+}
+
+/*
+ * Empties slot hole without tombstones: later entries of the same probe run
+ * move back into it unless their home lies after the hole.
+ */
+static void owner_delete(struct wg_allowedips *t, uint32_t hole)
+{
+	uint32_t mask = t->owner_cap - 1, j = hole;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->owner[j].peer)
+			break;
+		if (((j - owner_home(t, t->owner[j].peer)) & mask) >= ((j - hole) & mask)) {
+			t->owner[hole] = t->owner[j];
+			hole = j;
+		}
+	}
+	t->owner[hole].peer = NULL;
+	t->owners--;
+}
+
+static void list_add(struct wg_allowedips *t, uint32_t i, void *peer)
+{
+	struct wg_aip_owner *o = &t->owner[owner_slot(t, peer)];
+
+	if (!o->peer) {
+		o->peer = peer;
+		o->head = NONE;
+		o->count = 0;
+		t->owners++;
+	}
+	t->link[i].prev = NONE;
+	t->link[i].next = o->head;
+	if (o->head != NONE)
+		t->link[o->head].prev = i;
+	o->head = i;
+	o->count++;
+}
+
+static void list_del(struct wg_allowedips *t, uint32_t i, const void *peer)
+{
+	uint32_t slot = owner_slot(t, peer);
+	struct wg_aip_owner *o = &t->owner[slot];
+	const struct wg_aip_link *l = &t->link[i];
+
+	if (l->prev != NONE)
+		t->link[l->prev].next = l->next;
+	else
+		o->head = l->next;
+	if (l->next != NONE)
+		t->link[l->next].prev = l->prev;
+	if (--o->count == 0)
+		owner_delete(t, slot);
+}
+
+/* The one place a node changes owner: the per-peer lists follow it here. */
 static void set_peer(struct wg_allowedips *t, uint32_t i, void *peer)
 {
+	void *old = t->peer[i];
+
+	if (old == peer)
+		return;
+	if (old) {
+		list_del(t, i, old);
+		t->prefixes--;
+	}
+	if (peer) {
+		list_add(t, i, peer);
+		t->prefixes++;
+	}
 	t->peer[i] = peer;
 	t->node[i].has_peer = peer != NULL;
 }
@@ -118,6 +255,7 @@ static int reserve(struct wg_allowedips *t, uint32_t n)
 {
 	uint32_t cap, used = (uint32_t)t->nodes + 1; /* slot 0 is never used */
 	struct wg_aip_node *node;
+	struct wg_aip_link *link;
 	void **peer;
 
 	if (t->cap >= used && t->cap - used >= n)
@@ -130,16 +268,20 @@ static int reserve(struct wg_allowedips *t, uint32_t n)
 	}
 	if (posix_memalign((void **)&node, AIP_ALIGN, (size_t)cap * sizeof(*node)))
 		return -ENOMEM;
+	/* The parallel arrays may grow before the arena fails: they only get longer. */
 	peer = realloc(t->peer, (size_t)cap * sizeof(*peer));
-	if (!peer) {
+	if (peer)
+		t->peer = peer;
+	link = peer ? realloc(t->link, (size_t)cap * sizeof(*link)) : NULL;
+	if (!link) {
 		free(node);
 		return -ENOMEM;
 	}
+	t->link = link;
 	if (t->cap)
 		memcpy(node, t->node, (size_t)t->cap * sizeof(*node));
 	free(t->node);
 	t->node = node;
-	t->peer = peer;
 	/* Lowest new index first out of the free list. */
 	for (uint32_t i = cap - 1; i >= (t->cap ? t->cap : 1); i--) {
 		node[i].child[0] = t->free_head;
@@ -149,7 +291,8 @@ static int reserve(struct wg_allowedips *t, uint32_t n)
 	return 0;
 }
 
-static uint32_t node_new(struct wg_allowedips *t, const uint64_t k[2], uint8_t cidr, void *peer)
+static uint32_t node_new(struct wg_allowedips *t, const uint64_t k[2], uint8_t cidr, bool is_v6,
+			 void *peer)
 {
 	uint32_t i = t->free_head;
 	struct wg_aip_node *n = &t->node[i];
@@ -162,6 +305,10 @@ static uint32_t node_new(struct wg_allowedips *t, const uint64_t k[2], uint8_t c
 	n->child[0] = NONE;
 	n->child[1] = NONE;
 	n->cidr = cidr;
+	n->is_v6 = is_v6;
+	/* A fresh or freed slot is on no list. */
+	n->has_peer = 0;
+	t->peer[i] = NULL;
 	set_peer(t, i, peer);
 	t->nodes++;
 	return i;
@@ -200,6 +347,8 @@ void wg_allowedips_free(struct wg_allowedips *t)
 {
 	free(t->node);
 	free(t->peer);
+	free(t->link);
+	free(t->owner);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -216,11 +365,12 @@ int wg_allowedips_insert(struct wg_allowedips *t, uint8_t family, const uint8_t 
 	struct aip_family f;
 	uint32_t *slot, i, leaf, branch;
 	uint64_t k[2];
+	bool v6 = family == AF_INET6;
 
 	if (!family_of(t, family, &f) || cidr > f.maxbits || !peer)
 		return -EINVAL;
 	/* Before any pointer into the arena is taken: growing moves it. */
-	if (reserve(t, 2))
+	if (reserve(t, 2) || owner_reserve(t))
 		return -ENOMEM;
 	key_from_addr(family, addr, k);
 	slot = f.root;
@@ -237,37 +387,29 @@ int wg_allowedips_insert(struct wg_allowedips *t, uint8_t family, const uint8_t 
 			continue;
 		}
 		/* The new prefix leaves n's path above n: it goes in between. */
-		leaf = node_new(t, k, cidr, peer);
+		leaf = node_new(t, k, cidr, v6, peer);
 		if (cpl == cidr) {
 			t->node[leaf].child[key_bit(n->key, cidr)] = i;
 			*slot = leaf;
 			return 0;
 		}
-		branch = node_new(t, k, cpl, NULL);
+		branch = node_new(t, k, cpl, v6, NULL);
 		t->node[branch].child[key_bit(k, cpl)] = leaf;
 		t->node[branch].child[key_bit(n->key, cpl)] = i;
 		*slot = branch;
 		return 0;
 	}
-	*slot = node_new(t, k, cidr, peer);
+	*slot = node_new(t, k, cidr, v6, peer);
 	return 0;
 }
 
-int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
-			 void *peer)
+/* Takes peer's prefix k/cidr (k masked) out of the trie at root: 0 or -ENOENT. */
+static int remove_prefix(struct wg_allowedips *t, uint32_t *root, const uint64_t k[2], uint8_t cidr,
+			 const void *peer)
 {
-	struct aip_family f;
-	uint32_t *slot, *parent = NULL, i;
-	uint64_t k[2], m[2];
+	uint32_t *slot = root, *parent = NULL, i;
 	const struct wg_aip_node *n = NULL;
 
-	if (!family_of(t, family, &f) || cidr > f.maxbits)
-		return -EINVAL;
-	key_from_addr(family, addr, k);
-	prefix_mask(cidr, m);
-	k[0] &= m[0];
-	k[1] &= m[1];
-	slot = f.root;
 	while ((i = *slot) != NONE) {
 		n = &t->node[i];
 		if (n->cidr >= cidr || !node_covers(n, k))
@@ -283,49 +425,40 @@ int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t 
 	/* Only when the node went away entirely can its parent have lost a child. */
 	if (parent)
 		prune(t, parent);
-	release_if_empty(t);
 	return 0;
 }
 
-/* Post-order walk, so that every subtree is final before its root is pruned. */
-static void remove_tree_peer(struct wg_allowedips *t, uint32_t *root, void *peer)
+int wg_allowedips_remove(struct wg_allowedips *t, uint8_t family, const uint8_t *addr, uint8_t cidr,
+			 void *peer)
 {
-	struct {
-		uint32_t *slot;
-		unsigned int next;
-	} stack[AIP_STACK];
-	int sp = 0;
+	struct aip_family f;
+	uint64_t k[2], m[2];
+	int rc;
 
-	if (*root == NONE)
-		return;
-	stack[0].slot = root;
-	stack[0].next = 0;
-	while (sp >= 0) {
-		uint32_t i = *stack[sp].slot;
-
-		if (stack[sp].next < 2) {
-			uint32_t *child = &t->node[i].child[stack[sp].next++];
-
-			if (*child != NONE) {
-				sp++;
-				stack[sp].slot = child;
-				stack[sp].next = 0;
-			}
-			continue;
-		}
-		if (t->peer[i] == peer)
-			set_peer(t, i, NULL);
-		prune(t, stack[sp].slot);
-		sp--;
-	}
+	if (!family_of(t, family, &f) || cidr > f.maxbits)
+		return -EINVAL;
+	key_from_addr(family, addr, k);
+	prefix_mask(cidr, m);
+	k[0] &= m[0];
+	k[1] &= m[1];
+	rc = remove_prefix(t, f.root, k, cidr, peer);
+	release_if_empty(t);
+	return rc;
 }
 
+/* One prefix at a time from the peer's list, each found again from its root. */
 void wg_allowedips_remove_by_peer(struct wg_allowedips *t, void *peer)
 {
-	if (!peer)
-		return;
-	remove_tree_peer(t, &t->root4, peer);
-	remove_tree_peer(t, &t->root6, peer);
+	const struct wg_aip_owner *o;
+
+	while (peer && (o = owner_find(t, peer)) != NULL) {
+		const struct wg_aip_node *n = &t->node[o->head];
+		uint64_t k[2] = {n->key[0], n->key[1]};
+
+		/* Cannot fail while the lists are right; never loop if they were not. */
+		if (remove_prefix(t, n->is_v6 ? &t->root6 : &t->root4, k, n->cidr, peer))
+			break;
+	}
 	release_if_empty(t);
 }
 
@@ -361,13 +494,12 @@ void *wg_allowedips_lookup(const struct wg_allowedips *t, uint8_t family, const 
 }
 
 /* Pre-order, 0 before 1: prefixes come out in address order, shorter first. */
-static size_t walk_tree(const struct wg_allowedips *t, uint32_t root, uint8_t family, void *peer,
-			void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
-			void *ctx)
+static void walk_tree(const struct wg_allowedips *t, uint32_t root, uint8_t family, void *peer,
+		      void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
+		      void *ctx)
 {
 	uint32_t stack[AIP_STACK];
 	unsigned int sp = 0;
-	size_t count = 0;
 	uint8_t addr[16];
 
 	if (root != NONE)
@@ -376,33 +508,77 @@ static size_t walk_tree(const struct wg_allowedips *t, uint32_t root, uint8_t fa
 		uint32_t i = stack[--sp];
 		const struct wg_aip_node *n = &t->node[i];
 
-		if (n->has_peer && (!peer || t->peer[i] == peer)) {
-			count++;
-			if (cb) {
-				key_to_addr(family, n->key, addr);
-				cb(ctx, family, addr, n->cidr);
-			}
+		if (t->peer[i] == peer) {
+			key_to_addr(family, n->key, addr);
+			cb(ctx, family, addr, n->cidr);
 		}
 		if (n->child[1] != NONE)
 			stack[sp++] = n->child[1];
 		if (n->child[0] != NONE)
 			stack[sp++] = n->child[0];
 	}
-	return count;
+}
+
+struct aip_entry {
+	uint64_t key[2];
+	uint8_t is_v6;
+	uint8_t cidr;
+};
+
+/* The order of walk_tree over both tries: IPv4 first, address, then length. */
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct aip_entry *a = pa, *b = pb;
+
+	if (a->is_v6 != b->is_v6)
+		return a->is_v6 < b->is_v6 ? -1 : 1;
+	for (int w = 0; w < 2; w++)
+		if (a->key[w] != b->key[w])
+			return a->key[w] < b->key[w] ? -1 : 1;
+	return (a->cidr > b->cidr) - (a->cidr < b->cidr);
 }
 
 void wg_allowedips_foreach(const struct wg_allowedips *t, void *peer,
 			   void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
 			   void *ctx)
 {
-	if (!peer || !cb)
+	struct aip_entry local[AIP_SORT_STACK], *e = local;
+	const struct wg_aip_owner *o;
+	uint32_t n = 0;
+	uint8_t addr[16];
+
+	if (!peer || !cb || !(o = owner_find(t, peer)))
 		return;
-	walk_tree(t, t->root4, AF_INET, peer, cb, ctx);
-	walk_tree(t, t->root6, AF_INET6, peer, cb, ctx);
+	if (o->count > AIP_SORT_STACK && !(e = malloc(o->count * sizeof(*e)))) {
+		/* Out of memory: the same order, at the cost of the whole table. */
+		walk_tree(t, t->root4, AF_INET, peer, cb, ctx);
+		walk_tree(t, t->root6, AF_INET6, peer, cb, ctx);
+		return;
+	}
+	for (uint32_t i = o->head; i != NONE; i = t->link[i].next) {
+		e[n].key[0] = t->node[i].key[0];
+		e[n].key[1] = t->node[i].key[1];
+		e[n].is_v6 = t->node[i].is_v6;
+		e[n].cidr = t->node[i].cidr;
+		n++;
+	}
+	qsort(e, n, sizeof(*e), entry_cmp);
+	for (uint32_t j = 0; j < n; j++) {
+		uint8_t family = e[j].is_v6 ? AF_INET6 : AF_INET;
+
+		key_to_addr(family, e[j].key, addr);
+		cb(ctx, family, addr, e[j].cidr);
+	}
+	if (e != local)
+		free(e);
 }
 
 size_t wg_allowedips_count(const struct wg_allowedips *t, void *peer)
 {
-	return walk_tree(t, t->root4, AF_INET, peer, NULL, NULL) +
-	       walk_tree(t, t->root6, AF_INET6, peer, NULL, NULL);
+	const struct wg_aip_owner *o;
+
+	if (!peer)
+		return t->prefixes;
+	o = owner_find(t, peer);
+	return o ? o->count : 0;
 }

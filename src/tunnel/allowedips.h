@@ -8,26 +8,37 @@
  * family; every node without a peer has exactly two children, so a table of n
  * prefixes holds at most 2n - 1 nodes, and no path is longer than 129 nodes.
  * Lookups do not allocate; inserts allocate one or two nodes (config time).
- * Peers are opaque pointers owned by the caller.
+ * Peers are opaque pointers owned by the caller. Each peer's prefixes are also
+ * on a list of their own, found through a hash map keyed by the peer pointer,
+ * so listing, counting or removing one peer's prefixes costs that peer's
+ * prefixes, not the table: a control answer lists every peer.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 struct wg_aip_node;
+struct wg_aip_link;
+struct wg_aip_owner;
 
 /*
  * Nodes live in one arena and link by uint32 index (0 = none): 32-byte
  * nodes aligned to cache lines keep large tables in cache, and freed nodes
- * are reused, so memory follows the peak number of prefixes.
+ * are reused, so memory follows the peak number of prefixes. What only
+ * config and control read (owner, per-peer list) lives in parallel arrays.
  */
 struct wg_allowedips {
-	struct wg_aip_node *node; /* arena; node[0] is unused so that index 0 means none */
-	void **peer;		  /* peer[i]: owner of node i's prefix, NULL for a branch point */
-	uint32_t cap;		  /* arena slots */
-	uint32_t free_head;	  /* free slots, linked through their first child */
+	struct wg_aip_node *node;   /* arena; node[0] is unused so that index 0 means none */
+	void **peer;		    /* peer[i]: owner of node i's prefix, NULL for a branch point */
+	struct wg_aip_link *link;   /* link[i]: node i's neighbours on its peer's list */
+	struct wg_aip_owner *owner; /* open addressing, linear probing: peer -> its list */
+	uint32_t cap;		    /* arena slots */
+	uint32_t free_head;	    /* free slots, linked through their first child */
 	uint32_t root4;
 	uint32_t root6;
-	size_t nodes; /* trie nodes in use, prefixes and branch points */
+	uint32_t owner_cap; /* owner slots: 0 or a power of two, at most half used */
+	uint32_t owners;    /* peers owning at least one prefix */
+	size_t nodes;	    /* trie nodes in use, prefixes and branch points */
+	size_t prefixes;    /* nodes with a peer */
 };
 
 void wg_allowedips_init(struct wg_allowedips *t);
@@ -52,13 +63,14 @@ void *wg_allowedips_lookup(const struct wg_allowedips *t, uint8_t family, const 
 
 /*
  * Calls cb for every prefix peer owns (addr masked, network byte order),
- * IPv4 first, then IPv6, each in address order. cb must not modify t.
+ * IPv4 first, then IPv6, each in address order, shorter first. cb must not
+ * modify t. Costs that peer's prefixes times log of them.
  */
 void wg_allowedips_foreach(const struct wg_allowedips *t, void *peer,
 			   void (*cb)(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr),
 			   void *ctx);
 
-/* Number of prefixes peer owns (peer NULL: all prefixes). */
+/* Number of prefixes peer owns (peer NULL: all prefixes); constant time. */
 size_t wg_allowedips_count(const struct wg_allowedips *t, void *peer);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -576,6 +577,176 @@ static void test_foreach(void **state)
 	wg_allowedips_free(&t);
 }
 
+/* ---- per-peer lists against the reference, with many peers ---- */
+
+#define MANY 3000
+static int many[MANY];
+
+static int ref_order(const void *pa, const void *pb)
+{
+	const struct ref_prefix *a = pa, *b = pb;
+	int c;
+
+	if (a->peer != b->peer)
+		return (uintptr_t)a->peer < (uintptr_t)b->peer ? -1 : 1;
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	c = memcmp(a->addr, b->addr, addr_len(a->family));
+	if (c)
+		return c;
+	return (a->cidr > b->cidr) - (a->cidr < b->cidr);
+}
+
+static struct ref_prefix listed[REF_MAX];
+static size_t listed_n;
+
+static void list_into(void *ctx, uint8_t family, const uint8_t *addr, uint8_t cidr)
+{
+	assert_true(listed_n < REF_MAX);
+	memset(&listed[listed_n], 0, sizeof(listed[0]));
+	listed[listed_n].family = family;
+	memcpy(listed[listed_n].addr, addr, addr_len(family));
+	listed[listed_n].cidr = cidr;
+	listed[listed_n].peer = ctx;
+	listed_n++;
+}
+
+/*
+ * Every peer lists and counts exactly its reference prefixes, in the
+ * documented order: the reference sorted by peer, then family, address, length.
+ */
+static void check_every_peer(const struct wg_allowedips *t)
+{
+	static struct ref_prefix want[REF_MAX];
+	size_t w = 0;
+
+	memcpy(want, ref, ref_n * sizeof(ref[0]));
+	qsort(want, ref_n, sizeof(want[0]), ref_order);
+	assert_int_equal(wg_allowedips_count(t, NULL), ref_n);
+	for (unsigned int p = 0; p < MANY; p++) {
+		void *peer = &many[p];
+		size_t first = w;
+
+		while (w < ref_n && want[w].peer == peer)
+			w++;
+		/* Peers are sorted by address in want: many[] is one array, in order. */
+		assert_int_equal(wg_allowedips_count(t, peer), w - first);
+		listed_n = 0;
+		wg_allowedips_foreach(t, peer, list_into, peer);
+		assert_int_equal(listed_n, w - first);
+		for (size_t j = 0; j < listed_n; j++)
+			assert_int_equal(ref_order(&listed[j], &want[first + j]), 0);
+	}
+	assert_int_equal(w, ref_n);
+}
+
+/* A few peers own many prefixes (more than foreach sorts on its stack). */
+static void *random_owner(void)
+{
+	return &many[rng_below(4) == 0 ? rng_below(4) : rng_below(MANY)];
+}
+
+static void test_per_peer_lists(void **state)
+{
+	struct wg_allowedips t;
+	uint8_t a[16];
+	uint8_t cidr;
+
+	(void)state;
+	rng_seed(0x5eed0001);
+	ref_n = 0;
+	wg_allowedips_init(&t);
+	for (unsigned int op = 0; op < 40000; op++) {
+		uint8_t family = rng_below(2) ? AF_INET : AF_INET6;
+		unsigned int kind = rng_below(100);
+
+		if (kind < 45) {
+			void *peer = random_owner();
+
+			random_prefix(family, a, &cidr);
+			assert_int_equal(wg_allowedips_insert(&t, family, a, cidr, peer), 0);
+			ref_insert(family, a, cidr, peer);
+		} else if (kind < 60 && ref_n) {
+			/* Move a present prefix to another peer (or the same one again). */
+			struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
+			void *peer = random_owner();
+
+			assert_int_equal(wg_allowedips_insert(&t, p.family, p.addr, p.cidr, peer),
+					 0);
+			ref_insert(p.family, p.addr, p.cidr, peer);
+		} else if (kind < 90 && ref_n) {
+			struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
+			void *peer = rng_below(4) == 0 ? random_owner() : p.peer;
+			int want = ref_remove(p.family, p.addr, p.cidr, peer);
+
+			assert_int_equal(wg_allowedips_remove(&t, p.family, p.addr, p.cidr, peer),
+					 want);
+		} else if (kind < 92) {
+			void *peer = random_owner();
+
+			wg_allowedips_remove_by_peer(&t, peer);
+			ref_remove_by_peer(peer);
+			assert_int_equal(wg_allowedips_count(&t, peer), 0);
+		} else if (kind < 93) {
+			check_lookups(&t, family, 20);
+		}
+		if (op % 4000 == 0)
+			check_every_peer(&t);
+	}
+	check_every_peer(&t);
+	check_shape(&t);
+	check_lookups(&t, AF_INET, 3000);
+	check_lookups(&t, AF_INET6, 3000);
+	assert_true(t.owners > 100);
+
+	/* Peers leave one by one, as a device's peers are removed. */
+	for (unsigned int p = 0; p < MANY; p++) {
+		wg_allowedips_remove_by_peer(&t, &many[p]);
+		ref_remove_by_peer(&many[p]);
+		if (p % 500 == 0) {
+			check_every_peer(&t);
+			check_shape(&t);
+		}
+	}
+	assert_int_equal(ref_n, 0);
+	assert_int_equal(t.nodes, 0);
+	assert_int_equal(t.owners, 0);
+	assert_int_equal(t.owner_cap, 0); /* the empty table gave the map back too */
+	wg_allowedips_free(&t);
+}
+
+/* The net tests' large device: every peer one /32 and one /128. */
+static void test_many_peers_host_routes(void **state)
+{
+	struct wg_allowedips t;
+
+	(void)state;
+	ref_n = 0;
+	wg_allowedips_init(&t);
+	for (unsigned int i = 0; i < MANY; i++) {
+		uint8_t a4[4] = {10, 100, (uint8_t)(i >> 8), (uint8_t)i};
+		uint8_t a6[16] = {0xfd, 0x99, [14] = (uint8_t)(i >> 8), [15] = (uint8_t)i};
+
+		assert_int_equal(wg_allowedips_insert(&t, AF_INET6, a6, 128, &many[i]), 0);
+		assert_int_equal(wg_allowedips_insert(&t, AF_INET, a4, 32, &many[i]), 0);
+		ref_insert(AF_INET6, a6, 128, &many[i]);
+		ref_insert(AF_INET, a4, 32, &many[i]);
+	}
+	assert_int_equal(t.owners, MANY);
+	check_every_peer(&t);
+	/* Every other peer leaves: the map deletes from the middle of probe runs. */
+	for (unsigned int i = 0; i < MANY; i += 2) {
+		wg_allowedips_remove_by_peer(&t, &many[i]);
+		ref_remove_by_peer(&many[i]);
+	}
+	assert_int_equal(t.owners, MANY / 2);
+	check_every_peer(&t);
+	check_lookups(&t, AF_INET, 2000);
+	check_lookups(&t, AF_INET6, 2000);
+	wg_allowedips_free(&t);
+	assert_int_equal(t.owners, 0);
+}
+
 /* The longest possible path: one prefix per length 0..128, all nested. */
 static void test_deep_chain(void **state)
 {
@@ -654,6 +825,8 @@ int main(void)
 		cmocka_unit_test(test_random_v6),
 		cmocka_unit_test(test_random_mixed_ops),
 		cmocka_unit_test(test_memory_bounded_under_churn),
+		cmocka_unit_test(test_per_peer_lists),
+		cmocka_unit_test(test_many_peers_host_routes),
 	};
 	/* clang-format on */
 
