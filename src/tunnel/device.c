@@ -189,13 +189,14 @@ int wg_device_add_peer(struct wg_device *dev, const uint8_t public_key[WG_KEY_SI
 		return -EINVAL;
 	if (dev->npeers >= dev->max_peers)
 		return -ENOSPC;
-	for (id = 0; dev->peers[id]; id++)
+	for (id = dev->free_id; dev->peers[id]; id++)
 		;
 	peer = malloc(sizeof(*peer));
 	if (!peer)
 		return -ENOMEM;
 	wg_peer_init(peer, dev, id, public_key);
 	dev->peers[id] = peer;
+	dev->free_id = id + 1;
 	dev->npeers++;
 	b = pubkey_bucket(dev, public_key);
 	peer->pubkey_next = *b;
@@ -258,6 +259,8 @@ void wg_device_remove_peer(struct wg_device *dev, struct wg_peer *peer)
 	else
 		dev->peer_list_tail = peer->list_prev;
 	dev->peers[peer->id] = NULL;
+	if (peer->id < dev->free_id)
+		dev->free_id = peer->id;
 	dev->npeers--;
 	crypto_wipe(peer, sizeof(*peer));
 	free(peer);

@@ -124,6 +124,7 @@ struct wg_device {
 
 	struct wg_peer **peers; /* by id, max_peers slots */
 	uint32_t max_peers;
+	uint32_t free_id; /* no id below it is free: adding n peers stays linear */
 	uint32_t npeers;
 	struct wg_peer *peer_list_head, *peer_list_tail;
 	struct wg_peer **pubkey_buckets;

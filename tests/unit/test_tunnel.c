@@ -878,6 +878,41 @@ static void test_full_outputs(void **state)
 	net_free(&n);
 }
 
+/* A new peer takes the lowest free id, also after removals below the last one added. */
+static void test_peer_ids(void **state)
+{
+	struct net n;
+	struct wg_peer *p[6], *q;
+	uint8_t key[32];
+
+	(void)state;
+	net_init(&n, NULL);
+	assert_int_equal(n.a.peer->id, 0);
+	for (uint32_t i = 0; i < 6; i++) {
+		memset(key, 0x20 + (int)i, sizeof(key));
+		assert_int_equal(wg_device_add_peer(&n.a.dev, key, &p[i]), 0);
+		assert_int_equal(p[i]->id, i + 1);
+	}
+	wg_device_remove_peer(&n.a.dev, p[3]); /* id 4 */
+	wg_device_remove_peer(&n.a.dev, p[1]); /* id 2 */
+	memset(key, 0x40, sizeof(key));
+	assert_int_equal(wg_device_add_peer(&n.a.dev, key, &q), 0);
+	assert_int_equal(q->id, 2);
+	key[0]++;
+	assert_int_equal(wg_device_add_peer(&n.a.dev, key, &q), 0);
+	assert_int_equal(q->id, 4);
+	key[0]++;
+	assert_int_equal(wg_device_add_peer(&n.a.dev, key, &q), 0);
+	assert_int_equal(q->id, 7);
+	assert_ptr_equal(wg_device_peer_by_id(&n.a.dev, 7), q);
+	wg_device_remove_peer(&n.a.dev, n.a.peer);
+	key[0]++;
+	assert_int_equal(wg_device_add_peer(&n.a.dev, key, &q), 0);
+	assert_int_equal(q->id, 0);
+	n.a.peer = q;
+	net_free(&n);
+}
+
 static void test_peer_config(void **state)
 {
 	struct net n;
@@ -967,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_deferred_encryption),
 		cmocka_unit_test(test_deferred_decryption),
 		cmocka_unit_test(test_job_lists_wipe_keys),
+		cmocka_unit_test(test_peer_ids),
 		cmocka_unit_test(test_peer_config),
 		cmocka_unit_test(test_drop_names),
 	};
