@@ -292,42 +292,63 @@ static void test_random_v6(void **state)
 	random_against_reference(AF_INET6, 43, 300);
 }
 
-/* Insert, remove, remove_by_peer and lookup interleaved on both families at once. */
+/*
+ * One random operation on either family, mirrored in the reference: insert,
+ * move a present prefix to another peer, remove (a quarter of the attempts
+ * with a wrong peer), remove a peer's prefixes, or compare some lookups.
+ */
+static void random_op(struct wg_allowedips *t, void *(*pick)(void))
+{
+	uint8_t family = rng_below(2) ? AF_INET : AF_INET6;
+	unsigned int kind = rng_below(100);
+	uint8_t a[16], cidr;
+
+	if (kind < 45) {
+		void *peer = pick();
+
+		random_prefix(family, a, &cidr);
+		assert_int_equal(wg_allowedips_insert(t, family, a, cidr, peer), 0);
+		ref_insert(family, a, cidr, peer);
+	} else if (kind < 60 && ref_n) {
+		struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
+		void *peer = pick();
+
+		assert_int_equal(wg_allowedips_insert(t, p.family, p.addr, p.cidr, peer), 0);
+		ref_insert(p.family, p.addr, p.cidr, peer);
+	} else if (kind < 90 && ref_n) {
+		struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
+		void *peer = rng_below(4) == 0 ? pick() : p.peer;
+		int want = ref_remove(p.family, p.addr, p.cidr, peer);
+
+		assert_int_equal(wg_allowedips_remove(t, p.family, p.addr, p.cidr, peer), want);
+	} else if (kind < 92) {
+		void *peer = pick();
+
+		wg_allowedips_remove_by_peer(t, peer);
+		ref_remove_by_peer(peer);
+		assert_int_equal(wg_allowedips_count(t, peer), 0);
+	} else {
+		check_lookups(t, family, 5);
+	}
+}
+
+static void *pick_of_8(void)
+{
+	return PEER(rng_below(8));
+}
+
+/* All operations interleaved on both families at once, few peers. */
 static void test_random_mixed_ops(void **state)
 {
 	struct wg_allowedips t;
-	uint8_t a[16];
-	uint8_t cidr;
+	uint8_t a[16] = {0};
 
 	(void)state;
 	rng_seed(0xfeedface);
 	ref_n = 0;
 	wg_allowedips_init(&t);
 	for (unsigned int op = 0; op < 6000; op++) {
-		uint8_t family = rng_below(2) ? AF_INET : AF_INET6;
-		unsigned int kind = rng_below(100);
-
-		if (kind < 55) {
-			void *peer = PEER(rng_below(8));
-
-			random_prefix(family, a, &cidr);
-			assert_int_equal(wg_allowedips_insert(&t, family, a, cidr, peer), 0);
-			ref_insert(family, a, cidr, peer);
-		} else if (kind < 90 && ref_n) {
-			struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
-			void *peer = rng_below(4) == 0 ? PEER(rng_below(8)) : p.peer;
-			int want = ref_remove(p.family, p.addr, p.cidr, peer);
-
-			assert_int_equal(wg_allowedips_remove(&t, p.family, p.addr, p.cidr, peer),
-					 want);
-		} else if (kind < 91) {
-			void *peer = PEER(rng_below(8));
-
-			wg_allowedips_remove_by_peer(&t, peer);
-			ref_remove_by_peer(peer);
-		} else {
-			check_lookups(&t, family, 50);
-		}
+		random_op(&t, pick_of_8);
 		if (op % 500 == 0)
 			check_shape(&t);
 	}
@@ -649,47 +670,13 @@ static void *random_owner(void)
 static void test_per_peer_lists(void **state)
 {
 	struct wg_allowedips t;
-	uint8_t a[16];
-	uint8_t cidr;
 
 	(void)state;
 	rng_seed(0x5eed0001);
 	ref_n = 0;
 	wg_allowedips_init(&t);
 	for (unsigned int op = 0; op < 40000; op++) {
-		uint8_t family = rng_below(2) ? AF_INET : AF_INET6;
-		unsigned int kind = rng_below(100);
-
-		if (kind < 45) {
-			void *peer = random_owner();
-
-			random_prefix(family, a, &cidr);
-			assert_int_equal(wg_allowedips_insert(&t, family, a, cidr, peer), 0);
-			ref_insert(family, a, cidr, peer);
-		} else if (kind < 60 && ref_n) {
-			/* Move a present prefix to another peer (or the same one again). */
-			struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
-			void *peer = random_owner();
-
-			assert_int_equal(wg_allowedips_insert(&t, p.family, p.addr, p.cidr, peer),
-					 0);
-			ref_insert(p.family, p.addr, p.cidr, peer);
-		} else if (kind < 90 && ref_n) {
-			struct ref_prefix p = ref[rng_below((uint32_t)ref_n)];
-			void *peer = rng_below(4) == 0 ? random_owner() : p.peer;
-			int want = ref_remove(p.family, p.addr, p.cidr, peer);
-
-			assert_int_equal(wg_allowedips_remove(&t, p.family, p.addr, p.cidr, peer),
-					 want);
-		} else if (kind < 92) {
-			void *peer = random_owner();
-
-			wg_allowedips_remove_by_peer(&t, peer);
-			ref_remove_by_peer(peer);
-			assert_int_equal(wg_allowedips_count(&t, peer), 0);
-		} else if (kind < 93) {
-			check_lookups(&t, family, 20);
-		}
+		random_op(&t, random_owner);
 		if (op % 4000 == 0)
 			check_every_peer(&t);
 	}
