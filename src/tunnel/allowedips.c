@@ -177,8 +177,9 @@ static int owner_reserve(struct wg_allowedips *t)
 }
 
 /*
- * Empties slot hole without tombstones: later entries of the same probe run
- * move back into it unless their home lies after the hole.
+ * Empties slot hole without tombstones: each later entry of the same run
+ * moves back into it when its probe path passes the hole (its home is not
+ * cyclically between the hole and itself), so every lookup still finds it.
  */
 static void owner_delete(struct wg_allowedips *t, uint32_t hole)
 {
