@@ -130,14 +130,15 @@ bool vwired_wire_alive(struct vwired_shared *sh, struct vw_wire *wire)
 	return !wire->live.silent;
 }
 
+/* A probe to the wire's Remote into out; *sent counts it. */
 static void probe(struct vwired_worker *w, struct vwired_shared *sh, struct vw_wire *wire,
-		  struct pkt_vec *out, uint64_t now)
+		  struct pkt_vec *out, uint64_t now, uint64_t *sent)
 {
 	struct pkt *p = echo_packet(&w->d->pool, sh->vx.cfg.local, wire->remote, ICMP_ECHO_REQUEST,
 				    wire->live.seq++, probe_magic, now);
 
 	if (p && pkt_vec_add(out, p))
-		wire->live.probes_sent++;
+		(*sent)++;
 	else if (p)
 		pkt_free(p);
 }
@@ -218,7 +219,7 @@ static void wire_tick(struct vwired_worker *w, struct vwired_shared *sh, struct 
 	}
 	if (vwired_liveness_check(&wire->live, wire->peer->last_authenticated_rx, now,
 				  workers_behind, w->d, &changed))
-		probe(w, sh, wire, out, now);
+		probe(w, sh, wire, out, now, &wire->live.probes_sent);
 	if (changed)
 		sh->wires_dirty = true;
 }
@@ -228,7 +229,6 @@ static void rtt_probe_due(struct vwired_worker *w, struct vwired_shared *sh, str
 			  struct pkt_vec *out, uint64_t now)
 {
 	struct vw_rtt *r = &wire->rtt;
-	struct pkt *p;
 
 	if (!wire->peer || !wg_peer_has_session(wire->peer, now)) {
 		r->probe_at = UINT64_MAX; /* the first tick with a session probes */
@@ -237,12 +237,7 @@ static void rtt_probe_due(struct vwired_worker *w, struct vwired_shared *sh, str
 	if (r->probe_at != UINT64_MAX && now < r->probe_at)
 		return;
 	r->probe_at = now + VWIRED_RTT_INTERVAL;
-	p = echo_packet(&w->d->pool, sh->vx.cfg.local, wire->remote, ICMP_ECHO_REQUEST,
-			wire->live.seq++, probe_magic, now);
-	if (p && pkt_vec_add(out, p))
-		r->probes_sent++;
-	else if (p)
-		pkt_free(p);
+	probe(w, sh, wire, out, now, &r->probes_sent);
 }
 
 /*
