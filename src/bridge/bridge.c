@@ -194,16 +194,24 @@ void br_destroy(struct bridge *br)
 	memset(br, 0, sizeof(*br));
 }
 
+/* Before a number is picked, so a bad config is -EINVAL even on a full bridge. */
+static int br_port_config_check(const struct br_port_config *pc)
+{
+	if (!stp_path_cost_ok(pc->path_cost) || !stp_port_priority_ok(pc->priority))
+		return -EINVAL;
+	if (pc->have_mac && (is_zero(pc->mac, 6) || is_multicast(pc->mac)))
+		return -EINVAL;
+	return 0;
+}
+
 int br_add_port(struct bridge *br, const struct br_port_config *pc)
 {
 	uint16_t no;
 	struct br_port *bp;
+	int err = br_port_config_check(pc);
 
-	if (pc->path_cost < STP_MIN_PATH_COST || pc->path_cost > STP_MAX_PATH_COST ||
-	    pc->priority > STP_MAX_PORT_PRIORITY)
-		return -EINVAL;
-	if (pc->have_mac && (is_zero(pc->mac, 6) || is_multicast(pc->mac)))
-		return -EINVAL;
+	if (err)
+		return err;
 	/* The lowest free number, as the kernel picks. */
 	for (no = 1; no < BR_MAX_PORTS && br->ports[no].in_use; no++)
 		;
@@ -265,7 +273,7 @@ int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t n
 {
 	if (!stp_port_of(br, port))
 		return -ENOENT;
-	if (cost < STP_MIN_PATH_COST || cost > STP_MAX_PATH_COST)
+	if (!stp_path_cost_ok(cost))
 		return -ERANGE;
 	br->out = out;
 	br_stp_set_path_cost(br, (uint16_t)port, cost, now);
@@ -278,7 +286,7 @@ int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, ui
 {
 	if (!stp_port_of(br, port))
 		return -ENOENT;
-	if (priority > STP_MAX_PORT_PRIORITY)
+	if (!stp_port_priority_ok(priority))
 		return -ERANGE;
 	br->out = out;
 	br_stp_set_port_priority(br, (uint16_t)port, (uint8_t)priority, now);

@@ -168,10 +168,7 @@ bool rstp_add_port(struct rstp_bridge *br, uint16_t port_no, uint8_t priority, u
 {
 	struct rstp_port *p;
 
-	if (port_no == 0 || port_no >= STP_MAX_PORTS || br->ports[port_no].in_use)
-		return false;
-	if (priority > STP_MAX_PORT_PRIORITY || path_cost < STP_MIN_PATH_COST ||
-	    path_cost > STP_MAX_PATH_COST)
+	if (!stp_port_config_ok(port_no, priority, path_cost) || br->ports[port_no].in_use)
 		return false;
 	p = &br->ports[port_no];
 	memset(p, 0, sizeof(*p));
@@ -264,7 +261,7 @@ void rstp_set_port_priority(struct rstp_bridge *br, uint16_t port_no, uint8_t pr
 {
 	struct rstp_port *p = rstp_get_port(br, port_no);
 
-	if (!p || priority > STP_MAX_PORT_PRIORITY)
+	if (!p || !stp_port_priority_ok(priority))
 		return;
 	br->now = now;
 	p->priority = priority;
@@ -277,7 +274,7 @@ void rstp_set_path_cost(struct rstp_bridge *br, uint16_t port_no, uint32_t path_
 {
 	struct rstp_port *p = rstp_get_port(br, port_no);
 
-	if (!p || path_cost < STP_MIN_PATH_COST || path_cost > STP_MAX_PATH_COST)
+	if (!p || !stp_path_cost_ok(path_cost))
 		return;
 	br->now = now;
 	p->port_path_cost = path_cost;

@@ -292,7 +292,7 @@ struct rstp_bridge {
  */
 bool rstp_init(struct rstp_bridge *br, uint64_t bridge_id, const struct stp_times *times,
 	       uint64_t now, const struct rstp_callbacks *cb, void *ctx);
-/* A new port, not enabled, its machines at BEGIN. false when out of range or taken. */
+/* A new port, not enabled, its machines at BEGIN. false when taken or not stp_port_config_ok. */
 bool rstp_add_port(struct rstp_bridge *br, uint16_t port_no, uint8_t priority, uint32_t path_cost);
 struct rstp_port *rstp_get_port(struct rstp_bridge *br, uint16_t port_no);
 const struct rstp_port *rstp_get_port_const(const struct rstp_bridge *br, uint16_t port_no);

@@ -531,10 +531,7 @@ bool stp_add_port(struct stp_bridge *br, uint16_t port_no, uint8_t priority, uin
 {
 	struct stp_port *p;
 
-	if (port_no == 0 || port_no >= STP_MAX_PORTS || br->ports[port_no].in_use)
-		return false;
-	if (priority > STP_MAX_PORT_PRIORITY || path_cost < STP_MIN_PATH_COST ||
-	    path_cost > STP_MAX_PATH_COST)
+	if (!stp_port_config_ok(port_no, priority, path_cost) || br->ports[port_no].in_use)
 		return false;
 	p = &br->ports[port_no];
 	memset(p, 0, sizeof(*p));
@@ -654,7 +651,7 @@ void stp_set_port_priority(struct stp_bridge *br, uint16_t port_no, uint8_t prio
 	struct stp_port *p = stp_get_port(br, port_no);
 	uint16_t new_id;
 
-	if (!p || priority > STP_MAX_PORT_PRIORITY)
+	if (!p || !stp_port_priority_ok(priority))
 		return;
 	br->now = now;
 	new_id = stp_make_port_id(priority, port_no);
@@ -673,7 +670,7 @@ void stp_set_path_cost(struct stp_bridge *br, uint16_t port_no, uint32_t path_co
 {
 	struct stp_port *p = stp_get_port(br, port_no);
 
-	if (!p || path_cost < STP_MIN_PATH_COST || path_cost > STP_MAX_PATH_COST)
+	if (!p || !stp_path_cost_ok(path_cost))
 		return;
 	br->now = now;
 	p->path_cost = path_cost;

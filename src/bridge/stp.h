@@ -169,7 +169,7 @@ static inline uint16_t stp_make_port_id(uint8_t priority, uint16_t port_no)
 void stp_initialization(struct stp_bridge *br, bool enabled, uint64_t bridge_id,
 			const struct stp_times *times, uint64_t now, stp_tx_fn tx,
 			stp_state_fn state_changed, void *ctx);
-/* A new port, disabled. false when port_no is out of range or taken. */
+/* A new port, disabled. false when taken or not stp_port_config_ok. */
 bool stp_add_port(struct stp_bridge *br, uint16_t port_no, uint8_t priority, uint32_t path_cost);
 struct stp_port *stp_get_port(struct stp_bridge *br, uint16_t port_no);
 const struct stp_port *stp_get_port_const(const struct stp_bridge *br, uint16_t port_no);
@@ -255,5 +255,27 @@ const char *stp_role_name(enum stp_role r);
  * Max Age >= 2 * (Hello Time + 1 s). Returns NULL when fine, else what is wrong.
  */
 const char *stp_check_times(const struct stp_times *t);
+
+/*
+ * A port's Port Priority (0..63: the 6 bits the port id keeps) and Path Cost
+ * (1..65535, the kernel bridge's range). stp.c, rstp.c and bridge.c take both
+ * from outside and ask here, so the three cannot disagree.
+ */
+static inline bool stp_port_priority_ok(uint32_t priority)
+{
+	return priority <= STP_MAX_PORT_PRIORITY;
+}
+
+static inline bool stp_path_cost_ok(uint32_t path_cost)
+{
+	return path_cost >= STP_MIN_PATH_COST && path_cost <= STP_MAX_PATH_COST;
+}
+
+/* What stp_add_port and rstp_add_port take: a port number of an STP port, priority and cost. */
+static inline bool stp_port_config_ok(uint16_t port_no, uint8_t priority, uint32_t path_cost)
+{
+	return port_no != 0 && port_no < STP_MAX_PORTS && stp_port_priority_ok(priority) &&
+	       stp_path_cost_ok(path_cost);
+}
 
 #endif
