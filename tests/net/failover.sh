@@ -37,20 +37,9 @@ done; done
 for h in "${survivors[@]}"; do echo "$h root $(fh_root_of "$h"): $(fh_port_states "$h" | tr '\n' ' ')"; done
 
 # Outage: the longest gap between consecutive replies after the stop.
-outage=$(python3 - "$WORK/ping.log" "$t_stop" <<'PY'
-import re, sys
-stop = float(sys.argv[2])
-times = [float(m.group(1)) for m in (re.match(r"\[(\d+\.\d+)\].*bytes from", l) for l in open(sys.argv[1])) if m]
-after = [t for t in times if t > stop]
-before = [t for t in times if t <= stop]
-if not after:
-    print("none")
-else:
-    prev = before[-1] if before else stop
-    gaps = [b - a for a, b in zip([prev] + after, after)]
-    print("%.1f" % max(gaps))
-PY
-)
+outage=$(ping_outage "$WORK/ping.log" "$t_stop" 0.1)
+outage=${outage%% *}
+[ "$outage" = none ] || outage=$(printf %.1f "$outage")
 echo "measured outage: $outage s with Protocol = $FIVEHOST_PROTOCOL (802.1D bound max age + 2 x forward delay = $bound s)"
 [ "$outage" != none ] || fail "no replies after the failure"
 echo "failover: OK"

@@ -116,6 +116,33 @@ fail() {
 	exit 1
 }
 
+# ping_outage LOG T_EVENT INTERVAL: what a continuous `ping -D -i INTERVAL` logged to LOG
+# saw of an event at T_EVENT (epoch seconds): prints "OUTAGE_S DUPS LOST". The outage
+# is the longest gap between consecutive replies after the event, counted from the last
+# reply before it (to the microsecond ping -D gives); LOST, the requests that fit in it
+# (round(gap / INTERVAL) - 1); DUPS, the duplicate replies over the whole log (a loop
+# shows as those). No reply after the event: OUTAGE_S and LOST are "none".
+ping_outage() {
+	python3 - "$@" <<'PY'
+import re, sys
+log, t, interval = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+times, dups = [], 0
+for l in open(log):
+    m = re.match(r"\[(\d+\.\d+)\].*bytes from", l)
+    if m:
+        times.append(float(m.group(1)))
+        dups += "DUP!" in l
+before = [x for x in times if x <= t]
+after = [x for x in times if x > t]
+if not after:
+    print("none %d none" % dups)
+else:
+    prev = before[-1] if before else t
+    outage = max(b - a for a, b in zip([prev] + after, after))
+    print("%.6f %d %d" % (outage, dups, round(outage / interval) - 1))
+PY
+}
+
 # ---- WireGuard helpers for the routed tests (routed-*.sh, uapi-wg.sh) ----
 #
 # A "node" is one WireGuard interface in a namespace, run either by vwired

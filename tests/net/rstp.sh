@@ -88,19 +88,9 @@ for h in epsilon vorke bob; do echo "$h root $(fh_root_of "$h"): $(fh_port_state
 blocked=$(for h in epsilon vorke bob; do fh_port_states "$h"; done | awk '$1 != "rho" && $2 == "blocking"' | wc -l)
 echo "survivors: $blocked discarding wire end(s) among them"
 [ "$blocked" -eq 1 ] || fail "survivors' tree: $blocked discarding wire ends, expected 1"
-outage=$(python3 - "$WORK/ping.log" "$t_stop" <<'PY'
-import re, sys
-stop = float(sys.argv[2])
-times = [float(m.group(1)) for m in (re.match(r"\[(\d+\.\d+)\].*bytes from", l) for l in open(sys.argv[1])) if m]
-after = [t for t in times if t > stop]
-before = [t for t in times if t <= stop]
-if not after:
-    print("none")
-else:
-    prev = before[-1] if before else stop
-    print("%.2f" % max(b - a for a, b in zip([prev] + after, after)))
-PY
-)
+outage=$(ping_outage "$WORK/ping.log" "$t_stop" 0.01)
+outage=${outage%% *}
+[ "$outage" = none ] || outage=$(printf %.2f "$outage")
 echo "outage after kill -9 of the root: $outage s (RSTP; 802.1D's bound: 50 s)"
 [ "$outage" != none ] || fail "no replies after the kill"
 [ "$(echo "$outage < 5" | bc)" = 1 ] || fail "outage $outage s: not routed around in seconds"
