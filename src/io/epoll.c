@@ -56,13 +56,7 @@ static uint32_t ep_batch(const struct io_src *src)
 
 static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 {
-	struct mmsghdr mm[PKT_VEC_MAX];
-	struct iovec iov[PKT_VEC_MAX];
-	struct sockaddr_in6 names[PKT_VEC_MAX];
-	union {
-		size_t align; /* struct cmsghdr alignment */
-		uint8_t buf[IO_PKTINFO_SPACE];
-	} ctl[PKT_VEC_MAX];
+	struct io_mmsg_batch b;
 	struct pkt *pk[PKT_VEC_MAX];
 	uint32_t n, want = ep_batch(src);
 	int got;
@@ -71,22 +65,15 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 		pk[n] = pkt_alloc(loop->pool);
 		if (!pk[n])
 			break;
-		iov[n].iov_base = pk[n]->data;
-		iov[n].iov_len = src->cap;
-		memset(&mm[n], 0, sizeof(mm[n]));
-		mm[n].msg_hdr.msg_name = &names[n];
-		mm[n].msg_hdr.msg_namelen = sizeof(names[n]);
-		mm[n].msg_hdr.msg_iov = &iov[n];
-		mm[n].msg_hdr.msg_iovlen = 1;
-		mm[n].msg_hdr.msg_control = ctl[n].buf;
-		mm[n].msg_hdr.msg_controllen = sizeof(ctl[n].buf);
+		io_mmsg_iov(&b, n, pk[n]->data, src->cap);
+		io_mmsg_init(&b, n, n, 1, sizeof(b.names[n]));
 	}
 	if (!n) {
 		ep_starve(loop, src);
 		return;
 	}
 	/* MSG_TRUNC: msg_len is the datagram's full size, so truncation shows. */
-	got = recvmmsg(src->fd, mm, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	got = recvmmsg(src->fd, b.mm, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	if (got < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			src->stats.rx_errors++;
@@ -97,13 +84,13 @@ static void ep_udp_read(struct io_loop *loop, struct io_src *src)
 
 		if (i >= (uint32_t)got) {
 			pkt_free(p);
-		} else if (mm[i].msg_len > src->cap) {
+		} else if (b.mm[i].msg_len > src->cap) {
 			src->stats.rx_truncated++;
 			pkt_free(p);
 		} else {
-			p->len = mm[i].msg_len;
-			io_endpoint_from_sockaddr(&p->src, &names[i]);
-			io_udp_received(src, p, io_pktinfo_parse(&mm[i].msg_hdr, &p->src));
+			p->len = b.mm[i].msg_len;
+			io_endpoint_from_sockaddr(&p->src, &b.names[i]);
+			io_udp_received(src, p, io_pktinfo_parse(&b.mm[i].msg_hdr, &p->src));
 		}
 	}
 }

@@ -5,9 +5,13 @@
 /* Shared by the loop, its sources and the two backends; not for other modules. */
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "io/loop.h"
 #include "io/tun.h"
@@ -185,6 +189,49 @@ bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct so
  * epoll backend's send, and io_udp_send_now's.
  */
 void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v);
+/*
+ * The parallel arrays of one recvmmsg or sendmmsg of up to PKT_VEC_MAX messages: message
+ * m has names[m] and ctl[m]; its iovecs are a range of iov (one per packet, so a GSO
+ * run's are adjacent). Large (tens of KiB): callers keep one on their stack for one call.
+ */
+struct io_mmsg_batch {
+	struct mmsghdr mm[PKT_VEC_MAX];
+	struct iovec iov[PKT_VEC_MAX];
+	struct sockaddr_in6 names[PKT_VEC_MAX];
+	union {
+		size_t align; /* struct cmsghdr alignment */
+		uint8_t buf[IO_PKTINFO_SPACE];
+	} ctl[PKT_VEC_MAX];
+};
+
+static inline void io_mmsg_iov(struct io_mmsg_batch *b, uint32_t i, void *data, size_t len)
+{
+	b->iov[i].iov_base = data;
+	b->iov[i].iov_len = len;
+}
+
+/* Message m over iov[iov_first..+iov_n), with names[m] and all of ctl[m] as its room. */
+static inline void io_mmsg_init(struct io_mmsg_batch *b, uint32_t m, uint32_t iov_first,
+				uint32_t iov_n, socklen_t namelen)
+{
+	struct msghdr *h = &b->mm[m].msg_hdr;
+
+	memset(&b->mm[m], 0, sizeof(b->mm[m]));
+	h->msg_name = &b->names[m];
+	h->msg_namelen = namelen;
+	h->msg_iov = &b->iov[iov_first];
+	h->msg_iovlen = iov_n;
+	h->msg_control = b->ctl[m].buf;
+	h->msg_controllen = sizeof(b->ctl[m].buf);
+}
+
+/* Message m's control messages are the first len bytes of ctl[m]; none when len is 0. */
+static inline void io_mmsg_control(struct io_mmsg_batch *b, uint32_t m, size_t len)
+{
+	b->mm[m].msg_hdr.msg_controllen = len;
+	b->mm[m].msg_hdr.msg_control = len ? b->ctl[m].buf : NULL;
+}
+
 /* Milliseconds until the deadline for a wait, -1 when there is none. */
 int io_deadline_timeout_ms(const struct io_loop *loop);
 bool io_pkt_in_pool(const struct io_loop *loop, const struct pkt *p);

@@ -236,15 +236,17 @@ bool io_endpoint_to_sockaddr(const struct vw_endpoint *ep, int family, struct so
 	return false;
 }
 
+/* Message m's control messages for a run of `run` packets from p: GSO when run > 1. */
+static size_t batch_cmsg(struct io_mmsg_batch *b, uint32_t m, const struct io_src *src,
+			 const struct pkt *p, uint32_t run, bool with_src)
+{
+	return io_udp_cmsg_build(&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0, with_src,
+				 b->ctl[m].buf, sizeof(b->ctl[m].buf));
+}
+
 void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v)
 {
-	struct mmsghdr mm[PKT_VEC_MAX];
-	struct iovec iov[PKT_VEC_MAX];
-	struct sockaddr_in6 names[PKT_VEC_MAX];
-	union {
-		size_t align; /* struct cmsghdr alignment */
-		uint8_t buf[IO_PKTINFO_SPACE];
-	} ctl[PKT_VEC_MAX];
+	struct io_mmsg_batch b;
 	struct pkt_vec ok;
 	uint32_t first[PKT_VEC_MAX], count[PKT_VEC_MAX], nmsg = 0, sent = 0;
 
@@ -253,7 +255,7 @@ void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v)
 	for (uint32_t i = 0; i < v->n; i++) {
 		unsigned int len;
 
-		if (!io_endpoint_to_sockaddr(&v->p[i]->dst, src->family, &names[0], &len)) {
+		if (!io_endpoint_to_sockaddr(&v->p[i]->dst, src->family, &b.names[0], &len)) {
 			src->stats.tx_dropped++;
 			pkt_free(v->p[i]);
 			continue;
@@ -264,28 +266,18 @@ void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v)
 	for (uint32_t i = 0; i < ok.n; i += count[nmsg++]) {
 		struct pkt *p = ok.p[i];
 		uint32_t run = src->gso ? io_gso_run(&ok, i) : 1;
-		struct msghdr *h = &mm[nmsg].msg_hdr;
 		unsigned int len;
 
-		for (uint32_t k = 0; k < run; k++) {
-			iov[i + k].iov_base = ok.p[i + k]->data;
-			iov[i + k].iov_len = ok.p[i + k]->len;
-		}
-		io_endpoint_to_sockaddr(&p->dst, src->family, &names[nmsg], &len);
-		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
-		h->msg_name = &names[nmsg];
-		h->msg_namelen = len;
-		h->msg_iov = &iov[i];
-		h->msg_iovlen = run;
-		h->msg_controllen =
-			io_udp_cmsg_build(&p->dst, src->family, run > 1 ? (uint16_t)p->len : 0,
-					  true, ctl[nmsg].buf, sizeof(ctl[nmsg].buf));
-		h->msg_control = h->msg_controllen ? ctl[nmsg].buf : NULL;
+		for (uint32_t k = 0; k < run; k++)
+			io_mmsg_iov(&b, i + k, ok.p[i + k]->data, ok.p[i + k]->len);
+		io_endpoint_to_sockaddr(&p->dst, src->family, &b.names[nmsg], &len);
+		io_mmsg_init(&b, nmsg, i, run, len);
+		io_mmsg_control(&b, nmsg, batch_cmsg(&b, nmsg, src, p, run, true));
 		first[nmsg] = i;
 		count[nmsg] = run;
 	}
 	while (sent < nmsg) {
-		int r = sendmmsg(src->fd, mm + sent, nmsg - sent, MSG_DONTWAIT);
+		int r = sendmmsg(src->fd, b.mm + sent, nmsg - sent, MSG_DONTWAIT);
 
 		if (r > 0) {
 			for (uint32_t m = sent; m < sent + (uint32_t)r; m++) {
@@ -302,17 +294,12 @@ void io_udp_sendmmsg(struct io_src *src, struct pkt_vec *v)
 				src->stats.tx_dropped += count[m];
 			break;
 		} else {
-			struct msghdr *h = &mm[sent].msg_hdr;
-			struct pkt *p = ok.p[first[sent]];
-			size_t again = io_udp_cmsg_build(
-				&p->dst, src->family, count[sent] > 1 ? (uint16_t)p->len : 0, false,
-				ctl[sent].buf, sizeof(ctl[sent].buf));
+			size_t again =
+				batch_cmsg(&b, sent, src, ok.p[first[sent]], count[sent], false);
 
-			if (again < h->msg_controllen) {
-				/* The remembered source address is gone: let the kernel pick one.
-				 */
-				h->msg_controllen = again;
-				h->msg_control = again ? ctl[sent].buf : NULL;
+			if (again < b.mm[sent].msg_hdr.msg_controllen) {
+				/* The remembered source is gone: let the kernel pick one. */
+				io_mmsg_control(&b, sent, again);
 				src->stats.tx_source_retries++;
 				continue;
 			}
