@@ -23,8 +23,46 @@ static const uint8_t kernel_config[52] = {
 
 static const uint8_t src_mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 
+/* The priority vector and times of got are want's (the flags are each test's own). */
+static void assert_vector_and_times(const struct stp_config_bpdu *got,
+				    const struct stp_config_bpdu *want)
+{
+	assert_true(got->root_id == want->root_id);
+	assert_true(got->bridge_id == want->bridge_id);
+	assert_true(got->root_path_cost == want->root_path_cost);
+	assert_int_equal(got->port_id, want->port_id);
+	assert_int_equal(got->message_age, want->message_age);
+	assert_int_equal(got->max_age, want->max_age);
+	assert_int_equal(got->hello_time, want->hello_time);
+	assert_int_equal(got->forward_delay, want->forward_delay);
+}
+
+/*
+ * stp_bpdu_encode of b, from frame's source address, gives frame's bytes and then zeros up
+ * to the 60 it returns, and writes nothing past them.
+ */
+static void assert_encodes_to(const struct stp_bpdu *b, const uint8_t *frame, size_t frame_len)
+{
+	uint8_t buf[STP_FRAME_MAX + 8];
+
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(stp_bpdu_encode(buf, frame + 6, b), 60);
+	assert_memory_equal(buf, frame, frame_len);
+	for (size_t i = frame_len; i < 60; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(buf[60], 0xaa);
+}
+
 static void test_decode_kernel_config(void **state)
 {
+	static const struct stp_config_bpdu want = {
+		.root_id = 0x10000e1daf763945ULL,
+		.bridge_id = 0x10000e1daf763945ULL,
+		.port_id = 0x8001,
+		.max_age = 6 * 256,
+		.hello_time = 1 * 256,
+		.forward_delay = 4 * 256,
+	};
 	struct stp_bpdu b;
 
 	(void)state;
@@ -32,47 +70,31 @@ static void test_decode_kernel_config(void **state)
 	assert_int_equal(b.type, STP_BPDU_TYPE_CONFIG);
 	assert_false(b.config.topology_change);
 	assert_false(b.config.topology_change_ack);
-	assert_true(b.config.root_id == 0x10000e1daf763945ULL);
-	assert_true(b.config.bridge_id == 0x10000e1daf763945ULL);
-	assert_int_equal(b.config.root_path_cost, 0);
-	assert_int_equal(b.config.port_id, 0x8001);
-	assert_int_equal(b.config.message_age, 0);
-	assert_int_equal(b.config.max_age, 6 * 256);
-	assert_int_equal(b.config.hello_time, 1 * 256);
-	assert_int_equal(b.config.forward_delay, 4 * 256);
+	assert_vector_and_times(&b.config, &want);
 }
 
 /* Encoding what the kernel sent gives its bytes, padded with zeros to 60. */
 static void test_encode_matches_kernel(void **state)
 {
 	struct stp_bpdu b;
-	uint8_t buf[STP_FRAME_MAX + 8];
-	size_t n;
 
 	(void)state;
 	assert_int_equal(stp_bpdu_decode(kernel_config, sizeof(kernel_config), &b), STP_BPDU_OK);
-	memset(buf, 0xaa, sizeof(buf));
-	n = stp_bpdu_encode(buf, kernel_config + 6, &b);
-	assert_int_equal(n, 60);
-	assert_memory_equal(buf, kernel_config, sizeof(kernel_config));
-	for (size_t i = sizeof(kernel_config); i < 60; i++)
-		assert_int_equal(buf[i], 0);
-	assert_int_equal(buf[60], 0xaa);
+	assert_encodes_to(&b, kernel_config, sizeof(kernel_config));
 }
+
+/* The round trips' priority vector and times: each field its own value, so swapped ones show. */
+#define ROUND_TRIP_VECTOR                                                             \
+	.root_id = 0x0123456789abcdefULL, .root_path_cost = 0xdeadbeef,               \
+	.bridge_id = 0xfedcba9876543210ULL, .port_id = 0x9c3f, .message_age = 0x0102, \
+	.max_age = 0x0a00, .hello_time = 0x0200, .forward_delay = 0x0f00
 
 static void test_config_round_trip(void **state)
 {
 	struct stp_config_bpdu c = {
 		.topology_change = true,
 		.topology_change_ack = true,
-		.root_id = 0x0123456789abcdefULL,
-		.root_path_cost = 0xdeadbeef,
-		.bridge_id = 0xfedcba9876543210ULL,
-		.port_id = 0x9c3f,
-		.message_age = 0x0102,
-		.max_age = 0x0a00,
-		.hello_time = 0x0200,
-		.forward_delay = 0x0f00,
+		ROUND_TRIP_VECTOR,
 	};
 	struct stp_bpdu b;
 	uint8_t buf[STP_FRAME_MAX];
@@ -86,14 +108,7 @@ static void test_config_round_trip(void **state)
 	assert_int_equal(stp_bpdu_decode(buf, STP_FRAME_MIN, &b), STP_BPDU_OK);
 	assert_int_equal(b.type, STP_BPDU_TYPE_CONFIG);
 	assert_true(b.config.topology_change && b.config.topology_change_ack);
-	assert_true(b.config.root_id == c.root_id);
-	assert_true(b.config.bridge_id == c.bridge_id);
-	assert_true(b.config.root_path_cost == c.root_path_cost);
-	assert_int_equal(b.config.port_id, c.port_id);
-	assert_int_equal(b.config.message_age, c.message_age);
-	assert_int_equal(b.config.max_age, c.max_age);
-	assert_int_equal(b.config.hello_time, c.hello_time);
-	assert_int_equal(b.config.forward_delay, c.forward_delay);
+	assert_vector_and_times(&b.config, &c);
 	/* only the flag bits 802.1D defines are read */
 	buf[21] = 0x7e;
 	assert_int_equal(stp_bpdu_decode(buf, STP_FRAME_MIN, &b), STP_BPDU_OK);
@@ -119,16 +134,27 @@ static void test_tcn_round_trip(void **state)
 	assert_int_equal(b.type, STP_BPDU_TYPE_TCN);
 }
 
-static enum stp_bpdu_error decode_modified(size_t len, size_t at, uint8_t val)
+/*
+ * Decodes the first len bytes of frame zero-padded to 80 with byte `at` set to val (no
+ * byte when at is past them).
+ */
+static enum stp_bpdu_error decode_patched(const uint8_t *frame, size_t frame_len, size_t len,
+					  size_t at, uint8_t val, struct stp_bpdu *b)
 {
-	uint8_t buf[64];
-	struct stp_bpdu b;
+	uint8_t buf[80];
 
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, kernel_config, sizeof(kernel_config));
+	memcpy(buf, frame, frame_len);
 	if (at < sizeof(buf))
 		buf[at] = val;
-	return stp_bpdu_decode(buf, len, &b);
+	return stp_bpdu_decode(buf, len, b);
+}
+
+static enum stp_bpdu_error decode_modified(size_t len, size_t at, uint8_t val)
+{
+	struct stp_bpdu b;
+
+	return decode_patched(kernel_config, sizeof(kernel_config), len, at, val, &b);
 }
 
 static void test_reject_malformed(void **state)
@@ -208,6 +234,14 @@ static const uint8_t switch_rst[60] = {
 
 static void test_decode_rst(void **state)
 {
+	static const struct stp_config_bpdu want = {
+		.root_id = 0x10004c1fcc5544dcULL,
+		.bridge_id = 0x10004c1fcc5544dcULL,
+		.port_id = 0x8001,
+		.max_age = 20 * 256,
+		.hello_time = 2 * 256,
+		.forward_delay = 15 * 256,
+	};
 	struct stp_bpdu b;
 
 	(void)state;
@@ -221,14 +255,7 @@ static void test_decode_rst(void **state)
 	assert_true(b.config.forwarding);
 	assert_true(b.config.agreement);
 	assert_false(b.config.topology_change_ack);
-	assert_true(b.config.root_id == 0x10004c1fcc5544dcULL);
-	assert_true(b.config.bridge_id == 0x10004c1fcc5544dcULL);
-	assert_int_equal(b.config.root_path_cost, 0);
-	assert_int_equal(b.config.port_id, 0x8001);
-	assert_int_equal(b.config.message_age, 0);
-	assert_int_equal(b.config.max_age, 20 * 256);
-	assert_int_equal(b.config.hello_time, 2 * 256);
-	assert_int_equal(b.config.forward_delay, 15 * 256);
+	assert_vector_and_times(&b.config, &want);
 }
 
 /* Encoding what was decoded gives the same 60 bytes, whichever way it is called. */
@@ -239,10 +266,7 @@ static void test_encode_rst_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(stp_bpdu_decode(switch_rst, sizeof(switch_rst), &b), STP_BPDU_OK);
-	memset(buf, 0xaa, sizeof(buf));
-	assert_int_equal(stp_bpdu_encode(buf, switch_rst + 6, &b), 60);
-	assert_memory_equal(buf, switch_rst, sizeof(switch_rst));
-	assert_int_equal(buf[60], 0xaa);
+	assert_encodes_to(&b, switch_rst, sizeof(switch_rst));
 	memset(buf, 0xaa, sizeof(buf));
 	assert_int_equal(stp_bpdu_encode_rst(buf, switch_rst + 6, &b.config), 60);
 	assert_memory_equal(buf, switch_rst, sizeof(switch_rst));
@@ -280,14 +304,7 @@ static void test_rst_round_trip(void **state)
 		.topology_change = true,
 		.proposal = true,
 		.port_role = STP_RST_ROLE_ROOT,
-		.root_id = 0x0123456789abcdefULL,
-		.root_path_cost = 0xdeadbeef,
-		.bridge_id = 0xfedcba9876543210ULL,
-		.port_id = 0x9c3f,
-		.message_age = 0x0102,
-		.max_age = 0x0a00,
-		.hello_time = 0x0200,
-		.forward_delay = 0x0f00,
+		ROUND_TRIP_VECTOR,
 	};
 	struct stp_bpdu b;
 	uint8_t buf[STP_FRAME_MAX];
@@ -326,13 +343,7 @@ static void test_config_ignores_rst_flags(void **state)
 static enum stp_bpdu_error decode_rst_modified(size_t len, size_t at, uint8_t val,
 					       struct stp_bpdu *b)
 {
-	uint8_t buf[80];
-
-	memset(buf, 0, sizeof(buf));
-	memcpy(buf, switch_rst, sizeof(switch_rst));
-	if (at < sizeof(buf))
-		buf[at] = val;
-	return stp_bpdu_decode(buf, len, b);
+	return decode_patched(switch_rst, sizeof(switch_rst), len, at, val, b);
 }
 
 /*

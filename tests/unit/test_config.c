@@ -332,6 +332,30 @@ static int parse_str(const char *text, struct vw_config *cfg)
 	return config_parse(text, strlen(text), "t.conf", cfg, err, sizeof(err));
 }
 
+/* parse_str of the text fmt makes (which must fit). */
+static int __attribute__((format(printf, 2, 3)))
+parse_fmt(struct vw_config *cfg, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(text));
+	return parse_str(text, cfg);
+}
+
+/* rc of a parse that had to succeed: else what was parsed and the message. */
+static void assert_parsed(int rc, const char *what)
+{
+	if (rc) {
+		print_error("\"%s\": %s\n", what, err);
+		fail();
+	}
+}
+
 static void test_parse_from_memory(void **state)
 {
 	struct vw_config cfg;
@@ -459,25 +483,23 @@ static void test_wire_remote_routing(void **state)
 {
 	static const char *const ok[] = {"10.0.0.0/8", "0.0.0.0/0", "10.1.2.3/32", "10.1.2.2/31"};
 	static const char *const no[] = {"10.1.2.0/31", "fd00::/8", "::/0", "11.0.0.0/8"};
-	char text[1024];
 	struct vw_config cfg;
 
 	(void)state;
 	for (size_t i = 0; i < 8; i++) {
-		snprintf(text, sizeof(text),
-			 "[Interface]\nPrivateKey=%s\nAddress=10.9.0.1/16\n[Peer]\nPublicKey=%s\n"
-			 "AllowedIPs=%s\n[Bridge]\nName=br\n[Wire]\nName=w\nRemote=10.1.2.3\nVNI="
-			 "1\n",
-			 KEY_A, KEY_B_PUB, i < 4 ? ok[i] : no[i - 4]);
-		if (i < 4) {
-			int rc = parse_str(text, &cfg);
+		const char *allowed = i < 4 ? ok[i] : no[i - 4];
+		int rc =
+			parse_fmt(&cfg,
+				  "[Interface]\nPrivateKey=%s\nAddress=10.9.0.1/16\n[Peer]\n"
+				  "PublicKey=%s\nAllowedIPs=%s\n[Bridge]\nName=br\n[Wire]\nName=w\n"
+				  "Remote=10.1.2.3\nVNI=1\n",
+				  KEY_A, KEY_B_PUB, allowed);
 
-			if (rc)
-				print_error("%s\n", err);
-			assert_int_equal(rc, 0);
+		if (i < 4) {
+			assert_parsed(rc, allowed);
 			config_free(&cfg);
 		} else {
-			assert_int_equal(parse_str(text, &cfg), -1);
+			assert_int_equal(rc, -1);
 			assert_string_equal(err, "t.conf:11: [Wire] Remote: 10.1.2.3 is inside no "
 						 "peer's AllowedIPs");
 		}
@@ -512,16 +534,12 @@ static void test_value_edges(void **state)
 		{"Address = 10.0.0.1/24/1", 0},
 		{"Address = 010.0.0.1/24", 0},
 	};
-	char text[512];
 	struct vw_config cfg;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int ret;
+		int ret = parse_fmt(&cfg, "[Interface]\nPrivateKey=%s\n%s\n", KEY_A, cases[i].line);
 
-		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n%s\n", KEY_A,
-			 cases[i].line);
-		ret = parse_str(text, &cfg);
 		if ((ret == 0) != cases[i].ok) {
 			print_error("\"%s\": %s\n", cases[i].line, ret ? err : "accepted");
 			fail();
@@ -531,6 +549,19 @@ static void test_value_edges(void **state)
 		else
 			assert_non_null(strstr(err, "t.conf:3: [Interface] "));
 	}
+}
+
+/* An interface and bridge br0 with lines added to the [Bridge] section. */
+static int parse_bridge(struct vw_config *cfg, const char *lines)
+{
+	return parse_fmt(cfg, "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s", KEY_A, lines);
+}
+
+/* A per-port list (BPDUGuard, Edge) names ports[i] just where bit i of bits is set. */
+static void assert_port_bits(const bool flags[CONFIG_MAX_BRIDGE_PORTS], uint8_t bits)
+{
+	for (uint32_t p = 0; p < CONFIG_MAX_BRIDGE_PORTS; p++)
+		assert_int_equal(flags[p], p < 8 && ((bits >> p) & 1));
 }
 
 /* MaxLearned's edges (0 = no per-port cap) and BPDUGuard's list forms. */
@@ -547,30 +578,24 @@ static void test_bridge_guards(void **state)
 		{"Ports = a, b, c\nBPDUGuard = c\nbpduguard = a , c\n", 1024, 1 | 4},
 		{"BPDUGuard = b\nPorts = a\nPorts = b\n", 1024, 2},
 	};
-	char text[512];
 	struct vw_config cfg;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
-			 KEY_A, ok[i].lines);
-		if (parse_str(text, &cfg)) {
-			print_error("\"%s\": %s\n", ok[i].lines, err);
-			fail();
-		}
+		assert_parsed(parse_bridge(&cfg, ok[i].lines), ok[i].lines);
 		assert_int_equal(cfg.bridge.max_learned, ok[i].max_learned);
-		for (uint32_t p = 0; p < CONFIG_MAX_BRIDGE_PORTS; p++)
-			assert_int_equal(cfg.bridge.bpdu_guard[p],
-					 p < 8 && ((ok[i].guarded >> p) & 1));
+		assert_port_bits(cfg.bridge.bpdu_guard, ok[i].guarded);
 		config_free(&cfg);
 	}
 	/* a wire is not a port BPDU guard can name */
-	snprintf(text, sizeof(text),
-		 "[Interface]\nPrivateKey=%s\nAddress=10.0.0.1/24\n[Peer]\nPublicKey="
-		 "BPAoNkwGX+HSRB/StMJPG1Z6ErhK10LfP/J88o3YGlE=\nAllowedIPs=10.0.0.0/24\n"
-		 "[Bridge]\nName=br0\nBPDUGuard=w1\n[Wire]\nName=w1\nRemote=10.0.0.2\nVNI=1\n",
-		 KEY_A);
-	assert_int_equal(parse_str(text, &cfg), -1);
+	assert_int_equal(
+		parse_fmt(&cfg,
+			  "[Interface]\nPrivateKey=%s\nAddress=10.0.0.1/24\n[Peer]\nPublicKey="
+			  "BPAoNkwGX+HSRB/StMJPG1Z6ErhK10LfP/J88o3YGlE=\nAllowedIPs=10.0.0.0/24\n"
+			  "[Bridge]\nName=br0\nBPDUGuard=w1\n[Wire]\nName=w1\nRemote=10.0.0.2\n"
+			  "VNI=1\n",
+			  KEY_A),
+		-1);
 	assert_non_null(strstr(err, "t.conf:9: [Bridge] BPDUGuard: \"w1\" is not one of the "
 				    "bridge's Ports"));
 }
@@ -605,26 +630,17 @@ static void test_bridge_protocol_edge(void **state)
 		{"Edge = br0\n",
 		 "t.conf:5: [Bridge] Edge: \"br0\" is not one of the bridge's Ports"},
 	};
-	char text[512];
 	struct vw_config cfg;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
-			 KEY_A, ok[i].lines);
-		if (parse_str(text, &cfg)) {
-			print_error("\"%s\": %s\n", ok[i].lines, err);
-			fail();
-		}
+		assert_parsed(parse_bridge(&cfg, ok[i].lines), ok[i].lines);
 		assert_int_equal(cfg.bridge.protocol, ok[i].protocol);
-		for (uint32_t p = 0; p < CONFIG_MAX_BRIDGE_PORTS; p++)
-			assert_int_equal(cfg.bridge.edge[p], p < 8 && ((ok[i].edge >> p) & 1));
+		assert_port_bits(cfg.bridge.edge, ok[i].edge);
 		config_free(&cfg);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s",
-			 KEY_A, bad[i].lines);
-		assert_int_equal(parse_str(text, &cfg), -1);
+		assert_int_equal(parse_bridge(&cfg, bad[i].lines), -1);
 		if (!strstr(err, bad[i].err)) {
 			print_error("\"%s\": got %s\n", bad[i].lines, err);
 			fail();
@@ -654,17 +670,14 @@ static void test_endpoint_forms(void **state)
 		{"ho st:1", -1},
 		{"1.2.3:80", -1},
 	};
-	char text[512];
 	struct vw_config cfg;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int ret;
+		int ret = parse_fmt(
+			&cfg, "[Interface]\nPrivateKey=%s\n[Peer]\nPublicKey=%s\nEndpoint=%s\n",
+			KEY_A, KEY_B_PUB, cases[i].ep);
 
-		snprintf(text, sizeof(text),
-			 "[Interface]\nPrivateKey=%s\n[Peer]\nPublicKey=%s\nEndpoint=%s\n", KEY_A,
-			 KEY_B_PUB, cases[i].ep);
-		ret = parse_str(text, &cfg);
 		if (cases[i].family < 0) {
 			if (!ret) {
 				print_error("\"%s\" accepted\n", cases[i].ep);
@@ -673,10 +686,7 @@ static void test_endpoint_forms(void **state)
 			assert_non_null(strstr(err, "t.conf:5: [Peer] Endpoint: "));
 			continue;
 		}
-		if (ret) {
-			print_error("\"%s\": %s\n", cases[i].ep, err);
-			fail();
-		}
+		assert_parsed(ret, cases[i].ep);
 		assert_string_equal(cfg.peers[0].endpoint_str, cases[i].ep);
 		assert_int_equal(cfg.peers[0].endpoint.sa.sa_family, cases[i].family);
 		config_free(&cfg);
@@ -698,15 +708,15 @@ static void test_key_not_echoed(void **state)
 static void test_quoting(void **state)
 {
 	struct vw_config cfg;
-	char text[512];
 
 	(void)state;
-	snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\nName=a\x1b[2Jb\n", KEY_A);
-	assert_int_equal(parse_str(text, &cfg), -1);
+	assert_int_equal(parse_fmt(&cfg, "[Interface]\nPrivateKey=%s\nName=a\x1b[2Jb\n", KEY_A),
+			 -1);
 	assert_non_null(strstr(err, "\"a?[2Jb\""));
-	snprintf(text, sizeof(text), "[Interface]\nPrivateKey=%s\nName=%s\n", KEY_A,
-		 "0123456789012345678901234567890123456789012345678901234567890123456789");
-	assert_int_equal(parse_str(text, &cfg), -1);
+	assert_int_equal(
+		parse_fmt(&cfg, "[Interface]\nPrivateKey=%s\nName=%s\n", KEY_A,
+			  "0123456789012345678901234567890123456789012345678901234567890123456789"),
+		-1);
 	assert_non_null(strstr(err, "\"012345678901234567890123456789012345678901234567...\""));
 }
 
