@@ -55,6 +55,20 @@ void key_to_base64(char out[WG_KEY_LEN_BASE64 + 1], const uint8_t key[WG_KEY_LEN
 	out[44] = '\0';
 }
 
+/*
+ * The end of a decode: key gets out only when bad, the OR of every check, is not
+ * negative, so a failed decode leaves key as it was; out is wiped either way.
+ */
+static bool key_decoded(uint8_t key[WG_KEY_LEN], uint8_t out[WG_KEY_LEN], int bad)
+{
+	bool ok = bad >= 0;
+
+	if (ok)
+		memcpy(key, out, WG_KEY_LEN);
+	crypto_wipe(out, WG_KEY_LEN);
+	return ok;
+}
+
 bool key_from_base64(uint8_t key[WG_KEY_LEN], const char *in)
 {
 	uint8_t out[WG_KEY_LEN];
@@ -77,13 +91,7 @@ bool key_from_base64(uint8_t key[WG_KEY_LEN], const char *in)
 	}
 	/* Canonical only: the bits of the last character past the key must be zero. */
 	bad |= -(v[2] & 3);
-	if (bad < 0) {
-		crypto_wipe(out, sizeof(out));
-		return false;
-	}
-	memcpy(key, out, sizeof(out));
-	crypto_wipe(out, sizeof(out));
-	return true;
+	return key_decoded(key, out, bad);
 }
 
 void key_to_hex(char out[WG_KEY_LEN_HEX + 1], const uint8_t key[WG_KEY_LEN])
@@ -123,13 +131,7 @@ bool key_from_hex(uint8_t key[WG_KEY_LEN], const char *in)
 		bad |= hi | lo;
 		out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
-	if (bad < 0) {
-		crypto_wipe(out, sizeof(out));
-		return false;
-	}
-	memcpy(key, out, sizeof(out));
-	crypto_wipe(out, sizeof(out));
-	return true;
+	return key_decoded(key, out, bad);
 }
 
 bool key_is_zero(const uint8_t key[WG_KEY_LEN])

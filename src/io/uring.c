@@ -980,11 +980,7 @@ static void ur_src_del(struct io_loop *loop, struct io_src *src)
 /* The ring and its packets stay; the next ur_wait arms a multishot on the new fd. */
 static int ur_src_set_fd(struct io_loop *loop, struct io_src *src, int fd)
 {
-	ur_cancel_slots(ur(loop), src);
-	if (src->bufring)
-		ur_ms_stop(ur(loop), src, src->bufring);
-	ur_submit(ur(loop));
-	close(src->fd);
+	ur_src_del(loop, src);
 	src->fd = fd;
 	return 0;
 }
