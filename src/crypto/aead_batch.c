@@ -137,6 +137,34 @@ static void xor_block(struct aead_msg *m, uint32_t b, const uint8_t ks[64])
 		xor_into(m->data + off, ks, m->len - off < 64 ? m->len - off : 64);
 }
 
+/*
+ * Data block b (>= 1) of the group's messages, XORed with their keystream (only the ones
+ * that verified when `open`): straight into the data when none of them ends inside the
+ * block, else through ks and xor_block.
+ */
+static void crypt_block(const struct chacha20_x8 *st, struct aead_msg *const *g, unsigned k,
+			uint32_t b, bool open, uint8_t ks[LANES][64])
+{
+	uint8_t *dst[LANES] = {NULL};
+	uint32_t off = (b - 1) * 64;
+	bool whole = true;
+
+	for (unsigned l = 0; l < k && whole; l++) {
+		if ((open && !g[l]->ok) || off >= g[l]->len)
+			continue;
+		whole = g[l]->len - off >= 64;
+		dst[l] = g[l]->data + off;
+	}
+	if (whole) {
+		chacha20_x8_xor(dst, st, b);
+		return;
+	}
+	chacha20_x8_block(ks, st, b);
+	for (unsigned l = 0; l < k; l++)
+		if (!open || g[l]->ok)
+			xor_block(g[l], b, ks[l]);
+}
+
 /* Lanes past k repeat message 0: their blocks are computed and ignored. */
 static void x8_setup(struct chacha20_x8 *st, struct aead_msg *const *g, unsigned k)
 {
@@ -199,11 +227,8 @@ static void seal_group(struct aead_msg *const *g, unsigned k, uint32_t nblocks)
 		memcpy(otk[l], ks[l], 32);
 		keys[l] = otk[l];
 	}
-	for (uint32_t b = 1; b < nblocks; b++) {
-		chacha20_x8_block(ks, &st, b);
-		for (unsigned l = 0; l < k; l++)
-			xor_block(g[l], b, ks[l]);
-	}
+	for (uint32_t b = 1; b < nblocks; b++)
+		crypt_block(&st, g, k, b, false, ks);
 	tags_group(tag, g, k, keys);
 	for (unsigned l = 0; l < k; l++)
 		memcpy(g[l]->data + g[l]->len, tag[l], AEAD_TAG_SIZE);
@@ -233,12 +258,8 @@ static void open_group(struct aead_msg *const *g, unsigned k)
 		if (m->ok && blocks_of(m->len) > nblocks)
 			nblocks = blocks_of(m->len);
 	}
-	for (uint32_t b = 1; b < nblocks; b++) {
-		chacha20_x8_block(ks, &st, b);
-		for (unsigned l = 0; l < k; l++)
-			if (g[l]->ok)
-				xor_block(g[l], b, ks[l]);
-	}
+	for (uint32_t b = 1; b < nblocks; b++)
+		crypt_block(&st, g, k, b, true, ks);
 	crypto_wipe(&st, sizeof(st));
 	crypto_wipe(ks, sizeof(ks));
 	crypto_wipe(tag, sizeof(tag));

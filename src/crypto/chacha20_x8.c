@@ -101,8 +101,9 @@ AVX2 void chacha20_x8_init(struct chacha20_x8 *st, const uint8_t *const key[CHAC
 	STORE(st->w[10], LOAD(nonce[2]));
 }
 
-AVX2 void chacha20_x8_block(uint8_t out[CHACHA20_X8_LANES][64], const struct chacha20_x8 *st,
-			    uint32_t counter)
+/* Block `counter` of all eight lanes, transposed: k[l] and k[l + 8] are lane l's two halves. */
+static inline __attribute__((always_inline)) AVX2 void
+keystream(__m256i k[16], const struct chacha20_x8 *st, uint32_t counter)
 {
 	/* "expand 32-byte k" */
 	const __m256i c0 = _mm256_set1_epi32(0x61707865), c1 = _mm256_set1_epi32(0x3320646e);
@@ -144,22 +145,35 @@ AVX2 void chacha20_x8_block(uint8_t out[CHACHA20_X8_LANES][64], const struct cha
 
 	TRANSPOSE8(x0, x1, x2, x3, x4, x5, x6, x7);
 	TRANSPOSE8(x8, x9, x10, x11, x12, x13, x14, x15);
-	STORE(out[0], x0);
-	STORE(out[0] + 32, x8);
-	STORE(out[1], x1);
-	STORE(out[1] + 32, x9);
-	STORE(out[2], x2);
-	STORE(out[2] + 32, x10);
-	STORE(out[3], x3);
-	STORE(out[3] + 32, x11);
-	STORE(out[4], x4);
-	STORE(out[4] + 32, x12);
-	STORE(out[5], x5);
-	STORE(out[5] + 32, x13);
-	STORE(out[6], x6);
-	STORE(out[6] + 32, x14);
-	STORE(out[7], x7);
-	STORE(out[7] + 32, x15);
+	k[0] = x0, k[1] = x1, k[2] = x2, k[3] = x3, k[4] = x4, k[5] = x5, k[6] = x6, k[7] = x7;
+	k[8] = x8, k[9] = x9, k[10] = x10, k[11] = x11, k[12] = x12, k[13] = x13, k[14] = x14;
+	k[15] = x15;
+}
+
+AVX2 void chacha20_x8_block(uint8_t out[CHACHA20_X8_LANES][64], const struct chacha20_x8 *st,
+			    uint32_t counter)
+{
+	__m256i k[16];
+
+	keystream(k, st, counter);
+	for (unsigned l = 0; l < CHACHA20_X8_LANES; l++) {
+		STORE(out[l], k[l]);
+		STORE(out[l] + 32, k[l + 8]);
+	}
+}
+
+AVX2 void chacha20_x8_xor(uint8_t *const data[CHACHA20_X8_LANES], const struct chacha20_x8 *st,
+			  uint32_t counter)
+{
+	__m256i k[16];
+
+	keystream(k, st, counter);
+	for (unsigned l = 0; l < CHACHA20_X8_LANES; l++) {
+		if (!data[l])
+			continue;
+		STORE(data[l], _mm256_xor_si256(LOAD(data[l]), k[l]));
+		STORE(data[l] + 32, _mm256_xor_si256(LOAD(data[l] + 32), k[l + 8]));
+	}
 }
 
 #endif

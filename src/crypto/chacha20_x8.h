@@ -28,6 +28,12 @@ void chacha20_x8_init(struct chacha20_x8 *st, const uint8_t *const key[CHACHA20_
 /* out[lane] receives block number counter of that lane's stream, little-endian. */
 void chacha20_x8_block(uint8_t out[CHACHA20_X8_LANES][64], const struct chacha20_x8 *st,
 		       uint32_t counter);
+/*
+ * The same block XORed into data[lane] (64 bytes, any alignment) in place of a copy for
+ * the caller to XOR; lanes whose pointer is NULL are skipped.
+ */
+void chacha20_x8_xor(uint8_t *const data[CHACHA20_X8_LANES], const struct chacha20_x8 *st,
+		     uint32_t counter);
 
 #endif
 
