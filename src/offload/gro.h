@@ -23,9 +23,9 @@
  *   - payload not empty and no larger than the first segment's (the gso_size); a shorter
  *     or a PSH segment ends the super-packet; the result stays within 65535 bytes and the
  *     big buffer;
- *   - the IPv4 header checksum and the TCP checksum of every merged segment verify. A
- *     segment that fails is not merged: it passes through unchanged, for the kernel to
- *     drop and count.
+ *   - the IPv4 header checksum and the TCP checksum of every merged segment verify (unless
+ *     GRO_TRUSTED, below). A segment that fails is not merged: it passes through
+ *     unchanged, for the kernel to drop and count.
  * Any other packet of the flow (a pure ACK, FIN, ...) ends the open super-packet, so a
  * flow's packets keep their order; different flows may interleave and are grouped apart.
  * The output keeps the order of each group's first packet.
@@ -64,12 +64,21 @@ enum gro_flags {
 	 * checksum verifies (a zero one over IPv4 means none); IPv6 ones with 0 never merge.
 	 */
 	GRO_UDP = 2,
+	/*
+	 * The packets were authenticated end to end on their way here (WireGuard's AEAD): their
+	 * IPv4 header and L4 checksums are taken as good, not verified, as the kernel's
+	 * WireGuard takes decrypted packets (CHECKSUM_UNNECESSARY). Reading every byte once
+	 * more cost the receiver about as much as the copy into the super-packet. A wrong
+	 * checksum can then only be the authenticated sender's own, and a merged segment's is
+	 * replaced by the super-packet's; unmerged packets still reach the kernel as they are.
+	 */
+	GRO_TRUSTED = 4,
 };
 
 /*
  * Rewrites v in place (v->n can only shrink); flags are GRO_IP or GRO_FRAMES, with GRO_UDP
- * or not. Merged segments are copied into a buffer from big (PKT_HEADROOM + up to 65535
- * bytes is enough; smaller buffers limit the super-packet) and freed; when big is NULL
+ * and GRO_TRUSTED or not. Merged segments are copied into a buffer from big (PKT_HEADROOM + up to
+ * 65535 bytes is enough; smaller buffers limit the super-packet) and freed; when big is NULL
  * nothing merges, and when it is empty a group passes through unmerged (st->gro_nomem). A
  * packet without VNET_HDR_LEN bytes of headroom is freed and counted
  * (OFFLOAD_DROP_HEADROOM).

@@ -316,6 +316,51 @@ static void test_gro_bad_csum(void **state)
 	pkt_vec_free(&v);
 }
 
+/*
+ * GRO_TRUSTED: a segment whose TCP or IPv4 header checksum is wrong merges like the
+ * others and nothing is counted bad; the super-packet carries fresh checksums.
+ */
+static void test_gro_trusted(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	uint8_t bad[2048], bad_ip[2048];
+	uint32_t lb, li;
+	struct pkt_vec v;
+
+	lb = build(&f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad);
+	bad[20 + 16] ^= 0x01; /* the TCP checksum field */
+	li = build(&f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad_ip);
+	bad_ip[10] ^= 0x80;
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 1, F_ACK));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad_ip, li));
+	pkt_vec_add(&v, seg(fx, &f, 3 * MSS4, MSS4, 4, F_ACK));
+	gro_coalesce(&v, &fx->big, &fx->st, GRO_IP | GRO_TRUSTED);
+	assert_int_equal(v.n, 1);
+	assert_super(v.p[0], &f, 0, 4 * MSS4, 0, 1, F_ACK, MSS4);
+	assert_int_equal(fx->st.gro_bad_csum, 0);
+	pkt_vec_free(&v);
+
+	/* The same batch untrusted: both bad segments pass on their own. */
+	lb = build(&f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad);
+	bad[20 + 16] ^= 0x01;
+	li = build(&f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad_ip);
+	bad_ip[10] ^= 0x80;
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 1, F_ACK));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
+	pkt_vec_add(&v, pkt_from(&fx->pool, bad_ip, li));
+	pkt_vec_add(&v, seg(fx, &f, 3 * MSS4, MSS4, 4, F_ACK));
+	gro_run(fx, &v);
+	assert_int_equal(v.n, 4);
+	assert_passed(v.p[1], bad, lb);
+	assert_passed(v.p[2], bad_ip, li);
+	assert_int_equal(fx->st.gro_bad_csum, 2);
+	pkt_vec_free(&v);
+}
+
 /* 50 full segments are more than 65535 bytes: two super-packets. No big buffer: no merging. */
 static void test_gro_limits(void **state)
 {
@@ -694,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_not_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_bad_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_many_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_merge, setup, teardown),
