@@ -316,6 +316,21 @@ static void test_gro_bad_csum(void **state)
 	pkt_vec_free(&v);
 }
 
+/* Four segments of f; the second with a wrong TCP checksum, the third a wrong IPv4 one. */
+static void bad_checksums_batch(struct fixture *fx, const struct flow *f, uint8_t *bad,
+				uint32_t *lb, uint8_t *bad_ip, uint32_t *li, struct pkt_vec *v)
+{
+	*lb = build(f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad);
+	bad[20 + 16] ^= 0x01; /* the TCP checksum field */
+	*li = build(f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad_ip);
+	bad_ip[10] ^= 0x80;
+	pkt_vec_init(v);
+	pkt_vec_add(v, seg(fx, f, 0, MSS4, 1, F_ACK));
+	pkt_vec_add(v, pkt_from(&fx->pool, bad, *lb));
+	pkt_vec_add(v, pkt_from(&fx->pool, bad_ip, *li));
+	pkt_vec_add(v, seg(fx, f, 3 * MSS4, MSS4, 4, F_ACK));
+}
+
 /*
  * GRO_TRUSTED: a segment whose TCP or IPv4 header checksum is wrong merges like the
  * others and nothing is counted bad; the super-packet carries fresh checksums.
@@ -328,15 +343,7 @@ static void test_gro_trusted(void **state)
 	uint32_t lb, li;
 	struct pkt_vec v;
 
-	lb = build(&f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad);
-	bad[20 + 16] ^= 0x01; /* the TCP checksum field */
-	li = build(&f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad_ip);
-	bad_ip[10] ^= 0x80;
-	pkt_vec_init(&v);
-	pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 1, F_ACK));
-	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
-	pkt_vec_add(&v, pkt_from(&fx->pool, bad_ip, li));
-	pkt_vec_add(&v, seg(fx, &f, 3 * MSS4, MSS4, 4, F_ACK));
+	bad_checksums_batch(fx, &f, bad, &lb, bad_ip, &li, &v);
 	gro_coalesce(&v, &fx->big, &fx->st, GRO_IP | GRO_TRUSTED);
 	assert_int_equal(v.n, 1);
 	assert_super(v.p[0], &f, 0, 4 * MSS4, 0, 1, F_ACK, MSS4);
@@ -344,15 +351,7 @@ static void test_gro_trusted(void **state)
 	pkt_vec_free(&v);
 
 	/* The same batch untrusted: both bad segments pass on their own. */
-	lb = build(&f, payload + MSS4, MSS4, MSS4, 2, F_ACK, CK_FULL, bad);
-	bad[20 + 16] ^= 0x01;
-	li = build(&f, payload + 2 * MSS4, MSS4, 2 * MSS4, 3, F_ACK, CK_FULL, bad_ip);
-	bad_ip[10] ^= 0x80;
-	pkt_vec_init(&v);
-	pkt_vec_add(&v, seg(fx, &f, 0, MSS4, 1, F_ACK));
-	pkt_vec_add(&v, pkt_from(&fx->pool, bad, lb));
-	pkt_vec_add(&v, pkt_from(&fx->pool, bad_ip, li));
-	pkt_vec_add(&v, seg(fx, &f, 3 * MSS4, MSS4, 4, F_ACK));
+	bad_checksums_batch(fx, &f, bad, &lb, bad_ip, &li, &v);
 	gro_run(fx, &v);
 	assert_int_equal(v.n, 4);
 	assert_passed(v.p[1], bad, lb);
