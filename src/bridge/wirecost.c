@@ -132,3 +132,37 @@ uint16_t wc_auto_priority(const uint64_t *rtts, size_t n, uint16_t current)
 	}
 	return level_priority(x8 / 2);
 }
+
+void wc_prio_init(struct wc_prio *p, uint64_t now)
+{
+	p->started = false;
+	p->since = now;
+	p->ready_at = UINT64_MAX;
+	p->next_at = now + WC_START_MAX;
+}
+
+uint16_t wc_prio_update(struct wc_prio *p, const uint64_t *rtts, size_t n, bool warming,
+			uint16_t current, uint64_t now)
+{
+	uint16_t prio;
+	uint64_t wait;
+
+	if (p->started)
+		return wc_auto_priority(rtts, n, current);
+	if (warming && now - p->since < WC_START_MAX) {
+		p->ready_at = UINT64_MAX; /* a wire came up: its round trip counts too */
+		p->next_at = p->since + WC_START_MAX;
+		return WC_PRIORITY_LEAF;
+	}
+	if (p->ready_at == UINT64_MAX)
+		p->ready_at = now;
+	prio = wc_auto_priority(rtts, n, WC_PRIORITY_LEAF);
+	wait = (prio / WC_PRIORITY_STEP - 1) * WC_START_STEP;
+	if (now - p->ready_at < wait) {
+		p->next_at = p->ready_at + wait;
+		return WC_PRIORITY_LEAF;
+	}
+	p->started = true;
+	p->next_at = UINT64_MAX;
+	return prio;
+}

@@ -73,4 +73,35 @@ bool wc_hyst_update(struct wc_hyst *h, const struct wc_rtt *r, uint64_t now);
 #define WC_PRIORITY_LEAF 61440U
 uint16_t wc_auto_priority(const uint64_t *rtts, size_t n, uint16_t current);
 
+/*
+ * Auto priority through start-up, so that the root moves once: from the leaf
+ * phase (every bridge at WC_PRIORITY_LEAF) to its final host.
+ *  - The bridge stays at WC_PRIORITY_LEAF while one of its wires is still in
+ *    warm-up (its round trip would move the score), for at most WC_START_MAX
+ *    after start-up began: a wire whose peer is down or never answers holds it
+ *    no longer than that. Wires whose session is not up yet hold it too: at
+ *    start-up most are only a handshake away, and a score from the few wires
+ *    measured first can be anything (rho's two 90 ms wires alone score 1).
+ *  - Then it waits (level - 1) x WC_START_STEP, level = priority / 4096, before
+ *    it leaves the leaf phase: bridges become ready at slightly different
+ *    times, and this way the lowest priority comes first, so a bridge that is
+ *    ready early does not become root for the seconds until a better one is.
+ * After that, wc_auto_priority on every change. rtts[] are the filtered round
+ * trips of the wires past warm-up (0 for the others).
+ */
+#define WC_START_MAX  (30ULL * 1000000000ULL)
+#define WC_START_STEP (1ULL * 1000000000ULL)
+
+struct wc_prio {
+	bool started;	   /* left the leaf phase */
+	uint64_t since;	   /* start-up began */
+	uint64_t ready_at; /* no wire in warm-up since then (UINT64_MAX: one is) */
+	uint64_t next_at;  /* when wc_prio_update wants calling without a change */
+};
+
+void wc_prio_init(struct wc_prio *p, uint64_t now);
+/* The priority to use from now on; `warming`: a wire is still in warm-up. */
+uint16_t wc_prio_update(struct wc_prio *p, const uint64_t *rtts, size_t n, bool warming,
+			uint16_t current, uint64_t now);
+
 #endif

@@ -99,6 +99,7 @@ static int setup_bridge_core(struct vwired *d)
 	/* Priority = auto: nothing measured yet, a leaf's priority until there is. */
 	bc.priority = cb->priority_auto ? WC_PRIORITY_LEAF : cb->priority;
 	d->sh.priority = (uint16_t)bc.priority;
+	wc_prio_init(&d->sh.prio, vw_clock_mono_ns());
 	bc.hello_time = cb->hello_time * NSEC_PER_SEC;
 	bc.max_age = cb->max_age * NSEC_PER_SEC;
 	bc.forward_delay = cb->forward_delay * NSEC_PER_SEC;

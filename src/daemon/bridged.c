@@ -267,6 +267,7 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 		if (up == wire->up)
 			continue;
 		wire->up = up;
+		sh->rtt_dirty = true; /* Priority = auto waits for the wires that are up */
 		if (up) {
 			vw_info("wire %s: tunnel to %s up, port %u enabled", cfg->wires[i].name,
 				wire->remote_str, wire->port);
@@ -284,39 +285,61 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 	}
 }
 
+/* Priority = auto from the wires past warm-up, once start-up allows (wirecost.h). */
+static void follow_auto_priority(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)
+{
+	const struct vw_config *cfg = &w->d->cfg;
+	uint64_t rtts[CONFIG_MAX_WIRES];
+	bool warming = false;
+	struct pkt_vec out;
+	uint16_t prio;
+
+	for (uint32_t i = 0; i < cfg->n_wires; i++) {
+		const struct vw_wire *wire = &sh->wires[i];
+		bool warm = wire->rtt.rtt.samples > WC_WARMUP_SAMPLES;
+
+		rtts[i] = warm ? wire->rtt.hyst.applied : 0;
+		warming |= !warm;
+	}
+	prio = wc_prio_update(&sh->prio, rtts, cfg->n_wires, warming, sh->priority, now);
+	if (prio == sh->priority)
+		return;
+	vw_info("bridge %s: priority %u (auto, from %u)", cfg->bridge.name, prio, sh->priority);
+	sh->priority = prio;
+	pkt_vec_init(&out);
+	br_set_priority(&sh->br, prio, now, &out);
+	vwired_bridge_output(w, sh, &out, now);
+}
+
 /* A wire's filtered round trip moved: Cost = auto ports and Priority = auto follow. */
 static void wires_follow_rtt(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)
 {
 	const struct vw_config *cfg = &w->d->cfg;
-	uint64_t rtts[CONFIG_MAX_WIRES];
 	struct pkt_vec out;
-	uint16_t prio;
 
 	pkt_vec_init(&out);
 	sh->rtt_dirty = false;
 	for (uint32_t i = 0; i < cfg->n_wires; i++) {
 		struct vw_wire *wire = &sh->wires[i];
-		uint32_t cost = wc_cost_from_rtt(wire->rtt.hyst.applied, WC_MAX_COST_STP);
+		uint64_t rtt = wire->rtt.hyst.applied;
+		uint32_t cost = wc_cost_from_rtt(rtt, WC_MAX_COST_STP);
 
-		rtts[i] = wire->rtt.hyst.applied;
-		if (cfg->wires[i].cost != CONFIG_WIRE_COST_AUTO || !rtts[i] ||
-		    cost == wire->rtt.cost)
+		if (cfg->wires[i].cost != CONFIG_WIRE_COST_AUTO || !rtt || cost == wire->rtt.cost)
 			continue;
 		vw_info("wire %s: round trip %.1f ms, path cost %u", cfg->wires[i].name,
-			(double)rtts[i] / 1e6, cost);
+			(double)rtt / 1e6, cost);
 		wire->rtt.cost = cost;
 		br_set_port_cost(&sh->br, wire->port, cost, now, &out);
 		vwired_bridge_output(w, sh, &out, now);
 	}
-	if (!cfg->bridge.priority_auto)
-		return;
-	prio = wc_auto_priority(rtts, cfg->n_wires, sh->priority);
-	if (prio == sh->priority)
-		return;
-	vw_info("bridge %s: priority %u (auto, from %u)", cfg->bridge.name, prio, sh->priority);
-	sh->priority = prio;
-	br_set_priority(&sh->br, prio, now, &out);
-	vwired_bridge_output(w, sh, &out, now);
+	if (cfg->bridge.priority_auto)
+		follow_auto_priority(w, sh, now);
+}
+
+/* Start-up's next step for Priority = auto, if it waits for one. */
+static uint64_t auto_priority_deadline(const struct vwired *d, const struct vwired_shared *sh)
+{
+	return d->cfg.bridge.priority_auto ? sh->prio.next_at : UINT64_MAX;
 }
 
 void vwired_wires_request_sessions(struct vwired_shared *sh, uint64_t now)
@@ -357,13 +380,13 @@ void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint6
 		vwired_wires_request_sessions(sh, now);
 	vwired_liveness_tick(w, sh, now);
 	vwired_wires_follow_sessions(w, sh, now);
-	if (sh->rtt_dirty)
+	if (sh->rtt_dirty || now >= auto_priority_deadline(w->d, sh))
 		wires_follow_rtt(w, sh, now);
 }
 
-uint64_t vwired_bridge_deadline(const struct vwired_shared *sh)
+uint64_t vwired_bridge_deadline(const struct vwired *d, const struct vwired_shared *sh)
 {
-	uint64_t next, live;
+	uint64_t next, live, prio;
 
 	if (!sh->has_bridge)
 		return UINT64_MAX;
@@ -373,7 +396,10 @@ uint64_t vwired_bridge_deadline(const struct vwired_shared *sh)
 	if (sh->wire_request_at < next)
 		next = sh->wire_request_at;
 	live = vwired_liveness_deadline(sh);
-	return live < next ? live : next;
+	if (live < next)
+		next = live;
+	prio = auto_priority_deadline(d, sh);
+	return prio < next ? prio : next;
 }
 
 /* A TAP that disappears takes its port down; the bridge's own TAP takes vwired down. */

@@ -81,7 +81,7 @@ void vwired_sync_wall_clock(struct vwired_shared *sh)
 void vwired_rearm_timers(struct vwired_worker *w, struct vwired_shared *sh)
 {
 	uint64_t next = wg_device_next_timer(&sh->wg);
-	uint64_t br = vwired_bridge_deadline(sh);
+	uint64_t br = vwired_bridge_deadline(w->d, sh);
 
 	if (br < next)
 		next = br;

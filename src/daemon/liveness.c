@@ -46,8 +46,14 @@
  * the probes above, and while traffic keeps those quiet, one probe every RTT_INTERVAL:
  * a packet and its answer every 2 s, within the failover issue's budget of less than one
  * packet a second per wire while traffic flows, and 15 samples in the hysteresis's 30 s.
+ * Through warm-up (WC_WARMUP_SAMPLES) one every RTT_WARMUP_INTERVAL: every wire is past it
+ * about 4 s after its session came up, on both sides alike (the side that answers the
+ * liveness probes has no samples from them), so Priority = auto's start-up (wirecost.h)
+ * ends at about the same time on every host; a probe and an answer every 250 ms for 4 s
+ * is what the liveness probes of an idle wire send anyway.
  */
-#define VWIRED_RTT_INTERVAL (2 * NSEC_PER_SEC)
+#define VWIRED_RTT_INTERVAL	   (2 * NSEC_PER_SEC)
+#define VWIRED_RTT_WARMUP_INTERVAL (250 * NSEC_PER_MSEC)
 
 /* The echo payload: 8 bytes saying what it is, 8 of the sender's clock (for round trips). */
 #define LIVE_IP_LEN	  20
@@ -236,7 +242,8 @@ static void rtt_probe_due(struct vwired_worker *w, struct vwired_shared *sh, str
 	}
 	if (r->probe_at != UINT64_MAX && now < r->probe_at)
 		return;
-	r->probe_at = now + VWIRED_RTT_INTERVAL;
+	r->probe_at = now + (r->rtt.samples <= WC_WARMUP_SAMPLES ? VWIRED_RTT_WARMUP_INTERVAL
+								 : VWIRED_RTT_INTERVAL);
 	probe(w, sh, wire, out, now, &r->probes_sent);
 }
 
@@ -254,7 +261,8 @@ static void rtt_sample(struct vwired_shared *sh, struct vw_wire *wire, const str
 		return;
 	}
 	br_set_port_rtt(&sh->br, wire->port, wire->rtt.rtt.srtt);
-	if (wc_hyst_update(&wire->rtt.hyst, &wire->rtt.rtt, now))
+	if (wc_hyst_update(&wire->rtt.hyst, &wire->rtt.rtt, now) ||
+	    wire->rtt.rtt.samples == WC_WARMUP_SAMPLES + 1) /* past warm-up: Priority = auto */
 		sh->rtt_dirty = true;
 }
 

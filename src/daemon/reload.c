@@ -178,6 +178,7 @@ static void apply_bridge(struct reload *r)
 	if (what & RELOAD_BRIDGE_PRIORITY) {
 		/* To auto: from the leaf's priority, as at start, until the round trips say. */
 		r->sh->priority = nb->priority_auto ? WC_PRIORITY_LEAF : nb->priority;
+		wc_prio_init(&r->sh->prio, r->now);
 		br_set_priority(br, r->sh->priority, r->now, &out);
 		r->sh->rtt_dirty = true;
 		flush_bridge(r, &out);

@@ -158,9 +158,10 @@ struct vwired_shared {
 	struct vw_port ports[BR_MAX_PORTS];
 	struct vw_wire *wires; /* n_wires of them: the config's [Wire]s, in order */
 	uint32_t n_wires;
-	bool wires_dirty;  /* a session came or went: the wire ports follow */
-	bool rtt_dirty;	   /* a wire's filtered round trip moved: auto cost and priority follow */
-	uint16_t priority; /* the bridge priority in use (Priority = auto moves it) */
+	bool wires_dirty;    /* a session came or went: the wire ports follow */
+	bool rtt_dirty;	     /* a wire's filtered round trip moved: auto cost and priority follow */
+	uint16_t priority;   /* the bridge priority in use (Priority = auto moves it) */
+	struct wc_prio prio; /* Priority = auto's start-up (wirecost.h) */
 	uint64_t wire_request_at, frag_expire_at;
 
 	struct offload_stats offload; /* TSO split on TUN reads, GRO coalesce on TUN writes */
@@ -286,7 +287,7 @@ void vwired_wires_follow_sessions(struct vwired_worker *w, struct vwired_shared 
 void vwired_wires_request_sessions(struct vwired_shared *sh, uint64_t now);
 /* The bridge's timers, reassembly expiry and the wires' session requests, when due. */
 void vwired_bridge_tick(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now);
-uint64_t vwired_bridge_deadline(const struct vwired_shared *sh);
+uint64_t vwired_bridge_deadline(const struct vwired *d, const struct vwired_shared *sh);
 
 /* liveness.c: a wire's carrier follows whether its peer answers (under the lock). */
 /*

@@ -361,3 +361,59 @@ sys.exit(0 if w and all(eval(sys.argv[1], {"x": x}) for x in w) else 1)' "$1" ||
 fh_wires_up() { fh_wires_all 'x["tunnel_up"]'; }
 # Each wire measured past the warm-up (wirecost.h: 16 samples): Cost and Priority = auto settled.
 fh_rtt_measured() { fh_wires_all 'x["rtt_samples"] > 16'; }
+
+# Watches every vwired host's tree for $1 seconds (default 30) in the background, from
+# now: each host's designated root, topology change count and bridge id every 0.25 s,
+# into $WORK/watch.log ("SECONDS HOST ROOT TC_COUNT BRIDGE_ID"). fh_watch_summary reads it.
+fh_watch_start() {
+	local h args=()
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		fh_is_kernel "$h" || args+=("$h=${FH_RUN[$h]}")
+	done
+	# A file: a command run in the background reads /dev/null, not a here-document.
+	cat >"$WORK/watch.py" <<'PY'
+import json, subprocess, sys, time
+ctl, secs, out = sys.argv[1], float(sys.argv[2]), open(sys.argv[3], "w")
+hosts = [a.split("=", 1) for a in sys.argv[4:]]
+t0 = time.monotonic()
+while time.monotonic() - t0 < secs:
+    for h, run in hosts:
+        r = subprocess.run([ctl, "--run-dir", run, "showstp", "internet", "--json"],
+                           capture_output=True, text=True)
+        try:
+            d = json.loads(r.stdout)
+        except ValueError:
+            continue
+        print(f"{time.monotonic() - t0:.2f} {h} {d['designated_root']} "
+              f"{d['topology_change_count']} {d['bridge_id']}", file=out, flush=True)
+    time.sleep(0.25)
+PY
+	bg watch.out python3 "$WORK/watch.py" "$VWIRECTL" "${1:-30}" "$WORK/watch.log" "${args[@]}"
+	FH_WATCH_PID=$LAST_PID
+}
+
+# After fh_watch_start: waits for it to end and prints, per host, how often its root
+# changed (after it first saw another host's id) and its topology change count; then
+# "watch root_changes MAX tc MAX final ROOT" (the most of any host, the last root seen).
+fh_watch_summary() {
+	wait "$FH_WATCH_PID" 2>/dev/null || true
+	python3 - "$WORK/watch.log" <<'PY'
+import sys
+seen, changes, tc, last = {}, {}, {}, None
+for line in open(sys.argv[1]):
+    t, h, root, count, me = line.split()
+    tc[h] = int(count)
+    last = root
+    if root == me and h not in seen:
+        continue  # still its own root: it has heard nobody yet
+    if h in seen and seen[h][-1][1] != root:
+        changes[h] = changes.get(h, 0) + 1
+    if h not in seen or seen[h][-1][1] != root:
+        seen.setdefault(h, []).append((t, root))
+for h in seen:
+    print(f"  {h}: {changes.get(h, 0)} root changes, {tc[h]} topology changes; roots "
+          + ", ".join(f"{r} at {t}s" for t, r in seen[h]))
+print(f"watch root_changes {max(changes.values(), default=0)} tc {max(tc.values(), default=0)} "
+      f"final {last}")
+PY
+}

@@ -280,6 +280,60 @@ static void test_priority_hysteresis(void **state)
 	assert_int_equal(wc_auto_priority(over, 4, 7 * 4096 + 1), 8 * 4096);
 }
 
+/*
+ * Start-up: the leaf priority while a wire is in warm-up, then (level - 1) s more, then
+ * the score; a wire that comes up meanwhile restarts the wait; after that every change.
+ */
+static void test_priority_startup(void **state)
+{
+	const uint64_t eps[3] = {90 * MS, 20 * MS, 98 * MS}; /* 28672: level 7 */
+	const uint64_t rho[4] = {10 * MS, 90 * MS, 90 * MS, 15 * MS};
+	uint64_t part[3] = {90 * MS, 0, 98 * MS};
+	uint64_t t0 = 5 * SEC;
+	struct wc_prio p;
+
+	(void)state;
+	wc_prio_init(&p, t0);
+	/* The two long wires alone would score 1 (4096): they must wait for the third. */
+	assert_int_equal(wc_prio_update(&p, part, 3, true, WC_PRIORITY_LEAF, t0 + 4 * SEC),
+			 WC_PRIORITY_LEAF);
+	assert_int_equal(p.next_at, t0 + WC_START_MAX);
+	/* All warm at t0 + 5 s: level 7 leaves the leaf phase 6 s later. */
+	assert_int_equal(wc_prio_update(&p, eps, 3, false, WC_PRIORITY_LEAF, t0 + 5 * SEC),
+			 WC_PRIORITY_LEAF);
+	assert_int_equal(p.next_at, t0 + 11 * SEC);
+	assert_int_equal(wc_prio_update(&p, eps, 3, false, WC_PRIORITY_LEAF, t0 + 10 * SEC),
+			 WC_PRIORITY_LEAF);
+	/* A wire came up in the meantime: the wait starts again once it is warm. */
+	assert_int_equal(wc_prio_update(&p, eps, 3, true, WC_PRIORITY_LEAF, t0 + 10 * SEC),
+			 WC_PRIORITY_LEAF);
+	assert_int_equal(wc_prio_update(&p, eps, 3, false, WC_PRIORITY_LEAF, t0 + 12 * SEC),
+			 WC_PRIORITY_LEAF);
+	assert_int_equal(wc_prio_update(&p, eps, 3, false, WC_PRIORITY_LEAF, t0 + 18 * SEC - 1),
+			 WC_PRIORITY_LEAF);
+	assert_int_equal(wc_prio_update(&p, eps, 3, false, WC_PRIORITY_LEAF, t0 + 18 * SEC),
+			 7 * WC_PRIORITY_STEP);
+	assert_true(p.started);
+	assert_int_equal(p.next_at, UINT64_MAX);
+	/* Started: the score follows at once, with wc_auto_priority's hysteresis. */
+	assert_int_equal(wc_prio_update(&p, rho, 4, true, 7 * WC_PRIORITY_STEP, t0 + 19 * SEC),
+			 9 * WC_PRIORITY_STEP);
+
+	/* A wire that never warms up holds the leaf phase for WC_START_MAX at most. */
+	wc_prio_init(&p, t0);
+	part[1] = 0;
+	assert_int_equal(wc_prio_update(&p, part, 3, true, WC_PRIORITY_LEAF, t0 + WC_START_MAX - 1),
+			 WC_PRIORITY_LEAF);
+	/* 90 and 98 ms: score 1.04, level 0, taken as 1: no wait. */
+	assert_int_equal(wc_prio_update(&p, part, 3, true, WC_PRIORITY_LEAF, t0 + WC_START_MAX),
+			 WC_PRIORITY_STEP);
+	/* Fewer than two wires measured: the leaf priority, after the leaf's own wait. */
+	wc_prio_init(&p, t0);
+	assert_int_equal(wc_prio_update(&p, eps, 1, false, WC_PRIORITY_LEAF, t0), WC_PRIORITY_LEAF);
+	assert_false(p.started);
+	assert_int_equal(p.next_at, t0 + 14 * SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_priority_seed),
 		cmocka_unit_test(test_priority_edges),
 		cmocka_unit_test(test_priority_hysteresis),
+		cmocka_unit_test(test_priority_startup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
