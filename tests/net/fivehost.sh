@@ -392,27 +392,29 @@ PY
 	FH_WATCH_PID=$LAST_PID
 }
 
-# After fh_watch_start: waits for it to end and prints, per host, how often its root
-# changed (after it first saw another host's id) and its topology change count; then
+# After fh_watch_start: waits for it to end and prints, per host, the roots it saw and how
+# often its root changed (a host that starts as its own root and then hears another's
+# does not count that), and its topology change count; then
 # "watch root_changes MAX tc MAX final ROOT" (the most of any host, the last root seen).
 fh_watch_summary() {
 	wait "$FH_WATCH_PID" 2>/dev/null || true
 	python3 - "$WORK/watch.log" <<'PY'
 import sys
-seen, changes, tc, last = {}, {}, {}, None
+seen, tc, last = {}, {}, None
 for line in open(sys.argv[1]):
     t, h, root, count, me = line.split()
     tc[h] = int(count)
     last = root
-    if root == me and h not in seen:
-        continue  # still its own root: it has heard nobody yet
-    if h in seen and seen[h][-1][1] != root:
-        changes[h] = changes.get(h, 0) + 1
-    if h not in seen or seen[h][-1][1] != root:
-        seen.setdefault(h, []).append((t, root))
-for h in seen:
-    print(f"  {h}: {changes.get(h, 0)} root changes, {tc[h]} topology changes; roots "
-          + ", ".join(f"{r} at {t}s" for t, r in seen[h]))
+    s = seen.setdefault(h, [])
+    if not s or s[-1][1] != root:
+        s.append((t, root, root == me))
+changes = {}
+for h, s in seen.items():
+    if len(s) > 1 and s[0][2] and s[0][1][5:] != s[1][1][5:]:
+        s = s[1:]  # its own id until it heard another bridge: no change of root
+    changes[h] = len(s) - 1
+    print(f"  {h}: {changes[h]} root changes, {tc[h]} topology changes; roots "
+          + ", ".join(f"{r} at {t}s" for t, r, _ in s))
 print(f"watch root_changes {max(changes.values(), default=0)} tc {max(tc.values(), default=0)} "
       f"final {last}")
 PY

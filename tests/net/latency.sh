@@ -10,11 +10,14 @@
 FIVEHOST_WAN=relay
 FIVEHOST_PRIORITY=auto
 fivehost_up
+fh_watch_start 30 # start-up churn, reported below (not timed: the machine may be busy)
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle"
 
 wait_for 60 fh_rtt_measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
 sleep 2
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle again"
+echo "first 30 s (root changes after each host first heard another, topology changes):"
+fh_watch_summary
 
 # What each host measured, against the relay's round trips (which the tunnel adds to).
 "$VWIRECTL" --run-dir "${FH_RUN[epsilon]}" show "wg$TAG${FH_IDX[epsilon]}" --json >"$WORK/eps.json"
