@@ -419,3 +419,16 @@ print(f"watch root_changes {max(changes.values(), default=0)} tc {max(tc.values(
       f"final {last}")
 PY
 }
+
+# Priority = auto leaves the leaf priority (61440) some seconds after warm-up (wirecost.h):
+# true once every vwired host with more than one wire (pi0 has one: a leaf for good) has.
+fh_auto_priorities_set() {
+	local h
+	for h in "${FIVEHOST_NAMES[@]}"; do
+		fh_is_kernel "$h" && continue
+		[ "$(fh_peers_of "$h" | wc -l)" -gt 1 ] || continue
+		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" showstp internet --json 2>/dev/null |
+			python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["bridge_id"].startswith("f000."))' ||
+			return 1
+	done
+}

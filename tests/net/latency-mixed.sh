@@ -21,18 +21,7 @@ fivehost_up
 wait_for 90 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle"
 wait_for 60 fh_rtt_measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
 
-# Priority = auto leaves the leaf priority (61440) some seconds after warm-up (wirecost.h):
-# every vwired host but pi0 (one wire: a leaf for good) has its own priority before the
-# tree is judged.
-priorities_set() {
-	local h
-	for h in rho vorke bob; do
-		"$VWIRECTL" --run-dir "${FH_RUN[$h]}" showstp internet --json 2>/dev/null |
-			python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["bridge_id"].startswith("f000."))' ||
-			return 1
-	done
-}
-wait_for 60 priorities_set || fail "auto priorities not set: $(grep -h 'priority' "$WORK"/*.log)"
+wait_for 60 fh_auto_priorities_set || fail "auto priorities not set: $(grep -h 'priority' "$WORK"/*.log)"
 sleep 2
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle again"
 

@@ -14,6 +14,7 @@ fh_watch_start 30 # start-up churn, reported below (not timed: the machine may b
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle"
 
 wait_for 60 fh_rtt_measured || fail "round trips not measured: $(grep -h 'round trip' "$WORK"/*.log | tail -5)"
+wait_for 60 fh_auto_priorities_set || fail "auto priorities not set: $(grep -h 'priority' "$WORK"/*.log)"
 sleep 2
 wait_for 60 fh_converged "${FIVEHOST_NAMES[@]}" || fail "spanning tree did not settle again"
 echo "first 30 s (root changes after each host first heard another, topology changes):"
