@@ -394,8 +394,9 @@ PY
 
 # After fh_watch_start: waits for it to end and prints, per host, the roots it saw and how
 # often its root changed (a host that starts as its own root and then hears another's
-# does not count that), and its topology change count; then
-# "watch root_changes MAX tc MAX final ROOT" (the most of any host, the last root seen).
+# does not count that), of those how many went to a root that is not at Priority = auto's
+# leaf priority (f000: start-up is over for that root), and its topology change count;
+# then "watch root_changes MAX after_leaf MAX tc MAX final ROOT" (the most of any host).
 fh_watch_summary() {
 	wait "$FH_WATCH_PID" 2>/dev/null || true
 	python3 - "$WORK/watch.log" <<'PY'
@@ -408,14 +409,16 @@ for line in open(sys.argv[1]):
     s = seen.setdefault(h, [])
     if not s or s[-1][1] != root:
         s.append((t, root, root == me))
-changes = {}
+changes, after_leaf = {}, {}
 for h, s in seen.items():
     if len(s) > 1 and s[0][2] and s[0][1][5:] != s[1][1][5:]:
         s = s[1:]  # its own id until it heard another bridge: no change of root
     changes[h] = len(s) - 1
-    print(f"  {h}: {changes[h]} root changes, {tc[h]} topology changes; roots "
-          + ", ".join(f"{r} at {t}s" for t, r, _ in s))
-print(f"watch root_changes {max(changes.values(), default=0)} tc {max(tc.values(), default=0)} "
+    after_leaf[h] = sum(not r.startswith("f000.") for _, r, _ in s[1:])
+    print(f"  {h}: {changes[h]} root changes ({after_leaf[h]} after the leaf phase), "
+          f"{tc[h]} topology changes; roots " + ", ".join(f"{r} at {t}s" for t, r, _ in s))
+print(f"watch root_changes {max(changes.values(), default=0)} "
+      f"after_leaf {max(after_leaf.values(), default=0)} tc {max(tc.values(), default=0)} "
       f"final {last}")
 PY
 }
