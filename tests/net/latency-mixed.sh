@@ -10,9 +10,8 @@
 # all-vwired network: tests/net/latency.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fivehost.sh"
-for c in wireguard-go wg python3; do command -v $c >/dev/null || { echo "$c missing"; exit 77; }; done
-ip link add vwtest$TAG type vxlan id 1 dstport 4789 2>/dev/null || { echo "no vxlan support"; exit 77; }
-ip link del vwtest$TAG
+need_cmd wireguard-go wg python3
+need_vxlan
 
 FIVEHOST_WAN=relay
 FIVEHOST_PRIORITY=auto

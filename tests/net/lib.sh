@@ -173,6 +173,12 @@ need_cmd() {
 	done
 }
 
+# need_vxlan: skips without the kernel's vxlan (the kernel path's hosts need it).
+need_vxlan() {
+	ip link add "vwtest$TAG" type vxlan id 1 dstport 4789 2>/dev/null || skip "no vxlan support"
+	ip link del "vwtest$TAG"
+}
+
 # need_vwired: skips without the binaries this run's VWIRED_IO needs.
 need_vwired() {
 	[ "$VWIRE_TEST_IMPL" = wggo ] && { need_cmd wireguard-go wg; return 0; }

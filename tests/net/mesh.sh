@@ -11,8 +11,7 @@
 . "$(dirname "$0")/fivehost.sh"
 need_cmd wg wg-quick wireguard-go python3
 need_vwired
-ip link add vwtest$TAG type vxlan id 1 dstport 4789 2>/dev/null || skip "no vxlan support"
-ip link del vwtest$TAG
+need_vxlan
 
 FIVEHOST_KERNEL=epsilon
 OUT=$WORK/out

@@ -6,9 +6,8 @@
 # speak 802.1D, the rest RSTP; once vorke runs vwired, mcheck brings them back to RSTP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fivehost.sh"
-for c in wireguard-go wg python3; do command -v $c >/dev/null || { echo "$c missing"; exit 77; }; done
-ip link add vwtest$TAG type vxlan id 1 dstport 4789 2>/dev/null || { echo "no vxlan support"; exit 77; }
-ip link del vwtest$TAG
+need_cmd wireguard-go wg python3
+need_vxlan
 
 FIVEHOST_KERNEL=vorke
 fivehost_up
