@@ -37,9 +37,9 @@ void wc_hyst_init(struct wc_hyst *h)
 }
 
 /* Which side of the band around `applied` srtt is on: 0 inside. */
-static int band_side(uint64_t applied, uint64_t srtt)
+static int band_side(uint64_t applied, uint64_t srtt, unsigned pct)
 {
-	uint64_t band = applied * WC_BAND_PCT / 100;
+	uint64_t band = applied * pct / 100;
 
 	if (srtt > applied + band)
 		return 1;
@@ -64,9 +64,11 @@ bool wc_hyst_update(struct wc_hyst *h, const struct wc_rtt *r, uint64_t now)
 
 	if (r->samples == 0)
 		return false;
-	if (h->applied == 0 || r->samples <= WC_WARMUP_SAMPLES)
+	if (h->applied == 0)
 		return adopt(h, r->srtt);
-	side = band_side(h->applied, r->srtt);
+	if (r->samples <= WC_WARMUP_SAMPLES)
+		return band_side(h->applied, r->srtt, WC_WARMUP_BAND_PCT) && adopt(h, r->srtt);
+	side = band_side(h->applied, r->srtt, WC_BAND_PCT);
 	if (side == 0 || side != h->moved_dir) {
 		/* Back inside, or across to the other side: a new move starts (or none). */
 		h->moved_dir = side;

@@ -39,14 +39,17 @@ uint32_t wc_cost_from_rtt(uint64_t rtt, uint32_t max_cost);
 
 /*
  * The round trip the cost is computed from, moved only by a sustained change:
- * for the first WC_WARMUP_SAMPLES samples it follows SRTT (the tree is forming
- * anyway, and the first samples alone are too noisy to settle on); after that
- * only when SRTT has stayed more than WC_BAND_PCT % away from it, on one side,
- * for WC_HOLD.
+ * for the first WC_WARMUP_SAMPLES samples it follows SRTT when SRTT moved more
+ * than WC_WARMUP_BAND_PCT % from it (the first samples alone are too noisy to
+ * settle on, but every path cost change sends BPDUs through the tree: a cost
+ * that followed each sample kept a network busy just as a host died); after
+ * that only when SRTT has stayed more than WC_BAND_PCT % away from it, on one
+ * side, for WC_HOLD.
  */
-#define WC_WARMUP_SAMPLES 16
-#define WC_BAND_PCT	  20
-#define WC_HOLD		  (30ULL * 1000000000ULL)
+#define WC_WARMUP_SAMPLES  16
+#define WC_WARMUP_BAND_PCT 5
+#define WC_BAND_PCT	   20
+#define WC_HOLD		   (30ULL * 1000000000ULL)
 
 struct wc_hyst {
 	uint64_t applied;     /* 0: nothing measured yet */

@@ -142,18 +142,35 @@ static void test_hysteresis_warmup_follows(void **state)
 	wc_hyst_init(&w.h);
 	assert_false(wc_hyst_update(&w.h, &w.r, 0)); /* nothing measured */
 	assert_int_equal(w.h.applied, 0);
-	sim_sample(&w, 90 * MS, 1 * SEC);
-	assert_int_equal(w.h.applied, 90 * MS);
+	sim_sample(&w, 180 * MS, 1 * SEC); /* a first sample twice too long */
+	assert_int_equal(w.h.applied, 180 * MS);
 	assert_int_equal(w.changes, 1);
-	sim_sample(&w, 98 * MS, 1 * SEC);
-	assert_int_equal(w.h.applied, w.r.srtt);
-	assert_int_equal(w.changes, 2);
-	for (int i = 2; i < WC_WARMUP_SAMPLES; i++)
-		sim_sample(&w, 98 * MS, 1 * SEC);
-	assert_int_equal(w.h.applied, w.r.srtt);
+	/* Warm-up follows the real round trip down, in steps of more than 5 %... */
+	for (int i = 1; i < WC_WARMUP_SAMPLES; i++)
+		sim_sample(&w, 90 * MS, 1 * SEC);
+	assert_true(w.h.applied * 100 <= w.r.srtt * (100 + WC_WARMUP_BAND_PCT));
+	assert_true(w.h.applied < 180 * MS * 3 / 4);
+	/* ...but not each sample: every cost change sends BPDUs through the tree. */
+	assert_true(w.changes > 1 && w.changes < WC_WARMUP_SAMPLES);
 	/* Warm-up over: a small move no longer moves the cost. */
+	w.changes = 0;
 	sim_sample(&w, 120 * MS, 1 * SEC);
-	assert_true(w.h.applied != w.r.srtt);
+	assert_int_equal(w.changes, 0);
+}
+
+/* In warm-up, SRTT wandering within 5 % of what was applied changes nothing. */
+static void test_hysteresis_warmup_small_moves(void **state)
+{
+	struct wire_sim w;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	wc_hyst_init(&w.h);
+	sim_sample(&w, 90 * MS, 1 * SEC);
+	for (int i = 1; i < WC_WARMUP_SAMPLES; i++)
+		sim_sample(&w, i % 2 ? 93 * MS : 88 * MS, 1 * SEC);
+	assert_int_equal(w.changes, 1);
+	assert_int_equal(w.h.applied, 90 * MS);
 }
 
 /* The target: 10 minutes of +-10 % jitter, no change at all. */
@@ -342,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_rtt_rejects),
 		cmocka_unit_test(test_cost_mapping),
 		cmocka_unit_test(test_hysteresis_warmup_follows),
+		cmocka_unit_test(test_hysteresis_warmup_small_moves),
 		cmocka_unit_test(test_hysteresis_ignores_jitter),
 		cmocka_unit_test(test_hysteresis_sustained_move),
 		cmocka_unit_test(test_hysteresis_short_spikes),
