@@ -32,6 +32,7 @@ enum {
 	NK_ROOT,
 	NK_KEEPALIVE,
 	NK_PROTOCOL,
+	NK_PRIORITY,
 	NK_COUNT
 };
 
@@ -445,9 +446,22 @@ static int k_endpoint_from(struct mparser *p, const char *key, char *val)
 	return 0;
 }
 
+/* A bridge priority, or auto: vwired picks it from its wires' round trips. */
+static int priority_value(struct mparser *p, const char *key, char *val, uint16_t *prio,
+			  bool *is_auto)
+{
+	*is_auto = !strcasecmp(val, "auto");
+	return *is_auto ? 0 : u16_value(p, key, val, 0, 65535, prio);
+}
+
 static int k_priority(struct mparser *p, const char *key, char *val)
 {
-	return u16_value(p, key, val, 0, 65535, &cur_host(p)->priority);
+	return priority_value(p, key, val, &cur_host(p)->priority, &cur_host(p)->priority_auto);
+}
+
+static int k_net_priority(struct mparser *p, const char *key, char *val)
+{
+	return priority_value(p, key, val, &p->m->priority, &p->m->priority_auto);
 }
 
 struct key_def {
@@ -471,6 +485,7 @@ static const struct key_def keys[] = {
 	{MS_NETWORK, NK_ROOT, "Root", k_root},
 	{MS_NETWORK, NK_KEEPALIVE, "PersistentKeepalive", k_keepalive},
 	{MS_NETWORK, NK_PROTOCOL, "Protocol", k_protocol},
+	{MS_NETWORK, NK_PRIORITY, "Priority", k_net_priority},
 	{MS_HOST, HK_NAME, "Name", k_name},
 	{MS_HOST, HK_ENDPOINT, "Endpoint", k_endpoint},
 	{MS_HOST, HK_NAT, "BehindNAT", k_nat},
@@ -644,8 +659,10 @@ static int check_hosts(struct mparser *p)
 		}
 		if (!h->listen_port)
 			h->listen_port = p->port;
-		if (!seen[HK_PRIORITY])
-			h->priority = (int)i == root ? MESH_ROOT_PRIORITY : MESH_DEFAULT_PRIORITY;
+		if (!seen[HK_PRIORITY]) {
+			h->priority = (int)i == root ? MESH_ROOT_PRIORITY : m->priority;
+			h->priority_auto = (int)i != root && m->priority_auto;
+		}
 		if (!strcmp(h->ifname, m->bridge_name))
 			return fail_at(p, host_key_line(p, i, HK_IFNAME), MS_HOST, "Interface",
 				       "%s's interface \"%s\" has the bridge's name", h->name,
@@ -943,6 +960,7 @@ static void set_defaults(struct mesh *m)
 	m->hello_time = MESH_DEFAULT_HELLO;
 	m->max_age = MESH_DEFAULT_MAX_AGE;
 	m->forward_delay = MESH_DEFAULT_FWD_DELAY;
+	m->priority = MESH_DEFAULT_PRIORITY;
 }
 
 int mesh_parse(const char *text, size_t len, const char *file, struct mesh *m, char *err,
@@ -1088,11 +1106,13 @@ static void render_vwired_bridge(const struct mesh *m, uint32_t i, struct vw_sbu
 		put_ip(b, h->bridge);
 		vw_sbuf_printf(b, "/%u\n", m->bridge_cidr);
 	}
-	vw_sbuf_printf(b,
-		       "STP = on\nProtocol = %s\nPriority = %u\nHelloTime = %u\nMaxAge = %u\n"
-		       "ForwardDelay = %u\n",
-		       m->stp ? "stp" : "rstp", h->priority, m->hello_time, m->max_age,
-		       m->forward_delay);
+	vw_sbuf_printf(b, "STP = on\nProtocol = %s\n", m->stp ? "stp" : "rstp");
+	if (h->priority_auto)
+		vw_sbuf_printf(b, "Priority = auto\n");
+	else
+		vw_sbuf_printf(b, "Priority = %u\n", h->priority);
+	vw_sbuf_printf(b, "HelloTime = %u\nMaxAge = %u\nForwardDelay = %u\n", m->hello_time,
+		       m->max_age, m->forward_delay);
 	for (uint32_t j = 0; j < m->n_hosts; j++) {
 		if (!mesh_wired(m, i, j))
 			continue;
@@ -1126,8 +1146,8 @@ static void render_script(const struct mesh *m, uint32_t i, struct vw_sbuf *b)
 		"fi\n"
 		"ip link add %s type bridge stp_state 1 priority %u hello_time %u max_age %u "
 		"forward_delay %u\n",
-		m->bridge_name, h->priority, m->hello_time * 100u, m->max_age * 100u,
-		m->forward_delay * 100u);
+		m->bridge_name, h->priority_auto ? MESH_DEFAULT_PRIORITY : h->priority,
+		m->hello_time * 100u, m->max_age * 100u, m->forward_delay * 100u);
 	for (uint32_t j = 0; j < m->n_hosts; j++) {
 		const char *w = m->hosts[j].name;
 

@@ -57,7 +57,8 @@ struct mesh_host {
 	uint8_t tunnel[4]; /* IPv4, network order */
 	uint8_t bridge[4]; /* when the network has a BridgePrefix */
 	uint16_t listen_port;
-	uint16_t priority; /* the bridge's */
+	uint16_t priority;  /* the bridge's */
+	bool priority_auto; /* Priority = auto: vwired sets it from its round trips */
 	uint8_t private_key[WG_KEY_LEN];
 	uint8_t public_key[WG_KEY_LEN];
 	bool has_private_key;
@@ -84,6 +85,8 @@ struct mesh {
 	uint16_t keepalive; /* PersistentKeepalive from a NATed host to its peers */
 	uint16_t hello_time, max_age, forward_delay; /* seconds */
 	bool stp;				     /* Protocol = stp (802.1D); default rstp */
+	uint16_t priority;			     /* [Network] Priority: the hosts' default */
+	bool priority_auto;			     /* [Network] Priority = auto */
 	struct mesh_host *hosts;		     /* heap, in file order */
 	uint32_t n_hosts;
 	uint8_t *wired; /* heap, n_hosts x n_hosts: wired[a * n_hosts + b], symmetric */

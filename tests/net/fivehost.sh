@@ -120,8 +120,12 @@ fh_mesh_file() {
 	ForwardDelay = $FIVEHOST_FWD
 	MaxAge = $FIVEHOST_MAXAGE
 	PersistentKeepalive = 5
-	Root = rho
 	MESH
+	case $FIVEHOST_PRIORITY in
+	seed) echo "Root = rho" ;;
+	default) ;;
+	*) echo "Priority = $FIVEHOST_PRIORITY" ;;
+	esac
 	for h in "${FIVEHOST_NAMES[@]}"; do
 		printf '\n[Host]\nName = %s\nInterface = wg%s%s\n' "$h" "$TAG" "${FH_IDX[$h]}"
 		if [ "$h" = pi0 ]; then

@@ -267,6 +267,39 @@ static void test_endpoint_from(void **state)
 	mesh_free(&m);
 }
 
+/*
+ * [Network] Priority = auto: every vwired host sets its own (Priority = auto in its config)
+ * but Root's (4096) and one that gives a number; a kernel host, which cannot, gets 32768.
+ */
+static void test_priority_auto(void **state)
+{
+	static const char text[] = "[Network]\nTunnelPrefix = 10.0.0.0/24\nPriority = auto\n"
+				   "Root = a\n"
+				   "[Host]\nName = a\nEndpoint = 198.51.100.1:51820\n"
+				   "[Host]\nName = b\nEndpoint = 198.51.100.2:51820\n"
+				   "[Host]\nName = c\nEndpoint = 198.51.100.3:51820\nPriority = 8192\n"
+				   "[Host]\nName = d\nEndpoint = 198.51.100.4:51820\nKind = kernel\n";
+	struct vw_config cfg[3];
+	struct mesh m;
+	char *sh;
+
+	(void)state;
+	parse_ok(text, &m);
+	for (uint32_t i = 0; i < 3; i++)
+		load_config(&m, i, &cfg[i]);
+	assert_false(cfg[0].bridge.priority_auto);
+	assert_int_equal(cfg[0].bridge.priority, 4096);
+	assert_true(cfg[1].bridge.priority_auto);
+	assert_false(cfg[2].bridge.priority_auto);
+	assert_int_equal(cfg[2].bridge.priority, 8192);
+	sh = render(&m, 3, MESH_SCRIPT);
+	assert_non_null(strstr(sh, "type bridge stp_state 1 priority 32768 "));
+	free(sh);
+	for (uint32_t i = 0; i < 3; i++)
+		config_free(&cfg[i]);
+	mesh_free(&m);
+}
+
 static void test_kernel_script(void **state)
 {
 	struct mesh m;
@@ -558,6 +591,8 @@ static void test_errors(void **state)
 		{NET A "Wires = b\n" B "[Host]\nName = c\nEndpoint = 198.51.100.3:1\nWires = b\n"
 		       "EndpointFrom = a 198.51.100.9:1\n",
 		 "mesh.conf:14: [Host] EndpointFrom: a has no wire to c"},
+		{NET "Priority = fast\n" A B,
+		 "mesh.conf:3: [Network] Priority: \"fast\" is not a number from 0 to 65535"},
 		{NET "Protocol = mstp\n" A B,
 		 "mesh.conf:3: [Network] Protocol: \"mstp\" is neither rstp nor stp"},
 		{NET A "Kind = bsd\n" B, "mesh.conf:6: [Host] Kind: \"bsd\" is neither vwired nor "
@@ -664,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_endpoint_from),
+		cmocka_unit_test(test_priority_auto),
 	};
 
 	if (!crypto_init())
