@@ -365,24 +365,41 @@ static int k_public(struct mparser *p, const char *key, char *val)
 	return key_value(p, key, val, cur_host(p)->public_key, &cur_host(p)->has_public_key);
 }
 
-static int add_ref(struct mparser *p, const char *key, const char *name)
+/* A host named in a value (resolved once the whole file is read): the name's form only. */
+static int host_name_value(struct mparser *p, const char *key, const char *name)
 {
 	char q[VW_QUOTE_MAX + 8];
+
+	if (vw_ifname_valid(name))
+		return 0;
+	vw_quote(q, sizeof(q), name);
+	return fail(p, key, "\"%s\" is not a host name", q);
+}
+
+/* Room for one more element in the list *list of *n (capacity *cap), doubling it. */
+static int grow(struct mparser *p, const char *key, void **list, uint32_t n, uint32_t *cap,
+		size_t size)
+{
+	uint32_t want = *cap ? *cap * 2 : 16;
+	void *bigger;
+
+	if (n < *cap)
+		return 0;
+	bigger = realloc(*list, (size_t)want * size);
+	if (!bigger)
+		return fail(p, key, "out of memory");
+	*list = bigger;
+	*cap = want;
+	return 0;
+}
+
+static int add_ref(struct mparser *p, const char *key, const char *name)
+{
 	struct wire_ref *r;
 
-	if (!vw_ifname_valid(name)) {
-		vw_quote(q, sizeof(q), name);
-		return fail(p, key, "\"%s\" is not a host name", q);
-	}
-	if (p->n_refs == p->refs_cap) {
-		uint32_t cap = p->refs_cap ? p->refs_cap * 2 : 16;
-
-		r = realloc(p->refs, cap * sizeof(*r));
-		if (!r)
-			return fail(p, key, "out of memory");
-		p->refs = r;
-		p->refs_cap = cap;
-	}
+	if (host_name_value(p, key, name) ||
+	    grow(p, key, (void **)&p->refs, p->n_refs, &p->refs_cap, sizeof(*r)))
+		return -1;
 	r = &p->refs[p->n_refs++];
 	r->host = p->m->n_hosts - 1;
 	r->line = p->line;
@@ -413,7 +430,7 @@ static int k_wires(struct mparser *p, const char *key, char *val)
 /* "EndpointFrom = bob 192.168.1.7:51820": bob reaches this host at that address (a LAN). */
 static int k_endpoint_from(struct mparser *p, const char *key, char *val)
 {
-	char why[VW_QUOTE_MAX + 64], q[VW_QUOTE_MAX + 8];
+	char why[VW_QUOTE_MAX + 64];
 	char *ep = val + strcspn(val, " \t");
 	struct from_ref *r;
 
@@ -423,21 +440,12 @@ static int k_endpoint_from(struct mparser *p, const char *key, char *val)
 	if (!*ep)
 		return fail(p, key,
 			    "expected a host's name and the address:port it uses for this one");
-	if (!vw_ifname_valid(val)) {
-		vw_quote(q, sizeof(q), val);
-		return fail(p, key, "\"%s\" is not a host name", q);
-	}
+	if (host_name_value(p, key, val))
+		return -1;
 	if (!vw_endpoint_check(ep, MESH_ENDPOINT_MAX, why, sizeof(why)))
 		return fail(p, key, "%s", why);
-	if (p->n_froms == p->froms_cap) {
-		uint32_t cap = p->froms_cap ? p->froms_cap * 2 : 16;
-
-		r = realloc(p->froms, cap * sizeof(*r));
-		if (!r)
-			return fail(p, key, "out of memory");
-		p->froms = r;
-		p->froms_cap = cap;
-	}
+	if (grow(p, key, (void **)&p->froms, p->n_froms, &p->froms_cap, sizeof(*r)))
+		return -1;
 	r = &p->froms[p->n_froms++];
 	r->host = p->m->n_hosts - 1;
 	r->line = p->line;

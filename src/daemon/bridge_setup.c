@@ -174,8 +174,7 @@ static int add_wire(struct vwired *d, uint32_t i)
 		return -1;
 	}
 	br_port_config_default(&pc, cw->name);
-	/* Cost = auto starts at the default and follows the round trip once measured. */
-	pc.path_cost = cw->cost == CONFIG_WIRE_COST_AUTO ? CONFIG_DEFAULT_WIRE_COST : cw->cost;
+	pc.path_cost = vwired_wire_cost(cw, w);
 	wc_hyst_init(&w->rtt.hyst);
 	w->rtt.probe_at = UINT64_MAX;
 	/* 802.1D-1998 port priority (0..255, the port id's high byte) in the kernel's 6 bits. */
@@ -320,4 +319,12 @@ void vwired_wire_peer_key(const struct vw_wire *w, char key[WG_KEY_LEN_BASE64 + 
 		key_to_base64(key, wg_peer_public_key(w->peer));
 	else
 		key[0] = '\0';
+}
+
+uint32_t vwired_wire_cost(const struct config_wire *cw, const struct vw_wire *w)
+{
+	if (cw->cost != CONFIG_WIRE_COST_AUTO)
+		return cw->cost;
+	/* Cost = auto starts at the default and follows the round trip once measured. */
+	return w->rtt.cost ? w->rtt.cost : CONFIG_DEFAULT_WIRE_COST;
 }

@@ -194,14 +194,6 @@ static void apply_bridge(struct reload *r)
 		apply_port_flags(r, &out);
 }
 
-/* A wire's port cost: its number, or with Cost = auto what its round trip gave (100 before). */
-static uint32_t wire_cost(const struct config_wire *cw, const struct vw_wire *w)
-{
-	if (cw->cost != CONFIG_WIRE_COST_AUTO)
-		return cw->cost;
-	return w->rtt.cost ? w->rtt.cost : CONFIG_DEFAULT_WIRE_COST;
-}
-
 /* A wire's port leaves the bridge (the wire removed, or its ends changed). */
 static void remove_wire_port(struct reload *r, uint32_t old)
 {
@@ -232,8 +224,8 @@ static void apply_wire_ports(struct reload *r)
 			continue;
 		}
 		if (p->what & RELOAD_WIRE_COST)
-			br_set_port_cost(&r->sh->br, port, wire_cost(cw, &r->sh->wires[p->old]),
-					 r->now, &out);
+			br_set_port_cost(&r->sh->br, port,
+					 vwired_wire_cost(cw, &r->sh->wires[p->old]), r->now, &out);
 		if (p->what & RELOAD_WIRE_PRIORITY)
 			br_set_port_priority(&r->sh->br, port, cw->priority >> 2, r->now, &out);
 		flush_bridge(r, &out);
@@ -328,7 +320,7 @@ static void add_wire_port(struct reload *r, uint32_t i)
 	int port;
 
 	br_port_config_default(&pc, cw->name);
-	pc.path_cost = wire_cost(cw, w);
+	pc.path_cost = vwired_wire_cost(cw, w);
 	pc.priority = cw->priority >> 2;
 	/* prepare_wires counted the free numbers. */
 	port = br_add_port(&r->sh->br, &pc);

@@ -319,6 +319,8 @@ void vwired_liveness_goodbye(struct vwired *d);
 /* bridge_setup.c: the [Bridge], its TAP ports and the [Wire]s */
 /* Each wire's peer found again by its Remote, after the peers changed (under the lock). */
 void vwired_wires_find_peers(struct vwired_shared *sh);
+/* A wire's port cost: its number, or with Cost = auto what its round trip gave (100 before). */
+uint32_t vwired_wire_cost(const struct config_wire *cw, const struct vw_wire *w);
 /* The base64 public key of the wire's peer; "" while no peer holds its Remote. */
 void vwired_wire_peer_key(const struct vw_wire *w, char key[WG_KEY_LEN_BASE64 + 1]);
 int vwired_bridge_init(struct vwired *d);
