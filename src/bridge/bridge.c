@@ -268,6 +268,16 @@ int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_v
 	return 0;
 }
 
+int br_port_neighbour_leaving(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+{
+	if (!stp_port_of(br, port))
+		return -ENOENT;
+	br->out = out;
+	br_stp_neighbour_leaving(br, (uint16_t)port, now);
+	br->out = NULL;
+	return 0;
+}
+
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,
 		     struct pkt_vec *out)
 {

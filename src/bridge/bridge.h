@@ -85,7 +85,7 @@ struct br_port {
 	bool bpdu_guard_disabled; /* and one did, until br_port_enable */
 	bool admin_edge;	  /* configured Edge: RSTP forwards at once, until a BPDU */
 	char name[BR_IFNAMSIZ];
-	uint8_t mac[6]; /* BPDU source address */
+	uint8_t mac[6];	 /* BPDU source address */
 	uint64_t rtt_ns; /* the link's smoothed round trip as its owner measures it; 0: unknown */
 	struct br_port_counters cnt;
 };
@@ -175,6 +175,11 @@ void br_port_config_default(struct br_port_config *pc, const char *name);
  */
 int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+/*
+ * The port's neighbour said it is leaving (vwire's goodbye), before br_port_disable: under
+ * RSTP, a root's news is forgotten at once (rstp_neighbour_leaving). May emit BPDUs.
+ */
+int br_port_neighbour_leaving(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,
 		     struct pkt_vec *out);
 int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, uint64_t now,

@@ -72,6 +72,13 @@ void br_stp_disable_port(struct bridge *br, uint16_t port, uint64_t now)
 		stp_disable_port(&br->stp, port, now);
 }
 
+/* 802.1D-1998 has no such shortcut: its bridges age a root's news in Max Age. */
+void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t now)
+{
+	if (runs_rstp(br))
+		rstp_neighbour_leaving(&br->rstp, port, now);
+}
+
 void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint64_t now)
 {
 	if (runs_rstp(br))
@@ -283,6 +290,7 @@ static void rstp_port_view(const struct rstp_port *p, struct br_stp_port_view *v
 	v->tx_rst = c->tx_rst;
 	v->rx_clamped = c->rx_clamped;
 	v->rx_aged_out = c->rx_aged_out;
+	v->rx_departed = c->rx_departed;
 	v->migrations = c->migrations;
 	v->tc_detected = c->tc_detected;
 	v->tc_received = c->tc_received;

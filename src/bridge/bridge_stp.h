@@ -43,6 +43,7 @@ struct br_stp_port_view {
 	uint16_t designated_port;
 	uint64_t rx_config, rx_tcn, rx_rst, tx_config, tx_tcn, tx_rst;
 	uint64_t rx_clamped, rx_aged_out;
+	uint64_t rx_departed; /* RSTP: news of a root that said goodbye, discarded */
 	uint64_t migrations;  /* RSTP: protocol switches */
 	uint64_t tc_detected; /* RSTP: topology changes the port started */
 	uint64_t tc_received; /* RSTP: TC flags and TCNs it heard */
@@ -71,6 +72,7 @@ bool br_stp_add_port(struct bridge *br, uint16_t port, uint8_t priority, uint32_
 		     bool admin_edge, bool point_to_point);
 void br_stp_enable_port(struct bridge *br, uint16_t port, uint64_t now);
 void br_stp_disable_port(struct bridge *br, uint16_t port, uint64_t now);
+void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t now);
 void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint64_t now);
 void br_stp_set_port_priority(struct bridge *br, uint16_t port, uint8_t priority, uint64_t now);
 void br_stp_set_bridge_priority(struct bridge *br, uint16_t priority, uint64_t now);

@@ -208,6 +208,39 @@ void rstp_disable_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
 	run_state_machines(br);
 }
 
+/*
+ * Only the root's own word is refused: a transit bridge's departure leaves the
+ * root's news true, and the ports that went through it are re-selected by
+ * 17.28 as for any link that goes down.
+ */
+void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
+{
+	struct rstp_port *p = rstp_get_port(br, port_no);
+	uint64_t root;
+
+	if (!p || !p->port_enabled || p->info_is != RSTP_INFO_RECEIVED)
+		return;
+	root = p->port_priority.root_bridge_id;
+	if (p->port_priority.designated_bridge_id != root)
+		return;
+	br->now = now;
+	br->departed_root = root;
+	br->departed_until = now + RSTP_DEPARTED_HOLD;
+	/* Aged as 17.27 CURRENT ages it: the machines carry on from there. */
+	rstp_for_each_port(br, q)
+	{
+		if (q->info_is == RSTP_INFO_RECEIVED && q->port_priority.root_bridge_id == root)
+			q->rcvd_info_while = 0;
+	}
+	run_state_machines(br);
+}
+
+/* News of a root that said goodbye, within RSTP_DEPARTED_HOLD of it. */
+static bool names_departed_root(const struct rstp_bridge *br, const struct stp_bpdu *bpdu)
+{
+	return br->now < br->departed_until && bpdu->config.root_id == br->departed_root;
+}
+
 /* A parameter of the port's priority vectors changed: select the roles again. */
 static void reselect(struct rstp_port *p)
 {
@@ -366,6 +399,10 @@ static bool accept_bpdu(const struct rstp_bridge *br, struct rstp_port *p,
 	check = stp_validate_config_times(&bpdu->config, &out->config);
 	if (times_clamped(&bpdu->config, &out->config))
 		p->cnt.rx_clamped++;
+	if (names_departed_root(br, bpdu)) {
+		p->cnt.rx_departed++;
+		return false;
+	}
 	if (bpdu->type != STP_BPDU_TYPE_CONFIG)
 		return true;
 	if (check == STP_TIMES_AGED_OUT) {

@@ -75,6 +75,11 @@
  *     alternate port an edge the moment it proposed again;
  *   - Port Transmit waits in TRANSMIT_INIT while the port is disabled;
  *   - a TCN BPDU sets rcvdTcn (17.21.17), which 17.27 never reaches for one.
+ *   - a root that says it is leaving (vwire's goodbye, rstp_neighbour_leaving)
+ *     is forgotten at once: every port's information naming it root is aged,
+ *     and for RSTP_DEPARTED_HOLD no BPDU naming it root is taken. 802.1D-2004
+ *     would take the stale news of it that its other neighbours, which hear the
+ *     goodbye later, still send, and count to infinity on it.
  * A root's death still brings the count to infinity 802.1D-2004 is known for
  * in meshes: stale news of the root goes round until its message age reaches
  * Max Age, one hop a second once every port has sent its Transmit Hold
@@ -94,6 +99,15 @@
  */
 #define RSTP_DEFAULT_TX_HOLD_COUNT 10
 #define RSTP_MAX_TX_HOLD_COUNT	   10
+/*
+ * How long a bridge refuses news of a root that said goodbye. Long enough for
+ * the goodbye to reach the root's other neighbours and for what they sent
+ * before it to arrive (one-way delays of a few hundred ms at most on a WAN);
+ * well below the shortest Forward Delay (4 s), so that a root restarted at
+ * once and refused meanwhile is heard before a designated port that waits for
+ * its agreement forwards on its timer.
+ */
+#define RSTP_DEPARTED_HOLD (1 * STP_SEC)
 
 /* role and selectedRole values (17.19). */
 enum rstp_role {
@@ -173,7 +187,8 @@ struct rstp_port_counters {
 	uint64_t
 		rx_aged_out; /* configuration BPDU with message age >= max age: discarded (9.3.4) */
 	uint64_t rx_looped;  /* this port's own configuration BPDU: discarded (9.3.4) */
-	uint64_t migrations; /* sendRSTP changed: the port switched protocol (17.24) */
+	uint64_t rx_departed; /* naming as root a bridge that said it was leaving: discarded */
+	uint64_t migrations;  /* sendRSTP changed: the port switched protocol (17.24) */
 	uint64_t tc_detected; /* the port became forwarding: a topology change (17.31 DETECTED) */
 	uint64_t tc_received; /* a TC flag or TCN the port heard (NOTIFIED_TC, NOTIFIED_TCN) */
 	uint64_t flushes;     /* FDB flushes asked for the port */
@@ -279,6 +294,8 @@ struct rstp_bridge {
 	uint64_t run_limit;		/* machine runs cut short: a bug if not 0 */
 	uint64_t now;			/* time of the event being handled */
 	uint64_t next_tick;		/* when the Port Timers tick next (17.22) */
+	uint64_t departed_root;	 /* a root that said it was leaving (rstp_neighbour_leaving) */
+	uint64_t departed_until; /* ns: till then no BPDU naming it root is taken */
 	struct rstp_callbacks cb;
 	void *ctx;
 	uint16_t nports; /* highest port number in use + 1 */
@@ -296,6 +313,14 @@ bool rstp_init(struct rstp_bridge *br, uint64_t bridge_id, const struct stp_time
 bool rstp_add_port(struct rstp_bridge *br, uint16_t port_no, uint8_t priority, uint32_t path_cost);
 struct rstp_port *rstp_get_port(struct rstp_bridge *br, uint16_t port_no);
 const struct rstp_port *rstp_get_port_const(const struct rstp_bridge *br, uint16_t port_no);
+
+/*
+ * The neighbour on the port says it is leaving (it stops cleanly). If it was
+ * the root, its word goes with it: information naming it root is aged on
+ * every port, and BPDUs naming it root are discarded (rx_departed) for
+ * RSTP_DEPARTED_HOLD. Call it before disabling the port.
+ */
+void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t now);
 
 /* portEnabled (17.19.18): the wire is up or down. */
 void rstp_enable_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now);

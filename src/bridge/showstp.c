@@ -265,9 +265,10 @@ static void json_port_counters(struct vw_sbuf *b, const struct bridge *br,
 		return;
 	vw_sbuf_printf(b,
 		       "\"migrations\":%llu,\"tc_detected\":%llu,\"tc_received\":%llu,"
-		       "\"flushes\":%llu,",
+		       "\"flushes\":%llu,\"rx_departed\":%llu,",
 		       (unsigned long long)v->migrations, (unsigned long long)v->tc_detected,
-		       (unsigned long long)v->tc_received, (unsigned long long)v->flushes);
+		       (unsigned long long)v->tc_received, (unsigned long long)v->flushes,
+		       (unsigned long long)v->rx_departed);
 }
 
 /* 802.1D-1998's timers and flags, which only stp.c has. */

@@ -279,6 +279,8 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 				: wire->live.goodbye ? "down (its host said goodbye)"
 						     : "silent (no answer to probes)",
 				wire->port);
+			if (wire->live.goodbye)
+				br_port_neighbour_leaving(&sh->br, wire->port, now, &out);
 			br_port_disable(&sh->br, wire->port, now, &out);
 		}
 		vwired_bridge_output(w, sh, &out, now);

@@ -609,6 +609,57 @@ static void test_received_bpdu_checks(void **state)
 }
 
 /*
+ * rstp_neighbour_leaving: a root's goodbye ages every port's news of it and
+ * keeps more out for RSTP_DEPARTED_HOLD; a transit bridge's goodbye changes
+ * nothing but its own port, which the caller then disables.
+ */
+static void test_neighbour_leaving(void **state)
+{
+	struct side a;
+	struct rstp_port *p1 = &a.br.ports[1], *p2 = &a.br.ports[2];
+	const uint64_t root = 0x1000020000000011ULL, transit = 0x7000020000000022ULL;
+	struct stp_bpdu b;
+
+	(void)state;
+	side_init(&a, STP_DEFAULT_PRIORITY, 0xaa);
+	assert_true(rstp_add_port(&a.br, 2, STP_DEFAULT_PORT_PRIORITY, 100));
+	rstp_enable_port(&a.br, 1, 0);
+	rstp_enable_port(&a.br, 2, 0);
+	/* port 1 faces the root itself, port 2 a transit bridge with news of it */
+	b = rst_bpdu(root, 0, root, 0x8001, STP_RST_ROLE_DESIGNATED);
+	rstp_received_bpdu(&a.br, 1, &b, 1);
+	b = rst_bpdu(root, 50, transit, 0x8002, STP_RST_ROLE_DESIGNATED);
+	rstp_received_bpdu(&a.br, 2, &b, 2);
+	assert_int_equal(p1->role, RSTP_ROLE_ROOT);
+	assert_int_equal(p2->role, RSTP_ROLE_ALTERNATE);
+
+	/* the transit bridge leaving: the root's news stays */
+	rstp_neighbour_leaving(&a.br, 2, 3);
+	assert_int_equal(a.br.departed_until, 0);
+	assert_int_equal(p2->info_is, RSTP_INFO_RECEIVED);
+
+	/* the root leaving: its news on both ports aged, this bridge the root */
+	rstp_neighbour_leaving(&a.br, 1, 10 * SEC);
+	rstp_disable_port(&a.br, 1, 10 * SEC);
+	assert_true(rstp_is_root_bridge(&a.br));
+	assert_int_equal(p2->info_is, RSTP_INFO_MINE);
+	assert_int_equal(p2->role, RSTP_ROLE_DESIGNATED);
+	/* the transit bridge's news of it, sent before the goodbye reached it: discarded */
+	rstp_received_bpdu(&a.br, 2, &b, 10 * SEC + 100 * MS);
+	assert_int_equal(p2->cnt.rx_departed, 1);
+	assert_true(rstp_is_root_bridge(&a.br));
+	/* its news of another root is taken */
+	b = rst_bpdu(transit, 0, transit, 0x8002, STP_RST_ROLE_DESIGNATED);
+	rstp_received_bpdu(&a.br, 2, &b, 10 * SEC + 200 * MS);
+	assert_int_equal(p2->role, RSTP_ROLE_ROOT);
+	/* past the hold, the root's word counts again (it came back) */
+	b = rst_bpdu(root, 50, transit, 0x8002, STP_RST_ROLE_DESIGNATED);
+	rstp_received_bpdu(&a.br, 2, &b, 10 * SEC + RSTP_DEPARTED_HOLD);
+	assert_int_equal(p2->cnt.rx_departed, 1);
+	assert_int_equal(a.br.root_priority.root_bridge_id, root);
+}
+
+/*
  * Protocol migration (17.24) on one port: 802.1D configuration BPDUs heard
  * while checking (the first MigrateTime) change nothing; heard while sensing,
  * they make the port speak 802.1D; a TCN there is acknowledged in the next
@@ -2171,6 +2222,156 @@ static void test_root_dies_silently_hosts_sweep(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Whether nodes a and b reach each other over open links (a frame could pass). */
+static bool connected(const struct net *net, int a, int b)
+{
+	int parent[MAX_NODES];
+
+	for (int i = 0; i < net->nn; i++)
+		parent[i] = i;
+	for (int i = 0; i < net->nl; i++)
+		if (link_open(net, &net->l[i]))
+			parent[find(parent, net->l[i].a)] = find(parent, net->l[i].b);
+	return find(parent, a) == find(parent, b);
+}
+
+/* Cost = auto's costs for the relay's round trips (wirecost.h: (RTT / 2 ms)^2). */
+static void use_round_trip_costs(struct net *net)
+{
+	static const uint32_t cost[] = {25, 2025, 2025, 2401, 2401, 100, 56};
+
+	for (int i = 0; i < net->nl; i++) {
+		struct link *l = &net->l[i];
+
+		l->cost = cost[i];
+		rstp_set_path_cost(&net->n[l->a].r, (uint16_t)l->pa, l->cost,
+				   node_now(net, &net->n[l->a]));
+		rstp_set_path_cost(&net->n[l->b].r, (uint16_t)l->pb, l->cost,
+				   node_now(net, &net->n[l->b]));
+	}
+}
+
+struct leaving {
+	uint64_t outage; /* the longest time epsilon and vorke could not reach each other */
+	uint64_t tree;	 /* until the survivors hold the expected tree, for good */
+	uint32_t loops;
+};
+
+/*
+ * rho, the root and the transit of epsilon-vorke, stops cleanly `phase` after
+ * the tree settled: its goodbye reaches each neighbour h notice[h] later, which
+ * then hears rho is leaving and disables its port to it (liveness.c, bridged.c).
+ */
+static struct leaving root_leaves(const uint16_t *prio, uint64_t phase, const uint64_t *notice,
+				  bool verbose)
+{
+	struct net *net = hosts_relayed(prio);
+	struct leaving r = {0, NEVER, 0};
+	bool done[5] = {false};
+	uint64_t t0, until, cut_since;
+
+	use_round_trip_costs(net);
+	net_up(net);
+	converge_time(net, net->now + 30 * SEC);
+	assert_true(connected(net, EPSILON, VORKE));
+	assert_true(port_forwarding(&net->n[EPSILON], port_to(net, EPSILON, RHO)));
+	net_run_until(net, net->now + phase);
+	net->n[RHO].alive = false;
+	t0 = cut_since = net->now;
+	until = t0 + 20 * SEC;
+	net->loops = 0;
+	while (net->now < until) {
+		uint64_t next = until;
+
+		for (int h = BOB; h <= PI0; h++)
+			if (!done[h] && t0 + notice[h] < next)
+				next = t0 + notice[h];
+		net_step(net, next);
+		for (int h = BOB; h <= PI0; h++)
+			if (!done[h] && t0 + notice[h] <= net->now) {
+				struct node *nd = &net->n[h];
+				int port = port_to(net, h, RHO);
+
+				done[h] = true;
+				rstp_neighbour_leaving(&nd->r, (uint16_t)port, node_now(net, nd));
+				port_enable(net, h, port, false);
+				net->l[link_between(net, h, RHO)].up = false;
+				if (forwarding_loop(net))
+					net->loops++;
+			}
+		if (!connected(net, EPSILON, VORKE)) {
+			if (cut_since == NEVER)
+				cut_since = net->now;
+		} else if (cut_since != NEVER) {
+			if (net->now - cut_since > r.outage)
+				r.outage = net->now - cut_since;
+			cut_since = NEVER;
+		}
+		if (!tree_matches(net, false))
+			r.tree = NEVER;
+		else if (r.tree == NEVER)
+			r.tree = net->now - t0;
+	}
+	r.loops = net->loops;
+	if (verbose || r.loops)
+		print_message(
+			"prio %04x %04x %04x phase %.3f notice %.3f %.3f %.3f: outage %.3f s, "
+			"tree %.3f s, %u loops\n",
+			prio[BOB], prio[EPSILON], prio[VORKE], (double)phase / SEC,
+			(double)notice[BOB] / SEC, (double)notice[EPSILON] / SEC,
+			(double)notice[VORKE] / SEC, (double)r.outage / SEC, (double)r.tree / SEC,
+			r.loops);
+	net_free(net);
+	return r;
+}
+
+/*
+ * rho stops cleanly (SIGTERM): its goodbye reaches bob after 5 ms and epsilon
+ * and vorke after about 45 (the relay's one-way delays). Without
+ * rstp_neighbour_leaving, bob took rho back as root from the news epsilon and
+ * vorke sent before their goodbye arrived, and that news went round the
+ * triangle for a second. Now the survivors' tree forms as fast as proposals
+ * and agreements cross the wires: epsilon and vorke reach each other again
+ * within 300 ms whatever the priorities, rho's hello phase and the goodbyes'
+ * spread, and nothing loops.
+ */
+static void test_root_leaves_hosts(void **state)
+{
+	static const uint16_t prios[][3] = {
+		{0x8000, 0x8000, 0x8000}, {0x9000, 0x8000, 0x8000}, {0x9000, 0x9000, 0x8000},
+		{0x8000, 0x9000, 0x8000}, {0x8000, 0x9000, 0x9000}, {0x9000, 0x8000, 0x9000},
+	};
+	static const uint16_t spread[][3] = {
+		{5, 45, 45}, {5, 40, 50}, {5, 50, 40}, {8, 45, 60}, {5, 60, 45}, {20, 45, 45},
+	};
+	uint64_t worst = 0, worst_tree = 0;
+
+	(void)state;
+	for (size_t pi = 0; pi < sizeof(prios) / sizeof(prios[0]); pi++)
+		for (uint64_t phase = 0; phase < 2 * SEC; phase += 250 * MS)
+			for (size_t si = 0; si < sizeof(spread) / sizeof(spread[0]); si++) {
+				const uint16_t prio[5] = {0x1000, prios[pi][0], prios[pi][1],
+							  prios[pi][2], 0x8000};
+				const uint64_t notice[5] = {0, spread[si][0] * MS,
+							    spread[si][1] * MS, spread[si][2] * MS,
+							    8 * MS};
+				struct leaving r = root_leaves(prio, phase, notice,
+							       getenv("RSTPTRACE") != NULL);
+
+				assert_int_equal(r.loops, 0);
+				assert_true(r.tree != NEVER);
+				assert_true(r.outage > 0);
+				if (r.outage > worst || r.tree > worst_tree)
+					root_leaves(prio, phase, notice, true);
+				worst = r.outage > worst ? r.outage : worst;
+				worst_tree = r.tree > worst_tree ? r.tree : worst_tree;
+			}
+	print_message("rho leaves: outage at most %.3f s, tree at most %.3f s\n",
+		      (double)worst / SEC, (double)worst_tree / SEC);
+	assert_true(worst < 300 * MS);
+	assert_true(worst_tree < 1 * SEC);
+}
+
 /*
  * RSTPCASE="BOB EPSILON VORKE PHASE NB NE NV" (priorities in hex, times in ms)
  * runs one case of the sweep, with RSTPTRACE=1 its BPDUs.
@@ -2206,6 +2407,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_agreement_waits_for_news),
 		cmocka_unit_test(test_tcn_until_acknowledged),
 		cmocka_unit_test(test_received_bpdu_checks),
+		cmocka_unit_test(test_neighbour_leaving),
 		cmocka_unit_test(test_protocol_migration),
 		cmocka_unit_test(test_ticks_and_hold_count),
 		cmocka_unit_test(test_ring_of_twelve),
@@ -2225,6 +2427,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_root_dies_silently_hosts),
 		cmocka_unit_test(test_root_dies_silently_races),
 		cmocka_unit_test(test_root_dies_silently_hosts_sweep),
+		cmocka_unit_test(test_root_leaves_hosts),
 		cmocka_unit_test(test_root_dies_silently_case),
 	};
 
