@@ -212,6 +212,11 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 				br_port_enable(br, port, now, &out);
 				rstp_enable_port(r, (uint16_t)port, now);
 			} else {
+				/* an odd time step: the neighbour said goodbye first */
+				if (ctl & 0x10) {
+					br_port_neighbour_leaving(br, port, now, &out);
+					rstp_neighbour_leaving(r, (uint16_t)port, now);
+				}
 				br_port_disable(br, port, now, &out);
 				rstp_disable_port(r, (uint16_t)port, now);
 			}
