@@ -1,5 +1,5 @@
 #!/bin/bash
-# Short paths on a mixed network (issue 17): the seed's five hosts over the WAN relay with
+# Short paths on a mixed network: the seed's five hosts over the WAN relay with
 # epsilon on the kernel path (wireguard-go, kernel vxlan, a kernel bridge speaking
 # 802.1D with every port cost 100 and priority 32768); the other four run vwired with
 # Cost = auto and Priority = auto. The kernel host measures nothing, but answers the

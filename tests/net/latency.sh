@@ -1,5 +1,5 @@
 #!/bin/bash
-# Short paths (issue 17): the seed's five hosts over the WAN relay with Cost = auto and
+# Short paths: the seed's five hosts over the WAN relay with Cost = auto and
 # Priority = auto. Each vwired measures its wires' round trips; the tree they build must
 # meet the targets: epsilon -> vorke at most 1.5x its direct round trip, mean stretch over
 # all pairs at most 1.3, worst at most 2 (docs/DESIGN.md, "Latency-aware costs"). The

@@ -303,7 +303,10 @@ static struct stretch settle(cost_fn cost, const uint16_t priorities[NODES])
 
 static const uint16_t all_auto[NODES] = {0};
 
-/* The targets of issue 17, with auto costs and auto priorities. */
+/*
+ * The short-paths targets, with auto costs and auto priorities: epsilon-vorke at most
+ * 1.5x its direct round trip, the mean stretch over all pairs at most 1.3, the worst 2.
+ */
 static void test_auto_meets_targets(void **state)
 {
 	struct stretch s = settle(cost_auto, all_auto);
