@@ -230,7 +230,35 @@ static void show_vxlan(const struct vwired *d, struct out *o, bool json)
 			outf(o, "  vxlan drop %s: %" PRIu64 "\n", vx_drop_name(i), st->drops[i]);
 }
 
-/* What each worker's socket and TUN queue received and sent, as of its last batch. */
+/* Milliseconds with microseconds, for the text form. */
+static void out_ms(struct out *o, uint64_t ns)
+{
+	outf(o, "%" PRIu64 ".%03" PRIu64 " ms", (uint64_t)(ns / NSEC_PER_MSEC),
+	     (uint64_t)(ns % NSEC_PER_MSEC / 1000));
+}
+
+static void show_worker_text(const struct vwired *d, struct out *o, uint32_t i)
+{
+	const struct vwired_worker *w = &d->workers[i];
+
+	if (d->n_workers > 1)
+		outf(o,
+		     "  worker %u: udp %" PRIu64 " received, %" PRIu64 " sent; tun %" PRIu64
+		     " read, %" PRIu64 " written\n",
+		     i, w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx);
+	outf(o,
+	     "  worker %u: lock taken %" PRIu64 " times, %" PRIu64 " of them after a wait; held ",
+	     i, w->lock_acquired, w->lock_contended);
+	out_ms(o, w->lock_held_ns);
+	outf(o, ", waited ");
+	out_ms(o, w->lock_wait_ns);
+	outf(o, "\n");
+}
+
+/*
+ * What each worker's socket and TUN queue received and sent, as of its last batch, and
+ * its use of the lock. Shown under the lock as worker 0, whose current hold is not in yet.
+ */
 static void show_workers(const struct vwired *d, struct out *o, bool json)
 {
 	if (!json)
@@ -240,16 +268,17 @@ static void show_workers(const struct vwired *d, struct out *o, bool json)
 	for (uint32_t i = 0; i < d->n_workers; i++) {
 		const struct vwired_worker *w = &d->workers[i];
 
-		if (json)
-			outf(o,
-			     "%s{\"udp_rx\": %" PRIu64 ", \"udp_tx\": %" PRIu64
-			     ", \"tun_rx\": %" PRIu64 ", \"tun_tx\": %" PRIu64 "}",
-			     i ? ", " : "", w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx);
-		else if (d->n_workers > 1)
-			outf(o,
-			     "  worker %u: udp %" PRIu64 " received, %" PRIu64 " sent; tun %" PRIu64
-			     " read, %" PRIu64 " written\n",
-			     i, w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx);
+		if (!json) {
+			show_worker_text(d, o, i);
+			continue;
+		}
+		outf(o,
+		     "%s{\"udp_rx\": %" PRIu64 ", \"udp_tx\": %" PRIu64 ", \"tun_rx\": %" PRIu64
+		     ", \"tun_tx\": %" PRIu64 ", \"lock_acquired\": %" PRIu64
+		     ", \"lock_contended\": %" PRIu64 ", \"lock_held_ns\": %" PRIu64
+		     ", \"lock_wait_ns\": %" PRIu64 "}",
+		     i ? ", " : "", w->udp_rx, w->udp_tx, w->tun_rx, w->tun_tx, w->lock_acquired,
+		     w->lock_contended, w->lock_held_ns, w->lock_wait_ns);
 	}
 	if (json)
 		outf(o, "], ");

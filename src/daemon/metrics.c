@@ -67,6 +67,13 @@ static void value_seconds(struct mw *m, uint64_t ns)
 	     (uint64_t)(ns % NSEC_PER_SEC / NSEC_PER_MSEC));
 }
 
+/* Seconds with microseconds: round trips are a few milliseconds, a lock hold less. */
+static void value_seconds_us(struct mw *m, uint64_t ns)
+{
+	outf(m->o, "} %" PRIu64 ".%06" PRIu64 "\n", (uint64_t)(ns / NSEC_PER_SEC),
+	     (uint64_t)(ns % NSEC_PER_SEC / 1000));
+}
+
 /* A family of one series with the instance label alone. */
 static void single(struct mw *m, const char *name, const char *type, const char *help, uint64_t v)
 {
@@ -213,13 +220,6 @@ static const struct field wire_counters[] = {
 	 "Answers to probes whose clock could not be a round trip (left out).",
 	 offsetof(struct vw_wire, rtt.bad_samples)},
 };
-
-/* Seconds with microseconds: round trips are a few milliseconds. */
-static void value_seconds_us(struct mw *m, uint64_t ns)
-{
-	outf(m->o, "} %" PRIu64 ".%06" PRIu64 "\n", (uint64_t)(ns / NSEC_PER_SEC),
-	     (uint64_t)(ns % NSEC_PER_SEC / 1000));
-}
 
 /* The smoothed round trip of each measured wire (RFC 6298's SRTT and RTTVAR). */
 static void wire_rtts(struct mw *m, const struct vwired *d)
@@ -565,22 +565,51 @@ static const struct field worker_counters[] = {
 	 offsetof(struct vwired_worker, tun_rx)},
 	{"vwire_worker_tun_transmit_packets_total", "Packets the worker wrote to its TUN queue.",
 	 offsetof(struct vwired_worker, tun_tx)},
+	{"vwire_worker_lock_acquisitions_total",
+	 "Times the worker took the lock the workers share.",
+	 offsetof(struct vwired_worker, lock_acquired)},
+	{"vwire_worker_lock_contended_total",
+	 "Of those, times another thread held it and the worker waited.",
+	 offsetof(struct vwired_worker, lock_contended)},
 };
 
-/* Each worker's io counters as of its last batch (copied under the lock). */
-static void workers(struct mw *m, const struct vwired *d)
+/* In nanoseconds, given in seconds. */
+static const struct field worker_times[] = {
+	{"vwire_worker_lock_held_seconds_total", "Time the worker held the shared lock.",
+	 offsetof(struct vwired_worker, lock_held_ns)},
+	{"vwire_worker_lock_wait_seconds_total",
+	 "Time the worker waited for the shared lock while another thread held it.",
+	 offsetof(struct vwired_worker, lock_wait_ns)},
+};
+
+static void worker_family(struct mw *m, const struct vwired *d, const struct field *f, bool seconds)
 {
 	char id[12];
 
-	for (size_t f = 0; f < sizeof(worker_counters) / sizeof(worker_counters[0]); f++) {
-		family(m, worker_counters[f].name, "counter", worker_counters[f].help);
-		for (uint32_t i = 0; i < d->n_workers; i++) {
-			snprintf(id, sizeof(id), "%u", i);
-			sample(m, worker_counters[f].name);
-			label(m, "worker", id);
-			value(m, u64_at(&d->workers[i], worker_counters[f].at));
-		}
+	family(m, f->name, "counter", f->help);
+	for (uint32_t i = 0; i < d->n_workers; i++) {
+		uint64_t v = u64_at(&d->workers[i], f->at);
+
+		snprintf(id, sizeof(id), "%u", i);
+		sample(m, f->name);
+		label(m, "worker", id);
+		if (seconds)
+			value_seconds_us(m, v);
+		else
+			value(m, v);
 	}
+}
+
+/*
+ * Each worker's io counters as of its last batch and its use of the lock, written under
+ * the lock; worker 0's current hold is not in yet.
+ */
+static void workers(struct mw *m, const struct vwired *d)
+{
+	for (size_t f = 0; f < sizeof(worker_counters) / sizeof(worker_counters[0]); f++)
+		worker_family(m, d, &worker_counters[f], false);
+	for (size_t f = 0; f < sizeof(worker_times) / sizeof(worker_times[0]); f++)
+		worker_family(m, d, &worker_times[f], true);
 }
 
 /* The bounded tables of README's "Security and limits", each with its cap. */

@@ -128,6 +128,14 @@ struct vwired_worker {
 	/* Its io counters as of its last batch, copied under the lock for vwirectl show. */
 	uint64_t udp_rx, udp_tx, tun_rx, tun_tx;
 	/*
+	 * Its use of d->lock, the measure of how far the workers scale (bench/README.md,
+	 * "Cores"): times taken, times it was found taken (the worker then waited), time held
+	 * and waited. Written only while it holds the lock, so read under it; lock_since is
+	 * when it got it this time.
+	 */
+	uint64_t lock_acquired, lock_contended, lock_held_ns, lock_wait_ns;
+	uint64_t lock_since;
+	/*
 	 * The AEAD of the data messages it sends and receives is left for after the lock (the
 	 * job lists in later), and its UDP sends wait for it, in order (backlog); so is the
 	 * X25519 of the handshakes it takes (hs_jobs).

@@ -3,8 +3,8 @@
 # pair, so the tree blocks one. After pings over the bridge and junk sent to rho's
 # listen port, each host's `vwirectl metrics NAME` passes `promtool check metrics`, and
 # its values agree with `vwirectl show --json` taken just before and just after
-# (counters between the two): a peer's rx bytes, a wire's state, the junk's drop
-# counter. Without NAME, over a run dir holding all three sockets, the families come
+# (counters between the two): a peer's rx bytes, a wire's state, each worker's use of
+# the lock, the junk's drop counter. Without NAME, over a run dir holding all three sockets, the families come
 # once each with every instance's series together, and promtool takes that too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fivehost.sh"
@@ -70,6 +70,15 @@ check() {
 	          if get("vwire_bridge_port_state", bridge="internet", port=w["name"], state=st) == 1]
 	    assert st == [w["state"]], f"port {w['name']}: metrics say {st}, show {w['state']}"
 	    print(f"  {inst}: wire {w['name']} {up[0]}, port {st[0]}")
+	# The lock: taken for every batch and request (show's own too), each hold timed; the
+	# seconds are cut to microseconds.
+	for i, (w1, w2) in enumerate(zip(s1["workers"], s2["workers"])):
+	    between(f"worker {i} lock acquisitions", w1["lock_acquired"],
+	            get("vwire_worker_lock_acquisitions_total", worker=str(i)), w2["lock_acquired"])
+	    held = get("vwire_worker_lock_held_seconds_total", worker=str(i)) * 1e9
+	    between(f"worker {i} lock held ns", w1["lock_held_ns"] - 1000, held, w2["lock_held_ns"])
+	    assert w1["lock_acquired"] > 0 and w1["lock_held_ns"] > 0, f"worker {i}: lock {w1}"
+	    assert w2["lock_contended"] <= w2["lock_acquired"], f"worker {i}: lock {w2}"
 	for reason in ("rx_bad_type", "rx_bad_size"):
 	    between(f"drop {reason}", s1["drops"][reason],
 	            get("vwire_drops_total", module="wireguard", reason=reason), s2["drops"][reason])

@@ -130,6 +130,14 @@ if [ "$nw" -gt 1 ]; then
 	echo "  16 UDP flows: TUN reads per worker before $w0, after $w1"
 	[ "$busy" -ge 2 ] || fail "16 flows, but only $busy of $nw workers read them from the TUN"
 fi
+# The lock, taken for each batch and timed: a worker that read packets took it and held
+# it for a while; one that found it taken waited, so no more waits than acquisitions.
+for h in 1 2; do
+	locks=$(show $h | jq -c '[.workers[] | [.udp_rx + .tun_rx, .lock_acquired, .lock_contended, .lock_held_ns, .lock_wait_ns]]')
+	echo "  host $h: per worker [packets read, lock taken, after a wait, held ns, waited ns]: $locks"
+	jq -e '.[0][1] > 0 and all(.[]; (.[0] == 0 or (.[1] > 0 and .[3] > 0)) and .[2] <= .[1]
+		and (.[2] > 0 or .[4] == 0))' <<<"$locks" >/dev/null || fail "host $h: lock counters $locks"
+done
 check_drops "wo${TAG}1"
 check_drops "wo${TAG}2"
 echo "offload: PASS"

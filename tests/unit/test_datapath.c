@@ -9,8 +9,9 @@
  *
  * What a batch sends leaves after the unlock, sealed and in order, also past the backlog's
  * bound; received data reaches the TUN in order; the drops without a socket or a TUN keep
- * no buffer and no job; and each UDP batch runs one handshake job list at most, or, under
- * load, VWIRED_HANDSHAKE_TAKES takes of cookie replies.
+ * no buffer and no job; each UDP batch runs one handshake job list at most, or, under
+ * load, VWIRED_HANDSHAKE_TAKES takes of cookie replies; and the lock is counted and timed
+ * per batch, with its waits when another worker holds it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@
 #include "crypto/crypto.h"
 #include "crypto/keys.h"
 #include "crypto/x25519.h"
+#include "daemon/metrics.h"
 #include "daemon/vwired.h"
 #include "io/io_internal.h"
 #include "tunnel/cookie.h"
@@ -733,6 +736,120 @@ static void test_handshakes_under_load(void **state)
 	pool_all_free(t);
 }
 
+/* The sample of a worker family in vwired_metrics' answer, for worker 0. */
+static void assert_metric(struct t *t, const struct out *o, const char *family, const char *v)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "\n%s{instance=\"%s\",worker=\"0\"} %s\n", family, t->d.name,
+		 v);
+	if (!strstr(o->buf, want))
+		fail_msg("no %s in the metrics", want + 1);
+}
+
+/*
+ * The lock is counted per batch, not per packet: a TUN batch takes it once, a UDP batch of
+ * data messages three times (the lookups, after the AEAD, the look at the handshake
+ * queue), and each hold is timed. Alone, the worker never waits. The metrics give the
+ * same numbers; the hold they are written in is counted, its time not yet.
+ */
+static void test_lock_counts(void **state)
+{
+	struct t *t = session(state);
+	struct vwired_worker *w = t->w;
+	uint64_t n = w->lock_acquired, held = w->lock_held_ns;
+	struct out o = {0};
+	struct pkt_vec out;
+	char v[64];
+
+	tun_batch(t, 1, PKT_VEC_MAX);
+	assert_int_equal(w->lock_acquired, n + 1);
+	assert_true(w->lock_held_ns > held);
+	peer_receive_data(t, 1);
+	held = w->lock_held_ns;
+	peer_send(t, 100, PKT_VEC_MAX, &out);
+	udp_batch(t, &out);
+	tun_received(t, 100, PKT_VEC_MAX);
+	assert_int_equal(w->lock_acquired, n + 4);
+	assert_true(w->lock_held_ns > held);
+	assert_int_equal(w->lock_contended, 0);
+	assert_int_equal(w->lock_wait_ns, 0);
+
+	vwired_lock(w);
+	vwired_metrics(&t->d, &o, now());
+	assert_false(o.oom);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)w->lock_acquired);
+	assert_metric(t, &o, "vwire_worker_lock_acquisitions_total", v);
+	assert_metric(t, &o, "vwire_worker_lock_contended_total", "0");
+	snprintf(v, sizeof(v), "%llu.%06llu", (unsigned long long)(w->lock_held_ns / NSEC_PER_SEC),
+		 (unsigned long long)(w->lock_held_ns % NSEC_PER_SEC / 1000));
+	assert_metric(t, &o, "vwire_worker_lock_held_seconds_total", v);
+	assert_metric(t, &o, "vwire_worker_lock_wait_seconds_total", "0.000000");
+	vwired_unlock(w);
+	free(o.buf);
+	pool_all_free(t);
+}
+
+/* How long worker 0 holds the lock while another worker asks for it. */
+#define CONTENDED_HOLD_MS 200
+
+struct contender {
+	struct vwired_worker *w;
+	atomic_bool asking;
+};
+
+static void *contend(void *arg)
+{
+	struct contender *c = arg;
+
+	atomic_store(&c->asking, true);
+	vwired_lock(c->w);
+	vwired_unlock(c->w);
+	return NULL;
+}
+
+/*
+ * A worker that finds the lock taken counts it and the time it waited until the holder let
+ * go, and the holder's hold is timed whole. The second worker is a bare one (no loop,
+ * socket or queues), enough to take the lock.
+ */
+static void test_lock_contended(void **state)
+{
+	struct t *t = *state;
+	struct vwired_worker *w1 = &t->d.workers[1];
+	struct vwired_worker saved = *w1;
+	struct contender c = {.w = w1};
+	uint64_t start, held;
+	pthread_t th;
+
+#ifdef VW_TEST_NO_THREADS
+	skip(); /* qemu-user crashes in pthread_create (tests/unit/meson.build) */
+#endif
+	w1->d = &t->d;
+	w1->id = 1;
+	w1->later.seal = calloc(1, sizeof(*w1->later.seal));
+	assert_non_null(w1->later.seal);
+	held = t->w->lock_held_ns;
+	vwired_lock(t->w);
+	start = now();
+	assert_int_equal(pthread_create(&th, NULL, contend, &c), 0);
+	while (!atomic_load(&c.asking))
+		usleep(1000);
+	usleep(CONTENDED_HOLD_MS * 1000);
+	vwired_unlock(t->w);
+	held = t->w->lock_held_ns - held;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(held >= CONTENDED_HOLD_MS * NSEC_PER_MSEC);
+	assert_int_equal(w1->lock_acquired, 1);
+	assert_int_equal(w1->lock_contended, 1);
+	assert_true(w1->lock_wait_ns >= CONTENDED_HOLD_MS / 2 * NSEC_PER_MSEC);
+	assert_true(w1->lock_wait_ns <= now() - start);
+	assert_true(w1->lock_held_ns > 0);
+	assert_int_equal(t->w->lock_contended, 0);
+	free(w1->later.seal);
+	*w1 = saved;
+}
+
 #define CASE(fn, env) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &env)
 
 int main(void)
@@ -745,6 +862,8 @@ int main(void)
 		CASE(test_backlog_bound, env_big_pool),
 		CASE(test_handshakes_per_batch, env_default),
 		CASE(test_handshakes_under_load, env_default),
+		CASE(test_lock_counts, env_default),
+		CASE(test_lock_contended, env_default),
 	};
 
 	vw_log_set_level(VW_LOG_WARN);
