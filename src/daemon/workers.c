@@ -119,7 +119,6 @@ static void wake(struct vwired_worker *w)
 		(void)!write(w->wake_fd, &one, sizeof(one));
 }
 
-/* A worker's socket follows worker 0's: same port (its SO_REUSEPORT group), same mark. */
 /*
  * A worker's socket follows worker 0's: same port (its SO_REUSEPORT group), same mark.
  * Under the lock: worker 0's socket and the fwmark change only under it.
