@@ -255,7 +255,8 @@ int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_ve
 	return 0;
 }
 
-int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+static int port_down(struct bridge *br, uint32_t port, bool goodbye, uint64_t now,
+		     struct pkt_vec *out)
 {
 	struct br_port *bp = stp_port_of(br, port);
 
@@ -263,19 +264,21 @@ int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_v
 		return -ENOENT;
 	bp->enabled = false;
 	br->out = out;
+	if (goodbye)
+		br_stp_neighbour_leaving(br, (uint16_t)port, now);
 	br_stp_disable_port(br, (uint16_t)port, now);
 	br->out = NULL;
 	return 0;
 }
 
-int br_port_neighbour_leaving(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
 {
-	if (!stp_port_of(br, port))
-		return -ENOENT;
-	br->out = out;
-	br_stp_neighbour_leaving(br, (uint16_t)port, now);
-	br->out = NULL;
-	return 0;
+	return port_down(br, port, false, now, out);
+}
+
+int br_port_goodbye(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+{
+	return port_down(br, port, true, now, out);
 }
 
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,

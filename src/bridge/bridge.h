@@ -176,10 +176,10 @@ void br_port_config_default(struct br_port_config *pc, const char *name);
 int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 /*
- * The port's neighbour said it is leaving (vwire's goodbye), before br_port_disable: under
- * RSTP, a root's news is forgotten at once (rstp_neighbour_leaving). May emit BPDUs.
+ * br_port_disable for a port whose neighbour said it is leaving (vwire's goodbye): under
+ * RSTP, a root's news is forgotten first (rstp_neighbour_leaving).
  */
-int br_port_neighbour_leaving(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+int br_port_goodbye(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,
 		     struct pkt_vec *out);
 int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, uint64_t now,

@@ -280,8 +280,9 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 						     : "silent (no answer to probes)",
 				wire->port);
 			if (wire->live.goodbye)
-				br_port_neighbour_leaving(&sh->br, wire->port, now, &out);
-			br_port_disable(&sh->br, wire->port, now, &out);
+				br_port_goodbye(&sh->br, wire->port, now, &out);
+			else
+				br_port_disable(&sh->br, wire->port, now, &out);
 		}
 		vwired_bridge_output(w, sh, &out, now);
 	}

@@ -214,10 +214,11 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 			} else {
 				/* an odd time step: the neighbour said goodbye first */
 				if (ctl & 0x10) {
-					br_port_neighbour_leaving(br, port, now, &out);
+					br_port_goodbye(br, port, now, &out);
 					rstp_neighbour_leaving(r, (uint16_t)port, now);
+				} else {
+					br_port_disable(br, port, now, &out);
 				}
-				br_port_disable(br, port, now, &out);
 				rstp_disable_port(r, (uint16_t)port, now);
 			}
 			check_bridge(br, &out, proto);
