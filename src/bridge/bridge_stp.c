@@ -76,7 +76,7 @@ void br_stp_disable_port(struct bridge *br, uint16_t port, uint64_t now)
 void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t now)
 {
 	if (runs_rstp(br))
-		rstp_neighbour_leaving(&br->rstp, port, now);
+		rstp_neighbour_leaving(&br->rstp, port, RSTP_DEPARTED_HOLD, now);
 }
 
 void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint64_t now)

@@ -213,7 +213,7 @@ void rstp_disable_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
  * root's news true, and the ports that went through it are re-selected by
  * 17.28 as for any link that goes down.
  */
-void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
+void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t hold, uint64_t now)
 {
 	struct rstp_port *p = rstp_get_port(br, port_no);
 	uint64_t root;
@@ -225,7 +225,7 @@ void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t n
 		return;
 	br->now = now;
 	br->departed_root = root;
-	br->departed_until = now + RSTP_DEPARTED_HOLD;
+	br->departed_until = now + hold;
 	/* Aged as 17.27 CURRENT ages it: the machines carry on from there. */
 	rstp_for_each_port(br, q)
 	{
@@ -235,7 +235,7 @@ void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t n
 	run_state_machines(br);
 }
 
-/* News of a root that said goodbye, within RSTP_DEPARTED_HOLD of it. */
+/* News of a root that said goodbye, within the hold of it. */
 static bool names_departed_root(const struct rstp_bridge *br, const struct stp_bpdu *bpdu)
 {
 	return br->now < br->departed_until && bpdu->config.root_id == br->departed_root;

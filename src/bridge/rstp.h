@@ -318,9 +318,10 @@ const struct rstp_port *rstp_get_port_const(const struct rstp_bridge *br, uint16
  * The neighbour on the port says it is leaving (it stops cleanly). If it was
  * the root, its word goes with it: information naming it root is aged on
  * every port, and BPDUs naming it root are discarded (rx_departed) for
- * RSTP_DEPARTED_HOLD. Call it before disabling the port.
+ * `hold` ns (RSTP_DEPARTED_HOLD after a goodbye). Call it before disabling the
+ * port.
  */
-void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t now);
+void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t hold, uint64_t now);
 
 /* portEnabled (17.19.18): the wire is up or down. */
 void rstp_enable_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now);

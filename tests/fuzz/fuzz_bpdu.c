@@ -215,7 +215,8 @@ static void run(struct bridge *br, struct rstp_bridge *r, const uint8_t *data, s
 				/* an odd time step: the neighbour said goodbye first */
 				if (ctl & 0x10) {
 					br_port_goodbye(br, port, now, &out);
-					rstp_neighbour_leaving(r, (uint16_t)port, now);
+					rstp_neighbour_leaving(r, (uint16_t)port,
+							       RSTP_DEPARTED_HOLD, now);
 				} else {
 					br_port_disable(br, port, now, &out);
 				}
