@@ -255,7 +255,7 @@ int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_ve
 	return 0;
 }
 
-static int port_down(struct bridge *br, uint32_t port, bool goodbye, uint64_t now,
+static int port_down(struct bridge *br, uint32_t port, uint64_t hold, uint64_t now,
 		     struct pkt_vec *out)
 {
 	struct br_port *bp = stp_port_of(br, port);
@@ -264,8 +264,8 @@ static int port_down(struct bridge *br, uint32_t port, bool goodbye, uint64_t no
 		return -ENOENT;
 	bp->enabled = false;
 	br->out = out;
-	if (goodbye)
-		br_stp_neighbour_leaving(br, (uint16_t)port, now);
+	if (hold)
+		br_stp_neighbour_leaving(br, (uint16_t)port, hold, now);
 	br_stp_disable_port(br, (uint16_t)port, now);
 	br->out = NULL;
 	return 0;
@@ -273,12 +273,17 @@ static int port_down(struct bridge *br, uint32_t port, bool goodbye, uint64_t no
 
 int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
 {
-	return port_down(br, port, false, now, out);
+	return port_down(br, port, 0, now, out);
 }
 
 int br_port_goodbye(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
 {
-	return port_down(br, port, true, now, out);
+	return port_down(br, port, RSTP_DEPARTED_HOLD, now, out);
+}
+
+int br_port_silent(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out)
+{
+	return port_down(br, port, RSTP_SILENT_HOLD, now, out);
 }
 
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,

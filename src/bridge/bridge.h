@@ -176,10 +176,12 @@ void br_port_config_default(struct br_port_config *pc, const char *name);
 int br_port_enable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_port_disable(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 /*
- * br_port_disable for a port whose neighbour said it is leaving (vwire's goodbye): under
- * RSTP, a root's news is forgotten first (rstp_neighbour_leaving).
+ * br_port_disable for a port whose neighbour said it is leaving (vwire's goodbye), or fell
+ * silent (liveness): under RSTP, a root's news is forgotten first, for RSTP_DEPARTED_HOLD
+ * or RSTP_SILENT_HOLD (rstp_neighbour_leaving).
  */
 int br_port_goodbye(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
+int br_port_silent(struct bridge *br, uint32_t port, uint64_t now, struct pkt_vec *out);
 int br_set_port_cost(struct bridge *br, uint32_t port, uint32_t cost, uint64_t now,
 		     struct pkt_vec *out);
 int br_set_port_priority(struct bridge *br, uint32_t port, uint32_t priority, uint64_t now,

@@ -73,10 +73,10 @@ void br_stp_disable_port(struct bridge *br, uint16_t port, uint64_t now)
 }
 
 /* 802.1D-1998 has no such shortcut: its bridges age a root's news in Max Age. */
-void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t now)
+void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t hold, uint64_t now)
 {
 	if (runs_rstp(br))
-		rstp_neighbour_leaving(&br->rstp, port, RSTP_DEPARTED_HOLD, now);
+		rstp_neighbour_leaving(&br->rstp, port, hold, now);
 }
 
 void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint64_t now)

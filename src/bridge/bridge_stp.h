@@ -72,7 +72,7 @@ bool br_stp_add_port(struct bridge *br, uint16_t port, uint8_t priority, uint32_
 		     bool admin_edge, bool point_to_point);
 void br_stp_enable_port(struct bridge *br, uint16_t port, uint64_t now);
 void br_stp_disable_port(struct bridge *br, uint16_t port, uint64_t now);
-void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t now);
+void br_stp_neighbour_leaving(struct bridge *br, uint16_t port, uint64_t hold, uint64_t now);
 void br_stp_set_path_cost(struct bridge *br, uint16_t port, uint32_t cost, uint64_t now);
 void br_stp_set_port_priority(struct bridge *br, uint16_t port, uint8_t priority, uint64_t now);
 void br_stp_set_bridge_priority(struct bridge *br, uint16_t priority, uint64_t now);

@@ -205,6 +205,7 @@ void rstp_disable_port(struct rstp_bridge *br, uint16_t port_no, uint64_t now)
 		return;
 	br->now = now;
 	p->port_enabled = false;
+	p->departed_held = false;
 	run_state_machines(br);
 }
 
@@ -377,8 +378,8 @@ static bool times_clamped(const struct stp_config_bpdu *in, const struct stp_con
  * times clamped. An RST BPDU whose message age reaches its max age is not
  * discarded: 17.21.23 gives its information no time to live instead.
  */
-static bool accept_bpdu(const struct rstp_bridge *br, struct rstp_port *p,
-			const struct stp_bpdu *bpdu, struct stp_bpdu *out)
+static bool accept_bpdu(struct rstp_bridge *br, struct rstp_port *p, const struct stp_bpdu *bpdu,
+			struct stp_bpdu *out)
 {
 	enum stp_times_check check;
 
@@ -399,18 +400,18 @@ static bool accept_bpdu(const struct rstp_bridge *br, struct rstp_port *p,
 	check = stp_validate_config_times(&bpdu->config, &out->config);
 	if (times_clamped(&bpdu->config, &out->config))
 		p->cnt.rx_clamped++;
-	if (names_departed_root(br, bpdu)) {
-		p->cnt.rx_departed++;
-		return false;
-	}
-	if (bpdu->type != STP_BPDU_TYPE_CONFIG)
-		return true;
-	if (check == STP_TIMES_AGED_OUT) {
+	if (bpdu->type == STP_BPDU_TYPE_CONFIG && check == STP_TIMES_AGED_OUT) {
 		p->cnt.rx_aged_out++;
 		return false;
 	}
-	if (own_config(br, p, &bpdu->config)) {
+	if (bpdu->type == STP_BPDU_TYPE_CONFIG && own_config(br, p, &bpdu->config)) {
 		p->cnt.rx_looped++;
+		return false;
+	}
+	if (names_departed_root(br, bpdu)) {
+		p->cnt.rx_departed++;
+		p->departed_bpdu = *out;
+		p->departed_held = br->departed_held = true;
 		return false;
 	}
 	return true;
@@ -431,8 +432,26 @@ void rstp_received_bpdu(struct rstp_bridge *br, uint16_t port_no, const struct s
 	}
 	if (!accept_bpdu(br, p, bpdu, &b))
 		return;
+	p->departed_held = false; /* newer news */
 	p->rcvd = b;
 	p->rcvd_bpdu = true;
+	run_state_machines(br);
+}
+
+/* The hold is over: what the ports last heard, news of that root included, counts again. */
+static void replay_departed(struct rstp_bridge *br)
+{
+	br->departed_held = false;
+	rstp_for_each_port(br, p)
+	{
+		if (!p->departed_held)
+			continue;
+		p->departed_held = false;
+		if (p->port_enabled) {
+			p->rcvd = p->departed_bpdu; /* checked and clamped when it came */
+			p->rcvd_bpdu = true;
+		}
+	}
 	run_state_machines(br);
 }
 
@@ -441,6 +460,8 @@ void rstp_tick(struct rstp_bridge *br, uint64_t now)
 	unsigned n = 0;
 
 	br->now = now;
+	if (br->departed_held && now >= br->departed_until)
+		replay_departed(br);
 	while (now >= br->next_tick) {
 		if (++n > RSTP_MAX_CATCH_UP) {
 			br->next_tick = now + STP_SEC;
@@ -454,5 +475,7 @@ void rstp_tick(struct rstp_bridge *br, uint64_t now)
 
 uint64_t rstp_next_deadline(const struct rstp_bridge *br)
 {
+	if (br->departed_held && br->departed_until < br->next_tick)
+		return br->departed_until;
 	return br->next_tick;
 }

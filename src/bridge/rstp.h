@@ -77,13 +77,16 @@
  *   - a TCN BPDU sets rcvdTcn (17.21.17), which 17.27 never reaches for one.
  *   - a root that says it is leaving (vwire's goodbye, rstp_neighbour_leaving)
  *     is forgotten at once: every port's information naming it root is aged,
- *     and for RSTP_DEPARTED_HOLD no BPDU naming it root is taken. 802.1D-2004
- *     would take the stale news of it that its other neighbours, which hear the
- *     goodbye later, still send, and count to infinity on it.
- * A root's death still brings the count to infinity 802.1D-2004 is known for
- * in meshes: stale news of the root goes round until its message age reaches
+ *     and for RSTP_DEPARTED_HOLD no BPDU naming it root is taken; likewise for
+ *     RSTP_SILENT_HOLD a root whose wire fell silent. 802.1D-2004 would take
+ *     the stale news of it that its other neighbours, which notice later, still
+ *     send, and count to infinity on it (for seconds: test_rstp.c). What a port
+ *     last heard of it meanwhile is taken when the hold ends;
+ * A root's death that no neighbour notices (a bridge two hops away, an 802.1D
+ * neighbour) still brings the count to infinity 802.1D-2004 is known for in
+ * meshes: stale news of the root goes round until its message age reaches
  * Max Age, one hop a second once every port has sent its Transmit Hold
- * Count. test_rstp.c measures it; a small Max Age bounds it.
+ * Count. A small Max Age bounds it.
  *
  * Not done: Force Protocol Version 0 (stpVersion: this bridge is always
  * rstpVersion) and the rapid ageing it would need.
@@ -108,6 +111,15 @@
  * its agreement forwards on its timer.
  */
 #define RSTP_DEPARTED_HOLD (1 * STP_SEC)
+/*
+ * The same for a root whose wire fell silent (vwire's liveness): it may have
+ * died, or only this wire may be cut. Its neighbours notice a death within a
+ * few hundred ms of each other (the probes' timing, the waits for unread
+ * input); news of it they sent before is refused meanwhile. If it lives, what
+ * the other ports last heard of it is taken when the hold ends
+ * (test_rstp.c: a death's outage and a lone cut wire's, for each hold).
+ */
+#define RSTP_SILENT_HOLD (500 * STP_SEC / 1000)
 
 /* role and selectedRole values (17.19). */
 enum rstp_role {
@@ -251,6 +263,13 @@ struct rstp_port {
 	bool updt_info;
 
 	struct stp_bpdu rcvd; /* the BPDU rcvdBpdu says is there, times clamped */
+	/*
+	 * The last BPDU discarded for naming the departed root, replayed when the hold
+	 * ends unless a newer one was taken: a root that only lost this wire is still
+	 * named then, and its news is not left waiting for the next hello.
+	 */
+	struct stp_bpdu departed_bpdu;
+	bool departed_held;
 
 	enum rstp_prx_state prx;
 	enum rstp_ppm_state ppm;
@@ -296,6 +315,7 @@ struct rstp_bridge {
 	uint64_t next_tick;		/* when the Port Timers tick next (17.22) */
 	uint64_t departed_root;	 /* a root that said it was leaving (rstp_neighbour_leaving) */
 	uint64_t departed_until; /* ns: till then no BPDU naming it root is taken */
+	bool departed_held;	 /* some port holds a departed_bpdu */
 	struct rstp_callbacks cb;
 	void *ctx;
 	uint16_t nports; /* highest port number in use + 1 */
@@ -359,7 +379,7 @@ void rstp_received_bpdu(struct rstp_bridge *br, uint16_t port_no, const struct s
 
 /* Runs the once-a-second tick (17.22) for every second due at `now`. */
 void rstp_tick(struct rstp_bridge *br, uint64_t now);
-/* When rstp_tick next has work: the next second's tick. */
+/* When rstp_tick next has work: the next second's tick, or the end of a departed root's hold. */
 uint64_t rstp_next_deadline(const struct rstp_bridge *br);
 
 /* For showstp. */

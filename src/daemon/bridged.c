@@ -281,6 +281,8 @@ static void wires_reconcile(struct vwired_worker *w, struct vwired_shared *sh, u
 				wire->port);
 			if (wire->live.goodbye)
 				br_port_goodbye(&sh->br, wire->port, now, &out);
+			else if (session)
+				br_port_silent(&sh->br, wire->port, now, &out);
 			else
 				br_port_disable(&sh->br, wire->port, now, &out);
 		}
