@@ -230,16 +230,22 @@ void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t h
 	/* Aged as 17.27 CURRENT ages it: the machines carry on from there. */
 	rstp_for_each_port(br, q)
 	{
-		if (q->info_is == RSTP_INFO_RECEIVED && q->port_priority.root_bridge_id == root)
+		if (q->info_is == RSTP_INFO_RECEIVED && q->send_rstp &&
+		    q->port_priority.root_bridge_id == root)
 			q->rcvd_info_while = 0;
 	}
 	run_state_machines(br);
 }
 
-/* News of a root that said goodbye, within the hold of it. */
+/*
+ * An RSTP neighbour's news of a root that left, within the hold. An 802.1D one (a kernel
+ * bridge) hears no goodbye and has no liveness: it names that root until Max Age whatever
+ * this bridge does, so its word is taken as before and the tree follows it meanwhile.
+ */
 static bool names_departed_root(const struct rstp_bridge *br, const struct stp_bpdu *bpdu)
 {
-	return br->now < br->departed_until && bpdu->config.root_id == br->departed_root;
+	return bpdu->type == STP_BPDU_TYPE_RST && br->now < br->departed_until &&
+	       bpdu->config.root_id == br->departed_root;
 }
 
 /* A parameter of the port's priority vectors changed: select the roles again. */

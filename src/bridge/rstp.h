@@ -81,7 +81,9 @@
  *     RSTP_SILENT_HOLD a root whose wire fell silent. 802.1D-2004 would take
  *     the stale news of it that its other neighbours, which notice later, still
  *     send, and count to infinity on it (for seconds: test_rstp.c). What a port
- *     last heard of it meanwhile is taken when the hold ends;
+ *     last heard of it meanwhile is taken when the hold ends. Ports speaking
+ *     802.1D are left alone: such a neighbour hears no goodbye and names the
+ *     root until Max Age whatever this bridge does;
  * A root's death that no neighbour notices (a bridge two hops away, an 802.1D
  * neighbour) still brings the count to infinity 802.1D-2004 is known for in
  * meshes: stale news of the root goes round until its message age reaches
