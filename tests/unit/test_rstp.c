@@ -2193,6 +2193,57 @@ static void test_root_dies_silently_races(void **state)
 	}
 }
 
+/* One timing of a silent root death: the survivors' priorities, rho's hello phase, notices. */
+typedef void (*silent_case_fn)(void *ctx, const uint16_t *prio, uint64_t phase,
+			       const uint64_t *notice);
+
+/*
+ * Every timing of the sweeps: six orders of the survivors' priorities, rho's hello phases
+ * `phase_step` apart, every order in which bob, epsilon and vorke notice, the first at
+ * 550 ms and the others each skews[] later.
+ */
+static void sweep_silent_deaths(const uint64_t *skews, size_t nskews, uint64_t phase_step,
+				silent_case_fn run, void *ctx)
+{
+	static const uint16_t prios[][3] = {
+		{0x8000, 0x8000, 0x8000}, {0x9000, 0x8000, 0x8000}, {0x9000, 0x9000, 0x8000},
+		{0x8000, 0x9000, 0x8000}, {0x8000, 0x9000, 0x9000}, {0x9000, 0x8000, 0x9000},
+	};
+	static const int order[6][3] = {{BOB, EPSILON, VORKE}, {BOB, VORKE, EPSILON},
+					{EPSILON, BOB, VORKE}, {EPSILON, VORKE, BOB},
+					{VORKE, BOB, EPSILON}, {VORKE, EPSILON, BOB}};
+
+	for (size_t pi = 0; pi < sizeof(prios) / sizeof(prios[0]); pi++)
+		for (uint64_t phase = 0; phase < 2 * SEC; phase += phase_step)
+			for (size_t a = 0; a < nskews; a++)
+				for (size_t b = 0; b < nskews; b++)
+					for (int o = 0; o < 6; o++) {
+						const uint16_t prio[5] = {0x1000, prios[pi][0],
+									  prios[pi][1],
+									  prios[pi][2], 0x8000};
+						uint64_t notice[5] = {0};
+
+						notice[order[o][0]] = 550 * MS;
+						notice[order[o][1]] = 550 * MS + skews[a];
+						notice[order[o][2]] =
+							550 * MS + skews[a] + skews[b];
+						notice[PI0] = 560 * MS;
+						run(ctx, prio, phase, notice);
+					}
+}
+
+struct loop_count {
+	uint32_t bad, runs;
+};
+
+static void count_loops(void *ctx, const uint16_t *prio, uint64_t phase, const uint64_t *notice)
+{
+	struct loop_count *c = ctx;
+
+	c->runs++;
+	c->bad += silent_root_death(prio, phase, notice, false) != 0;
+}
+
 /*
  * RSTPSWEEP=1: every order of notice with gaps of 0 to 200 ms, at eight
  * phases of rho's hello, under six orders of the survivors' priorities,
@@ -2208,40 +2259,14 @@ static void test_root_dies_silently_hosts_sweep(void **state)
 {
 	static const uint64_t skews[] = {0,	  1 * MS,   10 * MS,  30 * MS,
 					 50 * MS, 100 * MS, 150 * MS, 200 * MS};
-	static const uint16_t prios[][3] = {
-		{0x8000, 0x8000, 0x8000}, {0x9000, 0x8000, 0x8000}, {0x9000, 0x9000, 0x8000},
-		{0x8000, 0x9000, 0x8000}, {0x8000, 0x9000, 0x9000}, {0x9000, 0x8000, 0x9000},
-	};
-	static const int order[6][3] = {{BOB, EPSILON, VORKE}, {BOB, VORKE, EPSILON},
-					{EPSILON, BOB, VORKE}, {EPSILON, VORKE, BOB},
-					{VORKE, BOB, EPSILON}, {VORKE, EPSILON, BOB}};
-	const size_t nskews = sizeof(skews) / sizeof(skews[0]);
-	uint32_t bad = 0, runs = 0;
+	struct loop_count c = {0, 0};
 
 	(void)state;
 	if (!getenv("RSTPSWEEP"))
 		skip();
-	for (size_t pi = 0; pi < sizeof(prios) / sizeof(prios[0]); pi++)
-		for (uint64_t phase = 0; phase < 2 * SEC; phase += 250 * MS)
-			for (size_t a = 0; a < nskews; a++)
-				for (size_t b = 0; b < nskews; b++)
-					for (int o = 0; o < 6; o++) {
-						const uint16_t prio[5] = {0x1000, prios[pi][0],
-									  prios[pi][1],
-									  prios[pi][2], 0x8000};
-						uint64_t notice[5] = {0};
-
-						notice[order[o][0]] = 550 * MS;
-						notice[order[o][1]] = 550 * MS + skews[a];
-						notice[order[o][2]] =
-							550 * MS + skews[a] + skews[b];
-						notice[PI0] = 560 * MS;
-						runs++;
-						bad += silent_root_death(prio, phase, notice,
-									 false) != 0;
-					}
-	print_message("rho dies silently: %u of %u runs looped\n", bad, runs);
-	assert_int_equal(bad, 0);
+	sweep_silent_deaths(skews, sizeof(skews) / sizeof(skews[0]), 250 * MS, count_loops, &c);
+	print_message("rho dies silently: %u of %u runs looped\n", c.bad, c.runs);
+	assert_int_equal(c.bad, 0);
 }
 
 /* Whether nodes a and b reach each other over open links (a frame could pass). */
@@ -2415,53 +2440,37 @@ static uint64_t silent_hold(void)
  * these 3600 runs 1 s or more, the worst 14.7 s; with a hold of 100 ms, 632 and 12.7 s;
  * from 200 ms, none.
  */
+struct outage_sweep {
+	uint64_t hold, worst;
+	uint32_t over, runs;
+};
+
+static void measure_outage(void *ctx, const uint16_t *prio, uint64_t phase, const uint64_t *notice)
+{
+	struct outage_sweep *o = ctx;
+	struct leaving r = root_leaves(prio, phase, notice, o->hold, false);
+
+	o->runs++;
+	assert_int_equal(r.loops, 0);
+	if (r.outage > o->worst) {
+		o->worst = r.outage;
+		root_leaves(prio, phase, notice, o->hold, true);
+	}
+	o->over += r.outage >= 1 * SEC;
+}
+
 static void test_root_dies_silently_outage(void **state)
 {
 	static const uint64_t skews[] = {0, 10 * MS, 50 * MS, 100 * MS, 200 * MS};
-	static const uint16_t prios[][3] = {
-		{0x8000, 0x8000, 0x8000}, {0x9000, 0x8000, 0x8000}, {0x9000, 0x9000, 0x8000},
-		{0x8000, 0x9000, 0x8000}, {0x8000, 0x9000, 0x9000}, {0x9000, 0x8000, 0x9000},
-	};
-	static const int order[6][3] = {{BOB, EPSILON, VORKE}, {BOB, VORKE, EPSILON},
-					{EPSILON, BOB, VORKE}, {EPSILON, VORKE, BOB},
-					{VORKE, BOB, EPSILON}, {VORKE, EPSILON, BOB}};
-	const size_t nskews = sizeof(skews) / sizeof(skews[0]);
-	const uint64_t hold = silent_hold();
-	uint64_t worst = 0;
-	uint32_t over = 0, runs = 0;
+	struct outage_sweep o = {silent_hold(), 0, 0, 0};
 
 	(void)state;
-	for (size_t pi = 0; pi < sizeof(prios) / sizeof(prios[0]); pi++)
-		for (uint64_t phase = 0; phase < 2 * SEC; phase += 500 * MS)
-			for (size_t a = 0; a < nskews; a++)
-				for (size_t b = 0; b < nskews; b++)
-					for (int o = 0; o < 6; o++) {
-						const uint16_t prio[5] = {0x1000, prios[pi][0],
-									  prios[pi][1],
-									  prios[pi][2], 0x8000};
-						uint64_t notice[5] = {0};
-						struct leaving r;
-
-						notice[order[o][0]] = 550 * MS;
-						notice[order[o][1]] = 550 * MS + skews[a];
-						notice[order[o][2]] =
-							550 * MS + skews[a] + skews[b];
-						notice[PI0] = 560 * MS;
-						r = root_leaves(prio, phase, notice, hold, false);
-						runs++;
-						assert_int_equal(r.loops, 0);
-						if (r.outage > worst) {
-							worst = r.outage;
-							root_leaves(prio, phase, notice, hold,
-								    true);
-						}
-						over += r.outage >= 1 * SEC;
-					}
+	sweep_silent_deaths(skews, sizeof(skews) / sizeof(skews[0]), 500 * MS, measure_outage, &o);
 	print_message("rho dies silently, hold %.3f s: %u of %u runs cut 1 s or more, the worst "
 		      "%.3f s\n",
-		      (double)hold / SEC, over, runs, (double)worst / SEC);
+		      (double)o.hold / SEC, o.over, o.runs, (double)o.worst / SEC);
 	if (!getenv("HOLDMS"))
-		assert_int_equal(over, 0);
+		assert_int_equal(o.over, 0);
 }
 
 /*
