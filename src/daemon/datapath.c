@@ -151,31 +151,36 @@ static void udp_rx_decrypted(struct vwired_worker *w, struct vwired_shared *sh, 
 	after_device(w, sh, now);
 }
 
-static void tun_rx(struct vwired_worker *w, struct vwired_shared *sh, struct io_tun *tun,
-		   struct pkt_vec *v)
+/*
+ * Super-packets from the kernel's TSO become MTU-sized packets first, without the lock:
+ * the split copies every byte and completes every segment's checksum, most of what a
+ * sender held the lock for (bench/README.md, "Cores"). Each run of segments is then sent
+ * under it, and sealed as the lock is let go.
+ */
+static void tun_rx_split(struct vwired_worker *w, struct pkt_vec *v, uint64_t now)
 {
-	uint64_t now = vw_clock_mono_ns();
 	uint32_t cursor = 0;
+	bool first = true;
 	struct pkt_vec segs;
 
-	sh->tun_batches++;
-	if (!io_tun_offloads(tun)) {
-		vwired_tunnel_send(w, sh, v, now);
-	} else {
-		/* Super-packets from the kernel's TSO become MTU-sized packets first. */
-		pkt_vec_init(&segs);
-		while (v->n) {
-			enum gso_batch_status st =
-				gso_split_batch(v, &cursor, &w->d->pool, &segs, &sh->offload);
+	pkt_vec_init(&segs);
+	while (v->n) {
+		struct offload_stats st = {0};
+		enum gso_batch_status status = gso_split_batch(v, &cursor, &w->d->pool, &segs, &st);
+		struct vwired_shared *sh = vwired_lock(w);
+		uint32_t dropped = status == GSO_BATCH_NOMEM ? v->n : 0;
 
-			vwired_tunnel_send(w, sh, &segs, now);
-			if (st == GSO_BATCH_NOMEM) {
-				sh->drops[VWIRED_DROP_NO_BUFFER] += v->n;
-				pkt_vec_free(v);
-			}
-		}
+		if (dropped)
+			pkt_vec_free(v);
+		offload_stats_add(&sh->offload, &st);
+		sh->drops[VWIRED_DROP_NO_BUFFER] += dropped;
+		sh->tun_batches += first;
+		first = false;
+		vwired_tunnel_send(w, sh, &segs, now);
+		if (!v->n)
+			after_device(w, sh, now);
+		vwired_unlock(w);
 	}
-	after_device(w, sh, now);
 }
 
 static void deadline(struct vwired_worker *w, struct vwired_shared *sh, uint64_t now)
@@ -256,8 +261,17 @@ void vwired_on_udp_rx(void *ctx, struct io_udp *sock, struct pkt_vec *v)
 void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v)
 {
 	struct vwired_worker *w = ctx;
+	uint64_t now = vw_clock_mono_ns();
+	struct vwired_shared *sh;
 
-	tun_rx(w, vwired_lock(w), tun, v);
+	if (io_tun_offloads(tun)) {
+		tun_rx_split(w, v, now);
+		return;
+	}
+	sh = vwired_lock(w);
+	sh->tun_batches++;
+	vwired_tunnel_send(w, sh, v, now);
+	after_device(w, sh, now);
 	vwired_unlock(w);
 }
 

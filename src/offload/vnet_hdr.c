@@ -217,3 +217,20 @@ uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len)
 		return frame[at] >> 4 == 6 ? at : 0;
 	return 0;
 }
+
+void offload_stats_add(struct offload_stats *to, const struct offload_stats *from)
+{
+	for (int i = 0; i < OFFLOAD_DROP_MAX; i++)
+		to->drops[i] += from->drops[i];
+	to->split_in += from->split_in;
+	to->split_segs += from->split_segs;
+	to->csum_completed += from->csum_completed;
+	to->split_stalls += from->split_stalls;
+	to->gro_in += from->gro_in;
+	to->gro_out += from->gro_out;
+	to->gro_super += from->gro_super;
+	to->gro_merged += from->gro_merged;
+	to->gro_super_udp += from->gro_super_udp;
+	to->gro_bad_csum += from->gro_bad_csum;
+	to->gro_nomem += from->gro_nomem;
+}

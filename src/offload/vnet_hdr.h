@@ -95,6 +95,9 @@ struct vnet_layout {
 	uint32_t payload;   /* bytes after the headers */
 };
 
+/* Adds one set of counters to another (a worker's, kept outside a lock, to the shared ones). */
+void offload_stats_add(struct offload_stats *to, const struct offload_stats *from);
+
 void vnet_hdr_decode(const uint8_t *buf, struct vnet_hdr *h);
 void vnet_hdr_encode(uint8_t *buf, const struct vnet_hdr *h);
 
