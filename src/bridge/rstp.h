@@ -337,11 +337,12 @@ struct rstp_port *rstp_get_port(struct rstp_bridge *br, uint16_t port_no);
 const struct rstp_port *rstp_get_port_const(const struct rstp_bridge *br, uint16_t port_no);
 
 /*
- * The neighbour on the port says it is leaving (it stops cleanly). If it was
- * the root, its word goes with it: information naming it root is aged on
- * every port, and BPDUs naming it root are discarded (rx_departed) for
- * `hold` ns (RSTP_DEPARTED_HOLD after a goodbye). Call it before disabling the
- * port.
+ * The neighbour on the port said it is leaving (it stops cleanly) or fell
+ * silent. If it was the root, its word goes with it: information naming it
+ * root is aged on every RSTP port, and RST BPDUs naming it root are discarded
+ * (rx_departed) for `hold` ns (RSTP_DEPARTED_HOLD after a goodbye,
+ * RSTP_SILENT_HOLD after a silence), the last of them replayed when it ends.
+ * Call it before disabling the port.
  */
 void rstp_neighbour_leaving(struct rstp_bridge *br, uint16_t port_no, uint64_t hold, uint64_t now);
 
