@@ -52,12 +52,15 @@ static void seg_fix_ip(uint8_t *seg, const struct vnet_layout *lay, uint32_t seg
 	}
 }
 
-static void seg_fix_l4(uint8_t *seg, const struct vnet_layout *lay, uint32_t seglen, uint32_t i,
-		       uint32_t nsegs, uint32_t off)
+/*
+ * The L4 header's fields for segment i; the checksum field is left zero and the sum of the
+ * header and pseudo-header returned, for the payload's sum to continue from.
+ */
+static uint32_t seg_fix_l4(uint8_t *seg, const struct vnet_layout *lay, uint32_t seglen, uint32_t i,
+			   uint32_t nsegs, uint32_t off)
 {
 	uint8_t *l4 = seg + lay->l3_len;
-	uint32_t l4len = seglen - lay->l3_len;
-	uint16_t sum;
+	uint32_t l4len = seglen - lay->l3_len, hlen = lay->hdrs_len - lay->l3_len;
 
 	if (lay->l4_proto == PROTO_TCP) {
 		put_be32(l4 + 4, get_be32(l4 + 4) + off);
@@ -66,27 +69,34 @@ static void seg_fix_l4(uint8_t *seg, const struct vnet_layout *lay, uint32_t seg
 		if (i > 0)
 			l4[13] &= (uint8_t)~TCP_CWR;
 		put_be16(l4 + 16, 0);
-		put_be16(l4 + 16, csum_fold(csum_partial(l4, l4len, pseudo_sum(seg, lay, l4len))));
 	} else {
 		put_be16(l4 + 4, (uint16_t)l4len);
 		put_be16(l4 + 6, 0);
-		sum = csum_fold(csum_partial(l4, l4len, pseudo_sum(seg, lay, l4len)));
-		put_be16(l4 + 6, sum ? sum : 0xffff);
 	}
+	return csum_partial(l4, hlen, pseudo_sum(seg, lay, l4len));
 }
 
-/* Builds segment i of nsegs into dst; returns its length. */
+/*
+ * Builds segment i of nsegs into dst; returns its length. The payload is summed as it is
+ * copied (csum_copy), so it is read once; the L4 header is even-sized, so the payload's sum
+ * continues the header's.
+ */
 static uint32_t seg_build(uint8_t *dst, const uint8_t *src, const struct vnet_layout *lay,
 			  uint32_t gso_size, uint32_t i, uint32_t nsegs)
 {
 	uint32_t off = i * gso_size;
 	uint32_t plen = lay->payload - off < gso_size ? lay->payload - off : gso_size;
-	uint32_t seglen = lay->hdrs_len + plen;
+	uint32_t seglen = lay->hdrs_len + plen, sum;
+	uint8_t *field = dst + lay->l3_len + (lay->l4_proto == PROTO_TCP ? 16 : 6);
+	uint16_t c;
 
 	memcpy(dst, src, lay->hdrs_len);
-	memcpy(dst + lay->hdrs_len, src + lay->hdrs_len + off, plen);
 	seg_fix_ip(dst, lay, seglen, i);
-	seg_fix_l4(dst, lay, seglen, i, nsegs, off);
+	sum = seg_fix_l4(dst, lay, seglen, i, nsegs, off);
+	sum = csum_copy(dst + lay->hdrs_len, src + lay->hdrs_len + off, plen, sum);
+	c = csum_fold(sum);
+	/* UDP sends a computed zero as all ones: zero there means "no checksum". */
+	put_be16(field, c || lay->l4_proto == PROTO_TCP ? c : 0xffff);
 	return seglen;
 }
 
