@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 struct pkt_pool_lock {
 	pthread_mutex_t mu;
@@ -91,12 +92,26 @@ struct pkt *pkt_alloc(struct pkt_pool *pool)
 	return p;
 }
 
+static void chain_free(struct pkt *f)
+{
+	while (f) {
+		struct pkt *next = f->next;
+
+		pkt_free(f);
+		f = next;
+	}
+}
+
 void pkt_free(struct pkt *p)
 {
 	struct pkt_pool *pool;
 
 	if (!p)
 		return;
+	if (p->frags) {
+		chain_free(p->frags);
+		p->frags = NULL;
+	}
 	pool = p->pool;
 	if (pool->lock)
 		pthread_mutex_lock(&pool->lock->mu);
@@ -124,4 +139,40 @@ void pkt_vec_free(struct pkt_vec *v)
 	for (uint32_t i = 0; i < v->n; i++)
 		pkt_free(v->p[i]);
 	v->n = 0;
+}
+
+/* The iovecs' place: the end of the buffer, aligned down; NULL when it would reach the bytes. */
+static struct iovec *chain_iov_at(const struct pkt *p, uint32_t count)
+{
+	uintptr_t end = (uintptr_t)(p->head + p->size), at;
+
+	if ((uint64_t)count * sizeof(struct iovec) + _Alignof(struct iovec) > p->size)
+		return NULL;
+	at = (end - count * sizeof(struct iovec)) & ~(uintptr_t)(_Alignof(struct iovec) - 1);
+	if (at < (uintptr_t)pkt_tail(p))
+		return NULL;
+	return (struct iovec *)at;
+}
+
+bool pkt_chain_room(const struct pkt *p, uint32_t nfrags)
+{
+	return chain_iov_at(p, nfrags + 1) != NULL;
+}
+
+struct iovec *pkt_chain_iov(struct pkt *p, uint32_t *n)
+{
+	uint32_t count = 1;
+	struct iovec *iov;
+
+	for (const struct pkt *f = p->frags; f; f = f->next)
+		count++;
+	iov = chain_iov_at(p, count);
+	if (!iov)
+		return NULL;
+	iov[0] = (struct iovec){.iov_base = p->data, .iov_len = p->len};
+	count = 1;
+	for (struct pkt *f = p->frags; f; f = f->next)
+		iov[count++] = (struct iovec){.iov_base = f->data, .iov_len = f->len};
+	*n = count;
+	return iov;
 }

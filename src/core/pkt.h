@@ -34,6 +34,12 @@ struct pkt {
 	uint32_t len;
 	uint32_t size;
 	struct pkt *next; /* free list, or whichever queue owns the packet */
+	/*
+	 * Packets whose bytes follow this one's, linked by next, written to a device as one
+	 * (a GRO super-packet that was never copied together). The head owns them: pkt_free
+	 * frees them with it.
+	 */
+	struct pkt *frags;
 	struct pkt_pool *pool;
 	/* Metadata a stage hands to the next; meaning set by the owner of the vector. */
 	uint32_t port; /* ingress/egress port, wire or peer index */
@@ -105,6 +111,17 @@ static inline void pkt_reset(struct pkt *p, uint32_t headroom)
 	p->port = 0;
 	p->flags = 0;
 	p->next = NULL;
+	p->frags = NULL;
+}
+
+/* The bytes of p and of its frags. */
+static inline uint32_t pkt_chain_len(const struct pkt *p)
+{
+	uint32_t len = p->len;
+
+	for (const struct pkt *f = p->frags; f; f = f->next)
+		len += f->len;
+	return len;
 }
 
 struct pkt_pool_lock;
@@ -133,6 +150,16 @@ struct pkt *pkt_alloc(struct pkt_pool *pool);
 void pkt_free(struct pkt *p);
 /* Buffers free now (under the pool's lock when it is shared): for counters, not decisions. */
 uint32_t pkt_pool_nfree(struct pkt_pool *pool);
+
+struct iovec;
+
+/*
+ * Whether p's buffer, behind its bytes, has room for the iovecs of itself and nfrags
+ * frags; pkt_chain_iov then writes them there (the buffer lives as long as the write
+ * that reads them) and returns them, with their count in *n. NULL when there is no room.
+ */
+bool pkt_chain_room(const struct pkt *p, uint32_t nfrags);
+struct iovec *pkt_chain_iov(struct pkt *p, uint32_t *n);
 
 /* Stages take and yield vectors of packets (DESIGN.md principle 3). */
 #define PKT_VEC_MAX 64

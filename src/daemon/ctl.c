@@ -139,6 +139,7 @@ static const struct {
 	{"gro_super", offsetof(struct offload_stats, gro_super)},
 	{"gro_merged", offsetof(struct offload_stats, gro_merged)},
 	{"gro_super_udp", offsetof(struct offload_stats, gro_super_udp)},
+	{"gro_chained", offsetof(struct offload_stats, gro_chained)},
 	{"gro_bad_csum", offsetof(struct offload_stats, gro_bad_csum)},
 	{"gro_nomem", offsetof(struct offload_stats, gro_nomem)},
 };

@@ -32,13 +32,16 @@ void vwired_send_udp(struct vwired_worker *w, struct vwired_shared *sh, struct p
 	out->n = 0;
 }
 
-/* An offloading device takes every packet with a vnet header: flows' runs merged first. */
+/*
+ * An offloading device takes every packet with a vnet header: flows' runs merged first,
+ * as chains of the packets themselves that the write gathers (GRO_CHAIN), not copies.
+ */
 static void dev_write(struct vwired_worker *w, struct vwired_shared *sh, struct io_tun *dev,
 		      struct pkt_vec *v, unsigned int gro_flags)
 {
 	if (io_tun_offloads(dev))
 		gro_coalesce(v, &w->d->pool, &sh->offload,
-			     gro_flags | (io_tun_offloads_udp(dev) ? GRO_UDP : 0));
+			     gro_flags | GRO_CHAIN | (io_tun_offloads_udp(dev) ? GRO_UDP : 0));
 	io_tun_write(w->loop, dev, v);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 enum { EP_SRC = 1, EP_WATCH = 2 };
@@ -136,11 +137,19 @@ static void ep_tun_write(struct io_src *src, struct pkt_vec *v)
 {
 	for (uint32_t i = 0; i < v->n; i++) {
 		struct pkt *p = v->p[i];
-		ssize_t r = write(src->fd, p->data, p->len);
+		struct iovec *chain = NULL;
+		uint32_t nchain = 0;
+		ssize_t r;
 
+		if (p->frags && !(chain = pkt_chain_iov(p, &nchain))) {
+			src->stats.tx_dropped++;
+			pkt_free(p);
+			continue;
+		}
+		r = chain ? writev(src->fd, chain, (int)nchain) : write(src->fd, p->data, p->len);
 		if (r >= 0) {
 			src->stats.tx_packets++;
-			src->stats.tx_bytes += p->len;
+			src->stats.tx_bytes += (uint64_t)r;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			src->stats.tx_dropped++;
 		} else {

@@ -432,7 +432,7 @@ static void ur_tx_done(struct ur_backend *u, struct ur_op *op, struct pkt *p, in
 
 		if (res >= 0) {
 			src->stats.tx_packets++;
-			src->stats.tx_bytes += q->len;
+			src->stats.tx_bytes += pkt_chain_len(q);
 		} else {
 			src->stats.tx_errors++;
 		}
@@ -1009,8 +1009,16 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 		struct ur_op *op = &u->ops[idx];
 		struct io_uring_sqe *sqe;
 		unsigned int namelen = 0;
+		struct iovec *chain = NULL;
+		uint32_t nchain = 0;
 
 		run = src->kind == IO_SRC_UDP && src->gso && u->gso_free ? io_gso_run(&ok, i) : 1;
+		/* A chained super-packet's iovecs live in its own buffer until the completion. */
+		if (src->kind != IO_SRC_UDP && p->frags && !(chain = pkt_chain_iov(p, &nchain))) {
+			src->stats.tx_dropped++;
+			pkt_free(p);
+			continue;
+		}
 		sqe = ur_sqe(u);
 		if (!sqe) {
 			for (uint32_t k = 0; k < run; k++) {
@@ -1052,6 +1060,8 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 				op->ctl.buf, sizeof(op->ctl.buf));
 			op->msg.msg_control = op->msg.msg_controllen ? op->ctl.buf : NULL;
 			io_uring_prep_sendmsg(sqe, src->fd, &op->msg, 0);
+		} else if (chain) {
+			io_uring_prep_writev(sqe, src->fd, chain, nchain, 0);
 		} else {
 			io_uring_prep_write(sqe, src->fd, p->data, p->len, 0);
 		}
@@ -1092,9 +1102,9 @@ static void ur_watch_del(struct io_loop *loop, struct io_watch *w)
 }
 
 static const uint8_t ur_needed_ops[] = {
-	IORING_OP_RECVMSG, IORING_OP_SENDMSG,	     IORING_OP_READ,
-	IORING_OP_WRITE,   IORING_OP_POLL_ADD,	     IORING_OP_POLL_REMOVE,
-	IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+	IORING_OP_RECVMSG,	  IORING_OP_SENDMSG,	  IORING_OP_READ,	 IORING_OP_WRITE,
+	IORING_OP_WRITEV,	  IORING_OP_POLL_ADD,	  IORING_OP_POLL_REMOVE, IORING_OP_TIMEOUT,
+	IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
 };
 
 static int ur_check(struct ur_backend *u, const struct io_uring_params *p, const char **why)

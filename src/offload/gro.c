@@ -69,6 +69,7 @@ struct gro_work {
 	bool frames;  /* Ethernet frames (TAP), not IP packets (TUN) */
 	bool udp;     /* UDP flows merge too (the device takes UDP_L4) */
 	bool trusted; /* checksums taken as good (GRO_TRUSTED) */
+	bool chain;   /* super-packets as chains of the segments (GRO_CHAIN) */
 };
 
 /* Only NOP and timestamp options: nothing else is safe to repeat on every segment. */
@@ -359,13 +360,14 @@ static void emit(struct pkt_vec *v, struct pkt *p, uint32_t link, struct offload
 	v->p[v->n++] = p;
 }
 
-static void super_fix_headers(struct pkt *q, const struct gro_seg *hs, bool psh)
+/* The first segment's headers in d, rewritten for a super-packet of len bytes. */
+static void super_fix_headers(uint8_t *d, uint32_t len, const struct gro_seg *hs, bool psh)
 {
-	uint8_t *d = q->data, *th = d + hs->l3;
-	uint32_t l4len = q->len - hs->l3;
+	uint8_t *th = d + hs->l3;
+	uint32_t l4len = len - hs->l3;
 
 	if (hs->ipv == 4) {
-		put_be16(d + 2, (uint16_t)q->len);
+		put_be16(d + 2, (uint16_t)len);
 		put_be16(d + 10, 0);
 		put_be16(d + 10, csum_ipv4_header(d, hs->l3));
 	} else {
@@ -390,13 +392,48 @@ static uint8_t super_gso_type(const struct gro_seg *hs)
 	return hs->ipv == 4 ? VNET_HDR_GSO_TCPV4 : VNET_HDR_GSO_TCPV6;
 }
 
+static bool super_psh(const struct gro_work *w, const struct gro_group *g)
+{
+	const struct gro_seg *hs = &w->s[g->head];
+
+	return hs->proto == PROTO_TCP && (w->p[g->last]->data[w->s[g->last].l3 + 13] & TCP_PSH);
+}
+
+/*
+ * Puts the link header (still in the buffer in front of q's IP header) and the vnet
+ * header in front of a super-packet whose first segment's headers are at q->data.
+ */
+static bool super_finish(struct pkt *q, const struct gro_seg *hs, const struct pkt *head,
+			 uint16_t gso_size)
+{
+	uint32_t hdrs = (uint32_t)hs->l3 + hs->l4;
+	struct vnet_hdr vh = {
+		.flags = VNET_HDR_F_NEEDS_CSUM,
+		.gso_type = super_gso_type(hs),
+		.hdr_len = (uint16_t)hdrs,
+		.gso_size = gso_size,
+		.csum_start = hs->l3,
+		.csum_offset = hs->proto == PROTO_UDP ? 6 : 16,
+	};
+
+	if (hs->link) {
+		/* A frame's offsets count from its first byte, the link header included. */
+		if (q != head)
+			memcpy(pkt_push(q, hs->link), head->data - hs->link, hs->link);
+		else
+			pkt_push(q, hs->link);
+		vh.csum_start = (uint16_t)(vh.csum_start + hs->link);
+		vh.hdr_len = (uint16_t)(vh.hdr_len + hs->link);
+	}
+	return vnet_hdr_push(q, &vh);
+}
+
 /* Copies the group into one big buffer; NULL when the pool is empty. */
 static struct pkt *super_build(struct gro_work *w, const struct gro_group *g, struct pkt_pool *big)
 {
 	const struct gro_seg *hs = &w->s[g->head];
 	const struct pkt *head = w->p[g->head];
 	uint32_t hdrs = (uint32_t)hs->l3 + hs->l4, len = head->len;
-	struct vnet_hdr vh;
 	struct pkt *q;
 
 	if (!big || !(q = pkt_alloc(big)))
@@ -407,27 +444,44 @@ static struct pkt *super_build(struct gro_work *w, const struct gro_group *g, st
 		len += w->s[m].payload;
 	}
 	q->len = len;
-	super_fix_headers(q, hs,
-			  hs->proto == PROTO_TCP &&
-				  (w->p[g->last]->data[w->s[g->last].l3 + 13] & TCP_PSH));
-	vh = (struct vnet_hdr){
-		.flags = VNET_HDR_F_NEEDS_CSUM,
-		.gso_type = super_gso_type(hs),
-		.hdr_len = (uint16_t)hdrs,
-		.gso_size = g->gso_size,
-		.csum_start = hs->l3,
-		.csum_offset = hs->proto == PROTO_UDP ? 6 : 16,
-	};
-	if (hs->link) {
-		/* A frame's offsets count from its first byte, the link header included. */
-		memcpy(pkt_push(q, hs->link), head->data - hs->link, hs->link);
-		vh.csum_start = (uint16_t)(vh.csum_start + hs->link);
-		vh.hdr_len = (uint16_t)(vh.hdr_len + hs->link);
-	}
-	vnet_hdr_push(q, &vh);
+	super_fix_headers(q->data, len, hs, super_psh(w, g));
+	super_finish(q, hs, head, g->gso_size);
 	q->port = head->port;
 	q->flags = head->flags;
+	for (uint32_t m = g->head; m != NO_NEXT; m = w->s[m].next)
+		pkt_free(w->p[m]);
 	return q;
+}
+
+/*
+ * GRO_CHAIN: the group stays where it is. The first segment carries the super-packet's
+ * headers and the others, their headers pulled off, hang from it as frags, for one
+ * gathering write. NULL (nothing changed) when the first's buffer has no room for the
+ * write's iovecs.
+ */
+static struct pkt *super_chain(struct gro_work *w, const struct gro_group *g)
+{
+	const struct gro_seg *hs = &w->s[g->head];
+	struct pkt *head = w->p[g->head], **link = &head->frags;
+	uint32_t hdrs = (uint32_t)hs->l3 + hs->l4, len = head->len;
+	bool psh = super_psh(w, g); /* read before the last segment's headers are pulled */
+
+	if (!pkt_chain_room(head, g->count - 1u) ||
+	    pkt_headroom(head) < (uint32_t)hs->link + VNET_HDR_LEN)
+		return NULL;
+	for (uint32_t m = hs->next; m != NO_NEXT; m = w->s[m].next) {
+		struct pkt *f = w->p[m];
+
+		pkt_pull(f, hdrs);
+		pkt_trim(f, w->s[m].payload);
+		len += f->len;
+		*link = f;
+		link = &f->next;
+	}
+	*link = NULL;
+	super_fix_headers(head->data, len, hs, psh);
+	super_finish(head, hs, head, g->gso_size);
+	return head;
 }
 
 static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt_pool *big,
@@ -440,15 +494,17 @@ static void group_emit(struct gro_work *w, const struct gro_group *g, struct pkt
 		emit(v, w->p[g->head], w->s[g->head].link, st);
 		return;
 	}
-	q = super_build(w, g, big);
+	q = w->chain ? super_chain(w, g) : NULL;
+	if (q)
+		st->gro_chained++;
+	else
+		q = super_build(w, g, big);
 	if (!q) {
 		st->gro_nomem++;
 		for (m = g->head; m != NO_NEXT; m = w->s[m].next)
 			emit(v, w->p[m], w->s[m].link, st);
 		return;
 	}
-	for (m = g->head; m != NO_NEXT; m = w->s[m].next)
-		pkt_free(w->p[m]);
 	v->p[v->n++] = q;
 	st->gro_super++;
 	st->gro_merged += g->count;
@@ -464,6 +520,7 @@ void gro_coalesce(struct pkt_vec *v, struct pkt_pool *big, struct offload_stats 
 	w.frames = flags & GRO_FRAMES;
 	w.udp = flags & GRO_UDP;
 	w.trusted = flags & GRO_TRUSTED;
+	w.chain = flags & GRO_CHAIN;
 	w.ngroups = 0;
 	w.max_len = 0;
 	if (big && big->bufsize > PKT_HEADROOM) {

@@ -73,13 +73,21 @@ enum gro_flags {
 	 * replaced by the super-packet's; unmerged packets still reach the kernel as they are.
 	 */
 	GRO_TRUSTED = 4,
+	/*
+	 * A super-packet is not copied together: its first segment, headers rewritten and the
+	 * vnet header in front, holds the others (their headers pulled off) as frags
+	 * (core/pkt.h), for a device write that gathers them (io_tun_write does). Saves a copy
+	 * of every merged byte. A group whose first buffer has no room for the write's iovecs is
+	 * copied as without the flag.
+	 */
+	GRO_CHAIN = 8,
 };
 
 /*
- * Rewrites v in place (v->n can only shrink); flags are GRO_IP or GRO_FRAMES, with GRO_UDP
- * and GRO_TRUSTED or not. Merged segments are copied into a buffer from big (PKT_HEADROOM + up to
- * 65535 bytes is enough; smaller buffers limit the super-packet) and freed; when big is NULL
- * nothing merges, and when it is empty a group passes through unmerged (st->gro_nomem). A
+ * Rewrites v in place (v->n can only shrink); flags are GRO_IP or GRO_FRAMES, with GRO_UDP,
+ * GRO_TRUSTED and GRO_CHAIN or not. Merged segments are copied into a buffer from big (PKT_HEADROOM
+ * + up to 65535 bytes is enough; smaller buffers limit the super-packet) and freed; when big is
+ * NULL nothing merges, and when it is empty a group passes through unmerged (st->gro_nomem). A
  * packet without VNET_HDR_LEN bytes of headroom is freed and counted
  * (OFFLOAD_DROP_HEADROOM).
  */

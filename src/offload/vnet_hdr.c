@@ -231,6 +231,7 @@ void offload_stats_add(struct offload_stats *to, const struct offload_stats *fro
 	to->gro_super += from->gro_super;
 	to->gro_merged += from->gro_merged;
 	to->gro_super_udp += from->gro_super_udp;
+	to->gro_chained += from->gro_chained;
 	to->gro_bad_csum += from->gro_bad_csum;
 	to->gro_nomem += from->gro_nomem;
 }

@@ -81,6 +81,7 @@ struct offload_stats {
 	uint64_t gro_super;	 /* super-packets built */
 	uint64_t gro_merged;	 /* segments that went into them */
 	uint64_t gro_super_udp;	 /* of the super-packets, UDP_L4 ones (GRO_UDP) */
+	uint64_t gro_chained;	 /* of the super-packets, chains written as they were (GRO_CHAIN) */
 	uint64_t gro_bad_csum;	 /* candidates with a bad checksum: passed through unmerged */
 	uint64_t gro_nomem;	 /* big buffer pool empty: a group passed through unmerged */
 };

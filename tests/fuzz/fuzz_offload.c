@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "core/byteorder.h"
 #include "core/csum.h"
@@ -54,8 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ACCOUNTED  0xfffffffeu	     /* coalesce: a super-packet whose inputs were found */
 
 struct fuzz_state {
-	struct pkt_pool pool, big;
+	struct pkt_pool pool, big, flat;
 	struct offload_stats st;
+	unsigned chain; /* GRO_CHAIN or 0, from the input's first byte */
 };
 
 static struct fuzz_state *fuzz_setup(void)
@@ -66,7 +68,8 @@ static struct fuzz_state *fuzz_setup(void)
 		return st;
 	st = calloc(1, sizeof(*st));
 	if (!st || !pkt_pool_init(&st->pool, POOL_COUNT, PKT_DEFAULT_SIZE) ||
-	    !pkt_pool_init(&st->big, 4, BIG_SIZE))
+	    !pkt_pool_init(&st->big, 4, BIG_SIZE) ||
+	    !pkt_pool_init(&st->flat, PKT_VEC_MAX, BIG_SIZE))
 		abort();
 	return st;
 }
@@ -75,6 +78,30 @@ static void check(int ok)
 {
 	if (!ok)
 		abort();
+}
+
+/*
+ * gro_coalesce, with st->chain; each chain that comes out is gathered through the iovecs a
+ * device write would take into one packet from st->flat, for the checks to read.
+ */
+static void coalesce(struct fuzz_state *st, struct pkt_vec *v, unsigned flags)
+{
+	gro_coalesce(v, &st->big, &st->st, flags | st->chain);
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct pkt *p = v->p[i], *q = NULL;
+		struct iovec *iov = NULL;
+		uint32_t n = 0;
+
+		if (!p->frags)
+			continue;
+		check(st->chain && (iov = pkt_chain_iov(p, &n)) && (q = pkt_alloc(&st->flat)));
+		for (uint32_t k = 0; k < n; k++)
+			memcpy(pkt_put(q, (uint32_t)iov[k].iov_len), iov[k].iov_base,
+			       iov[k].iov_len);
+		check(q->len == pkt_chain_len(p));
+		pkt_free(p);
+		v->p[i] = q;
+	}
 }
 
 /*
@@ -271,7 +298,7 @@ static void regroup(struct fuzz_state *st, struct pkt **segs, uint32_t n, unsign
 		pkt_vec_init(&out);
 		for (uint32_t i = k; i < n && i < k + PKT_VEC_MAX; i++)
 			pkt_vec_add(&out, segs[i]);
-		gro_coalesce(&out, &st->big, &st->st, flags);
+		coalesce(st, &out, flags);
 		for (uint32_t i = 0; i < out.n; i++) {
 			struct pkt *q = out.p[i];
 			uint8_t *d = q->data + VNET_HDR_LEN;
@@ -610,7 +637,7 @@ static void fuzz_coalesce(struct fuzz_state *st, const uint8_t *data, size_t siz
 		size -= len;
 	}
 	in.n = n;
-	gro_coalesce(&v, &st->big, &st->st, (frames ? GRO_FRAMES : GRO_IP) | (udp ? GRO_UDP : 0));
+	coalesce(st, &v, (frames ? GRO_FRAMES : GRO_IP) | (udp ? GRO_UDP : 0));
 	check(v.n <= n);
 	/* The pass-throughs first: each is one input, unchanged. */
 	for (uint32_t i = 0; i < v.n; i++) {
@@ -686,6 +713,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	st->chain = data[0] & 8 ? GRO_CHAIN : 0;
 	switch (data[0] & 3) {
 	case 0:
 		fuzz_split(st, data + 1, size - 1, data[0] & 4);

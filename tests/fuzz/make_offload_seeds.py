@@ -9,7 +9,8 @@ vnet header with offsets from the frame's start, frame) and as they come off the
 (mode byte 3: frames behind 2-byte lengths). Names: frame_* for the frame seeds. Bit 2
 of the mode byte asks for GRO_UDP (UDP datagrams merge too, as for a device that took
 USO): coalesce seeds gro_udp_* (mode 5) and frame_gro_udp_* (mode 7); for split seeds it
-coalesces TCP segments back with GRO_UDP (UDP ones always are).
+coalesces TCP segments back with GRO_UDP (UDP ones always are). Bit 3 asks for GRO_CHAIN
+(seeds chain_*).
 
     python3 tests/fuzz/make_offload_seeds.py
 """
@@ -376,6 +377,14 @@ def udp_seeds():
     p = packet(False, 6, payload(9000), full=False)
     write("frame_split_tcp4_gro_udp", b"\6" + struct.pack("!H", TUNNEL_FRAME) +
           vnet(NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16) + eth(ETH_IP) + p)
+    # The same with GRO_CHAIN (bit 3): super-packets as chains of the segments' buffers.
+    for name in ("split_tcp4_64k", "split_udp4", "gro_tcp4", "gro_two_flows",
+                 "frame_gro_tcp6_ts_vlan", "gro_udp4_64k", "frame_gro_udp_vlans_macs",
+                 "frame_split_tcp4_gro_udp"):
+        with open(os.path.join(OUT, name), "rb") as f:
+            seed = bytearray(f.read())
+        seed[0] |= 8
+        write("chain_" + name, bytes(seed))
 
 
 if __name__ == "__main__":

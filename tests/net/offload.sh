@@ -6,7 +6,8 @@
 # datagrams must arrive unaltered (each checked), and the counters must show the offload
 # paths really ran:
 #   routed:  the TUN handed over TCP super-packets (split), the receiver merged TCP
-#            segments and, where the kernel takes USO, UDP datagrams (gro_super_udp);
+#            segments and, where the kernel takes USO, UDP datagrams (gro_super_udp),
+#            every super-packet written as a chain of its packets, not copied (gro_chained);
 #   bridged: the TAP handed over TCP super-frames, cut to fit the 1420-byte tunnel so
 #            that TCP needs no IP fragments, merged back for the receiver's TAP.
 # Full 1500-byte frames still cross the wire (ping -s 1472 -M do).
@@ -68,9 +69,10 @@ counter() { show "$1" | jq -r "$2"; }
 # sets SPLIT (super-packets A split), FRAGS (packets A fragmented during the TCP
 # transfers), SUPER and SUPER_UDP (super-packets B built) for what this round moved.
 round() {
-	local label=$1 aa=$2 ab=$3 s0 f0 g0 u0
+	local label=$1 aa=$2 ab=$3 s0 f0 g0 u0 c0
 	s0=$(counter 1 .offload.split_in) f0=$(counter 1 .ipfrag.fragmented)
 	g0=$(counter 2 .offload.gro_super) u0=$(counter 2 .offload.gro_super_udp)
+	c0=$(counter 2 .offload.gro_chained)
 	tcp_check "$NS_A" "$NS_B" "$ab" $((32 << 20)) "$label-a-to-b"
 	tcp_check "$NS_B" "$NS_A" "$aa" $((32 << 20)) "$label-b-to-a"
 	FRAGS=$(($(counter 1 .ipfrag.fragmented) - f0))
@@ -82,16 +84,19 @@ round() {
 	SPLIT=$(($(counter 1 .offload.split_in) - s0))
 	SUPER=$(($(counter 2 .offload.gro_super) - g0))
 	SUPER_UDP=$(($(counter 2 .offload.gro_super_udp) - u0))
+	CHAINED=$(($(counter 2 .offload.gro_chained) - c0))
 	echo "  $label: A split $SPLIT super-packets and fragmented $FRAGS packets for TCP;" \
-		"B built $SUPER super-packets, $SUPER_UDP of them UDP"
+		"B built $SUPER super-packets, $SUPER_UDP of them UDP, $CHAINED written as chains"
 }
 
 if [ "${VWIRED_OFFLOAD:-}" = 0 ]; then
 	[ "$(counter 1 .offload.enabled)" = false ] || fail "--no-offload but show says offload on"
 	round routed 10.0.0.1 10.0.0.2
-	[ "$SPLIT" -eq 0 ] && [ "$SUPER" -eq 0 ] || fail "--no-offload but the offload path ran"
+	[ "$SPLIT" -eq 0 ] && [ "$SUPER" -eq 0 ] && [ "$CHAINED" -eq 0 ] ||
+		fail "--no-offload but the offload path ran"
 	round bridged 10.1.0.1 10.1.0.2
-	[ "$SPLIT" -eq 0 ] && [ "$SUPER" -eq 0 ] || fail "--no-offload but the offload path ran"
+	[ "$SPLIT" -eq 0 ] && [ "$SUPER" -eq 0 ] && [ "$CHAINED" -eq 0 ] ||
+		fail "--no-offload but the offload path ran"
 	# 32 MiB in 1448-byte segments: over 20000 full frames, each in two fragments.
 	[ "$FRAGS" -gt 20000 ] || fail "plain path: only $FRAGS packets fragmented for 32 MiB"
 else
@@ -99,6 +104,8 @@ else
 	round routed 10.0.0.1 10.0.0.2
 	[ "$SPLIT" -gt 100 ] || fail "the TUN handed over only $SPLIT super-packets for 32 MiB"
 	[ "$SUPER" -gt 100 ] || fail "B built only $SUPER super-packets for its TUN"
+	# Its packet buffers hold a chain's iovecs: every super-packet is written without a copy.
+	[ "$CHAINED" -eq "$SUPER" ] || fail "B copied $((SUPER - CHAINED)) of $SUPER super-packets"
 	# USO on TUN/TAP came with Linux 6.2; before it UDP is written datagram by datagram.
 	if [ "$(kernel_at_least 6 2)" = yes ]; then
 		[ "$SUPER_UDP" -gt 10 ] || fail "B merged UDP into only $SUPER_UDP USO super-packets"
@@ -108,6 +115,7 @@ else
 	# TCP is cut to fit the 1420-byte tunnel: no TCP frame needs fragmenting.
 	[ "$FRAGS" -lt 100 ] || fail "$FRAGS packets fragmented: TCP segments do not fit the tunnel"
 	[ "$SUPER" -gt 100 ] || fail "B built only $SUPER super-frames for its TAP"
+	[ "$CHAINED" -eq "$SUPER" ] || fail "B copied $((SUPER - CHAINED)) of $SUPER super-frames"
 	if [ "$(kernel_at_least 6 2)" = yes ]; then
 		[ "$SUPER_UDP" -gt 10 ] || fail "B merged UDP into only $SUPER_UDP USO super-frames"
 	fi

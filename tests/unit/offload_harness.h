@@ -15,16 +15,19 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <cmocka.h>
 
 #include "core/byteorder.h"
 #include "core/csum.h"
 #include "core/pkt.h"
+#include "offload/gro.h"
 #include "offload/gso.h"
 #include "offload/vnet_hdr.h"
 
@@ -48,6 +51,11 @@ struct fixture {
 	struct pkt_pool pool; /* MTU-sized segments */
 	struct pkt_pool big;  /* super-packets */
 	struct offload_stats st;
+	/* setup_chain: GRO runs with GRO_CHAIN; its chains are copied flat into flat for the
+	 * checks. */
+	bool chain;
+	uint32_t chains;
+	struct pkt_pool flat;
 };
 
 static uint8_t payload[PAYLOAD_MAX];
@@ -70,9 +78,33 @@ static inline int setup(void **state)
 	return 0;
 }
 
+/* A test run again under setup_chain. */
+#define chained_test(f)                                           \
+	{                                                         \
+#f " (GRO_CHAIN)", f, setup_chain, teardown, NULL \
+	}
+
+/* As setup, and every gro_test runs with GRO_CHAIN. */
+static inline int setup_chain(void **state)
+{
+	struct fixture *fx;
+
+	if (setup(state))
+		return -1;
+	fx = *state;
+	fx->chain = true;
+	return pkt_pool_init(&fx->flat, 64, BIG_SIZE) ? 0 : -1;
+}
+
 static inline int teardown(void **state)
 {
 	struct fixture *fx = *state;
+
+	assert_int_equal(fx->st.gro_chained, fx->chains);
+	if (fx->chain) {
+		assert_int_equal(fx->flat.nfree, fx->flat.count);
+		pkt_pool_destroy(&fx->flat);
+	}
 
 	/* Every buffer the module took or made came back. */
 	assert_int_equal(fx->pool.nfree, fx->pool.count);
@@ -310,6 +342,39 @@ static inline uint32_t ref_segment(const struct flow *f, uint32_t total, uint32_
 }
 
 /* ---- what GRO hands the kernel ---- */
+
+/*
+ * gro_coalesce, with GRO_CHAIN under setup_chain: each chain that comes out is gathered
+ * through the iovecs a device write would take (pkt_chain_iov) into one packet from
+ * fx->flat, so the checks below read it as they read a copied super-packet.
+ */
+static inline void gro_test(struct fixture *fx, struct pkt_vec *v, struct pkt_pool *big,
+			    unsigned flags)
+{
+	gro_coalesce(v, big, &fx->st, flags | (fx->chain ? GRO_CHAIN : 0));
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct pkt *p = v->p[i], *q;
+		struct iovec *iov;
+		uint32_t n;
+
+		if (!p->frags)
+			continue;
+		assert_true(fx->chain);
+		iov = pkt_chain_iov(p, &n);
+		assert_non_null(iov);
+		q = pkt_alloc(&fx->flat);
+		assert_non_null(q);
+		for (uint32_t k = 0; k < n; k++)
+			memcpy(pkt_put(q, (uint32_t)iov[k].iov_len), iov[k].iov_base,
+			       iov[k].iov_len);
+		assert_int_equal(q->len, pkt_chain_len(p));
+		q->port = p->port;
+		q->flags = p->flags;
+		pkt_free(p);
+		v->p[i] = q;
+		fx->chains++;
+	}
+}
 
 /* out must be p's bytes behind a zero vnet header. */
 static inline void assert_passed(const struct pkt *out, const uint8_t *b, uint32_t len)

@@ -15,7 +15,7 @@ static uint8_t fref[70100];
 
 static void gro_run(struct fixture *fx, struct pkt_vec *v)
 {
-	gro_coalesce(v, &fx->big, &fx->st, GRO_IP);
+	gro_test(fx, v, &fx->big, GRO_IP);
 }
 
 /* Split a super-packet and coalesce the segments: the same super-packet comes back. */
@@ -62,6 +62,49 @@ static void test_gro_roundtrip(void **state)
 	roundtrip(fx, &f6, 7 * (MSS6 - 12) - 3, MSS6 - 12, F_ACK | F_PSH | F_ECE);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
 	assert_true(fx->st.gro_super >= 14);
+	/* Chained where the segments' buffers had room for the iovecs, copied where not. */
+	if (fx->chain)
+		assert_true(fx->chains >= 6 && fx->chains <= fx->st.gro_super);
+}
+
+/*
+ * GRO_CHAIN when the first segment's buffer has no room behind its bytes for the write's
+ * iovecs: the group is copied into a big buffer as without the flag.
+ */
+static void test_gro_chain_no_room(void **state)
+{
+	struct fixture *fx = *state;
+	struct flow f = flow_make(4, 6);
+	struct pkt *head = seg(fx, &f, 0, 1000, 0, F_ACK);
+	struct pkt_vec v;
+	uint32_t len = head->len;
+	uint8_t b[2048];
+
+	memcpy(b, head->data, len);
+	/* The same bytes, ending 8 bytes short of the buffer's end. */
+	pkt_reset(head, head->size - len - 8);
+	memcpy(pkt_put(head, len), b, len);
+	assert_false(pkt_chain_room(head, 1));
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, head);
+	pkt_vec_add(&v, seg(fx, &f, 1000, 1000, 1, F_ACK));
+	gro_test(fx, &v, &fx->big, GRO_IP);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(fx->st.gro_super, 1);
+	assert_int_equal(fx->st.gro_chained, 0);
+	assert_null(v.p[0]->frags);
+	assert_super(v.p[0], &f, 0, 2000, 0, 0, F_ACK, 1000);
+	pkt_vec_free(&v);
+
+	/* With room, the same group is a chain of the two buffers. */
+	pkt_vec_init(&v);
+	pkt_vec_add(&v, seg(fx, &f, 0, 1000, 0, F_ACK));
+	pkt_vec_add(&v, seg(fx, &f, 1000, 1000, 1, F_ACK));
+	gro_test(fx, &v, &fx->big, GRO_IP);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(fx->st.gro_chained, 1);
+	assert_super(v.p[0], &f, 0, 2000, 0, 0, F_ACK, 1000);
+	pkt_vec_free(&v);
 }
 
 /* Sequence gap, another flow interleaved, flags, options, bad checksums. */
@@ -344,7 +387,7 @@ static void test_gro_trusted(void **state)
 	struct pkt_vec v;
 
 	bad_checksums_batch(fx, &f, bad, &lb, bad_ip, &li, &v);
-	gro_coalesce(&v, &fx->big, &fx->st, GRO_IP | GRO_TRUSTED);
+	gro_test(fx, &v, &fx->big, GRO_IP | GRO_TRUSTED);
 	assert_int_equal(v.n, 1);
 	assert_super(v.p[0], &f, 0, 4 * MSS4, 0, 1, F_ACK, MSS4);
 	assert_int_equal(fx->st.gro_bad_csum, 0);
@@ -403,7 +446,7 @@ static void test_gro_limits(void **state)
 	pkt_vec_init(&v);
 	pkt_vec_add(&v, pkt_from(&fx->pool, keep[0], klen[0]));
 	pkt_vec_add(&v, pkt_from(&fx->pool, keep[1], klen[1]));
-	gro_coalesce(&v, NULL, &fx->st, GRO_IP);
+	gro_test(fx, &v, NULL, GRO_IP);
 	assert_int_equal(v.n, 2);
 	assert_passed(v.p[1], keep[1], klen[1]);
 	pkt_vec_free(&v);
@@ -467,7 +510,7 @@ static void test_gro_many_flows(void **state)
 
 static void gro_frames_run(struct fixture *fx, struct pkt_vec *v)
 {
-	gro_coalesce(v, &fx->big, &fx->st, GRO_FRAMES);
+	gro_test(fx, v, &fx->big, GRO_FRAMES);
 }
 
 static void test_gro_frames_merge(void **state)
@@ -634,6 +677,8 @@ static void test_gro_frames_l2(void **state)
 	{
 		struct pkt *held[8];
 
+		uint32_t chains_before = fx->chains;
+
 		for (uint32_t i = 0; i < fx->big.count; i++)
 			held[i] = pkt_alloc(&fx->big);
 		pkt_vec_init(&v);
@@ -643,13 +688,19 @@ static void test_gro_frames_l2(void **state)
 			pkt_vec_add(&v, pkt_from(&fx->pool, keep[i], klen[i]));
 		}
 		gro_frames_run(fx, &v);
-		/* Two groups (VLAN 100: 0, 2; VLAN 200: 1, 3), each passed as it stands. */
-		assert_int_equal(v.n, 4);
-		assert_passed(v.p[0], keep[0], klen[0]);
-		assert_passed(v.p[1], keep[2], klen[2]);
-		assert_passed(v.p[2], keep[1], klen[1]);
-		assert_passed(v.p[3], keep[3], klen[3]);
-		assert_int_equal(fx->st.gro_nomem, 2);
+		if (fx->chain) {
+			/* Chains take no big buffer: the two groups still merge. */
+			assert_int_equal(v.n, 2);
+			assert_int_equal(fx->chains - chains_before, 2);
+		} else {
+			/* Two groups (VLAN 100: 0, 2; VLAN 200: 1, 3), each passed as it stands. */
+			assert_int_equal(v.n, 4);
+			assert_passed(v.p[0], keep[0], klen[0]);
+			assert_passed(v.p[1], keep[2], klen[2]);
+			assert_passed(v.p[2], keep[1], klen[1]);
+			assert_passed(v.p[3], keep[3], klen[3]);
+			assert_int_equal(fx->st.gro_nomem, 2);
+		}
 		pkt_vec_free(&v);
 		free_all(held, fx->big.count);
 	}
@@ -744,6 +795,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_frames_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_l2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_roundtrip, setup, teardown),
+		chained_test(test_gro_roundtrip),
+		chained_test(test_gro_chain_no_room),
+		chained_test(test_gro_not_mergeable),
+		chained_test(test_gro_fields),
+		chained_test(test_gro_bad_csum),
+		chained_test(test_gro_trusted),
+		chained_test(test_gro_many_flows),
+		chained_test(test_gro_frames_merge),
+		chained_test(test_gro_frames_l2),
+		chained_test(test_gro_frames_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

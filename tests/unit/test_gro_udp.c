@@ -19,7 +19,7 @@ static uint32_t uklen[PKT_VEC_MAX];
 
 static void gro_udp_run(struct fixture *fx, struct pkt_vec *v, unsigned flags)
 {
-	gro_coalesce(v, &fx->big, &fx->st, flags);
+	gro_test(fx, v, &fx->big, flags);
 }
 
 /*
@@ -647,7 +647,7 @@ static void test_gro_udp_off(void **state)
 				uadd(fx, &v, le, &u4, payload + k * 900, 900, (uint16_t)k, CK_FULL);
 			idx[nu++] = uadd(fx, &v, le, &u6, payload + k * 900, 900, 0, CK_FULL);
 		}
-		gro_coalesce(&v, &fx->big, &fx->st, frames ? GRO_FRAMES : GRO_IP);
+		gro_test(fx, &v, &fx->big, frames ? GRO_FRAMES : GRO_IP);
 		/* The TCP super-packet where its first segment was, then the datagrams in order. */
 		assert_int_equal(v.n, 1 + 8);
 		if (le)
@@ -838,7 +838,7 @@ static void test_gro_udp_limits(void **state)
 		pkt_vec_init(&v);
 		uadd_run(fx, &v, NULL, &u4, payload, fill_sizes(size, 10, 1000, 1000), 10, 0,
 			 CK_FULL);
-		gro_coalesce(&v, &small, &fx->st, GRO_UDP);
+		gro_test(fx, &v, &small, GRO_UDP);
 		EXPECT_UDP(&v, NULL, &u4, payload, U_SUPER(0, 4000, 0, 1000),
 			   U_SUPER(4000, 4000, 4, 1000), U_SUPER(8000, 2000, 8, 1000));
 		assert_int_equal(small.nfree, small.count);
@@ -887,7 +887,7 @@ static void test_gro_udp_nomem(void **state)
 	/* No big pool at all: nothing merges. */
 	pkt_vec_init(&v);
 	uadd_run(fx, &v, NULL, &u4, payload, size, 4, 0, CK_FULL);
-	gro_coalesce(&v, NULL, &fx->st, GRO_UDP);
+	gro_test(fx, &v, NULL, GRO_UDP);
 	expect_udp_passed(&v, 4);
 	assert_int_equal(fx->st.gro_super_udp, 1);
 }
@@ -1037,6 +1037,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_udp_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_udp_nomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_udp_roundtrip, setup, teardown),
+		chained_test(test_gro_udp_merge),
+		chained_test(test_gro_udp_sizes),
+		chained_test(test_gro_udp_fields),
+		chained_test(test_gro_udp_not_candidates),
+		chained_test(test_gro_udp_csum),
+		chained_test(test_gro_udp_off),
+		chained_test(test_gro_udp_mixed),
+		chained_test(test_gro_udp_frames),
+		chained_test(test_gro_udp_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
