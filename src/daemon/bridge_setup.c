@@ -145,6 +145,7 @@ static int setup_vxlan(struct vwired *d)
 	}
 	crypto_random(&vc.hash_seed, sizeof(vc.hash_seed));
 	vc.max_wires = d->cfg.n_wires ? d->cfg.n_wires : 1;
+	vc.no_udp_csum = !d->cfg.bridge.udp_csum;
 	if (!vx_init(&d->sh.vx, &vc)) {
 		vw_err("cannot allocate the VXLAN wire table");
 		return -1;

@@ -555,6 +555,11 @@ static int k_stp(struct parser *p, const char *key, const char *val)
 	return bool_value(p, key, val, &p->cfg->bridge.stp);
 }
 
+static int k_udp_csum(struct parser *p, const char *key, const char *val)
+{
+	return bool_value(p, key, val, &p->cfg->bridge.udp_csum);
+}
+
 static int k_protocol(struct parser *p, const char *key, const char *val)
 {
 	char q[VW_QUOTE_MAX + 8];
@@ -807,6 +812,7 @@ static const struct key_def keys[] = {
 	{SEC_BRIDGE, "MaxLearned", false, k_max_learned},
 	{SEC_BRIDGE, "BPDUGuard", true, k_bpdu_guard},
 	{SEC_BRIDGE, "Edge", true, k_edge},
+	{SEC_BRIDGE, "UDPChecksum", false, k_udp_csum},
 	{SEC_WIRE, "Name", false, k_wire_name},
 	{SEC_WIRE, "Remote", false, k_remote},
 	{SEC_WIRE, "VNI", false, k_vni},

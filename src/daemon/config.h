@@ -103,6 +103,8 @@ struct config_bridge {
 	uint32_t ageing_time;	   /* seconds, 10..1000000, default 300 */
 	/* MaxLearned: learned MACs per port, 0..CONFIG_MAX_MAX_LEARNED, 0 = no per-port cap. */
 	uint32_t max_learned;
+	/* UDPChecksum: the wires' VXLAN packets carry an outer UDP checksum (default no). */
+	bool udp_csum;
 	char ports[CONFIG_MAX_BRIDGE_PORTS][CONFIG_NAME_MAX + 1]; /* extra TAP ports */
 	uint32_t n_ports;
 	/* BPDUGuard = vm0, ...: names from Ports, flagged here parallel to ports[]. */

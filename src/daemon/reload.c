@@ -118,6 +118,7 @@ static int prepare_wires(struct reload *r)
 		return 0;
 	vc = r->sh->vx.cfg;
 	vc.max_wires = n ? n : 1;
+	vc.no_udp_csum = !r->cfg.bridge.udp_csum;
 	r->wires = calloc(n ? n : 1, sizeof(*r->wires));
 	r->kept = calloc(n ? n : 1, sizeof(*r->kept));
 	if (!r->wires || !r->kept || !vx_init(&r->vx, &vc)) {

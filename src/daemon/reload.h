@@ -45,6 +45,7 @@ enum {
 	RELOAD_BRIDGE_PROTOCOL = 1 << 2,   /* Protocol or STP: a new tree */
 	RELOAD_BRIDGE_AGEING = 1 << 3,	   /* AgeingTime, MaxLearned */
 	RELOAD_BRIDGE_PORT_FLAGS = 1 << 4, /* Edge, BPDUGuard of a TAP port */
+	RELOAD_BRIDGE_UDP_CSUM = 1 << 5,   /* UDPChecksum: with the new VXLAN table */
 };
 
 /* A peer or wire in both files: its index in each and what changed (0: nothing). */

@@ -136,6 +136,8 @@ static uint32_t bridge_changes(const struct config_bridge *o, const struct confi
 		what |= RELOAD_BRIDGE_AGEING;
 	if (!port_flags_equal(o, n))
 		what |= RELOAD_BRIDGE_PORT_FLAGS;
+	if (o->udp_csum != n->udp_csum)
+		what |= RELOAD_BRIDGE_UDP_CSUM;
 	return what;
 }
 
@@ -322,8 +324,8 @@ static void flag_names(struct vw_sbuf *b, const char *what, uint32_t bits, const
 size_t reload_summary(const struct reload_diff *d, char *buf, size_t len)
 {
 	static const char *const iface[] = {"private key", "listen port", "fwmark"};
-	static const char *const bridge[] = {"priority", "times", "protocol", "ageing",
-					     "port flags"};
+	static const char *const bridge[] = {"priority", "times",      "protocol",
+					     "ageing",	 "port flags", "UDP checksum"};
 	struct vw_sbuf b;
 
 	vw_sbuf_init(&b, buf, len);
@@ -332,7 +334,7 @@ size_t reload_summary(const struct reload_diff *d, char *buf, size_t len)
 		       "changed",
 		       d->n_peers_added, d->n_peers_removed, d->n_peers_changed, d->n_wires_added,
 		       d->n_wires_removed, d->n_wires_changed);
-	flag_names(&b, "bridge", d->bridge, bridge, 5);
+	flag_names(&b, "bridge", d->bridge, bridge, 6);
 	flag_names(&b, "interface", d->iface, iface, 3);
 	return b.len;
 }

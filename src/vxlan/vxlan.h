@@ -13,7 +13,10 @@
  *        ECT(0)), ID from a counter per destination.
  *   UDP (8): dst = the wire's port (4789), src = hash of the inner flow scaled into
  *        32768..60999 (the kernel's default local port range), checksum computed (the
- *        kernel's default "udpcsum" for IPv4 since 4.6) unless turned off.
+ *        kernel's default "udpcsum" for IPv4 since 4.6) unless turned off (vwired turns it
+ *        off unless [Bridge] UDPChecksum = yes: its VXLAN only travels inside WireGuard,
+ *        whose AEAD covers every byte the checksum would, and RFC 7348 says it SHOULD be
+ *        zero; any receiver, the kernel's vxlan included, takes zero over IPv4).
  *   VXLAN (8): flags 0x08 (I), 24-bit VNI.
  *
  * Pure: no system calls, no clock, no globals. Every packet the batch functions

@@ -23,6 +23,7 @@ FIVEHOST_FWD=${FIVEHOST_FWD:-4}
 FIVEHOST_MAXAGE=${FIVEHOST_MAXAGE:-6}
 FIVEHOST_PROTOCOL=${FIVEHOST_PROTOCOL:-rstp} # vwired's [Bridge] Protocol
 FIVEHOST_MESH=${FIVEHOST_MESH:-}
+FIVEHOST_UDPCSUM=${FIVEHOST_UDPCSUM:-} # the host whose [Bridge] has UDPChecksum = yes
 # [Bridge] Priority: seed (rho 4096, the others 32768, the seed's choice), default (all
 # 32768) or auto; [Wire] Cost: auto (vwired's default, from the round trip) or a number.
 FIVEHOST_PRIORITY=${FIVEHOST_PRIORITY:-seed}
@@ -95,6 +96,7 @@ fh_config() { # the vwired config of host $1
 	ForwardDelay = $FIVEHOST_FWD
 	MaxAge = $FIVEHOST_MAXAGE
 	CONF
+	if [ "$h" = "$FIVEHOST_UDPCSUM" ]; then echo "UDPChecksum = yes"; fi
 	for p in $(fh_peers_of "$h"); do
 		echo "[Wire]"
 		echo "Name = $p"

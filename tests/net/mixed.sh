@@ -4,13 +4,18 @@
 # Full ping matrix over the bridge; every bridge agrees on the root; bulk TCP between
 # the kernel host and vwired hosts arrives intact. vwired's ports to the kernel bridge
 # speak 802.1D, the rest RSTP; once vorke runs vwired, mcheck brings them back to RSTP.
+# rho sends its VXLAN packets with an outer UDP checksum (UDPChecksum = yes), epsilon and
+# bob without (the default): a capture on vorke's WireGuard interface shows both, and
+# vorke's kernel vxlan takes both (the pings and the bulk TCP through them).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fivehost.sh"
 need_cmd wireguard-go wg python3
 need_vxlan
 
 FIVEHOST_KERNEL=vorke
+FIVEHOST_UDPCSUM=rho
 fivehost_up
+capture_start "${FH_NS[vorke]}" "wg$TAG${FH_IDX[vorke]}" "$WORK/vorke-wg.pcapng"
 t0=$SECONDS
 wait_for 90 fh_converged "${FIVEHOST_NAMES[@]}" || {
 	for h in "${FIVEHOST_NAMES[@]}"; do echo "$h:"; fh_port_states "$h"; done
@@ -42,6 +47,30 @@ done
 for pair in "rho vorke" "vorke pi0" "pi0 vorke"; do
 	set -- $pair
 	tcp_check "${FH_NS[$1]}" "${FH_NS[$2]}" "10.1.0.${FH_IDX[$2]}" $((16 << 20)) "$1-to-$2"
+done
+capture_stop
+# The outer UDP checksum of every VXLAN packet vorke got, by sender: a tshark status of 1
+# is "Good" (verified), 3 "Not present" (zero).
+tshark -n -r "$WORK/vorke-wg.pcapng" -o udp.check_checksum:TRUE -Y vxlan -E occurrence=f \
+	-T fields -e ip.src -e udp.checksum.status >"$WORK/vxcsum.txt" 2>"$WORK/vxcsum.err" ||
+	fail "tshark: $(cat "$WORK/vxcsum.err")"
+echo "outer UDP checksum status by sender (count, address, status):"
+sort "$WORK/vxcsum.txt" | uniq -c | sed 's/^/  /'
+csum_count() { # SENDER_ADDR STATUS...: how many of SENDER's packets have one of STATUS
+	awk -F'\t' -v src="$1" -v want=" ${*:2} " '$1 == src && index(want, " " $2 " ")' \
+		"$WORK/vxcsum.txt" | wc -l
+}
+rho_good=$(csum_count "10.0.0.${FH_IDX[rho]}" 1 Good)
+rho_all=$(awk -F'\t' -v src="10.0.0.${FH_IDX[rho]}" '$1 == src' "$WORK/vxcsum.txt" | wc -l)
+echo "rho -> vorke: $rho_good of $rho_all VXLAN packets with a good outer UDP checksum"
+[ "$rho_good" -gt 100 ] && [ "$rho_good" -eq "$rho_all" ] ||
+	fail "rho (UDPChecksum = yes): $rho_good of $rho_all VXLAN packets with a good checksum"
+for h in epsilon bob; do
+	zero=$(csum_count "10.0.0.${FH_IDX[$h]}" 3 "Not present")
+	all=$(awk -F'\t' -v src="10.0.0.${FH_IDX[$h]}" '$1 == src' "$WORK/vxcsum.txt" | wc -l)
+	echo "$h -> vorke: $zero of $all VXLAN packets with a zero outer UDP checksum"
+	[ "$zero" -gt 0 ] && [ "$zero" -eq "$all" ] ||
+		fail "$h (default): $zero of $all VXLAN packets without a checksum"
 done
 
 # Migration: the vwired ports facing the kernel bridge (which ignores RST BPDUs) speak

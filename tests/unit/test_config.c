@@ -198,6 +198,7 @@ static void test_good_bridge_defaults(void **state)
 	assert_int_equal(cfg.bridge.ageing_time, 300);
 	assert_int_equal(cfg.bridge.n_ports, 0);
 	assert_int_equal(cfg.bridge.max_learned, 1024);
+	assert_false(cfg.bridge.udp_csum);
 	assert_false(cfg.bridge.bpdu_guard[0]);
 	assert_false(cfg.bridge.has_mac);
 	assert_int_equal(cfg.n_wires, 1);
@@ -557,6 +558,23 @@ static int parse_bridge(struct vw_config *cfg, const char *lines)
 	return parse_fmt(cfg, "[Interface]\nPrivateKey=%s\n[Bridge]\nName=br0\n%s", KEY_A, lines);
 }
 
+/* UDPChecksum: a yes/no as ip link's udpcsum/noudpcsum; anything else names the line. */
+static void test_bridge_udp_checksum(void **state)
+{
+	struct vw_config cfg;
+
+	(void)state;
+	assert_parsed(parse_bridge(&cfg, "UDPChecksum = yes\n"), "UDPChecksum = yes");
+	assert_true(cfg.bridge.udp_csum);
+	config_free(&cfg);
+	assert_parsed(parse_bridge(&cfg, "udpchecksum = off\n"), "udpchecksum = off");
+	assert_false(cfg.bridge.udp_csum);
+	config_free(&cfg);
+	assert_int_equal(parse_bridge(&cfg, "UDPChecksum = sometimes\n"), -1);
+	assert_non_null(strstr(err, "t.conf:5: [Bridge] UDPChecksum: \"sometimes\" is neither on "
+				    "nor off"));
+}
+
 /* A per-port list (BPDUGuard, Edge) names ports[i] just where bit i of bits is set. */
 static void assert_port_bits(const bool flags[CONFIG_MAX_BRIDGE_PORTS], uint8_t bits)
 {
@@ -745,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_wire_remote_routing),
 		cmocka_unit_test(test_value_edges),
 		cmocka_unit_test(test_bridge_guards),
+		cmocka_unit_test(test_bridge_udp_checksum),
 		cmocka_unit_test(test_bridge_protocol_edge),
 		cmocka_unit_test(test_endpoint_forms),
 		cmocka_unit_test(test_key_not_echoed),

@@ -260,7 +260,7 @@ static void test_bridge(void **state)
 	struct spec o = {.bridge = true, .bridge_extra = "Edge = vm0"};
 	struct spec n = {.bridge = true,
 			 .bridge_extra = "Priority = 4096\nHelloTime = 1\nProtocol = stp\n"
-					 "AgeingTime = 60\n"};
+					 "AgeingTime = 60\nUDPChecksum = yes\n"};
 	struct spec again = {.bridge = true, .bridge_extra = "BPDUGuard = vm0\nEdge = vm0"};
 	struct reload_diff d;
 
@@ -268,9 +268,9 @@ static void test_bridge(void **state)
 	diff_ok(&o, &n, &d);
 	assert_int_equal(d.bridge, RELOAD_BRIDGE_PRIORITY | RELOAD_BRIDGE_TIMES |
 					   RELOAD_BRIDGE_PROTOCOL | RELOAD_BRIDGE_AGEING |
-					   RELOAD_BRIDGE_PORT_FLAGS);
-	assert_non_null(
-		strstr(summary(&d), "; bridge: priority, times, protocol, ageing, port flags"));
+					   RELOAD_BRIDGE_PORT_FLAGS | RELOAD_BRIDGE_UDP_CSUM);
+	assert_non_null(strstr(summary(&d), "; bridge: priority, times, protocol, ageing, port "
+					    "flags, UDP checksum"));
 	reload_diff_free(&d);
 	diff_ok(&o, &again, &d);
 	assert_int_equal(d.bridge, RELOAD_BRIDGE_PORT_FLAGS);
