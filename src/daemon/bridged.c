@@ -96,8 +96,13 @@ static void wires_send(struct vwired_worker *w, struct vwired_shared *sh, struct
 	}
 }
 
-void vwired_bridge_output(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out,
-			  uint64_t now)
+/*
+ * Frames to their egress ports; from_wire: they all came in on a wire, so a TAP may take
+ * their checksums as good (the kernel's WireGuard marks every level of a decrypted packet
+ * checked, the inner frame of a VXLAN included).
+ */
+static void bridge_output(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out,
+			  uint64_t now, bool from_wire)
 {
 	struct pkt_vec one, wires;
 
@@ -118,23 +123,30 @@ void vwired_bridge_output(struct vwired_worker *w, struct vwired_shared *sh, str
 				}
 			}
 		} else {
-			vwired_write_tap(w, sh, port, &one);
+			vwired_write_tap(w, sh, port, &one, from_wire);
 		}
 	}
 	if (wires.n)
 		wires_send(w, sh, &wires, now);
 }
 
+void vwired_bridge_output(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out,
+			  uint64_t now)
+{
+	bridge_output(w, sh, out, now, false);
+}
+
 /* Frames that arrived on `port` go through the bridge. */
 static void bridge_input(struct vwired_worker *w, struct vwired_shared *sh, uint32_t port,
 			 struct pkt_vec *in, uint64_t now)
 {
+	bool from_wire = port < BR_MAX_PORTS && sh->ports[port].kind == VW_PORT_WIRE;
 	struct pkt_vec out;
 
 	pkt_vec_init(&out);
 	while (in->n) {
 		br_input(&sh->br, port, in, now, &out);
-		vwired_bridge_output(w, sh, &out, now);
+		bridge_output(w, sh, &out, now, from_wire);
 	}
 }
 

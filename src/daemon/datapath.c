@@ -59,9 +59,9 @@ static void write_tun(struct vwired_worker *w, struct vwired_shared *sh, struct 
 }
 
 void vwired_write_tap(struct vwired_worker *w, struct vwired_shared *sh, uint32_t port,
-		      struct pkt_vec *v)
+		      struct pkt_vec *v, bool authenticated)
 {
-	dev_write(w, sh, w->taps[port], v, GRO_FRAMES);
+	dev_write(w, sh, w->taps[port], v, GRO_FRAMES | (authenticated ? GRO_TRUSTED : 0));
 }
 
 void vwired_tunnel_send(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *v,

@@ -233,9 +233,13 @@ void vwired_on_tun_rx(void *ctx, struct io_tun *tun, struct pkt_vec *v);
 void vwired_on_deadline(void *ctx, uint64_t now_ns);
 /* UDP out through w's socket, held in its backlog until the unlock; out ends empty. */
 void vwired_send_udp(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *out);
-/* Ethernet frames out through w's queue of bridge port `port`'s TAP; v ends empty. */
+/*
+ * Ethernet frames out through w's queue of bridge port `port`'s TAP; v ends empty.
+ * authenticated: they all came off a wire, through WireGuard's AEAD (their checksums are
+ * taken as good when merged, as for the TUN).
+ */
 void vwired_write_tap(struct vwired_worker *w, struct vwired_shared *sh, uint32_t port,
-		      struct pkt_vec *v);
+		      struct pkt_vec *v, bool authenticated);
 /* Plaintext IP packets (routed, or VXLAN fragments of a wire) into the tunnel; v ends empty. */
 void vwired_tunnel_send(struct vwired_worker *w, struct vwired_shared *sh, struct pkt_vec *v,
 			uint64_t now);

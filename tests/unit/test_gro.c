@@ -726,6 +726,36 @@ static void test_gro_frames_l2(void **state)
 	}
 }
 
+/*
+ * Frames with GRO_TRUSTED (they came off a wire, through the AEAD): a frame whose TCP
+ * checksum is wrong merges like the others, where without the flag it passes alone.
+ */
+static void test_gro_frames_trusted(void **state)
+{
+	struct fixture *fx = *state;
+	struct eth e = eth_make();
+	struct flow f = flow_make(4, 6);
+
+	for (int trusted = 0; trusted < 2; trusted++) {
+		struct offload_stats before = fx->st;
+		struct pkt_vec v;
+		struct pkt *bad;
+
+		pkt_vec_init(&v);
+		pkt_vec_add(&v, fseg(fx, &e, &f, 0, 1000, 0, F_ACK));
+		bad = fseg(fx, &e, &f, 1000, 1000, 1, F_ACK);
+		bad->data[bad->len - 1] ^= 0x10;
+		pkt_vec_add(&v, bad);
+		pkt_vec_add(&v, fseg(fx, &e, &f, 2000, 1000, 2, F_ACK));
+		gro_test(fx, &v, &fx->big, GRO_FRAMES | (trusted ? GRO_TRUSTED : 0));
+		/* Untrusted: the first passes (its group ends at the bad one), the bad one too. */
+		assert_int_equal(v.n, trusted ? 1 : 3);
+		assert_int_equal(fx->st.gro_bad_csum - before.gro_bad_csum, trusted ? 0 : 1);
+		assert_int_equal(fx->st.gro_merged - before.gro_merged, trusted ? 3 : 0);
+		pkt_vec_free(&v);
+	}
+}
+
 /* A super-frame split (optionally capped) and coalesced again comes back the same. */
 static void frames_roundtrip(struct fixture *fx, const struct eth *e, const struct flow *f,
 			     uint32_t total, uint32_t gso, uint8_t flags, uint32_t max_frame,
@@ -795,6 +825,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_frames_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_l2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gro_frames_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gro_frames_trusted, setup, teardown),
 		chained_test(test_gro_roundtrip),
 		chained_test(test_gro_chain_no_room),
 		chained_test(test_gro_not_mergeable),
