@@ -354,6 +354,9 @@ static const struct field tree_port_counters[] = {
 	{"vwire_bridge_port_topology_changes_received_total",
 	 "RSTP: topology change flags and TCNs the port heard.",
 	 offsetof(struct br_stp_port_view, tc_received)},
+	{"vwire_bridge_port_departed_root_bpdus_total",
+	 "RSTP: BPDUs naming as root a bridge that had just left, discarded for a hold.",
+	 offsetof(struct br_stp_port_view, rx_departed)},
 };
 
 /*
