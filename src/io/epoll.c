@@ -137,15 +137,12 @@ static void ep_tun_write(struct io_src *src, struct pkt_vec *v)
 {
 	for (uint32_t i = 0; i < v->n; i++) {
 		struct pkt *p = v->p[i];
-		struct iovec *chain = NULL;
-		uint32_t nchain = 0;
+		struct iovec *chain;
+		uint32_t nchain;
 		ssize_t r;
 
-		if (p->frags && !(chain = pkt_chain_iov(p, &nchain))) {
-			src->stats.tx_dropped++;
-			pkt_free(p);
+		if (!io_src_write_iov(src, p, &chain, &nchain))
 			continue;
-		}
 		r = chain ? writev(src->fd, chain, (int)nchain) : write(src->fd, p->data, p->len);
 		if (r >= 0) {
 			src->stats.tx_packets++;

@@ -143,6 +143,12 @@ void io_src_received(struct io_src *src, struct pkt *p);
 int io_src_open_common(struct io_loop *loop, struct io_src *src);
 /* Checks each packet and hands the vector to the backend; v ends empty. */
 void io_src_send_common(struct io_loop *loop, struct io_src *src, struct pkt_vec *v);
+/*
+ * A device write of p: *iov is NULL for a packet on its own, or the iovecs of a chained
+ * super-packet (pkt_chain_iov) with their count in *n. false when a chain has no room
+ * for them: p is then counted as dropped and freed.
+ */
+bool io_src_write_iov(struct io_src *src, struct pkt *p, struct iovec **iov, uint32_t *n);
 void io_src_close_common(struct io_src *src);
 void io_deliver_pending(struct io_loop *loop);
 /*

@@ -365,6 +365,17 @@ void io_src_send_common(struct io_loop *loop, struct io_src *src, struct pkt_vec
 	v->n = 0;
 }
 
+bool io_src_write_iov(struct io_src *src, struct pkt *p, struct iovec **iov, uint32_t *n)
+{
+	*iov = NULL;
+	*n = 0;
+	if (!p->frags || (*iov = pkt_chain_iov(p, n)))
+		return true;
+	src->stats.tx_dropped++;
+	pkt_free(p);
+	return false;
+}
+
 void io_src_close_common(struct io_src *src)
 {
 	if (src->dead)

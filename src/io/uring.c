@@ -1014,11 +1014,8 @@ static void ur_send(struct io_loop *loop, struct io_src *src, struct pkt_vec *v)
 
 		run = src->kind == IO_SRC_UDP && src->gso && u->gso_free ? io_gso_run(&ok, i) : 1;
 		/* A chained super-packet's iovecs live in its own buffer until the completion. */
-		if (src->kind != IO_SRC_UDP && p->frags && !(chain = pkt_chain_iov(p, &nchain))) {
-			src->stats.tx_dropped++;
-			pkt_free(p);
+		if (src->kind != IO_SRC_UDP && !io_src_write_iov(src, p, &chain, &nchain))
 			continue;
-		}
 		sqe = ur_sqe(u);
 		if (!sqe) {
 			for (uint32_t k = 0; k < run; k++) {
