@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "vnet_hdr.h"
 
+#include <stddef.h>
+#include <string.h>
+
 #include "core/byteorder.h"
 
 #define PROTO_TCP 6
@@ -218,20 +221,21 @@ uint32_t offload_eth_l3_offset(const uint8_t *frame, uint32_t len)
 	return 0;
 }
 
+_Static_assert(sizeof(struct offload_stats) % sizeof(uint64_t) == 0,
+	       "struct offload_stats holds only uint64_t counters");
+
+/* Counter by counter, so that a counter added to the struct is summed without a word here. */
 void offload_stats_add(struct offload_stats *to, const struct offload_stats *from)
 {
-	for (int i = 0; i < OFFLOAD_DROP_MAX; i++)
-		to->drops[i] += from->drops[i];
-	to->split_in += from->split_in;
-	to->split_segs += from->split_segs;
-	to->csum_completed += from->csum_completed;
-	to->split_stalls += from->split_stalls;
-	to->gro_in += from->gro_in;
-	to->gro_out += from->gro_out;
-	to->gro_super += from->gro_super;
-	to->gro_merged += from->gro_merged;
-	to->gro_super_udp += from->gro_super_udp;
-	to->gro_chained += from->gro_chained;
-	to->gro_bad_csum += from->gro_bad_csum;
-	to->gro_nomem += from->gro_nomem;
+	uint8_t *t = (uint8_t *)to;
+	const uint8_t *f = (const uint8_t *)from;
+
+	for (size_t at = 0; at < sizeof(*to); at += sizeof(uint64_t)) {
+		uint64_t a, b;
+
+		memcpy(&a, t + at, sizeof(a));
+		memcpy(&b, f + at, sizeof(b));
+		a += b;
+		memcpy(t + at, &a, sizeof(a));
+	}
 }

@@ -70,6 +70,7 @@ struct vnet_hdr {
 enum offload_drop { OFFLOAD_DROP_REASONS(OFFLOAD_DROP_ENUM_) OFFLOAD_DROP_MAX };
 #undef OFFLOAD_DROP_ENUM_
 
+/* Only uint64_t counters: offload_stats_add sums them word by word. */
 struct offload_stats {
 	uint64_t drops[OFFLOAD_DROP_MAX];
 	uint64_t split_in;	 /* GSO super-packets split */

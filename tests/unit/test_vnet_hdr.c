@@ -96,11 +96,40 @@ static void test_frame_l3_offset(void **state)
 	assert_int_equal(offload_eth_l3_offset(b, 60), 0);
 }
 
+/* offload_stats_add sums every counter, the drops by reason and the last field included. */
+static void test_stats_add(void **state)
+{
+	struct offload_stats to = {0}, from = {0};
+
+	(void)state;
+	for (int i = 0; i < OFFLOAD_DROP_MAX; i++) {
+		to.drops[i] = (uint64_t)i;
+		from.drops[i] = 100u + (uint64_t)i;
+	}
+	to.split_in = 1;
+	from.split_in = 2;
+	from.split_stalls = 7;
+	to.gro_chained = 3;
+	from.gro_chained = 4;
+	to.gro_nomem = UINT64_C(1) << 40;
+	from.gro_nomem = 5;
+	offload_stats_add(&to, &from);
+	for (int i = 0; i < OFFLOAD_DROP_MAX; i++)
+		assert_int_equal(to.drops[i], 100u + 2u * (uint64_t)i);
+	assert_int_equal(to.split_in, 3);
+	assert_int_equal(to.split_stalls, 7);
+	assert_int_equal(to.gro_chained, 7);
+	assert_int_equal(to.gro_nomem, (UINT64_C(1) << 40) + 5);
+	assert_int_equal(to.gro_in, 0);
+	assert_int_equal(from.gro_chained, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vnet_hdr_codec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_l3_offset, setup, teardown),
+		cmocka_unit_test(test_stats_add),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
