@@ -403,7 +403,7 @@ static bool super_psh(const struct gro_work *w, const struct gro_group *g)
  * Puts the link header (still in the buffer in front of q's IP header) and the vnet
  * header in front of a super-packet whose first segment's headers are at q->data.
  */
-static bool super_finish(struct pkt *q, const struct gro_seg *hs, const struct pkt *head,
+static void super_finish(struct pkt *q, const struct gro_seg *hs, const struct pkt *head,
 			 uint16_t gso_size)
 {
 	uint32_t hdrs = (uint32_t)hs->l3 + hs->l4;
@@ -425,7 +425,8 @@ static bool super_finish(struct pkt *q, const struct gro_seg *hs, const struct p
 		vh.csum_start = (uint16_t)(vh.csum_start + hs->link);
 		vh.hdr_len = (uint16_t)(vh.hdr_len + hs->link);
 	}
-	return vnet_hdr_push(q, &vh);
+	/* The room is there: a big buffer's PKT_HEADROOM, or checked by super_chain. */
+	vnet_hdr_push(q, &vh);
 }
 
 /* Copies the group into one big buffer; NULL when the pool is empty. */
